@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lazyrpc: the client side. A channel is a connection to one server; any
+ * number of threads may call through it at once.
+ *
+ *   lrpc_channel *ch;
+ *   lrpc_channel_open("lrpc://greeter", NULL, &ch);
+ *   Greeter__HelloReply *rep;
+ *   lrpc_status st;
+ *   if (greeter__greeter__say_hello__call(ch, &req, &rep,
+ *                                         lrpc_deadline_after_ms(100), &st) == LRPC_OK)
+ *           greeter__hello_reply__free_unpacked(rep, NULL);
+ *   lrpc_channel_close(ch);
+ */
+#ifndef LAZYRPC_CHANNEL_H
+#define LAZYRPC_CHANNEL_H
+
+#include "common.h"
+#include "service.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lrpc_channel lrpc_channel;
+
+typedef struct lrpc_channel_opts {
+	/* Timeout of calls made with LRPC_DEADLINE_DEFAULT; 0: 30000 ms. */
+	int64_t default_timeout_ms;
+	/* Time allowed for connecting and the handshake; 0: 5000 ms. */
+	int64_t connect_timeout_ms;
+	/* Hand-off to use ("futex", ...); NULL: the best both sides offer.
+	 * The environment variable LAZYRPC_HANDOFF overrides NULL too. */
+	const char *handoff;
+	void *reserved[4];
+} lrpc_channel_opts;
+
+/** Fill \p opts with the defaults. */
+LRPC_API void lrpc_channel_opts_init(lrpc_channel_opts *opts);
+
+/**
+ * Connect to \p uri ("lrpc://NAME"). \p opts may be NULL; it is copied.
+ * \return 0, -EINVAL (bad uri or opts), -ENOENT (no such name),
+ * -ECONNREFUSED (name exists, no server behind it), -EACCES (server refused
+ * this uid), -EAGAIN (server full), -ETIMEDOUT, -EPROTO (handshake garbage),
+ * -EPROTONOSUPPORT (scheme or hand-off not supported), other -errno.
+ * The caller owns *out and releases it with lrpc_channel_close().
+ */
+LRPC_API int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,
+			       lrpc_channel **out);
+
+/**
+ * Close the channel. No call may be in progress on it. NULL is allowed.
+ */
+LRPC_API void lrpc_channel_close(lrpc_channel *ch);
+
+/** \return the hand-off in use: "futex", "rpal-kernel", "rpal-user", "socket". */
+LRPC_API const char *lrpc_channel_handoff(const lrpc_channel *ch);
+
+/** \return the largest request this channel carries, in bytes. */
+LRPC_API size_t lrpc_channel_max_msg(const lrpc_channel *ch);
+
+/**
+ * Call \p method with \p req and wait for the reply until \p deadline.
+ * On LRPC_OK, *rep is a new message the caller frees with
+ * protobuf_c_message_free_unpacked(*rep, NULL); otherwise *rep is NULL.
+ * \p status may be NULL. Thread-safe. Generated <pkg>__<svc>__<m>__call()
+ * functions wrap this with the method's types.
+ * \return the call's status code.
+ */
+LRPC_API lrpc_code lrpc_channel_call(lrpc_channel *ch,
+				     const lrpc_method_desc *method,
+				     const ProtobufCMessage *req,
+				     ProtobufCMessage **rep,
+				     lrpc_deadline deadline,
+				     lrpc_status *status);
+
+/**
+ * The same with bytes: \p req (\p req_len bytes, not checked by the client)
+ * goes to method \p method_id; the reply is copied to \p rep (capacity
+ * \p rep_cap) and its length stored in *rep_len. A reply longer than
+ * \p rep_cap fails with LRPC_RESOURCE_EXHAUSTED. For tools and tests.
+ */
+LRPC_API lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
+					 const void *req, size_t req_len,
+					 void *rep, size_t rep_cap,
+					 size_t *rep_len,
+					 lrpc_deadline deadline,
+					 lrpc_status *status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* lazyrpc: the whole public API. */
+#ifndef LAZYRPC_LAZYRPC_H
+#define LAZYRPC_LAZYRPC_H
+
+#include "common.h"
+#include "service.h"
+#include "server.h"
+#include "channel.h"
+
+#endif

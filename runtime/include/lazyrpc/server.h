@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lazyrpc: serving generated services.
+ *
+ *   lrpc_server *srv;
+ *   lrpc_server_new(NULL, &srv);
+ *   greeter__greeter__register(srv, &handlers, NULL);
+ *   lrpc_server_listen(srv, "lrpc://greeter");
+ *   lrpc_server_run(srv);            // until lrpc_server_stop()
+ *   lrpc_server_free(srv);
+ */
+#ifndef LAZYRPC_SERVER_H
+#define LAZYRPC_SERVER_H
+
+#include <sys/types.h>
+
+#include "common.h"
+#include "service.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lrpc_server lrpc_server;
+
+typedef struct lrpc_server_opts {
+	/* Receiver contexts (and threads) per connected client; 0: one per CPU. */
+	unsigned int receivers;
+	/* Largest request or reply in bytes; 0: LRPC_DEFAULT_MAX_MSG. */
+	size_t max_msg_size;
+	/* Most clients connected at once; 0: 64. */
+	unsigned int max_clients;
+	/* Peers allowed to connect: same uid as the server unless set. */
+	int allow_any_uid;
+	void *reserved[4];
+} lrpc_server_opts;
+
+#define LRPC_DEFAULT_MAX_MSG ((size_t)4 << 20)
+#define LRPC_MAX_MSG_LIMIT ((size_t)1 << 30)
+
+/** Fill \p opts with the defaults. */
+LRPC_API void lrpc_server_opts_init(lrpc_server_opts *opts);
+
+/**
+ * Create a server. \p opts may be NULL (defaults); it is copied.
+ * \return 0, -EINVAL (bad option), -ENOMEM. The caller owns *out and
+ * releases it with lrpc_server_free().
+ */
+LRPC_API int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out);
+
+/**
+ * Serve \p desc with \p handlers (a generated <Service>_Handlers table) and
+ * \p user passed to each handler. Both pointers must outlive the server.
+ * Usually called through the generated <pkg>__<svc>__register().
+ * Only before lrpc_server_start().
+ * \return 0, -EINVAL (bad description), -EEXIST (service or method id
+ * already registered), -EBUSY (already started), -ENOMEM.
+ */
+LRPC_API int lrpc_server_add_service(lrpc_server *srv,
+				     const lrpc_service_desc *desc,
+				     const void *handlers, void *user);
+
+/**
+ * Listen on \p uri: "lrpc://NAME" (shared call contexts; NAME resolved in
+ * the runtime directory, see lrpc_runtime_dir()). Only before start.
+ * \return 0, -EINVAL (bad uri), -EADDRINUSE (a live server has the name),
+ * -ENAMETOOLONG, -EPROTONOSUPPORT (scheme not supported), other -errno.
+ */
+LRPC_API int lrpc_server_listen(lrpc_server *srv, const char *uri);
+
+/**
+ * Start serving in background threads and return.
+ * \return 0, -EINVAL (nothing to listen on or no service), -EBUSY, -errno.
+ */
+LRPC_API int lrpc_server_start(lrpc_server *srv);
+
+/**
+ * Start if needed, then block until lrpc_server_stop().
+ * \return 0 after a stop, or what lrpc_server_start() returned.
+ */
+LRPC_API int lrpc_server_run(lrpc_server *srv);
+
+/**
+ * Ask the server to stop: no new calls are accepted, calls in progress
+ * finish. Thread-safe and async-signal-safe, so it can be called from a
+ * SIGTERM handler.
+ */
+LRPC_API void lrpc_server_stop(lrpc_server *srv);
+
+/** Stop (if running), wait for every thread, unlink names, free. NULL is allowed. */
+LRPC_API void lrpc_server_free(lrpc_server *srv);
+
+typedef struct lrpc_server_stats {
+	uint64_t clients_accepted;
+	uint64_t clients_rejected; /* bad handshake, uid, or max_clients */
+	uint64_t clients_active;   /* connected now */
+	uint64_t receivers_active; /* receiver threads alive now */
+	uint64_t calls_ok;
+	uint64_t calls_failed;     /* any non-OK status sent */
+	uint64_t protocol_errors;  /* garbage seen in a client's region */
+	uint64_t reserved[8];
+} lrpc_server_stats;
+
+/** Snapshot of the counters; thread-safe. */
+LRPC_API void lrpc_server_stats_get(lrpc_server *srv, lrpc_server_stats *out);
+
+/**
+ * The runtime directory that "lrpc://NAME" resolves in: $LAZYRPC_DIR, else
+ * $XDG_RUNTIME_DIR/lazyrpc, else /tmp/lazyrpc-$UID. Writes at most \p len
+ * bytes to \p buf. \return 0, -ENAMETOOLONG.
+ */
+LRPC_API int lrpc_runtime_dir(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

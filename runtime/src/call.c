@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+/* What a handler can ask of the call it is serving. */
+#include <stdio.h>
+#include <string.h>
+
+#include "server_internal.h"
+
+lrpc_deadline lrpc_call_deadline(const lrpc_call *call)
+{
+	return call->deadline;
+}
+
+const lrpc_method_desc *lrpc_call_method(const lrpc_call *call)
+{
+	return call->method;
+}
+
+void *lrpc_call_alloc(lrpc_call *call, size_t size)
+{
+	return lrpc__arena_alloc(call->arena, size);
+}
+
+char *lrpc_call_strdup(lrpc_call *call, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = lrpc__arena_alloc(call->arena, n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+void lrpc_call_set_message(lrpc_call *call, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call->message, sizeof(call->message), fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layout of the shared call-context region and the RPAL state words.
+ *
+ * One region (a memfd) per client connection, mapped by the server and that
+ * client only, so a client that scribbles over its region can hurt nobody
+ * but itself. The region holds nlanes lanes; each lane is one receiver call
+ * context (served by one receiver thread), the sender context of whichever
+ * client thread holds the lane, the call and reply metadata, and a buffer
+ * that carries the request and then the reply.
+ *
+ * The state words follow the RPAL receiver/sender state machine (seed 000)
+ * bit for bit, so the kernel hand-offs read the very words written here:
+ * bits 0-7 state, bits 8-23 sender id, bits 24-31 service id.
+ */
+#ifndef LRPC_CALLCTX_H
+#define LRPC_CALLCTX_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lazyrpc/common.h>
+
+enum lrpc__rx_state {
+	LRPC__RX_RUNNING = 0,
+	LRPC__RX_KERNEL_RET = 1,
+	LRPC__RX_READY = 2,
+	LRPC__RX_WAIT = 3,
+	LRPC__RX_CALL = 4,
+	LRPC__RX_LAZY_SWITCH = 5,
+};
+
+enum lrpc__tx_state {
+	LRPC__TX_RUNNING = 0,
+	LRPC__TX_CALL = 1,
+	LRPC__TX_KERNEL_RET = 2,
+};
+
+#define LRPC__STATE_MASK 0xffu
+#define LRPC__SENDER_SHIFT 8
+#define LRPC__SENDER_MASK 0xffffu
+#define LRPC__SERVICE_SHIFT 24
+#define LRPC__SERVICE_MASK 0xffu
+#define LRPC__MAX_LANES 1024u
+
+static inline uint32_t lrpc__call_word(uint32_t service_id, uint32_t sender_id)
+{
+	return (service_id << LRPC__SERVICE_SHIFT) |
+	       (sender_id << LRPC__SENDER_SHIFT) | LRPC__RX_CALL;
+}
+
+static inline uint32_t lrpc__word_state(uint32_t w)
+{
+	return w & LRPC__STATE_MASK;
+}
+
+static inline uint32_t lrpc__word_sender(uint32_t w)
+{
+	return (w >> LRPC__SENDER_SHIFT) & LRPC__SENDER_MASK;
+}
+
+static inline uint32_t lrpc__word_service(uint32_t w)
+{
+	return (w >> LRPC__SERVICE_SHIFT) & LRPC__SERVICE_MASK;
+}
+
+/* Receiver call context; the kernel reads the state word at offset 0. */
+struct lrpc__rx_ctx {
+	alignas(64) _Atomic uint32_t state;
+	/* Threads asleep on the state word, so a waker knows to make the syscall. */
+	_Atomic uint32_t sleepers;
+};
+
+/* Sender call context of the client thread holding the lane. */
+struct lrpc__tx_ctx {
+	alignas(64) _Atomic uint32_t state;
+	_Atomic uint32_t sleepers;
+};
+
+/* Written by the sender before it publishes CALL; read once by the receiver. */
+struct lrpc__call_meta {
+	alignas(64) uint64_t seq;
+	int64_t deadline;
+	uint32_t method_id;
+	uint32_t req_len;
+};
+
+/* Written by the receiver before it hands the lane back; read once by the sender. */
+struct lrpc__reply_meta {
+	alignas(64) uint64_t seq;
+	uint32_t code;
+	uint32_t rep_len;
+	char message[LRPC_STATUS_MSG_MAX];
+};
+
+struct lrpc__lane {
+	struct lrpc__rx_ctx rx;
+	struct lrpc__tx_ctx tx;
+	struct lrpc__call_meta call;
+	struct lrpc__reply_meta reply;
+};
+
+/* The lane header takes one page; the buffer starts page-aligned after it. */
+#define LRPC__LANE_HDR_SIZE 4096u
+#define LRPC__PAGE 4096u
+
+_Static_assert(offsetof(struct lrpc__lane, rx.state) == 0, "rx word at 0");
+_Static_assert(offsetof(struct lrpc__lane, tx) == 64, "tx context");
+_Static_assert(offsetof(struct lrpc__lane, call) == 128, "call meta");
+_Static_assert(offsetof(struct lrpc__lane, reply) == 192, "reply meta");
+_Static_assert(sizeof(struct lrpc__lane) <= LRPC__LANE_HDR_SIZE, "lane header");
+
+/* Geometry of a region; both sides derive addresses from it alone. */
+struct lrpc__geom {
+	uint32_t nlanes;
+	uint64_t buf_size;    /* bytes per lane buffer */
+	uint64_t lane_stride; /* bytes from one lane to the next */
+	uint64_t region_size;
+};
+
+/* Fill in stride and size from nlanes and buf_size. \return 0, -EINVAL. */
+int lrpc__geom_init(struct lrpc__geom *g, uint32_t nlanes, uint64_t buf_size);
+
+/* Check geometry received from a peer. \return 0, -EPROTO. */
+int lrpc__geom_check(const struct lrpc__geom *g);
+
+static inline struct lrpc__lane *lrpc__region_lane(void *base,
+						   const struct lrpc__geom *g,
+						   uint32_t i)
+{
+	return (struct lrpc__lane *)((char *)base + (size_t)i * g->lane_stride);
+}
+
+static inline unsigned char *lrpc__lane_buf(struct lrpc__lane *lane)
+{
+	return (unsigned char *)lane + LRPC__LANE_HDR_SIZE;
+}
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The handshake on a server's control socket (a Unix stream socket).
+ *
+ * client -> server: struct lrpc__hello
+ * server -> client: struct lrpc__welcome, with the region's memfd attached
+ *                   (SCM_RIGHTS) when status is 0
+ * The connection then stays open and carries nothing: its end tells each
+ * side that the other is gone.
+ */
+#ifndef LRPC_CTLPROTO_H
+#define LRPC_CTLPROTO_H
+
+#include <stdint.h>
+
+#define LRPC__HELLO_MAGIC 0x48505243u   /* "CRPH" */
+#define LRPC__WELCOME_MAGIC 0x57505243u /* "CRPW" */
+#define LRPC__CTL_VERSION 1u
+#define LRPC__HANDOFF_NAME_MAX 16
+
+struct lrpc__hello {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t flags;
+	char handoff[LRPC__HANDOFF_NAME_MAX]; /* "" = best offered */
+	uint32_t reserved[4];
+};
+
+struct lrpc__welcome {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t status;     /* 0, or a positive errno saying why not */
+	uint32_t service_id; /* goes into the CALL state word */
+	uint32_t nlanes;
+	uint64_t buf_size;
+	uint64_t lane_stride;
+	uint64_t region_size;
+	char handoff[LRPC__HANDOFF_NAME_MAX];
+	uint32_t reserved[4];
+};
+
+_Static_assert(sizeof(struct lrpc__hello) == 40, "hello wire size");
+_Static_assert(sizeof(struct lrpc__welcome) == 72, "welcome wire size");
+
+#endif

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The futex hand-off: works on any kernel. A waiter spins briefly (a reply
+ * that comes within a few microseconds costs no syscall on either side),
+ * then announces itself in the context's sleeper count and sleeps on the
+ * state word. A waker makes the futex syscall only when that count is
+ * nonzero. The count and the state word are written and read in opposite
+ * orders with sequentially consistent operations (a Dekker pair), so either
+ * the waiter sees the new state or the waker sees the sleeper.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handoff.h"
+
+#define SPIN_NS 20000
+
+static int futex_wait_until(_Atomic uint32_t *word, uint32_t val,
+			    lrpc_deadline deadline)
+{
+	struct timespec ts = {
+		.tv_sec = deadline / 1000000000,
+		.tv_nsec = deadline % 1000000000,
+	};
+
+	/* WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. Not PRIVATE:
+	 * the word lives in a mapping shared with another process. */
+	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL,
+		    FUTEX_BITSET_MATCH_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Spinning only pays when the peer can run on another CPU meanwhile. */
+static bool spin_allowed(void)
+{
+	static __thread int allowed = -1;
+
+	if (allowed < 0) {
+		cpu_set_t set;
+
+		allowed = sched_getaffinity(0, sizeof(set), &set) == 0 &&
+			  CPU_COUNT(&set) > 1;
+	}
+	return allowed;
+}
+
+/* Spin until *word != val or the budget is spent. \return the last value. */
+static uint32_t spin_while(_Atomic uint32_t *word, uint32_t val)
+{
+	uint32_t cur = atomic_load_explicit(word, memory_order_acquire);
+	lrpc_deadline until;
+
+	if (cur != val || !spin_allowed())
+		return cur;
+	until = lrpc_now() + SPIN_NS;
+	for (unsigned int i = 1;; i++) {
+		__builtin_ia32_pause();
+		cur = atomic_load_explicit(word, memory_order_acquire);
+		if (cur != val)
+			return cur;
+		if (!(i & 63) && lrpc_now() >= until)
+			return cur;
+	}
+}
+
+/*
+ * Sleep while *word == val. \return 0 when it changed, -ETIMEDOUT at the
+ * deadline, -ECANCELED when *stop became nonzero.
+ */
+static int sleep_while(_Atomic uint32_t *word, _Atomic uint32_t *sleepers,
+		       uint32_t val, lrpc_deadline deadline,
+		       const _Atomic int *stop)
+{
+	int ret = 0;
+
+	if (spin_while(word, val) != val)
+		return 0;
+	atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
+	for (;;) {
+		if (atomic_load_explicit(word, memory_order_seq_cst) != val)
+			break;
+		if (stop && atomic_load_explicit(stop, memory_order_acquire)) {
+			ret = -ECANCELED;
+			break;
+		}
+		if (lrpc_now() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		futex_wait_until(word, val, deadline);
+	}
+	atomic_fetch_sub_explicit(sleepers, 1, memory_order_relaxed);
+	/* Pairs with the waker's release: what it wrote before changing the
+	 * word is visible to the caller from here on. */
+	atomic_thread_fence(memory_order_acquire);
+	return ret;
+}
+
+static void wake_if_sleeping(_Atomic uint32_t *word, _Atomic uint32_t *sleepers)
+{
+	if (atomic_load_explicit(sleepers, memory_order_seq_cst))
+		futex_wake(word);
+}
+
+int lrpc__futex_call(struct lrpc__lane *lane, uint32_t call_word,
+		     lrpc_deadline deadline, const _Atomic int *dead)
+{
+	uint32_t expect = LRPC__RX_WAIT;
+	int ret;
+
+	atomic_store_explicit(&lane->tx.state, LRPC__TX_CALL,
+			      memory_order_relaxed);
+	/* Release: the call metadata and request bytes must be visible before
+	 * the receiver sees CALL. Sequentially consistent so that the sleeper
+	 * check below cannot move before it. */
+	if (!atomic_compare_exchange_strong_explicit(&lane->rx.state, &expect,
+						     call_word,
+						     memory_order_seq_cst,
+						     memory_order_relaxed)) {
+		atomic_store_explicit(&lane->tx.state, LRPC__TX_RUNNING,
+				      memory_order_relaxed);
+		return -EPROTO;
+	}
+	wake_if_sleeping(&lane->rx.state, &lane->rx.sleepers);
+
+	ret = sleep_while(&lane->tx.state, &lane->tx.sleepers, LRPC__TX_CALL,
+			  deadline, dead);
+	if (ret == -ECANCELED ||
+	    (ret == 0 && atomic_load_explicit(dead, memory_order_acquire)))
+		return -ECONNRESET;
+	return ret;
+}
+
+int lrpc__futex_wait_returned(struct lrpc__lane *lane, lrpc_deadline deadline)
+{
+	return sleep_while(&lane->tx.state, &lane->tx.sleepers, LRPC__TX_CALL,
+			   deadline, NULL);
+}
+
+int64_t lrpc__futex_recv(struct lrpc__lane *lane, const _Atomic int *stop)
+{
+	for (;;) {
+		/* The periodic timeout only guards against a peer that rewrites
+		 * the word to hide our stop kick; normal wakeups are futex ones. */
+		int ret = sleep_while(&lane->rx.state, &lane->rx.sleepers,
+				      LRPC__RX_WAIT,
+				      lrpc_now() + 1000000000, stop);
+
+		if (ret == -ECANCELED ||
+		    atomic_load_explicit(stop, memory_order_acquire))
+			return -ESHUTDOWN;
+		if (ret == 0)
+			return atomic_load_explicit(&lane->rx.state,
+						    memory_order_acquire);
+	}
+}
+
+void lrpc__futex_reply(struct lrpc__lane *lane)
+{
+	/* CALL -> WAIT before the sender can see its reply, so that its next
+	 * call finds the receiver waiting. */
+	atomic_store_explicit(&lane->rx.state, LRPC__RX_WAIT,
+			      memory_order_relaxed);
+	/* Release: the reply metadata and bytes before RUNNING. */
+	atomic_store_explicit(&lane->tx.state, LRPC__TX_RUNNING,
+			      memory_order_seq_cst);
+	wake_if_sleeping(&lane->tx.state, &lane->tx.sleepers);
+}
+
+void lrpc__futex_kick_receiver(struct lrpc__lane *lane)
+{
+	uint32_t expect = LRPC__RX_WAIT;
+
+	/* An ordinary wakeup moves WAIT to RUNNING; a receiver in CALL is
+	 * left alone and notices the stop when it finishes. */
+	atomic_compare_exchange_strong_explicit(&lane->rx.state, &expect,
+						LRPC__RX_RUNNING,
+						memory_order_seq_cst,
+						memory_order_relaxed);
+	futex_wake(&lane->rx.state);
+}
+
+void lrpc__futex_kick_sender(struct lrpc__lane *lane)
+{
+	atomic_store_explicit(&lane->tx.state, LRPC__TX_RUNNING,
+			      memory_order_seq_cst);
+	futex_wake(&lane->tx.state);
+}

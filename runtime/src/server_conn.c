@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The control plane, on the server's libuv loop: listen on the control
+ * socket, check each client's credentials, hand it a fresh region, and
+ * notice when it goes away so its receivers and region can be reclaimed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "handoff.h"
+#include "server_internal.h"
+
+#define HANDOFF_NAME "futex"
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dir(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file left by a dead server is removed; a live one is kept. */
+static int claim_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ret = 0;
+
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		ret = -EADDRINUSE;
+	else if (errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+	return ret;
+}
+
+static void on_connection(uv_stream_t *server, int status);
+
+int lrpc__listener_open(lrpc_server *srv, struct lrpc__listener *l,
+			const char *path)
+{
+	char dir[4096];
+	char *slash;
+	int ret;
+
+	if (strlen(path) >= sizeof(l->path))
+		return -ENAMETOOLONG;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		ret = make_dir(dir);
+		if (ret < 0)
+			return ret;
+	}
+	ret = claim_path(path);
+	if (ret < 0)
+		return ret;
+	ret = uv_pipe_init(&srv->loop, &l->pipe, 0);
+	if (ret < 0)
+		return ret;
+	l->pipe.data = srv;
+	ret = uv_pipe_bind(&l->pipe, path);
+	if (ret == 0)
+		ret = uv_listen((uv_stream_t *)&l->pipe, 128, on_connection);
+	if (ret < 0) {
+		/* The handle exists now; the loop must close it. */
+		uv_close((uv_handle_t *)&l->pipe, NULL);
+		uv_run(&srv->loop, UV_RUN_NOWAIT);
+		return ret;
+	}
+	chmod(path, 0600);
+	strcpy(l->path, path);
+	return 0;
+}
+
+void lrpc__conn_unref(struct lrpc__conn *conn)
+{
+	lrpc_server *srv = conn->srv;
+
+	if (atomic_fetch_sub(&conn->refs, 1) != 1)
+		return;
+	if (conn->base)
+		munmap(conn->base, conn->geom.region_size);
+	if (conn->memfd >= 0)
+		close(conn->memfd);
+	if (conn->welcomed)
+		atomic_fetch_sub(&srv->stats.clients_active, 1);
+	free(conn);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	lrpc__conn_unref(h->data);
+}
+
+static void conn_close(struct lrpc__conn *conn)
+{
+	lrpc_server *srv = conn->srv;
+
+	if (uv_is_closing((uv_handle_t *)&conn->pipe))
+		return;
+	if (conn->prev)
+		conn->prev->next = conn->next;
+	else
+		srv->conns = conn->next;
+	if (conn->next)
+		conn->next->prev = conn->prev;
+	atomic_store(&conn->stop, 1);
+	if (conn->base)
+		for (uint32_t i = 0; i < conn->geom.nlanes; i++)
+			lrpc__futex_kick_receiver(
+				lrpc__region_lane(conn->base, &conn->geom, i));
+	uv_close((uv_handle_t *)&conn->pipe, on_conn_closed);
+}
+
+void lrpc__conn_close_all(lrpc_server *srv)
+{
+	while (srv->conns)
+		conn_close(srv->conns);
+}
+
+static int send_welcome(struct lrpc__conn *conn, int status)
+{
+	struct lrpc__welcome w = {
+		.magic = LRPC__WELCOME_MAGIC,
+		.version = LRPC__CTL_VERSION,
+		.status = (uint16_t)status,
+	};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) < 0)
+		return -EBADF;
+	if (status == 0) {
+		struct cmsghdr *c;
+
+		w.service_id = conn->srv->service_id;
+		w.nlanes = conn->geom.nlanes;
+		w.buf_size = conn->geom.buf_size;
+		w.lane_stride = conn->geom.lane_stride;
+		w.region_size = conn->geom.region_size;
+		strcpy(w.handoff, HANDOFF_NAME);
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &conn->memfd, sizeof(int));
+	}
+	/* The socket's buffer is empty at this point, so one small message
+	 * never blocks even though libuv made the socket non-blocking. */
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(w))
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+static int region_create(struct lrpc__conn *conn)
+{
+	lrpc_server *srv = conn->srv;
+	int ret;
+
+	ret = lrpc__geom_init(&conn->geom, srv->opts.receivers,
+			      srv->opts.max_msg_size);
+	if (ret < 0)
+		return ret;
+	conn->memfd = memfd_create("lazyrpc-callctx",
+				   MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (conn->memfd < 0)
+		return -errno;
+	if (ftruncate(conn->memfd, (off_t)conn->geom.region_size) < 0)
+		return -errno;
+	/* A client that shrank the file would make the server fault on
+	 * touching its own mapping. */
+	if (fcntl(conn->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		return -errno;
+	conn->base = mmap(NULL, conn->geom.region_size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, conn->memfd, 0);
+	if (conn->base == MAP_FAILED) {
+		conn->base = NULL;
+		return -errno;
+	}
+	for (uint32_t i = 0; i < conn->geom.nlanes; i++) {
+		struct lrpc__lane *lane =
+			lrpc__region_lane(conn->base, &conn->geom, i);
+
+		/* Receivers start out callable; each thread's first look at
+		 * the word picks up a call that arrived before it ran. */
+		atomic_store(&lane->rx.state, LRPC__RX_WAIT);
+		atomic_store(&lane->tx.state, LRPC__TX_RUNNING);
+	}
+	return 0;
+}
+
+/* \return 0 or a positive errno for the welcome message. */
+static int admit(struct lrpc__conn *conn)
+{
+	lrpc_server *srv = conn->srv;
+	struct lrpc__hello h;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+	int ret;
+
+	memcpy(&h, conn->hello, sizeof(h));
+	if (h.magic != LRPC__HELLO_MAGIC || h.version != LRPC__CTL_VERSION)
+		return EPROTO;
+	h.handoff[sizeof(h.handoff) - 1] = '\0';
+	if (h.handoff[0] && strcmp(h.handoff, HANDOFF_NAME) != 0)
+		return EPROTONOSUPPORT;
+	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return EACCES;
+	if (!srv->opts.allow_any_uid && cred.uid != geteuid())
+		return EACCES;
+	if (atomic_load(&srv->stats.clients_active) >= srv->opts.max_clients)
+		return EAGAIN;
+	ret = region_create(conn);
+	if (ret == 0)
+		ret = lrpc__receivers_start(conn);
+	return -ret;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct lrpc__conn *conn = h->data;
+
+	(void)hint;
+	/* Until the hello is complete, read straight into it; afterwards the
+	 * client has nothing to say, and a byte is enough to notice that. */
+	if (!conn->welcomed)
+		*buf = uv_buf_init((char *)conn->hello + conn->hello_len,
+				   sizeof(struct lrpc__hello) - conn->hello_len);
+	else
+		*buf = uv_buf_init((char *)conn->hello, 1);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct lrpc__conn *conn = s->data;
+	lrpc_server *srv = conn->srv;
+	int status;
+
+	(void)buf;
+	if (n == 0)
+		return;
+	if (n < 0 || conn->welcomed) {
+		/* EOF: the client is gone. Data after the handshake: it is
+		 * not speaking our protocol. Either way the client is done. */
+		if (n > 0)
+			atomic_fetch_add(&srv->stats.protocol_errors, 1);
+		conn_close(conn);
+		return;
+	}
+	conn->hello_len += (size_t)n;
+	if (conn->hello_len < sizeof(struct lrpc__hello))
+		return;
+	status = admit(conn);
+	if (send_welcome(conn, status) < 0 && status == 0)
+		status = EPIPE;
+	if (status) {
+		atomic_fetch_add(&srv->stats.clients_rejected, 1);
+		conn_close(conn);
+		return;
+	}
+	conn->welcomed = true;
+	atomic_fetch_add(&srv->stats.clients_accepted, 1);
+	atomic_fetch_add(&srv->stats.clients_active, 1);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	lrpc_server *srv = server->data;
+	struct lrpc__conn *conn;
+
+	if (status < 0)
+		return;
+	conn = calloc(1, sizeof(*conn));
+	if (!conn)
+		return; /* the listener reports the connection again */
+	conn->srv = srv;
+	conn->memfd = -1;
+	atomic_init(&conn->refs, 1);
+	uv_pipe_init(&srv->loop, &conn->pipe, 0);
+	conn->pipe.data = conn;
+	conn->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	if (uv_accept(server, (uv_stream_t *)&conn->pipe) < 0 ||
+	    uv_read_start((uv_stream_t *)&conn->pipe, alloc_cb, read_cb) < 0)
+		conn_close(conn);
+}

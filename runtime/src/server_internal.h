@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* The server's private state, shared by server*.c and call.c. */
+#ifndef LRPC_SERVER_INTERNAL_H
+#define LRPC_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "internal.h"
+
+#define LRPC__MAX_LISTENERS 8
+
+struct lrpc__method_entry {
+	uint32_t id;
+	const lrpc_method_desc *method;
+	const void *handlers;
+	void *user;
+};
+
+struct lrpc__listener {
+	uv_pipe_t pipe;
+	char path[108];
+};
+
+struct lrpc__conn;
+
+struct lrpc_server {
+	lrpc_server_opts opts;
+	uint32_t service_id;
+
+	/* Sorted by id; fixed once the server starts. */
+	struct lrpc__method_entry *methods;
+	size_t nmethods;
+	size_t nservices;
+
+	uv_loop_t loop;
+	uv_async_t stop_async;
+	struct lrpc__listener listeners[LRPC__MAX_LISTENERS];
+	unsigned int nlisteners;
+	struct lrpc__conn *conns; /* loop thread only */
+	pthread_t loop_thread;
+	bool started, joined;
+	_Atomic int stop_requested;
+
+	/* Receiver threads are detached; free waits here for the last. */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+
+	struct {
+		_Atomic uint64_t clients_accepted, clients_rejected;
+		_Atomic uint64_t clients_active, receivers_active;
+		_Atomic uint64_t calls_ok, calls_failed, protocol_errors;
+	} stats;
+};
+
+/* One connected client: its region and its receiver threads. */
+struct lrpc__conn {
+	uv_pipe_t pipe;
+	lrpc_server *srv;
+	struct lrpc__conn *prev, *next;
+	int memfd;
+	void *base;
+	struct lrpc__geom geom;
+	_Atomic int stop;
+	_Atomic int refs; /* the loop's + one per receiver thread */
+	unsigned char hello[64];
+	size_t hello_len;
+	bool welcomed;
+};
+
+struct lrpc_call {
+	lrpc_server *srv;
+	const lrpc_method_desc *method;
+	lrpc_deadline deadline;
+	struct lrpc__arena *arena;
+	char message[LRPC_STATUS_MSG_MAX];
+};
+
+/* server.c */
+const struct lrpc__method_entry *lrpc__server_find(const lrpc_server *srv,
+						  uint32_t id);
+
+/* server_conn.c */
+int lrpc__listener_open(lrpc_server *srv, struct lrpc__listener *l,
+			const char *path);
+void lrpc__conn_close_all(lrpc_server *srv);
+void lrpc__conn_unref(struct lrpc__conn *conn);
+
+/* server_receiver.c: start one thread per lane. \return 0, -errno. */
+int lrpc__receivers_start(struct lrpc__conn *conn);
+
+#endif

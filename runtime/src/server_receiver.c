@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Receiver threads: one per lane of a client's region. Each waits for a
+ * CALL in its receiver context, serves it and hands the lane back.
+ *
+ * Everything in the region is the client's to scribble on, so each value is
+ * read once and checked, and the request is copied out before protobuf-c
+ * parses it: protobuf-c reads its input twice (sizes, then contents) and a
+ * client changing the bytes in between must not be able to steer it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff.h"
+#include "server_internal.h"
+
+struct receiver {
+	struct lrpc__conn *conn;
+	uint32_t index;
+	struct lrpc__arena arena;
+	unsigned char *copy; /* private copy of the request */
+	size_t copy_cap;
+};
+
+static void reply_write(struct lrpc__lane *lane, uint64_t seq, lrpc_code code,
+			uint32_t len, const char *message)
+{
+	struct lrpc__reply_meta *r = &lane->reply;
+	size_t n = strnlen(message, LRPC_STATUS_MSG_MAX - 1);
+
+	r->seq = seq;
+	r->code = (uint32_t)code;
+	r->rep_len = len;
+	memcpy(r->message, message, n);
+	r->message[n] = '\0';
+}
+
+static bool copy_request(struct receiver *rx, const unsigned char *src,
+			 size_t len)
+{
+	if (len > rx->copy_cap) {
+		size_t cap = rx->copy_cap ? rx->copy_cap : 4096;
+		unsigned char *p;
+
+		while (cap < len)
+			cap *= 2;
+		p = realloc(rx->copy, cap);
+		if (!p)
+			return false;
+		rx->copy = p;
+		rx->copy_cap = cap;
+	}
+	memcpy(rx->copy, src, len);
+	return true;
+}
+
+/* Decode, run the handler, encode. \return the status; *rep_len on OK. */
+static lrpc_code dispatch(struct receiver *rx, struct lrpc__lane *lane,
+			  const struct lrpc__method_entry *e, uint32_t req_len,
+			  lrpc_deadline deadline, uint32_t *rep_len,
+			  char *message)
+{
+	const lrpc_method_desc *m = e->method;
+	struct lrpc__conn *conn = rx->conn;
+	struct lrpc_call call = {
+		.srv = conn->srv,
+		.method = m,
+		.deadline = deadline,
+		.arena = &rx->arena,
+	};
+	ProtobufCMessage *req, *rep;
+	size_t n;
+	lrpc_code code;
+
+	if (!copy_request(rx, lrpc__lane_buf(lane), req_len)) {
+		snprintf(message, LRPC_STATUS_MSG_MAX, "out of memory");
+		return LRPC_RESOURCE_EXHAUSTED;
+	}
+	req = protobuf_c_message_unpack(m->input, &rx->arena.pb, req_len,
+					rx->copy);
+	if (!req) {
+		snprintf(message, LRPC_STATUS_MSG_MAX,
+			 "request to %s does not decode as %s", m->full_name,
+			 m->input->name);
+		return LRPC_INVALID_ARGUMENT;
+	}
+	rep = lrpc__arena_alloc(&rx->arena, m->output->sizeof_message);
+	if (!rep) {
+		snprintf(message, LRPC_STATUS_MSG_MAX, "out of memory");
+		return LRPC_RESOURCE_EXHAUSTED;
+	}
+	m->output->message_init(rep);
+	call.message[0] = '\0';
+	code = m->invoke(e->handlers, e->user, &call, req, rep);
+	if ((unsigned int)code >= LRPC_CODE_COUNT) {
+		snprintf(message, LRPC_STATUS_MSG_MAX,
+			 "handler of %s returned %d, not a status code",
+			 m->full_name, (int)code);
+		return LRPC_UNKNOWN;
+	}
+	if (code != LRPC_OK) {
+		memcpy(message, call.message, LRPC_STATUS_MSG_MAX);
+		return code;
+	}
+	n = protobuf_c_message_get_packed_size(rep);
+	if (n > conn->geom.buf_size) {
+		snprintf(message, LRPC_STATUS_MSG_MAX,
+			 "reply of %zu bytes exceeds the %llu-byte limit", n,
+			 (unsigned long long)conn->geom.buf_size);
+		return LRPC_RESOURCE_EXHAUSTED;
+	}
+	protobuf_c_message_pack(rep, lrpc__lane_buf(lane));
+	*rep_len = (uint32_t)n;
+	return LRPC_OK;
+}
+
+static void serve(struct receiver *rx, struct lrpc__lane *lane)
+{
+	lrpc_server *srv = rx->conn->srv;
+	uint64_t buf_size = rx->conn->geom.buf_size;
+	/* Read once: the client may be changing these as we look. */
+	uint64_t seq = LRPC__READ_ONCE(lane->call.seq);
+	lrpc_deadline deadline = LRPC__READ_ONCE(lane->call.deadline);
+	uint32_t method_id = LRPC__READ_ONCE(lane->call.method_id);
+	uint32_t req_len = LRPC__READ_ONCE(lane->call.req_len);
+	const struct lrpc__method_entry *e;
+	char message[LRPC_STATUS_MSG_MAX] = "";
+	uint32_t rep_len = 0;
+	lrpc_code code;
+
+	if (req_len > buf_size) {
+		snprintf(message, sizeof(message),
+			 "request length %u exceeds the %llu-byte buffer",
+			 req_len, (unsigned long long)buf_size);
+		code = LRPC_INVALID_ARGUMENT;
+		atomic_fetch_add(&srv->stats.protocol_errors, 1);
+	} else if (!(e = lrpc__server_find(srv, method_id))) {
+		snprintf(message, sizeof(message), "unknown method id 0x%08x",
+			 method_id);
+		code = LRPC_UNIMPLEMENTED;
+	} else if (deadline <= lrpc_now()) {
+		snprintf(message, sizeof(message),
+			 "deadline passed before %s was served",
+			 e->method->full_name);
+		code = LRPC_DEADLINE_EXCEEDED;
+	} else {
+		code = dispatch(rx, lane, e, req_len, deadline, &rep_len,
+				message);
+	}
+	reply_write(lane, seq, code, code == LRPC_OK ? rep_len : 0, message);
+	lrpc__arena_reset(&rx->arena);
+	atomic_fetch_add(code == LRPC_OK ? &srv->stats.calls_ok :
+					   &srv->stats.calls_failed, 1);
+}
+
+static void *receiver_main(void *arg)
+{
+	struct receiver *rx = arg;
+	struct lrpc__conn *conn = rx->conn;
+	lrpc_server *srv = conn->srv;
+	struct lrpc__lane *lane = lrpc__region_lane(conn->base, &conn->geom,
+						    rx->index);
+	uint32_t call_word = lrpc__call_word(srv->service_id, rx->index + 1);
+
+	for (;;) {
+		int64_t w = lrpc__futex_recv(lane, &conn->stop);
+
+		if (w < 0)
+			break;
+		if ((uint32_t)w != call_word) {
+			uint32_t seen = (uint32_t)w;
+
+			/* Not a call for this receiver: a confused or hostile
+			 * client. Put the word back and keep serving. */
+			atomic_fetch_add(&srv->stats.protocol_errors, 1);
+			atomic_compare_exchange_strong(&lane->rx.state, &seen,
+						       LRPC__RX_WAIT);
+			continue;
+		}
+		serve(rx, lane);
+		lrpc__futex_reply(lane);
+	}
+
+	lrpc__arena_destroy(&rx->arena);
+	free(rx->copy);
+	free(rx);
+	lrpc__conn_unref(conn);
+	pthread_mutex_lock(&srv->lock);
+	if (atomic_fetch_sub(&srv->stats.receivers_active, 1) == 1)
+		pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+int lrpc__receivers_start(struct lrpc__conn *conn)
+{
+	lrpc_server *srv = conn->srv;
+
+	for (uint32_t i = 0; i < conn->geom.nlanes; i++) {
+		struct receiver *rx = calloc(1, sizeof(*rx));
+		pthread_t t;
+		int ret;
+
+		if (!rx)
+			return -ENOMEM;
+		rx->conn = conn;
+		rx->index = i;
+		lrpc__arena_init(&rx->arena);
+		atomic_fetch_add(&conn->refs, 1);
+		atomic_fetch_add(&srv->stats.receivers_active, 1);
+		ret = lrpc__thread_start(&t, receiver_main, rx, true);
+		if (ret < 0) {
+			/* Those already running stop when the connection is
+			 * closed, which the caller does on error. */
+			atomic_fetch_sub(&srv->stats.receivers_active, 1);
+			atomic_fetch_sub(&conn->refs, 1);
+			free(rx);
+			return ret;
+		}
+	}
+	return 0;
+}

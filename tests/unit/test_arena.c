@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/* Per-call memory. */
+#include <check.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+START_TEST(allocations_are_aligned_and_distinct)
+{
+	struct lrpc__arena a;
+	char *p[100];
+
+	lrpc__arena_init(&a);
+	for (int i = 0; i < 100; i++) {
+		p[i] = lrpc__arena_alloc(&a, (size_t)i * 37 + 1);
+		ck_assert_ptr_nonnull(p[i]);
+		ck_assert_uint_eq((uintptr_t)p[i] % _Alignof(max_align_t), 0);
+		memset(p[i], i, (size_t)i * 37 + 1);
+	}
+	for (int i = 0; i < 100; i++)
+		for (size_t j = 0; j < (size_t)i * 37 + 1; j++)
+			ck_assert_int_eq(p[i][j], i);
+	lrpc__arena_destroy(&a);
+}
+END_TEST
+
+START_TEST(big_allocation_keeps_current_chunk_usable)
+{
+	struct lrpc__arena a;
+	char *small, *big, *after;
+
+	lrpc__arena_init(&a);
+	small = lrpc__arena_alloc(&a, 16);
+	big = lrpc__arena_alloc(&a, 1 << 20);
+	after = lrpc__arena_alloc(&a, 16);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 0xab, 1 << 20);
+	/* The small ones share the first chunk. */
+	ck_assert_ptr_eq(after, small + 16);
+	lrpc__arena_destroy(&a);
+}
+END_TEST
+
+START_TEST(reset_reuses_memory)
+{
+	struct lrpc__arena a;
+	void *first, *again;
+
+	lrpc__arena_init(&a);
+	first = lrpc__arena_alloc(&a, 64);
+	lrpc__arena_alloc(&a, 100000);
+	lrpc__arena_reset(&a);
+	again = lrpc__arena_alloc(&a, 64);
+	ck_assert_ptr_eq(first, again);
+	lrpc__arena_destroy(&a);
+}
+END_TEST
+
+START_TEST(overflowing_size_fails)
+{
+	struct lrpc__arena a;
+
+	lrpc__arena_init(&a);
+	ck_assert_ptr_null(lrpc__arena_alloc(&a, SIZE_MAX - 3));
+	ck_assert_ptr_null(a.pb.alloc(a.pb.allocator_data, SIZE_MAX / 2));
+	lrpc__arena_destroy(&a);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("arena");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, allocations_are_aligned_and_distinct);
+	tcase_add_test(tc, big_allocation_keeps_current_chunk_usable);
+	tcase_add_test(tc, reset_reuses_memory);
+	tcase_add_test(tc, overflowing_size_fails);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
