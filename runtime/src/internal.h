@@ -25,10 +25,26 @@ void lrpc__status_set(lrpc_status *st, lrpc_code code, const char *fmt, ...)
 lrpc_code lrpc__status_fail(lrpc_status *st, lrpc_code code, const char *fmt,
 			    ...) __attribute__((format(printf, 3, 4)));
 
-/* uri.c: "lrpc://NAME" -> control socket path. */
-enum lrpc__scheme { LRPC__SCHEME_LRPC = 1 };
-int lrpc__uri_parse(const char *uri, enum lrpc__scheme *scheme,
-		    char *path, size_t path_len);
+/* uri.c: "lrpc://NAME", "unix://PATH", "tcp://HOST:PORT". */
+enum lrpc__scheme {
+	LRPC__SCHEME_LRPC = 1, /* path: the control socket in the runtime dir */
+	LRPC__SCHEME_UNIX,     /* path: the socket */
+	LRPC__SCHEME_TCP,      /* host, port */
+};
+
+struct lrpc__addr {
+	enum lrpc__scheme scheme;
+	char path[108]; /* sizeof(sun_path) */
+	char host[256];
+	char port[8];
+};
+
+/* \return 0, -EINVAL, -ENAMETOOLONG, -EPROTONOSUPPORT. */
+int lrpc__uri_parse(const char *uri, struct lrpc__addr *addr);
+
+/* arena.c: grow *buf (capacity *cap, doubling from 4 KiB) to hold \p need
+ * bytes. \return 0, -ENOMEM (the old buffer is kept). */
+int lrpc__buf_reserve(unsigned char **buf, size_t *cap, size_t need);
 
 /* arena.c: memory for one call, released all at once. */
 struct lrpc__arena {

@@ -29,8 +29,9 @@ static void on_stop(uv_async_t *async)
 	lrpc_server *srv = async->data;
 
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
-		uv_close((uv_handle_t *)&srv->listeners[i].pipe, NULL);
+		uv_close(&srv->listeners[i].h.handle, NULL);
 	lrpc__conn_close_all(srv);
+	lrpc__sock_close_all(srv);
 	uv_close((uv_handle_t *)async, NULL);
 }
 
@@ -154,28 +155,6 @@ const struct lrpc__method_entry *lrpc__server_find(const lrpc_server *srv,
 		       entry_cmp);
 }
 
-int lrpc_server_listen(lrpc_server *srv, const char *uri)
-{
-	enum lrpc__scheme scheme;
-	char path[4096];
-	int ret;
-
-	if (!srv)
-		return -EINVAL;
-	if (srv->started)
-		return -EBUSY;
-	ret = lrpc__uri_parse(uri, &scheme, path, sizeof(path));
-	if (ret < 0)
-		return ret;
-	if (srv->nlisteners == LRPC__MAX_LISTENERS)
-		return -ENOSPC;
-	ret = lrpc__listener_open(srv, &srv->listeners[srv->nlisteners], path);
-	if (ret < 0)
-		return ret;
-	srv->nlisteners++;
-	return 0;
-}
-
 static void *loop_main(void *arg)
 {
 	lrpc_server *srv = arg;
@@ -262,7 +241,8 @@ void lrpc_server_free(lrpc_server *srv)
 	 * runs once more to finish closing what they released. */
 	uv_run(&srv->loop, UV_RUN_DEFAULT);
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
-		unlink(srv->listeners[i].path);
+		if (srv->listeners[i].path[0])
+			unlink(srv->listeners[i].path);
 	uv_loop_close(&srv->loop);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->idle);

@@ -18,12 +18,23 @@ struct lrpc__method_entry {
 	void *user;
 };
 
-struct lrpc__listener {
+/* A libuv stream that is a pipe or a TCP socket, seen as either. */
+union lrpc__uv_stream {
+	uv_handle_t handle;
+	uv_stream_t stream;
 	uv_pipe_t pipe;
-	char path[108];
+	uv_tcp_t tcp;
+};
+
+struct lrpc__listener {
+	union lrpc__uv_stream h;
+	enum lrpc__scheme scheme;
+	char path[108]; /* socket file to remove at the end, or "" */
+	char uri[300];  /* as bound (tcp: with the real port) */
 };
 
 struct lrpc__conn;
+struct lrpc__sconn;
 
 struct lrpc_server {
 	lrpc_server_opts opts;
@@ -38,7 +49,8 @@ struct lrpc_server {
 	uv_async_t stop_async;
 	struct lrpc__listener listeners[LRPC__MAX_LISTENERS];
 	unsigned int nlisteners;
-	struct lrpc__conn *conns; /* loop thread only */
+	struct lrpc__conn *conns;   /* loop thread only */
+	struct lrpc__sconn *sconns; /* loop thread only */
 	pthread_t loop_thread;
 	bool started, joined;
 	_Atomic int stop_requested;
@@ -81,11 +93,25 @@ struct lrpc_call {
 const struct lrpc__method_entry *lrpc__server_find(const lrpc_server *srv,
 						  uint32_t id);
 
-/* server_conn.c */
-int lrpc__listener_open(lrpc_server *srv, struct lrpc__listener *l,
-			const char *path);
+/* dispatch.c: decode, run the handler. On OK *rep is the reply, in
+ * \p arena; otherwise \p message (LRPC_STATUS_MSG_MAX bytes) says why. */
+lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
+			 uint32_t method_id, const void *req_bytes,
+			 size_t req_len, lrpc_deadline deadline,
+			 ProtobufCMessage **rep, char *message);
+void lrpc__count_call(lrpc_server *srv, lrpc_code code);
+
+/* server_listen.c: may this unix-socket peer connect? */
+bool lrpc__peer_allowed(const lrpc_server *srv, uv_handle_t *h);
+
+/* server_shm.c: lrpc:// clients. */
+void lrpc__shm_on_connection(uv_stream_t *listener, int status);
 void lrpc__conn_close_all(lrpc_server *srv);
 void lrpc__conn_unref(struct lrpc__conn *conn);
+
+/* server_sock.c: unix:// and tcp:// clients. */
+void lrpc__sock_on_connection(uv_stream_t *listener, int status);
+void lrpc__sock_close_all(lrpc_server *srv);
 
 /* server_receiver.c: start one thread per lane. \return 0, -errno. */
 int lrpc__receivers_start(struct lrpc__conn *conn);

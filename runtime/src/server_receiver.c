@@ -41,80 +41,12 @@ static void reply_write(struct lrpc__lane *lane, uint64_t seq, lrpc_code code,
 static bool copy_request(struct receiver *rx, const unsigned char *src,
 			 size_t len)
 {
-	if (len > rx->copy_cap) {
-		size_t cap = rx->copy_cap ? rx->copy_cap : 4096;
-		unsigned char *p;
-
-		while (cap < len)
-			cap *= 2;
-		p = realloc(rx->copy, cap);
-		if (!p)
-			return false;
-		rx->copy = p;
-		rx->copy_cap = cap;
-	}
+	if (len == 0)
+		return true;
+	if (lrpc__buf_reserve(&rx->copy, &rx->copy_cap, len) < 0)
+		return false;
 	memcpy(rx->copy, src, len);
 	return true;
-}
-
-/* Decode, run the handler, encode. \return the status; *rep_len on OK. */
-static lrpc_code dispatch(struct receiver *rx, struct lrpc__lane *lane,
-			  const struct lrpc__method_entry *e, uint32_t req_len,
-			  lrpc_deadline deadline, uint32_t *rep_len,
-			  char *message)
-{
-	const lrpc_method_desc *m = e->method;
-	struct lrpc__conn *conn = rx->conn;
-	struct lrpc_call call = {
-		.srv = conn->srv,
-		.method = m,
-		.deadline = deadline,
-		.arena = &rx->arena,
-	};
-	ProtobufCMessage *req, *rep;
-	size_t n;
-	lrpc_code code;
-
-	if (!copy_request(rx, lrpc__lane_buf(lane), req_len)) {
-		snprintf(message, LRPC_STATUS_MSG_MAX, "out of memory");
-		return LRPC_RESOURCE_EXHAUSTED;
-	}
-	req = protobuf_c_message_unpack(m->input, &rx->arena.pb, req_len,
-					rx->copy);
-	if (!req) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "request to %s does not decode as %s", m->full_name,
-			 m->input->name);
-		return LRPC_INVALID_ARGUMENT;
-	}
-	rep = lrpc__arena_alloc(&rx->arena, m->output->sizeof_message);
-	if (!rep) {
-		snprintf(message, LRPC_STATUS_MSG_MAX, "out of memory");
-		return LRPC_RESOURCE_EXHAUSTED;
-	}
-	m->output->message_init(rep);
-	call.message[0] = '\0';
-	code = m->invoke(e->handlers, e->user, &call, req, rep);
-	if ((unsigned int)code >= LRPC_CODE_COUNT) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "handler of %s returned %d, not a status code",
-			 m->full_name, (int)code);
-		return LRPC_UNKNOWN;
-	}
-	if (code != LRPC_OK) {
-		memcpy(message, call.message, LRPC_STATUS_MSG_MAX);
-		return code;
-	}
-	n = protobuf_c_message_get_packed_size(rep);
-	if (n > conn->geom.buf_size) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "reply of %zu bytes exceeds the %llu-byte limit", n,
-			 (unsigned long long)conn->geom.buf_size);
-		return LRPC_RESOURCE_EXHAUSTED;
-	}
-	protobuf_c_message_pack(rep, lrpc__lane_buf(lane));
-	*rep_len = (uint32_t)n;
-	return LRPC_OK;
 }
 
 static void serve(struct receiver *rx, struct lrpc__lane *lane)
@@ -126,8 +58,8 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 	lrpc_deadline deadline = LRPC__READ_ONCE(lane->call.deadline);
 	uint32_t method_id = LRPC__READ_ONCE(lane->call.method_id);
 	uint32_t req_len = LRPC__READ_ONCE(lane->call.req_len);
-	const struct lrpc__method_entry *e;
 	char message[LRPC_STATUS_MSG_MAX] = "";
+	ProtobufCMessage *rep = NULL;
 	uint32_t rep_len = 0;
 	lrpc_code code;
 
@@ -137,23 +69,29 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 			 req_len, (unsigned long long)buf_size);
 		code = LRPC_INVALID_ARGUMENT;
 		atomic_fetch_add(&srv->stats.protocol_errors, 1);
-	} else if (!(e = lrpc__server_find(srv, method_id))) {
-		snprintf(message, sizeof(message), "unknown method id 0x%08x",
-			 method_id);
-		code = LRPC_UNIMPLEMENTED;
-	} else if (deadline <= lrpc_now()) {
-		snprintf(message, sizeof(message),
-			 "deadline passed before %s was served",
-			 e->method->full_name);
-		code = LRPC_DEADLINE_EXCEEDED;
+	} else if (!copy_request(rx, lrpc__lane_buf(lane), req_len)) {
+		snprintf(message, sizeof(message), "out of memory");
+		code = LRPC_RESOURCE_EXHAUSTED;
 	} else {
-		code = dispatch(rx, lane, e, req_len, deadline, &rep_len,
-				message);
+		code = lrpc__dispatch(srv, &rx->arena, method_id, rx->copy,
+				      req_len, deadline, &rep, message);
 	}
-	reply_write(lane, seq, code, code == LRPC_OK ? rep_len : 0, message);
+	if (code == LRPC_OK) {
+		size_t n = protobuf_c_message_get_packed_size(rep);
+
+		if (n > buf_size) {
+			snprintf(message, sizeof(message),
+				 "reply of %zu bytes exceeds the %llu-byte limit",
+				 n, (unsigned long long)buf_size);
+			code = LRPC_RESOURCE_EXHAUSTED;
+		} else {
+			protobuf_c_message_pack(rep, lrpc__lane_buf(lane));
+			rep_len = (uint32_t)n;
+		}
+	}
+	reply_write(lane, seq, code, rep_len, message);
 	lrpc__arena_reset(&rx->arena);
-	atomic_fetch_add(code == LRPC_OK ? &srv->stats.calls_ok :
-					   &srv->stats.calls_failed, 1);
+	lrpc__count_call(srv, code);
 }
 
 static void *receiver_main(void *arg)

@@ -36,6 +36,7 @@ lrpc_deadline lrpc_deadline_after_ms(int64_t ms)
 	return now + ms * 1000000;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void status_vset(lrpc_status *st, lrpc_code code, const char *fmt,
 			va_list ap)
 {

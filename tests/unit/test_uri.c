@@ -30,14 +30,31 @@ END_TEST
 
 START_TEST(lrpc_uri_resolves_in_runtime_dir)
 {
-	enum lrpc__scheme s;
-	char path[256];
+	struct lrpc__addr a;
 
 	setenv("LAZYRPC_DIR", "/d", 1);
-	ck_assert_int_eq(lrpc__uri_parse("lrpc://greeter", &s, path, sizeof(path)), 0);
-	ck_assert_int_eq(s, LRPC__SCHEME_LRPC);
-	ck_assert_str_eq(path, "/d/greeter");
-	ck_assert_int_eq(lrpc__uri_parse("lrpc://a.b-c_9", &s, path, sizeof(path)), 0);
+	ck_assert_int_eq(lrpc__uri_parse("lrpc://greeter", &a), 0);
+	ck_assert_int_eq(a.scheme, LRPC__SCHEME_LRPC);
+	ck_assert_str_eq(a.path, "/d/greeter");
+	ck_assert_int_eq(lrpc__uri_parse("lrpc://a.b-c_9", &a), 0);
+}
+END_TEST
+
+START_TEST(socket_uris)
+{
+	struct lrpc__addr a;
+
+	ck_assert_int_eq(lrpc__uri_parse("unix:///run/x.sock", &a), 0);
+	ck_assert_int_eq(a.scheme, LRPC__SCHEME_UNIX);
+	ck_assert_str_eq(a.path, "/run/x.sock");
+	ck_assert_int_eq(lrpc__uri_parse("tcp://127.0.0.1:8080", &a), 0);
+	ck_assert_int_eq(a.scheme, LRPC__SCHEME_TCP);
+	ck_assert_str_eq(a.host, "127.0.0.1");
+	ck_assert_str_eq(a.port, "8080");
+	ck_assert_int_eq(lrpc__uri_parse("tcp://[::1]:0", &a), 0);
+	ck_assert_str_eq(a.host, "::1");
+	ck_assert_str_eq(a.port, "0");
+	ck_assert_int_eq(lrpc__uri_parse("tcp://localhost:65535", &a), 0);
 }
 END_TEST
 
@@ -47,18 +64,25 @@ START_TEST(bad_uris_are_rejected)
 		"lrpc://", "lrpc://../etc", "lrpc://a/b", "lrpc://.hidden",
 		"lrpc://sp ace", "greeter", "",
 		"lrpc://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"unix://", "tcp://", "tcp://host", "tcp://host:", "tcp://:80",
+		"tcp://host:65536", "tcp://host:-1", "tcp://host:8x", "tcp://::1:80",
+		"tcp://host:0000080",
 	};
-	enum lrpc__scheme s;
-	char path[256];
+	struct lrpc__addr a;
+	char longpath[200];
 
 	setenv("LAZYRPC_DIR", "/d", 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(lrpc__uri_parse(bad[i], &s, path, sizeof(path)) == -EINVAL,
+		ck_assert_msg(lrpc__uri_parse(bad[i], &a) == -EINVAL,
 			      "%s accepted", bad[i]);
-	ck_assert_int_eq(lrpc__uri_parse(NULL, &s, path, sizeof(path)), -EINVAL);
-	ck_assert_int_eq(lrpc__uri_parse("http://x", &s, path, sizeof(path)),
-			 -EPROTONOSUPPORT);
-	ck_assert_int_eq(lrpc__uri_parse("lrpc://greeter", &s, path, 5), -ENAMETOOLONG);
+	ck_assert_int_eq(lrpc__uri_parse(NULL, &a), -EINVAL);
+	ck_assert_int_eq(lrpc__uri_parse("http://x", &a), -EPROTONOSUPPORT);
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix://", 7);
+	longpath[sizeof(longpath) - 1] = '\0';
+	ck_assert_int_eq(lrpc__uri_parse(longpath, &a), -ENAMETOOLONG);
+	setenv("LAZYRPC_DIR", longpath, 1);
+	ck_assert_int_eq(lrpc__uri_parse("lrpc://greeter", &a), -ENAMETOOLONG);
 }
 END_TEST
 
@@ -71,6 +95,7 @@ int main(void)
 
 	tcase_add_test(tc, runtime_dir_precedence);
 	tcase_add_test(tc, lrpc_uri_resolves_in_runtime_dir);
+	tcase_add_test(tc, socket_uris);
 	tcase_add_test(tc, bad_uris_are_rejected);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

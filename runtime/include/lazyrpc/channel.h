@@ -32,6 +32,9 @@ typedef struct lrpc_channel_opts {
 	/* Hand-off to use ("futex", ...); NULL: the best both sides offer.
 	 * The environment variable LAZYRPC_HANDOFF overrides NULL too. */
 	const char *handoff;
+	/* Largest request or reply over unix:// and tcp://; 0: 4 MiB.
+	 * (lrpc:// channels take the server's limit.) */
+	size_t max_msg_size;
 	void *reserved[4];
 } lrpc_channel_opts;
 
@@ -39,7 +42,9 @@ typedef struct lrpc_channel_opts {
 LRPC_API void lrpc_channel_opts_init(lrpc_channel_opts *opts);
 
 /**
- * Connect to \p uri ("lrpc://NAME"). \p opts may be NULL; it is copied.
+ * Connect to \p uri: "lrpc://NAME" (shared call contexts with a server on
+ * this host), "unix://PATH" or "tcp://HOST:PORT" (framed sockets, for peers
+ * elsewhere and for comparison). \p opts may be NULL; it is copied.
  * \return 0, -EINVAL (bad uri or opts), -ENOENT (no such name),
  * -ECONNREFUSED (name exists, no server behind it), -EACCES (server refused
  * this uid), -EAGAIN (server full), -ETIMEDOUT, -EPROTO (handshake garbage),
@@ -54,7 +59,8 @@ LRPC_API int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,
  */
 LRPC_API void lrpc_channel_close(lrpc_channel *ch);
 
-/** \return the hand-off in use: "futex", "rpal-kernel", "rpal-user", "socket". */
+/** \return the hand-off in use: "futex", "rpal-kernel", "rpal-user", or
+ * "socket" for unix:// and tcp://. */
 LRPC_API const char *lrpc_channel_handoff(const lrpc_channel *ch);
 
 /** \return the largest request this channel carries, in bytes. */

@@ -61,12 +61,23 @@ LRPC_API int lrpc_server_add_service(lrpc_server *srv,
 				     const void *handlers, void *user);
 
 /**
- * Listen on \p uri: "lrpc://NAME" (shared call contexts; NAME resolved in
- * the runtime directory, see lrpc_runtime_dir()). Only before start.
- * \return 0, -EINVAL (bad uri), -EADDRINUSE (a live server has the name),
- * -ENAMETOOLONG, -EPROTONOSUPPORT (scheme not supported), other -errno.
+ * Listen on \p uri, as many times as wanted (up to 8) before start:
+ * "lrpc://NAME" (shared call contexts; NAME resolved in the runtime
+ * directory, see lrpc_runtime_dir()), "unix://PATH" or "tcp://HOST:PORT"
+ * (framed sockets; port 0 picks a free port, see lrpc_server_listener_uri).
+ * \return 0, -EINVAL (bad uri), -EADDRINUSE (a live server has the name or
+ * address), -ENAMETOOLONG, -EPROTONOSUPPORT (unknown scheme), -ENOSPC (too
+ * many listeners), -EBUSY (already started), other -errno.
  */
 LRPC_API int lrpc_server_listen(lrpc_server *srv, const char *uri);
+
+/**
+ * The URI the \p i-th listener (in lrpc_server_listen() order) is bound to,
+ * with the real port for "tcp://HOST:0". \return 0, -EINVAL (no such
+ * listener), -ENAMETOOLONG (\p len too small).
+ */
+LRPC_API int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i,
+				      char *buf, size_t len);
 
 /**
  * Start serving in background threads and return.

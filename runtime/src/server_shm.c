@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The control plane, on the server's libuv loop: listen on the control
- * socket, check each client's credentials, hand it a fresh region, and
- * notice when it goes away so its receivers and region can be reclaimed.
+ * The lrpc:// control plane, on the server's libuv loop: check each
+ * client's credentials, hand it a fresh region, and notice when it goes
+ * away so that its receivers and region can be reclaimed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
@@ -20,86 +18,6 @@
 #include "server_internal.h"
 
 #define HANDOFF_NAME "futex"
-
-/* mkdir -p with mode 0700 for what it creates. */
-static int make_dir(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* A socket file left by a dead server is removed; a live one is kept. */
-static int claim_path(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, ret = 0;
-
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		ret = -EADDRINUSE;
-	else if (errno == ECONNREFUSED)
-		unlink(path);
-	close(fd);
-	return ret;
-}
-
-static void on_connection(uv_stream_t *server, int status);
-
-int lrpc__listener_open(lrpc_server *srv, struct lrpc__listener *l,
-			const char *path)
-{
-	char dir[4096];
-	char *slash;
-	int ret;
-
-	if (strlen(path) >= sizeof(l->path))
-		return -ENAMETOOLONG;
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		ret = make_dir(dir);
-		if (ret < 0)
-			return ret;
-	}
-	ret = claim_path(path);
-	if (ret < 0)
-		return ret;
-	ret = uv_pipe_init(&srv->loop, &l->pipe, 0);
-	if (ret < 0)
-		return ret;
-	l->pipe.data = srv;
-	ret = uv_pipe_bind(&l->pipe, path);
-	if (ret == 0)
-		ret = uv_listen((uv_stream_t *)&l->pipe, 128, on_connection);
-	if (ret < 0) {
-		/* The handle exists now; the loop must close it. */
-		uv_close((uv_handle_t *)&l->pipe, NULL);
-		uv_run(&srv->loop, UV_RUN_NOWAIT);
-		return ret;
-	}
-	chmod(path, 0600);
-	strcpy(l->path, path);
-	return 0;
-}
 
 void lrpc__conn_unref(struct lrpc__conn *conn)
 {
@@ -231,9 +149,6 @@ static int admit(struct lrpc__conn *conn)
 {
 	lrpc_server *srv = conn->srv;
 	struct lrpc__hello h;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	uv_os_fd_t fd;
 	int ret;
 
 	memcpy(&h, conn->hello, sizeof(h));
@@ -242,10 +157,7 @@ static int admit(struct lrpc__conn *conn)
 	h.handoff[sizeof(h.handoff) - 1] = '\0';
 	if (h.handoff[0] && strcmp(h.handoff, HANDOFF_NAME) != 0)
 		return EPROTONOSUPPORT;
-	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return EACCES;
-	if (!srv->opts.allow_any_uid && cred.uid != geteuid())
+	if (!lrpc__peer_allowed(srv, (uv_handle_t *)&conn->pipe))
 		return EACCES;
 	if (atomic_load(&srv->stats.clients_active) >= srv->opts.max_clients)
 		return EAGAIN;
@@ -302,7 +214,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	atomic_fetch_add(&srv->stats.clients_active, 1);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+void lrpc__shm_on_connection(uv_stream_t *server, int status)
 {
 	lrpc_server *srv = server->data;
 	struct lrpc__conn *conn;

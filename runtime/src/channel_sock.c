@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The client side of unix:// and tcp:// channels. Synchronous and
+ * thread-safe the simple way: each call borrows a connection of its own
+ * from a pool (opening one when none is idle), so replies never need to be
+ * matched to waiting threads. A connection whose call failed midway (a
+ * deadline, a broken frame) is closed rather than reused, so a late reply
+ * can never reach a later call.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "channel_internal.h"
+#include "frame.h"
+#include "sock.h"
+
+struct sock_conn {
+	struct lrpc__slot slot; /* first: buf = mem + header */
+	unsigned char *mem;
+	size_t mem_cap;
+	int fd;
+	bool broken;
+	uint64_t next_id;
+	struct sock_conn *next;
+};
+
+struct sock_chan {
+	struct lrpc__addr addr;
+	size_t max_msg;
+	int64_t connect_timeout_ms;
+	pthread_mutex_t lock;
+	struct sock_conn *idle;
+};
+
+static void conn_free(struct sock_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->mem);
+	free(c);
+}
+
+static int conn_reserve(struct sock_conn *c, size_t len)
+{
+	if (lrpc__buf_reserve(&c->mem, &c->mem_cap, LRPC__FRAME_HDR + len) < 0)
+		return -ENOMEM;
+	c->slot.buf = c->mem + LRPC__FRAME_HDR;
+	c->slot.cap = c->mem_cap - LRPC__FRAME_HDR;
+	return 0;
+}
+
+static int conn_new(struct sock_chan *ch, lrpc_deadline deadline,
+		    struct sock_conn **out)
+{
+	lrpc_deadline until = lrpc_deadline_after_ms(ch->connect_timeout_ms);
+	struct sock_conn *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = lrpc__sock_connect(&ch->addr, until < deadline ? until : deadline);
+	if (c->fd < 0) {
+		ret = c->fd;
+		free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+static size_t sock_max_msg(const lrpc_channel *c)
+{
+	const struct sock_chan *ch = c->impl;
+
+	return ch->max_msg;
+}
+
+static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
+			      struct lrpc__slot **out, lrpc_status *st)
+{
+	struct sock_chan *ch = c->impl;
+	struct sock_conn *conn;
+	int ret;
+
+	pthread_mutex_lock(&ch->lock);
+	conn = ch->idle;
+	if (conn)
+		ch->idle = conn->next;
+	pthread_mutex_unlock(&ch->lock);
+	if (!conn) {
+		ret = conn_new(ch, deadline, &conn);
+		if (ret == -ETIMEDOUT && lrpc_now() >= deadline)
+			return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+						 "deadline exceeded connecting");
+		if (ret < 0)
+			return lrpc__status_fail(st, LRPC_UNAVAILABLE,
+						 "cannot connect: %s", strerror(-ret));
+	}
+	if (conn_reserve(conn, len) < 0) {
+		conn_free(conn);
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "out of memory for a %zu-byte request", len);
+	}
+	*out = &conn->slot;
+	return LRPC_OK;
+}
+
+static lrpc_code io_fail(struct sock_conn *conn, int err, lrpc_status *st)
+{
+	conn->broken = true;
+	if (err == -ETIMEDOUT)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline exceeded waiting for the reply");
+	return lrpc__status_fail(st, LRPC_UNAVAILABLE, "connection lost: %s",
+				 strerror(-err));
+}
+
+static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
+			     uint32_t method_id, size_t req_len,
+			     lrpc_deadline deadline, const unsigned char **rep,
+			     size_t *rep_len, lrpc_status *st)
+{
+	struct sock_chan *ch = c->impl;
+	struct sock_conn *conn = (struct sock_conn *)slot;
+	lrpc_deadline now = lrpc_now();
+	struct lrpc__frame f = {
+		.body_len = (uint32_t)req_len,
+		.call_id = ++conn->next_id,
+		.method_or_code = method_id,
+		.timeout_ns = deadline - now,
+	};
+	uint64_t id = f.call_id;
+	int ret;
+
+	if (now >= deadline)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline passed before the call was sent");
+	lrpc__frame_put(conn->mem, &f);
+	ret = lrpc__sock_write_all(conn->fd, conn->mem, LRPC__FRAME_HDR + req_len,
+				   deadline);
+	if (ret == 0)
+		ret = lrpc__sock_read_all(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					  deadline);
+	if (ret < 0)
+		return io_fail(conn, ret, st);
+	ret = lrpc__frame_get(conn->mem, ch->max_msg + LRPC_STATUS_MSG_MAX, &f);
+	if (ret < 0 || f.call_id != id) {
+		conn->broken = true;
+		return lrpc__status_fail(st, LRPC_INTERNAL,
+					 ret == -EMSGSIZE ?
+						 "reply of %u bytes exceeds the limit" :
+						 "malformed reply frame (%u bytes)",
+					 f.body_len);
+	}
+	if (conn_reserve(conn, f.body_len) < 0) {
+		conn->broken = true;
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "out of memory for a %u-byte reply", f.body_len);
+	}
+	ret = lrpc__sock_read_all(conn->fd, conn->slot.buf, f.body_len, deadline);
+	if (ret < 0)
+		return io_fail(conn, ret, st);
+	if (f.method_or_code >= LRPC_CODE_COUNT)
+		return lrpc__status_fail(st, LRPC_UNKNOWN, "server sent status %u",
+					 f.method_or_code);
+	if (f.method_or_code != LRPC_OK) {
+		if (st) {
+			st->code = (lrpc_code)f.method_or_code;
+			memcpy(st->message, conn->slot.buf, f.msg_len);
+			st->message[f.msg_len] = '\0';
+		}
+		return (lrpc_code)f.method_or_code;
+	}
+	*rep = conn->slot.buf + f.msg_len;
+	*rep_len = f.body_len - f.msg_len;
+	return LRPC_OK;
+}
+
+static void sock_release(lrpc_channel *c, struct lrpc__slot *slot)
+{
+	struct sock_chan *ch = c->impl;
+	struct sock_conn *conn = (struct sock_conn *)slot;
+
+	if (conn->broken) {
+		conn_free(conn);
+		return;
+	}
+	pthread_mutex_lock(&ch->lock);
+	conn->next = ch->idle;
+	ch->idle = conn;
+	pthread_mutex_unlock(&ch->lock);
+}
+
+static void sock_close(lrpc_channel *c)
+{
+	struct sock_chan *ch = c->impl;
+
+	if (!ch)
+		return;
+	while (ch->idle) {
+		struct sock_conn *next = ch->idle->next;
+
+		conn_free(ch->idle);
+		ch->idle = next;
+	}
+	pthread_mutex_destroy(&ch->lock);
+	free(ch);
+	c->impl = NULL;
+}
+
+static const struct lrpc__chan_ops sock_ops = {
+	.handoff = "socket",
+	.reply_shared = false,
+	.max_msg = sock_max_msg,
+	.acquire = sock_acquire,
+	.invoke = sock_invoke,
+	.release = sock_release,
+	.close = sock_close,
+};
+
+int lrpc__sock_open(lrpc_channel *c, const struct lrpc__addr *addr)
+{
+	struct sock_chan *ch = calloc(1, sizeof(*ch));
+	struct sock_conn *first;
+	int ret;
+
+	if (!ch)
+		return -ENOMEM;
+	ch->addr = *addr;
+	ch->max_msg = c->opts.max_msg_size;
+	ch->connect_timeout_ms = c->opts.connect_timeout_ms;
+	pthread_mutex_init(&ch->lock, NULL);
+	c->impl = ch;
+	c->ops = &sock_ops;
+	/* Connect once now, so that a wrong address fails here and not at
+	 * the first call. */
+	ret = conn_new(ch, INT64_MAX, &first);
+	if (ret < 0)
+		return ret;
+	ch->idle = first;
+	return 0;
+}

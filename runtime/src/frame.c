@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+
+#include "frame.h"
+#include "internal.h"
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f)
+{
+	put32(hdr, LRPC__FRAME_MAGIC);
+	put32(hdr + 4, f->body_len);
+	put64(hdr + 8, f->call_id);
+	put32(hdr + 16, f->method_or_code);
+	put32(hdr + 20, f->msg_len);
+	put64(hdr + 24, (uint64_t)f->timeout_ns);
+}
+
+int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
+		    struct lrpc__frame *f)
+{
+	if (get32(hdr) != LRPC__FRAME_MAGIC)
+		return -EPROTO;
+	f->body_len = get32(hdr + 4);
+	f->call_id = get64(hdr + 8);
+	f->method_or_code = get32(hdr + 16);
+	f->msg_len = get32(hdr + 20);
+	f->timeout_ns = (int64_t)get64(hdr + 24);
+	if (f->msg_len > f->body_len || f->msg_len >= LRPC_STATUS_MSG_MAX)
+		return -EPROTO;
+	if (f->body_len > max_body)
+		return -EMSGSIZE;
+	return 0;
+}

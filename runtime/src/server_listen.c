@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/* Listening sockets for every scheme a server serves on. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dir(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file left by a dead server is removed; a live one is kept. */
+static int claim_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ret = 0;
+
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		ret = -EADDRINUSE;
+	else if (errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+	return ret;
+}
+
+static int listen_pipe(lrpc_server *srv, struct lrpc__listener *l,
+		       uv_connection_cb cb)
+{
+	int ret;
+
+	if (l->scheme == LRPC__SCHEME_LRPC) {
+		char dir[sizeof(l->path)];
+		char *slash;
+
+		strcpy(dir, l->path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			ret = make_dir(dir);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	ret = claim_path(l->path);
+	if (ret < 0)
+		return ret;
+	ret = uv_pipe_init(&srv->loop, &l->h.pipe, 0);
+	if (ret < 0)
+		return ret;
+	l->h.handle.data = srv;
+	ret = uv_pipe_bind(&l->h.pipe, l->path);
+	if (ret == 0)
+		ret = uv_listen(&l->h.stream, 128, cb);
+	if (ret == 0)
+		chmod(l->path, 0600);
+	else
+		l->path[0] = '\0'; /* not ours to unlink */
+	return ret;
+}
+
+static int listen_tcp(lrpc_server *srv, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+	}, *res;
+	struct sockaddr_storage ss;
+	int len = sizeof(ss), ret;
+	char host[64];
+	unsigned int port;
+
+	if (getaddrinfo(addr->host, addr->port, &hints, &res) != 0)
+		return -EADDRNOTAVAIL;
+	ret = uv_tcp_init(&srv->loop, &l->h.tcp);
+	if (ret < 0) {
+		freeaddrinfo(res);
+		return ret;
+	}
+	l->h.handle.data = srv;
+	uv_tcp_nodelay(&l->h.tcp, 1);
+	ret = uv_tcp_bind(&l->h.tcp, res->ai_addr, 0);
+	freeaddrinfo(res);
+	if (ret == 0)
+		ret = uv_listen(&l->h.stream, 128, lrpc__sock_on_connection);
+	if (ret == 0)
+		ret = uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&ss, &len);
+	if (ret < 0)
+		return ret;
+	/* Report the port the kernel picked when asked for port 0. */
+	if (ss.ss_family == AF_INET6) {
+		uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		snprintf(l->uri, sizeof(l->uri), "tcp://[%s]:%u", host, port);
+	} else {
+		uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		snprintf(l->uri, sizeof(l->uri), "tcp://%s:%u", host, port);
+	}
+	return 0;
+}
+
+int lrpc_server_listen(lrpc_server *srv, const char *uri)
+{
+	struct lrpc__listener *l;
+	struct lrpc__addr addr;
+	int ret;
+
+	if (!srv)
+		return -EINVAL;
+	if (srv->started)
+		return -EBUSY;
+	ret = lrpc__uri_parse(uri, &addr);
+	if (ret < 0)
+		return ret;
+	if (srv->nlisteners == LRPC__MAX_LISTENERS)
+		return -ENOSPC;
+	l = &srv->listeners[srv->nlisteners];
+	memset(l, 0, sizeof(*l));
+	l->scheme = addr.scheme;
+	snprintf(l->uri, sizeof(l->uri), "%s", uri);
+	strcpy(l->path, addr.path);
+	if (addr.scheme == LRPC__SCHEME_LRPC)
+		ret = listen_pipe(srv, l, lrpc__shm_on_connection);
+	else if (addr.scheme == LRPC__SCHEME_UNIX)
+		ret = listen_pipe(srv, l, lrpc__sock_on_connection);
+	else
+		ret = listen_tcp(srv, l, &addr);
+	if (ret < 0) {
+		/* The handle may exist by now; only the loop can close it. */
+		if (uv_is_active(&l->h.handle) || l->h.handle.loop) {
+			uv_close(&l->h.handle, NULL);
+			uv_run(&srv->loop, UV_RUN_NOWAIT);
+		}
+		return ret;
+	}
+	srv->nlisteners++;
+	return 0;
+}
+
+int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i, char *buf,
+			     size_t len)
+{
+	int n;
+
+	if (!srv || !buf || i >= srv->nlisteners)
+		return -EINVAL;
+	n = snprintf(buf, len, "%s", srv->listeners[i].uri);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+bool lrpc__peer_allowed(const lrpc_server *srv, uv_handle_t *h)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (srv->opts.allow_any_uid)
+		return true;
+	return uv_fileno(h, &fd) == 0 &&
+	       getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	       cred.uid == geteuid();
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+static int wait_fd(int fd, short events, lrpc_deadline deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		int64_t ms = (deadline - lrpc_now() + 999999) / 1000000;
+		int r;
+
+		if (ms <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, ms > 1000000 ? 1000000 : (int)ms);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int connect_one(int family, const struct sockaddr *sa, socklen_t len,
+		       lrpc_deadline deadline)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int err = 0, ret;
+	socklen_t elen = sizeof(err);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, sa, len) == 0)
+		goto connected;
+	if (errno != EINPROGRESS && errno != EAGAIN) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = wait_fd(fd, POLLOUT, deadline);
+	if (ret < 0)
+		goto fail;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
+		ret = err ? -err : -errno;
+		goto fail;
+	}
+connected:
+	if (family != AF_UNIX) {
+		int one = 1;
+
+		/* Calls are small request/reply exchanges: no Nagle delay. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return fd;
+fail:
+	close(fd);
+	return ret;
+}
+
+int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV,
+	}, *res, *ai;
+	int ret = -EHOSTUNREACH;
+
+	if (addr->scheme != LRPC__SCHEME_TCP) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		strcpy(sa.sun_path, addr->path);
+		return connect_one(AF_UNIX, (struct sockaddr *)&sa, sizeof(sa),
+				   deadline);
+	}
+	if (getaddrinfo(addr->host, addr->port, &hints, &res) != 0)
+		return -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		ret = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen,
+				  deadline);
+		if (ret >= 0)
+			break;
+	}
+	freeaddrinfo(res);
+	return ret;
+}
+
+int lrpc__sock_write_all(int fd, const void *buf, size_t len,
+			 lrpc_deadline deadline)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return errno == EPIPE ? -ECONNRESET : -errno;
+		n = wait_fd(fd, POLLOUT, deadline);
+		if (n < 0)
+			return (int)n;
+	}
+	return 0;
+}
+
+int lrpc__sock_read_all(int fd, void *buf, size_t len, lrpc_deadline deadline)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = recv(fd, p, len, 0);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		n = wait_fd(fd, POLLIN, deadline);
+		if (n < 0)
+			return (int)n;
+	}
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Small socket helpers shared by the client and server socket transports. */
+#ifndef LRPC_SOCK_H
+#define LRPC_SOCK_H
+
+#include "internal.h"
+
+/* Connect to a unix:// or tcp:// address by \p deadline. \return fd, -errno. */
+int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline);
+
+/* Write or read exactly \p len bytes on a non-blocking fd by \p deadline.
+ * \return 0, -ETIMEDOUT, -ECONNRESET (peer closed), -errno. */
+int lrpc__sock_write_all(int fd, const void *buf, size_t len,
+			 lrpc_deadline deadline);
+int lrpc__sock_read_all(int fd, void *buf, size_t len, lrpc_deadline deadline);
+
+#endif

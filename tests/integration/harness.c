@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+const char *h_dir_setup(void)
+{
+	static char dir[64];
+
+	strcpy(dir, "/tmp/lazyrpc-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setenv("LAZYRPC_DIR", dir, 1);
+	return dir;
+}
+
+const char *h_bin(const char *var)
+{
+	const char *p = getenv(var);
+
+	ck_assert_msg(p && *p, "environment variable %s not set", var);
+	return p;
+}
+
+void h_spawn(struct peer *p, char *const argv[])
+{
+	int fds[2];
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		dup2(fds[1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p->out = fds[0];
+	p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	ck_assert_int_ge(p->pidfd, 0);
+}
+
+bool h_expect(struct peer *p, const char *prefix, int timeout_ms)
+{
+	lrpc_deadline until = lrpc_deadline_after_ms(timeout_ms);
+
+	for (;;) {
+		char *nl;
+
+		while ((nl = memchr(p->buf, '\n', p->len))) {
+			size_t n = (size_t)(nl - p->buf) + 1;
+			bool hit = strncmp(p->buf, prefix, strlen(prefix)) == 0;
+
+			memmove(p->buf, p->buf + n, p->len - n);
+			p->len -= n;
+			if (hit)
+				return true;
+		}
+		struct pollfd pf = { .fd = p->out, .events = POLLIN };
+		int64_t left = (until - lrpc_now()) / 1000000;
+		ssize_t r;
+
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			return false;
+		r = read(p->out, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+		if (r <= 0)
+			return false;
+		p->len += (size_t)r;
+	}
+}
+
+int h_wait(struct peer *p, int timeout_ms)
+{
+	struct pollfd pf = { .fd = p->pidfd, .events = POLLIN };
+	int status;
+
+	if (p->pid <= 0)
+		return -1;
+	if (poll(&pf, 1, timeout_ms) <= 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &status, 0);
+		p->pid = 0;
+		return -1;
+	}
+	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	p->pid = 0;
+	close(p->pidfd);
+	close(p->out);
+	return status;
+}
+
+void h_kill(struct peer *p, int sig)
+{
+	if (p->pid <= 0)
+		return;
+	kill(p->pid, sig);
+	h_wait(p, 10000);
+}
+
+void h_probe_server(struct peer *p, const char *name, const char *receivers,
+		    const char *max_msg)
+{
+	char *argv[] = { (char *)h_bin("LRPC_PROBE"), "server", (char *)name,
+			 (char *)(receivers ? receivers : "0"),
+			 (char *)(max_msg ? max_msg : "0"), NULL };
+
+	h_spawn(p, argv);
+	ck_assert_msg(h_expect(p, "ready", 10000), "probe server did not start");
+}
+
+lrpc_channel *h_open(const char *name)
+{
+	char uri[128];
+	lrpc_channel *ch;
+	int ret;
+
+	snprintf(uri, sizeof(uri), "lrpc://%s", name);
+	ret = lrpc_channel_open(uri, NULL, &ch);
+	ck_assert_msg(ret == 0, "open %s: %s", uri, strerror(-ret));
+	return ch;
+}
+
+int h_run(const char *name, const TTest *const tests[], int ntests,
+	  int timeout_s)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, timeout_s);
+	for (int i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration-test plumbing: start real processes, read what they print,
+ * wait for them with a deadline (pidfd + poll, never sleep), and give each
+ * test its own runtime directory.
+ */
+#ifndef LRPC_TEST_HARNESS_H
+#define LRPC_TEST_HARNESS_H
+
+#include <check.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <lazyrpc/lazyrpc.h>
+
+struct peer {
+	pid_t pid;
+	int pidfd;
+	int out; /* the child's stdout */
+	char buf[8192];
+	size_t len;
+};
+
+/* A fresh LAZYRPC_DIR for this test; the path is returned. */
+const char *h_dir_setup(void);
+
+/* Path of a helper binary, from environment variable \p var set by meson. */
+const char *h_bin(const char *var);
+
+/* Start argv[0] with stdout piped to us. Aborts the test on failure. */
+void h_spawn(struct peer *p, char *const argv[]);
+
+/* Read lines until one starts with \p prefix. \return true if seen in time. */
+bool h_expect(struct peer *p, const char *prefix, int timeout_ms);
+
+/* Wait for exit. \return the wait status, or -1 (child killed) on timeout. */
+int h_wait(struct peer *p, int timeout_ms);
+
+/* Send \p sig and reap. */
+void h_kill(struct peer *p, int sig);
+
+/* Start the probe server "NAME" with extra args; waits for "ready". */
+void h_probe_server(struct peer *p, const char *name, const char *receivers,
+		    const char *max_msg);
+
+/* Open lrpc://NAME or fail the test. */
+lrpc_channel *h_open(const char *name);
+
+/* Run \p tests as one Check test case, each in its own process. */
+int h_run(const char *name, const TTest *const tests[], int ntests,
+	  int timeout_s);
+
+#define H_MAIN(name, timeout_s, ...)                                     \
+	int main(void)                                                    \
+	{                                                                 \
+		const TTest *const t[] = { __VA_ARGS__ };                 \
+		return h_run(name, t, (int)(sizeof(t) / sizeof(t[0])),    \
+			     timeout_s);                                  \
+	}
+
+#endif

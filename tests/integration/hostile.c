@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hostile NAME ROUNDS: a client that does the handshake by hand, maps its
+ * region and then writes garbage into it: random bytes over the lane
+ * headers and buffers, state words with and without a valid CALL encoding,
+ * absurd lengths and method ids, each followed by a futex wake so the
+ * receivers look. The server must survive all of it.
+ */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "callctx.h"
+#include "ctlproto.h"
+#include "internal.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static int handshake(const char *name, struct lrpc__welcome *w)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct lrpc__hello h = { .magic = LRPC__HELLO_MAGIC,
+				 .version = LRPC__CTL_VERSION };
+	char dir[256], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = w, .iov_len = sizeof(*w) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd, memfd;
+
+	if (lrpc_runtime_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	if (strlen(dir) + strlen(name) + 2 > sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, dir);
+	strcat(sa.sun_path, "/");
+	strcat(sa.sun_path, name);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, &h, sizeof(h), 0) != sizeof(h) ||
+	    recvmsg(fd, &msg, MSG_WAITALL) != sizeof(*w) || w->status)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&memfd, CMSG_DATA(c), sizeof(memfd));
+	return memfd; /* the control socket stays open until we exit */
+}
+
+int main(int argc, char **argv)
+{
+	struct lrpc__welcome w;
+	struct lrpc__geom g;
+	unsigned char *base;
+	long rounds;
+	int memfd;
+
+	if (argc != 3)
+		return 2;
+	rounds = atol(argv[2]);
+	memfd = handshake(argv[1], &w);
+	if (memfd < 0)
+		return 1;
+	g = (struct lrpc__geom){ .nlanes = w.nlanes, .buf_size = w.buf_size,
+				 .lane_stride = w.lane_stride,
+				 .region_size = w.region_size };
+	base = mmap(NULL, g.region_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    memfd, 0);
+	if (base == MAP_FAILED)
+		return 1;
+	printf("mapped %u lanes\n", g.nlanes);
+	fflush(stdout);
+	for (long r = 0; r < rounds; r++) {
+		uint32_t i = (uint32_t)(next() % g.nlanes);
+		struct lrpc__lane *lane = lrpc__region_lane(base, &g, i);
+		uint64_t v = next();
+
+		switch (v % 5) {
+		case 0: /* random bytes anywhere in the lane header */
+			for (int k = 0; k < 32; k++)
+				((unsigned char *)lane)[next() % LRPC__LANE_HDR_SIZE] =
+					(unsigned char)next();
+			break;
+		case 1: /* a well-formed call with garbage metadata */
+			lane->call.method_id = (uint32_t)next();
+			lane->call.req_len = (uint32_t)next();
+			lane->call.deadline = (int64_t)next();
+			atomic_store(&lane->rx.state, lrpc__call_word(w.service_id, i + 1));
+			break;
+		case 2: /* a real method with garbage bytes */
+			lane->call.method_id = lrpc_method_id("/lrpctest.Probe/Echo");
+			lane->call.req_len = (uint32_t)(next() % 512);
+			lane->call.deadline = lrpc_now() + 1000000000;
+			for (uint32_t k = 0; k < lane->call.req_len; k++)
+				lrpc__lane_buf(lane)[k] = (unsigned char)next();
+			atomic_store(&lane->rx.state, lrpc__call_word(w.service_id, i + 1));
+			break;
+		case 3: /* a state word with the wrong ids or state */
+			atomic_store(&lane->rx.state, (uint32_t)next());
+			break;
+		default: /* garbage in the buffer while a call may be served */
+			for (int k = 0; k < 64; k++)
+				lrpc__lane_buf(lane)[next() % g.buf_size] =
+					(unsigned char)next();
+			break;
+		}
+		syscall(SYS_futex, &lane->rx.state, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+	printf("done\n");
+	fflush(stdout);
+	return 0;
+}

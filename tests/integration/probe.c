@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/*
+ * probe: the integration tests' peer, one binary in several modes.
+ *
+ *   probe server NAME RECEIVERS MAX_MSG   serve lrpc://NAME; prints "ready",
+ *                                         and "slow-enter" as Slow starts
+ *   probe load NAME THREADS CALLS         each thread makes CALLS Echo calls
+ *                                         and checks every reply
+ *   probe slow NAME                       one Slow call with a long deadline
+ *
+ * Exit status 0 means every check passed.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "probe.lrpc.h"
+
+static lrpc_server *server;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t released;
+static unsigned long generation;
+
+static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
+		      Lrpctest__EchoMsg *rep)
+{
+	(void)user;
+	rep->seq = req->seq;
+	if (req->reply_size) {
+		rep->payload.len = req->reply_size;
+		rep->payload.data = lrpc_call_alloc(call, req->reply_size);
+		if (!rep->payload.data)
+			return LRPC_RESOURCE_EXHAUSTED;
+		memset(rep->payload.data, 'r', req->reply_size);
+	} else {
+		rep->payload = req->payload; /* lives until the reply is packed */
+	}
+	return LRPC_OK;
+}
+
+/* Block until Release, or until well after the caller has given up. */
+static lrpc_code slow(void *user, lrpc_call *call, const Lrpctest__SlowReq *req,
+		      Lrpctest__SlowReply *rep)
+{
+	lrpc_deadline d = lrpc_call_deadline(call) + 300000000;
+	struct timespec ts = { .tv_sec = d / 1000000000, .tv_nsec = d % 1000000000 };
+	unsigned long gen;
+
+	(void)user;
+	pthread_mutex_lock(&lock);
+	gen = generation;
+	printf("slow-enter %u\n", req->tag);
+	fflush(stdout);
+	while (gen == generation &&
+	       pthread_cond_timedwait(&released, &lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&lock);
+	rep->tag = req->tag;
+	return LRPC_OK;
+}
+
+static lrpc_code release(void *user, lrpc_call *call, const Lrpctest__Empty *req,
+			 Lrpctest__Empty *rep)
+{
+	(void)user, (void)call, (void)req, (void)rep;
+	pthread_mutex_lock(&lock);
+	generation++;
+	pthread_cond_broadcast(&released);
+	pthread_mutex_unlock(&lock);
+	return LRPC_OK;
+}
+
+static lrpc_code stats(void *user, lrpc_call *call, const Lrpctest__Empty *req,
+		       Lrpctest__StatsReply *rep)
+{
+	lrpc_server_stats s;
+
+	(void)user, (void)call, (void)req;
+	lrpc_server_stats_get(server, &s);
+	rep->clients_active = s.clients_active;
+	rep->receivers_active = s.receivers_active;
+	rep->calls_ok = s.calls_ok;
+	rep->calls_failed = s.calls_failed;
+	rep->protocol_errors = s.protocol_errors;
+	rep->clients_accepted = s.clients_accepted;
+	rep->clients_rejected = s.clients_rejected;
+	return LRPC_OK;
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	lrpc_server_stop(server);
+}
+
+static int run_server(const char *name, unsigned int receivers, size_t max_msg)
+{
+	static const Lrpctest__Probe_Handlers h = {
+		.echo = echo, .slow = slow, .release = release, .stats = stats,
+	};
+	lrpc_server_opts o;
+	pthread_condattr_t ca;
+	char uri[128];
+	int ret;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&released, &ca);
+	lrpc_server_opts_init(&o);
+	o.receivers = receivers;
+	o.max_msg_size = max_msg;
+	snprintf(uri, sizeof(uri), "lrpc://%s", name);
+	ret = lrpc_server_new(&o, &server);
+	if (!ret)
+		ret = lrpctest__probe__register(server, &h, NULL);
+	if (!ret)
+		ret = lrpc_server_listen(server, uri);
+	if (!ret)
+		ret = lrpc_server_start(server);
+	if (ret) {
+		fprintf(stderr, "probe server: %s\n", strerror(-ret));
+		return 1;
+	}
+	signal(SIGTERM, on_term);
+	printf("ready\n");
+	fflush(stdout);
+	lrpc_server_run(server);
+	lrpc_server_free(server);
+	return 0;
+}
+
+struct load {
+	lrpc_channel *ch;
+	unsigned int id;
+	unsigned long calls;
+	int failed;
+};
+
+static void *load_thread(void *arg)
+{
+	struct load *l = arg;
+	unsigned char buf[64];
+
+	for (unsigned long i = 0; i < l->calls && !l->failed; i++) {
+		Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+		lrpc_status st;
+		size_t n = 1 + (i * 7 + l->id) % sizeof(buf);
+
+		/* Contents unique to (process, thread, call), so a reply
+		 * delivered to the wrong caller cannot pass. */
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (unsigned char)(getpid() + l->id * 31 + i + k);
+		req.seq = ((uint64_t)getpid() << 40) | ((uint64_t)l->id << 32) | i;
+		req.payload.data = buf;
+		req.payload.len = n;
+		if (lrpctest__probe__echo__call(l->ch, &req, &rep,
+						lrpc_deadline_after_ms(10000),
+						&st) != LRPC_OK) {
+			fprintf(stderr, "call %lu: %s: %s\n", i,
+				lrpc_code_name(st.code), st.message);
+			l->failed = 1;
+			break;
+		}
+		if (rep->seq != req.seq || rep->payload.len != n ||
+		    memcmp(rep->payload.data, buf, n) != 0) {
+			fprintf(stderr, "call %lu: reply does not match\n", i);
+			l->failed = 1;
+		}
+		lrpctest__echo_msg__free_unpacked(rep, NULL);
+	}
+	return NULL;
+}
+
+static int run_load(const char *name, unsigned int nthreads, unsigned long calls)
+{
+	struct load l[64];
+	pthread_t t[64];
+	lrpc_channel *ch;
+	char uri[128];
+	int failed = 0;
+
+	if (nthreads == 0 || nthreads > 64)
+		return 2;
+	snprintf(uri, sizeof(uri), "lrpc://%s", name);
+	if (lrpc_channel_open(uri, NULL, &ch) < 0)
+		return 1;
+	for (unsigned int i = 0; i < nthreads; i++) {
+		l[i] = (struct load){ .ch = ch, .id = i, .calls = calls };
+		pthread_create(&t[i], NULL, load_thread, &l[i]);
+	}
+	for (unsigned int i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		failed |= l[i].failed;
+	}
+	lrpc_channel_close(ch);
+	return failed;
+}
+
+static int run_slow(const char *name)
+{
+	Lrpctest__SlowReq req = LRPCTEST__SLOW_REQ__INIT;
+	Lrpctest__SlowReply *rep;
+	lrpc_channel *ch;
+	char uri[128];
+
+	snprintf(uri, sizeof(uri), "lrpc://%s", name);
+	if (lrpc_channel_open(uri, NULL, &ch) < 0)
+		return 1;
+	req.tag = 42;
+	printf("calling\n");
+	fflush(stdout);
+	if (lrpctest__probe__slow__call(ch, &req, &rep,
+					lrpc_deadline_after_ms(60000), NULL) == LRPC_OK)
+		lrpctest__slow_reply__free_unpacked(rep, NULL);
+	lrpc_channel_close(ch);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "server"))
+		return run_server(argv[2], (unsigned int)atoi(argv[3]),
+				  (size_t)atol(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "load"))
+		return run_load(argv[2], (unsigned int)atoi(argv[3]),
+				(unsigned long)atol(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "slow"))
+		return run_slow(argv[2]);
+	fprintf(stderr, "usage: probe server|load|slow NAME ...\n");
+	return 2;
+}

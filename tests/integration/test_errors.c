@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/* Bad calls get clear statuses, and the channel keeps working after each. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "probe.lrpc.h"
+
+#define MAX_MSG 65536
+
+static struct peer srv;
+static lrpc_channel *ch;
+
+static void setup(void)
+{
+	h_dir_setup();
+	h_probe_server(&srv, "errors", "1", "65536");
+	ch = h_open("errors");
+}
+
+static void teardown(void)
+{
+	lrpc_channel_close(ch);
+	h_kill(&srv, SIGTERM);
+}
+
+static void echo_still_works(void)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+
+	req.seq = 5;
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, NULL), LRPC_OK);
+	ck_assert_uint_eq(rep->seq, 5);
+	lrpctest__echo_msg__free_unpacked(rep, NULL);
+}
+
+START_TEST(unknown_method_is_unimplemented)
+{
+	char rep[16];
+	size_t n;
+	lrpc_status st;
+
+	setup();
+	ck_assert_int_eq(lrpc_channel_call_raw(ch, 0xdeadbeef, "", 0, rep, sizeof(rep),
+					       &n, 0, &st), LRPC_UNIMPLEMENTED);
+	ck_assert_ptr_nonnull(strstr(st.message, "0xdeadbeef"));
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
+START_TEST(malformed_request_is_invalid_argument)
+{
+	static const unsigned char junk[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0x99 };
+	char rep[16];
+	size_t n;
+	lrpc_status st;
+
+	setup();
+	ck_assert_int_eq(lrpc_channel_call_raw(ch, LRPCTEST__PROBE__ECHO__ID, junk,
+					       sizeof(junk), rep, sizeof(rep), &n, 0, &st),
+			 LRPC_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(st.message, "does not decode"));
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
+START_TEST(oversized_request_and_reply_are_resource_exhausted)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	unsigned char *big = calloc(1, MAX_MSG + 1);
+	lrpc_status st;
+
+	setup();
+	ck_assert_uint_eq(lrpc_channel_max_msg(ch), MAX_MSG);
+	req.payload.data = big;
+	req.payload.len = MAX_MSG + 1;
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st),
+			 LRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_null(rep);
+	/* A reply too big for the buffer fails on the server side. */
+	req.payload.len = 1;
+	req.reply_size = MAX_MSG * 2;
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st),
+			 LRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_nonnull(strstr(st.message, "reply"));
+	/* Just under the limit still goes through. */
+	req.reply_size = MAX_MSG - 16;
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st), LRPC_OK);
+	ck_assert_uint_eq(rep->payload.len, MAX_MSG - 16);
+	lrpctest__echo_msg__free_unpacked(rep, NULL);
+	free(big);
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
+START_TEST(wrong_request_type_is_invalid_argument)
+{
+	Lrpctest__SlowReq wrong = LRPCTEST__SLOW_REQ__INIT;
+	ProtobufCMessage *rep = NULL;
+	lrpc_status st;
+
+	setup();
+	ck_assert_int_eq(lrpc_channel_call(ch, &lrpctest__probe__service_desc.methods[0],
+					   &wrong.base, &rep, 0, &st),
+			 LRPC_INVALID_ARGUMENT);
+	ck_assert_ptr_null(rep);
+	ck_assert_int_eq(lrpc_channel_call(ch, NULL, &wrong.base, &rep, 0, &st),
+			 LRPC_INVALID_ARGUMENT);
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
+START_TEST(open_errors)
+{
+	lrpc_channel *c = (lrpc_channel *)&c;
+	lrpc_channel_opts o;
+
+	h_dir_setup();
+	ck_assert_int_eq(lrpc_channel_open("lrpc://nobody", NULL, &c), -ENOENT);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(lrpc_channel_open("lrpc://../x", NULL, &c), -EINVAL);
+	ck_assert_int_eq(lrpc_channel_open("gopher://x", NULL, &c), -EPROTONOSUPPORT);
+	ck_assert_int_eq(lrpc_channel_open(NULL, NULL, &c), -EINVAL);
+	setup();
+	lrpc_channel_opts_init(&o);
+	o.handoff = "teleport";
+	ck_assert_int_eq(lrpc_channel_open("lrpc://errors", &o, &c), -EPROTONOSUPPORT);
+	o.handoff = "futex";
+	ck_assert_int_eq(lrpc_channel_open("lrpc://errors", &o, &c), 0);
+	ck_assert_str_eq(lrpc_channel_handoff(c), "futex");
+	lrpc_channel_close(c);
+	teardown();
+}
+END_TEST
+
+START_TEST(server_setup_errors)
+{
+	lrpc_server *s;
+	lrpc_server_opts o;
+	lrpc_service_desc bad = lrpctest__probe__service_desc;
+	static const Lrpctest__Probe_Handlers h = { 0 };
+
+	lrpc_server_opts_init(&o);
+	o.max_msg_size = LRPC_MAX_MSG_LIMIT + 1;
+	ck_assert_int_eq(lrpc_server_new(&o, &s), -EINVAL);
+	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
+	ck_assert_int_eq(lrpc_server_start(s), -EINVAL); /* nothing registered */
+	bad.magic = 0;
+	ck_assert_int_eq(lrpc_server_add_service(s, &bad, &h, NULL), -EINVAL);
+	ck_assert_int_eq(lrpctest__probe__register(s, &h, NULL), 0);
+	ck_assert_int_eq(lrpctest__probe__register(s, &h, NULL), -EEXIST);
+	ck_assert_int_eq(lrpc_server_listen(s, "lrpc://a/b"), -EINVAL);
+	ck_assert_int_eq(lrpc_server_listen(s, "ftp://x"), -EPROTONOSUPPORT);
+	lrpc_server_free(s);
+}
+END_TEST
+
+START_TEST(name_in_use_is_refused)
+{
+	lrpc_server *s;
+
+	setup();
+	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
+	ck_assert_int_eq(lrpc_server_listen(s, "lrpc://errors"), -EADDRINUSE);
+	lrpc_server_free(s);
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
+H_MAIN("errors", 60, unknown_method_is_unimplemented,
+       malformed_request_is_invalid_argument,
+       oversized_request_and_reply_are_resource_exhausted,
+       wrong_request_type_is_invalid_argument, open_errors, server_setup_errors,
+       name_in_use_is_refused)
