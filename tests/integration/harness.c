@@ -53,15 +53,32 @@ void h_spawn(struct peer *p, char *const argv[])
 
 bool h_expect(struct peer *p, const char *prefix, int timeout_ms)
 {
+	return h_expect_line(p, prefix, NULL, 0, timeout_ms);
+}
+
+bool h_expect_line(struct peer *p, const char *prefix, char *rest,
+		   size_t rest_len, int timeout_ms)
+{
 	lrpc_deadline until = lrpc_deadline_after_ms(timeout_ms);
+	size_t plen = strlen(prefix);
 
 	for (;;) {
 		char *nl;
 
 		while ((nl = memchr(p->buf, '\n', p->len))) {
 			size_t n = (size_t)(nl - p->buf) + 1;
-			bool hit = strncmp(p->buf, prefix, strlen(prefix)) == 0;
+			bool hit = strncmp(p->buf, prefix, plen) == 0;
 
+			/* "listen unix://..." yields "unix://..." */
+			if (hit && rest) {
+				const char *from = strchr(p->buf, ' ');
+				size_t m = from ? (size_t)(nl - from - 1) : 0;
+
+				if (m >= rest_len)
+					m = rest_len - 1;
+				memcpy(rest, from ? from + 1 : "", m);
+				rest[m] = '\0';
+			}
 			memmove(p->buf, p->buf + n, p->len - n);
 			p->len -= n;
 			if (hit)
@@ -108,27 +125,40 @@ void h_kill(struct peer *p, int sig)
 	h_wait(p, 10000);
 }
 
+const char *h_transport(void)
+{
+	const char *t = getenv("LRPC_TEST_TRANSPORT");
+
+	return t && *t ? t : "lrpc";
+}
+
 void h_probe_server(struct peer *p, const char *name, const char *receivers,
 		    const char *max_msg)
 {
 	char *argv[] = { (char *)h_bin("LRPC_PROBE"), "server", (char *)name,
 			 (char *)(receivers ? receivers : "0"),
 			 (char *)(max_msg ? max_msg : "0"), NULL };
+	char want[32];
 
 	h_spawn(p, argv);
+	snprintf(want, sizeof(want), "listen %s://", h_transport());
+	ck_assert_msg(h_expect_line(p, want, p->uri, sizeof(p->uri), 10000),
+		      "probe server did not listen on %s", h_transport());
 	ck_assert_msg(h_expect(p, "ready", 10000), "probe server did not start");
 }
 
-lrpc_channel *h_open(const char *name)
+lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o)
 {
-	char uri[128];
 	lrpc_channel *ch;
-	int ret;
+	int ret = lrpc_channel_open(srv->uri, o, &ch);
 
-	snprintf(uri, sizeof(uri), "lrpc://%s", name);
-	ret = lrpc_channel_open(uri, NULL, &ch);
-	ck_assert_msg(ret == 0, "open %s: %s", uri, strerror(-ret));
+	ck_assert_msg(ret == 0, "open %s: %s", srv->uri, strerror(-ret));
 	return ch;
+}
+
+lrpc_channel *h_open(const struct peer *srv)
+{
+	return h_open_opts(srv, NULL);
 }
 
 int h_run(const char *name, const TTest *const tests[], int ntests,

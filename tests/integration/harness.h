@@ -20,6 +20,7 @@ struct peer {
 	int out; /* the child's stdout */
 	char buf[8192];
 	size_t len;
+	char uri[300]; /* probe servers: the URI of the transport under test */
 };
 
 /* A fresh LAZYRPC_DIR for this test; the path is returned. */
@@ -34,18 +35,28 @@ void h_spawn(struct peer *p, char *const argv[]);
 /* Read lines until one starts with \p prefix. \return true if seen in time. */
 bool h_expect(struct peer *p, const char *prefix, int timeout_ms);
 
+/* The same, copying what follows the line's first space into \p rest. */
+bool h_expect_line(struct peer *p, const char *prefix, char *rest,
+		   size_t rest_len, int timeout_ms);
+
 /* Wait for exit. \return the wait status, or -1 (child killed) on timeout. */
 int h_wait(struct peer *p, int timeout_ms);
 
 /* Send \p sig and reap. */
 void h_kill(struct peer *p, int sig);
 
-/* Start the probe server "NAME" with extra args; waits for "ready". */
+/* The transport under test: $LRPC_TEST_TRANSPORT, "lrpc" (default),
+ * "unix" or "tcp". Each integration test runs once per transport. */
+const char *h_transport(void);
+
+/* Start the probe server "NAME" (listening on every transport) and wait
+ * for it; p->uri is its address on the transport under test. */
 void h_probe_server(struct peer *p, const char *name, const char *receivers,
 		    const char *max_msg);
 
-/* Open lrpc://NAME or fail the test. */
-lrpc_channel *h_open(const char *name);
+/* Open p->uri of a probe server, or fail the test. */
+lrpc_channel *h_open(const struct peer *srv);
+lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o);
 
 /* Run \p tests as one Check test case, each in its own process. */
 int h_run(const char *name, const TTest *const tests[], int ntests,

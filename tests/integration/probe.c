@@ -2,11 +2,13 @@
 /*
  * probe: the integration tests' peer, one binary in several modes.
  *
- *   probe server NAME RECEIVERS MAX_MSG   serve lrpc://NAME; prints "ready",
- *                                         and "slow-enter" as Slow starts
- *   probe load NAME THREADS CALLS         each thread makes CALLS Echo calls
+ *   probe server NAME RECEIVERS MAX_MSG   serve lrpc://NAME, unix://DIR/NAME.sock
+ *                                         and tcp://127.0.0.1:PORT; prints
+ *                                         "listen URI" for each, "ready", and
+ *                                         "slow-enter" as each Slow starts
+ *   probe load URI THREADS CALLS          each thread makes CALLS Echo calls
  *                                         and checks every reply
- *   probe slow NAME                       one Slow call with a long deadline
+ *   probe slow URI                        one Slow call with a long deadline
  *
  * Exit status 0 means every check passed.
  */
@@ -104,7 +106,7 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	};
 	lrpc_server_opts o;
 	pthread_condattr_t ca;
-	char uri[128];
+	char uri[3][300], dir[200];
 	int ret;
 
 	pthread_condattr_init(&ca);
@@ -113,12 +115,15 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	lrpc_server_opts_init(&o);
 	o.receivers = receivers;
 	o.max_msg_size = max_msg;
-	snprintf(uri, sizeof(uri), "lrpc://%s", name);
+	lrpc_runtime_dir(dir, sizeof(dir));
+	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
+	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);
+	snprintf(uri[2], sizeof(uri[2]), "tcp://127.0.0.1:0");
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);
-	if (!ret)
-		ret = lrpc_server_listen(server, uri);
+	for (int i = 0; i < 3 && !ret; i++)
+		ret = lrpc_server_listen(server, uri[i]);
 	if (!ret)
 		ret = lrpc_server_start(server);
 	if (ret) {
@@ -126,6 +131,10 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 		return 1;
 	}
 	signal(SIGTERM, on_term);
+	for (unsigned int i = 0; i < 3; i++) {
+		lrpc_server_listener_uri(server, i, uri[i], sizeof(uri[i]));
+		printf("listen %s\n", uri[i]);
+	}
 	printf("ready\n");
 	fflush(stdout);
 	lrpc_server_run(server);
@@ -175,17 +184,15 @@ static void *load_thread(void *arg)
 	return NULL;
 }
 
-static int run_load(const char *name, unsigned int nthreads, unsigned long calls)
+static int run_load(const char *uri, unsigned int nthreads, unsigned long calls)
 {
 	struct load l[64];
 	pthread_t t[64];
 	lrpc_channel *ch;
-	char uri[128];
 	int failed = 0;
 
 	if (nthreads == 0 || nthreads > 64)
 		return 2;
-	snprintf(uri, sizeof(uri), "lrpc://%s", name);
 	if (lrpc_channel_open(uri, NULL, &ch) < 0)
 		return 1;
 	for (unsigned int i = 0; i < nthreads; i++) {
@@ -200,14 +207,12 @@ static int run_load(const char *name, unsigned int nthreads, unsigned long calls
 	return failed;
 }
 
-static int run_slow(const char *name)
+static int run_slow(const char *uri)
 {
 	Lrpctest__SlowReq req = LRPCTEST__SLOW_REQ__INIT;
 	Lrpctest__SlowReply *rep;
 	lrpc_channel *ch;
-	char uri[128];
 
-	snprintf(uri, sizeof(uri), "lrpc://%s", name);
 	if (lrpc_channel_open(uri, NULL, &ch) < 0)
 		return 1;
 	req.tag = 42;
@@ -230,6 +235,6 @@ int main(int argc, char **argv)
 				(unsigned long)atol(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slow"))
 		return run_slow(argv[2]);
-	fprintf(stderr, "usage: probe server|load|slow NAME ...\n");
+	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI\n");
 	return 2;
 }

@@ -18,7 +18,7 @@ START_TEST(slow_handler_exceeds_deadline_and_late_reply_is_dropped)
 	/* One receiver: the next call must reuse the lane the late reply
 	 * comes back on. */
 	h_probe_server(&srv, "slowpoke", "1", NULL);
-	ch = h_open("slowpoke");
+	ch = h_open(&srv);
 	sreq.tag = 1;
 	ck_assert_int_eq(lrpctest__probe__slow__call(ch, &sreq, &srep,
 						     lrpc_deadline_after_ms(200), &st),
@@ -49,7 +49,7 @@ START_TEST(past_deadline_fails_without_calling)
 
 	h_dir_setup();
 	h_probe_server(&srv, "late", "1", NULL);
-	ch = h_open("late");
+	ch = h_open(&srv);
 	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, lrpc_now() - 1, &st),
 			 LRPC_DEADLINE_EXCEEDED);
 	/* The lane was never used, so a call right after succeeds at once. */

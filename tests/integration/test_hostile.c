@@ -19,7 +19,7 @@ START_TEST(garbage_in_region_hurts_nobody_else)
 	h_probe_server(&srv, "target", "2", "65536");
 	h_spawn(&bad, argv);
 	ck_assert(h_expect(&bad, "mapped", 10000));
-	ch = h_open("target");
+	ch = h_open(&srv);
 	/* Honest calls keep working while the garbage flies. */
 	for (uint64_t i = 0; i < 2000; i++) {
 		Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
