@@ -71,12 +71,16 @@ struct lrpc__rx_ctx {
 	alignas(64) _Atomic uint32_t state;
 	/* Threads asleep on the state word, so a waker knows to make the syscall. */
 	_Atomic uint32_t sleepers;
+	/* CPU the receiver last ran on: a sender spins for the reply only
+	 * while the receiver is on another CPU. A hint; a lie costs a spin. */
+	_Atomic int32_t cpu;
 };
 
 /* Sender call context of the client thread holding the lane. */
 struct lrpc__tx_ctx {
 	alignas(64) _Atomic uint32_t state;
 	_Atomic uint32_t sleepers;
+	_Atomic int32_t cpu; /* CPU the sender last ran on */
 };
 
 /* Written by the sender before it publishes CALL; read once by the receiver. */

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The futex hand-off: works on any kernel. A waiter spins briefly (a reply
- * that comes within a few microseconds costs no syscall on either side),
- * then announces itself in the context's sleeper count and sleeps on the
+ * The futex hand-off: works on any kernel. A waiter whose peer last ran on
+ * another CPU spins briefly (a reply that comes within a few microseconds
+ * costs no syscall on either side, and no cross-CPU wakeup, which costs
+ * tens of microseconds under virtualisation); a waiter whose peer shares
+ * its CPU would only keep the peer from running, so it sleeps at once. A
+ * sleeper announces itself in the context's sleeper count and sleeps on the
  * state word. A waker makes the futex syscall only when that count is
  * nonzero. The count and the state word are written and read in opposite
  * orders with sequentially consistent operations (a Dekker pair), so either
@@ -42,27 +45,22 @@ static void futex_wake(_Atomic uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Spinning only pays when the peer can run on another CPU meanwhile. */
-static bool spin_allowed(void)
+/* Spinning only pays when the peer is running on another CPU meanwhile. */
+static bool spin_allowed(const _Atomic int32_t *peer_cpu)
 {
-	static __thread int allowed = -1;
+	int32_t peer = atomic_load_explicit(peer_cpu, memory_order_relaxed);
 
-	if (allowed < 0) {
-		cpu_set_t set;
-
-		allowed = sched_getaffinity(0, sizeof(set), &set) == 0 &&
-			  CPU_COUNT(&set) > 1;
-	}
-	return allowed;
+	return peer != sched_getcpu();
 }
 
 /* Spin until *word != val or the budget is spent. \return the last value. */
-static uint32_t spin_while(_Atomic uint32_t *word, uint32_t val)
+static uint32_t spin_while(_Atomic uint32_t *word, uint32_t val,
+			   const _Atomic int32_t *peer_cpu)
 {
 	uint32_t cur = atomic_load_explicit(word, memory_order_acquire);
 	lrpc_deadline until;
 
-	if (cur != val || !spin_allowed())
+	if (cur != val || !spin_allowed(peer_cpu))
 		return cur;
 	until = lrpc_now() + SPIN_NS;
 	for (unsigned int i = 1;; i++) {
@@ -80,12 +78,12 @@ static uint32_t spin_while(_Atomic uint32_t *word, uint32_t val)
  * deadline, -ECANCELED when *stop became nonzero.
  */
 static int sleep_while(_Atomic uint32_t *word, _Atomic uint32_t *sleepers,
-		       uint32_t val, lrpc_deadline deadline,
-		       const _Atomic int *stop)
+		       const _Atomic int32_t *peer_cpu, uint32_t val,
+		       lrpc_deadline deadline, const _Atomic int *stop)
 {
 	int ret = 0;
 
-	if (spin_while(word, val) != val)
+	if (spin_while(word, val, peer_cpu) != val)
 		return 0;
 	atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
 	for (;;) {
@@ -122,6 +120,7 @@ int lrpc__futex_call(struct lrpc__lane *lane, uint32_t call_word,
 
 	atomic_store_explicit(&lane->tx.state, LRPC__TX_CALL,
 			      memory_order_relaxed);
+	atomic_store_explicit(&lane->tx.cpu, sched_getcpu(), memory_order_relaxed);
 	/* Release: the call metadata and request bytes must be visible before
 	 * the receiver sees CALL. Sequentially consistent so that the sleeper
 	 * check below cannot move before it. */
@@ -135,8 +134,8 @@ int lrpc__futex_call(struct lrpc__lane *lane, uint32_t call_word,
 	}
 	wake_if_sleeping(&lane->rx.state, &lane->rx.sleepers);
 
-	ret = sleep_while(&lane->tx.state, &lane->tx.sleepers, LRPC__TX_CALL,
-			  deadline, dead);
+	ret = sleep_while(&lane->tx.state, &lane->tx.sleepers, &lane->rx.cpu,
+			  LRPC__TX_CALL, deadline, dead);
 	if (ret == -ECANCELED ||
 	    (ret == 0 && atomic_load_explicit(dead, memory_order_acquire)))
 		return -ECONNRESET;
@@ -145,8 +144,8 @@ int lrpc__futex_call(struct lrpc__lane *lane, uint32_t call_word,
 
 int lrpc__futex_wait_returned(struct lrpc__lane *lane, lrpc_deadline deadline)
 {
-	return sleep_while(&lane->tx.state, &lane->tx.sleepers, LRPC__TX_CALL,
-			   deadline, NULL);
+	return sleep_while(&lane->tx.state, &lane->tx.sleepers, &lane->rx.cpu,
+			   LRPC__TX_CALL, deadline, NULL);
 }
 
 int64_t lrpc__futex_recv(struct lrpc__lane *lane, const _Atomic int *stop)
@@ -155,7 +154,7 @@ int64_t lrpc__futex_recv(struct lrpc__lane *lane, const _Atomic int *stop)
 		/* The periodic timeout only guards against a peer that rewrites
 		 * the word to hide our stop kick; normal wakeups are futex ones. */
 		int ret = sleep_while(&lane->rx.state, &lane->rx.sleepers,
-				      LRPC__RX_WAIT,
+				      &lane->tx.cpu, LRPC__RX_WAIT,
 				      lrpc_now() + 1000000000, stop);
 
 		if (ret == -ECANCELED ||
@@ -169,6 +168,7 @@ int64_t lrpc__futex_recv(struct lrpc__lane *lane, const _Atomic int *stop)
 
 void lrpc__futex_reply(struct lrpc__lane *lane)
 {
+	atomic_store_explicit(&lane->rx.cpu, sched_getcpu(), memory_order_relaxed);
 	/* CALL -> WAIT before the sender can see its reply, so that its next
 	 * call finds the receiver waiting. */
 	atomic_store_explicit(&lane->rx.state, LRPC__RX_WAIT,

@@ -140,6 +140,8 @@ static int region_create(struct lrpc__conn *conn)
 		 * the word picks up a call that arrived before it ran. */
 		atomic_store(&lane->rx.state, LRPC__RX_WAIT);
 		atomic_store(&lane->tx.state, LRPC__TX_RUNNING);
+		atomic_store(&lane->rx.cpu, -1); /* unknown: spin */
+		atomic_store(&lane->tx.cpu, -1);
 	}
 	return 0;
 }
