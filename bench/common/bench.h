@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The part every contender shares: command line, CPU pinning, and the
+ * closed-loop client driver that times calls and prints one JSON line.
+ *
+ * Each contender is one binary with two modes:
+ *
+ *   NAME server --listen ADDR [--threads N] [--max-size B] [--cpu LIST]
+ *       prints "READY <addr>" on stdout once clients may connect, then
+ *       serves until SIGTERM or SIGINT and exits 0.
+ *   NAME client --connect ADDR --size B [--threads N] [--duration S]
+ *       [--warmup S] [--cpu LIST] [--server-pid PID] [--opt STRING]
+ *       runs N threads, each calling in a closed loop (one call in flight
+ *       per thread), and prints one JSON object on stdout.
+ *
+ * A contender fills a bench_client_ops; bench_client_main() does the rest.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bench_opts {
+	const char *mode;    /* "server" or "client" */
+	const char *addr;    /* --listen / --connect */
+	const char *cpus;    /* --cpu "0", "1", "0-1", NULL: unpinned */
+	const char *opt;     /* --opt: contender-specific (lrpc: hand-off) */
+	size_t size;         /* --size: payload bytes */
+	size_t max_size;     /* --max-size: largest payload a server accepts */
+	unsigned threads;    /* --threads */
+	double duration;     /* --duration: measured seconds */
+	double warmup;       /* --warmup: seconds before measuring */
+	pid_t server_pid;    /* --server-pid: for the server's CPU time */
+} bench_opts;
+
+/* Parse argv[1..] into *o; prints usage and exits 2 on error. */
+void bench_parse(int argc, char **argv, bench_opts *o);
+
+/* Pin the calling thread (and threads it creates later) to o->cpus. */
+void bench_pin(const bench_opts *o);
+
+/* Print "READY <addr>" and flush; servers call it once listening. */
+void bench_ready(const char *addr);
+
+/* Block SIGTERM/SIGINT in the caller (call before creating threads) and
+ * wait for one of them. */
+void bench_block_signals(void);
+void bench_wait_signal(void);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* Print to stderr "NAME: msg" and exit 1. */
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+typedef struct bench_client_ops {
+	const char *name;
+	/* Connect one client thread. Returns a per-thread context or NULL
+	 * (after printing why). */
+	void *(*connect)(const bench_opts *o, unsigned thread_idx);
+	/* One call: send req[0..len), wait for the echo. On success returns 0
+	 * and points *rep at the reply (valid until the next call on ctx). */
+	int (*call)(void *ctx, const void *req, size_t len,
+		    const void **rep, size_t *rep_len);
+	void (*close)(void *ctx);
+	/* Optional: a JSON fragment ("\"key\": value") describing the
+	 * connection, e.g. the lazyrpc hand-off in use; NULL if none. */
+	const char *(*describe)(void *ctx);
+} bench_client_ops;
+
+/* Run the client: returns the process exit code. */
+int bench_client_main(const bench_opts *o, const bench_client_ops *ops);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

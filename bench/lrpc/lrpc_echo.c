@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lazyrpc contender: the Echo service of echo.proto through the generated
+ * stubs, on whatever uri the harness passes ("lrpc://NAME", and later
+ * "unix://PATH", "tcp://HOST:PORT"). The client shares one channel between
+ * its threads, as the API intends; the server runs --threads receivers.
+ * --opt handoff=NAME picks the hand-off ("futex", "rpal-kernel", ...).
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lazyrpc/lazyrpc.h>
+
+#include "echo.lrpc.h"
+#include "echo.pb-c.h"
+
+static const char *handoff_opt(const bench_opts *o)
+{
+	if (o->opt && !strncmp(o->opt, "handoff=", 8) && o->opt[8])
+		return o->opt + 8;
+	return NULL;
+}
+
+/* --- server -------------------------------------------------------------- */
+
+static lrpc_code echo(void *user, lrpc_call *call, const Bench__EchoMsg *req,
+		      Bench__EchoMsg *rep)
+{
+	(void)user;
+	/* Copy, like the gRPC server's set_payload(): the reply owns its bytes. */
+	rep->payload.len = req->payload.len;
+	rep->payload.data = lrpc_call_alloc(call, req->payload.len ? req->payload.len : 1);
+	if (!rep->payload.data)
+		return LRPC_RESOURCE_EXHAUSTED;
+	memcpy(rep->payload.data, req->payload.data, req->payload.len);
+	return LRPC_OK;
+}
+
+static int server(const bench_opts *o)
+{
+	static const Bench__Echo_Handlers handlers = { .echo = echo };
+	lrpc_server_opts so;
+	lrpc_server *srv;
+	int rc;
+
+	bench_pin(o);
+	bench_block_signals();
+	lrpc_server_opts_init(&so);
+	so.receivers = o->threads;
+	so.max_msg_size = o->max_size + 4096;
+	if ((rc = lrpc_server_new(&so, &srv)) ||
+	    (rc = bench__echo__register(srv, &handlers, NULL)) ||
+	    (rc = lrpc_server_listen(srv, o->addr)) ||
+	    (rc = lrpc_server_start(srv)))
+		bench_die("serve %s: %s", o->addr, strerror(-rc));
+	bench_ready(o->addr);
+	bench_wait_signal();
+	lrpc_server_stop(srv);
+	lrpc_server_free(srv);
+	return 0;
+}
+
+/* --- client -------------------------------------------------------------- */
+
+static pthread_mutex_t ch_lock = PTHREAD_MUTEX_INITIALIZER;
+static lrpc_channel *ch;
+static unsigned ch_users;
+
+typedef struct client {
+	Bench__EchoMsg *rep;
+	char desc[96];
+} client;
+
+static void *cl_connect(const bench_opts *o, unsigned idx)
+{
+	client *c = calloc(1, sizeof(*c));
+	int rc = 0;
+
+	(void)idx;
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&ch_lock);
+	if (!ch) {
+		lrpc_channel_opts co;
+		lrpc_channel_opts_init(&co);
+		co.handoff = handoff_opt(o);
+		rc = lrpc_channel_open(o->addr, &co, &ch);
+	}
+	if (!rc)
+		ch_users++;
+	pthread_mutex_unlock(&ch_lock);
+	if (rc) {
+		fprintf(stderr, "lrpc: open %s: %s\n", o->addr, strerror(-rc));
+		free(c);
+		return NULL;
+	}
+	snprintf(c->desc, sizeof(c->desc), "\"handoff\": \"%s\"", lrpc_channel_handoff(ch));
+	return c;
+}
+
+static int cl_call(void *ctx, const void *req, size_t len, const void **rep,
+		   size_t *rep_len)
+{
+	client *c = ctx;
+	Bench__EchoMsg m = BENCH__ECHO_MSG__INIT;
+	lrpc_status st;
+	lrpc_code code;
+
+	if (c->rep) {
+		bench__echo_msg__free_unpacked(c->rep, NULL);
+		c->rep = NULL;
+	}
+	m.payload.data = (uint8_t *)req;
+	m.payload.len = len;
+	code = bench__echo__echo__call(ch, &m, &c->rep, lrpc_deadline_after_ms(10000), &st);
+	if (code != LRPC_OK) {
+		fprintf(stderr, "lrpc: %s: %s\n", lrpc_code_name(code), st.message);
+		return -1;
+	}
+	*rep = c->rep->payload.data;
+	*rep_len = c->rep->payload.len;
+	return 0;
+}
+
+static void cl_close(void *ctx)
+{
+	client *c = ctx;
+
+	if (c->rep)
+		bench__echo_msg__free_unpacked(c->rep, NULL);
+	free(c);
+	pthread_mutex_lock(&ch_lock);
+	if (--ch_users == 0) {
+		lrpc_channel_close(ch);
+		ch = NULL;
+	}
+	pthread_mutex_unlock(&ch_lock);
+}
+
+static const char *cl_describe(void *ctx)
+{
+	return ((client *)ctx)->desc;
+}
+
+int main(int argc, char **argv)
+{
+	static const bench_client_ops ops = {
+		.name = "lazyrpc",
+		.connect = cl_connect,
+		.call = cl_call,
+		.close = cl_close,
+		.describe = cl_describe,
+	};
+	bench_opts o;
+
+	bench_parse(argc, argv, &o);
+	if (!strcmp(o.mode, "server"))
+		return server(&o);
+	return bench_client_main(&o, &ops);
+}
