@@ -69,13 +69,14 @@ struct lrpc_server {
 /* One connected client: its region and its receiver threads. */
 struct lrpc__conn {
 	uv_pipe_t pipe;
+	uv_timer_t hello_timer; /* a client that never says hello is dropped */
 	lrpc_server *srv;
 	struct lrpc__conn *prev, *next;
 	int memfd;
 	void *base;
 	struct lrpc__geom geom;
 	_Atomic int stop;
-	_Atomic int refs; /* the loop's + one per receiver thread */
+	_Atomic int refs; /* pipe + timer handles, + one per receiver thread */
 	unsigned char hello[64];
 	size_t hello_len;
 	bool welcomed;

@@ -18,6 +18,7 @@
 #include "server_internal.h"
 
 #define HANDOFF_NAME "futex"
+#define HELLO_TIMEOUT_MS 5000
 
 void lrpc__conn_unref(struct lrpc__conn *conn)
 {
@@ -34,9 +35,19 @@ void lrpc__conn_unref(struct lrpc__conn *conn)
 	free(conn);
 }
 
+static void conn_close(struct lrpc__conn *conn);
+
 static void on_conn_closed(uv_handle_t *h)
 {
 	lrpc__conn_unref(h->data);
+}
+
+static void on_hello_timeout(uv_timer_t *t)
+{
+	struct lrpc__conn *conn = t->data;
+
+	atomic_fetch_add(&conn->srv->stats.clients_rejected, 1);
+	conn_close(conn);
 }
 
 static void conn_close(struct lrpc__conn *conn)
@@ -56,6 +67,7 @@ static void conn_close(struct lrpc__conn *conn)
 		for (uint32_t i = 0; i < conn->geom.nlanes; i++)
 			lrpc__futex_kick_receiver(
 				lrpc__region_lane(conn->base, &conn->geom, i));
+	uv_close((uv_handle_t *)&conn->hello_timer, on_conn_closed);
 	uv_close((uv_handle_t *)&conn->pipe, on_conn_closed);
 }
 
@@ -203,6 +215,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	conn->hello_len += (size_t)n;
 	if (conn->hello_len < sizeof(struct lrpc__hello))
 		return;
+	uv_timer_stop(&conn->hello_timer);
 	status = admit(conn);
 	if (send_welcome(conn, status) < 0 && status == 0)
 		status = EPIPE;
@@ -228,9 +241,12 @@ void lrpc__shm_on_connection(uv_stream_t *server, int status)
 		return; /* the listener reports the connection again */
 	conn->srv = srv;
 	conn->memfd = -1;
-	atomic_init(&conn->refs, 1);
+	atomic_init(&conn->refs, 2);
 	uv_pipe_init(&srv->loop, &conn->pipe, 0);
+	uv_timer_init(&srv->loop, &conn->hello_timer);
 	conn->pipe.data = conn;
+	conn->hello_timer.data = conn;
+	uv_timer_start(&conn->hello_timer, on_hello_timeout, HELLO_TIMEOUT_MS, 0);
 	conn->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = conn;

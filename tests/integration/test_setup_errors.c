@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "probe.lrpc.h"
@@ -96,4 +100,28 @@ START_TEST(address_in_use_is_refused)
 }
 END_TEST
 
-H_MAIN("setup_errors", 60, open_errors, server_setup_errors, address_in_use_is_refused)
+START_TEST(silent_client_is_dropped)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *dir = h_dir_setup();
+	struct pollfd p;
+	struct peer srv;
+	char b;
+	int fd;
+
+	h_probe_server(&srv, "quiet", "1", NULL);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/quiet", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* Say nothing: the server hangs up once its hello timeout (5 s)
+	 * passes, rather than holding the connection forever. */
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 30000), 1);
+	ck_assert_int_eq(read(fd, &b, 1), 0);
+	close(fd);
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
+H_MAIN("setup_errors", 60, open_errors, server_setup_errors, address_in_use_is_refused,
+       silent_client_is_dropped)
