@@ -27,9 +27,16 @@ struct chan_lane {
 	struct lrpc__lane *lane;
 	uint32_t call_word;
 	uint64_t seq;
-	bool abandoned; /* its call timed out; busy until the receiver returns it */
-	struct chan_lane *next;
+	_Atomic int use; /* enum lane_use */
+	bool timed_out;  /* set by the holder: release as ABANDONED */
 };
+
+/*
+ * Who may use a lane. ABANDONED: its call timed out and the receiver still
+ * has it; it becomes usable once the receiver hands it back (tx RUNNING), so
+ * that a late reply is never read as a later call's.
+ */
+enum lane_use { LANE_FREE, LANE_BUSY, LANE_ABANDONED };
 
 struct shm_chan {
 	int ctl_fd;
@@ -40,10 +47,10 @@ struct shm_chan {
 	char handoff[LRPC__HANDOFF_NAME_MAX];
 
 	struct chan_lane *lanes;
+	/* Only callers that found no lane take the lock and wait. */
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	struct chan_lane *free_list;
-	unsigned int abandoned;
+	_Atomic unsigned int waiters;
 
 	_Atomic int dead;
 	pthread_t monitor;
@@ -200,15 +207,13 @@ static int region_map(struct shm_chan *ch, int fd)
 	ch->lanes = calloc(ch->geom.nlanes, sizeof(*ch->lanes));
 	if (!ch->lanes)
 		return -ENOMEM;
-	for (uint32_t i = ch->geom.nlanes; i-- > 0;) {
+	for (uint32_t i = 0; i < ch->geom.nlanes; i++) {
 		struct chan_lane *cl = &ch->lanes[i];
 
 		cl->lane = lrpc__region_lane(ch->base, &ch->geom, i);
 		cl->slot.buf = lrpc__lane_buf(cl->lane);
 		cl->slot.cap = ch->geom.buf_size;
 		cl->call_word = lrpc__call_word(ch->service_id, i + 1);
-		cl->next = ch->free_list;
-		ch->free_list = cl;
 	}
 	return 0;
 }
@@ -220,27 +225,44 @@ static size_t shm_max_msg(const lrpc_channel *c)
 	return ch->geom.buf_size;
 }
 
-/* Called with the lock held: move lanes whose late reply has come back. */
-static void reclaim_abandoned(struct shm_chan *ch)
-{
-	for (uint32_t i = 0; ch->abandoned && i < ch->geom.nlanes; i++) {
-		struct chan_lane *cl = &ch->lanes[i];
+/* The lane this thread used last, to try first: it likely still has our
+ * CPU hint, and threads that each keep their own lane never contend. */
+static __thread uint32_t lane_hint;
 
-		if (cl->abandoned &&
-		    atomic_load_explicit(&cl->lane->tx.state,
-					 memory_order_acquire) != LRPC__TX_CALL) {
-			cl->abandoned = false;
-			ch->abandoned--;
-			cl->next = ch->free_list;
-			ch->free_list = cl;
+/* Take a free lane, or an abandoned one whose receiver has let go. */
+static bool try_take(struct chan_lane *cl)
+{
+	int use = atomic_load_explicit(&cl->use, memory_order_relaxed);
+
+	if (use == LANE_ABANDONED &&
+	    atomic_load_explicit(&cl->lane->tx.state, memory_order_acquire) ==
+		    LRPC__TX_CALL)
+		return false;
+	return use != LANE_BUSY &&
+	       atomic_compare_exchange_strong_explicit(&cl->use, &use, LANE_BUSY,
+						       memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static struct chan_lane *take_any(struct shm_chan *ch)
+{
+	uint32_t n = ch->geom.nlanes, start = lane_hint < n ? lane_hint : 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = (start + i) % n;
+
+		if (try_take(&ch->lanes[k])) {
+			lane_hint = k;
+			return &ch->lanes[k];
 		}
 	}
+	return NULL;
 }
 
 static struct chan_lane *first_abandoned(struct shm_chan *ch)
 {
 	for (uint32_t i = 0; i < ch->geom.nlanes; i++)
-		if (ch->lanes[i].abandoned)
+		if (atomic_load(&ch->lanes[i].use) == LANE_ABANDONED)
 			return &ch->lanes[i];
 	return NULL;
 }
@@ -253,20 +275,33 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 		.tv_sec = deadline / 1000000000,
 		.tv_nsec = deadline % 1000000000,
 	};
+	struct chan_lane *cl;
 	lrpc_code code = LRPC_OK;
 
 	(void)len; /* every lane holds max_msg bytes */
+	if (atomic_load(&ch->dead))
+		return lrpc__status_fail(st, LRPC_UNAVAILABLE,
+					 "server has gone away");
+	cl = take_any(ch);
+	if (cl) {
+		*out = &cl->slot;
+		return LRPC_OK;
+	}
 	pthread_mutex_lock(&ch->lock);
+	atomic_fetch_add(&ch->waiters, 1);
 	for (;;) {
+		struct chan_lane *ab;
+
+		/* Announced as a waiter before this look, so a release that
+		 * comes after it signals us. */
+		cl = take_any(ch);
+		if (cl) {
+			*out = &cl->slot;
+			break;
+		}
 		if (atomic_load(&ch->dead)) {
 			code = lrpc__status_fail(st, LRPC_UNAVAILABLE,
 						 "server has gone away");
-			break;
-		}
-		reclaim_abandoned(ch);
-		if (ch->free_list) {
-			*out = &ch->free_list->slot;
-			ch->free_list = ch->free_list->next;
 			break;
 		}
 		if (lrpc_now() >= deadline) {
@@ -274,18 +309,18 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 						 "deadline exceeded waiting for a free call context");
 			break;
 		}
-		if (ch->abandoned) {
+		ab = first_abandoned(ch);
+		if (ab) {
 			/* Nobody signals when a late reply frees a lane, so
 			 * wait for that lane itself. */
-			struct chan_lane *cl = first_abandoned(ch);
-
 			pthread_mutex_unlock(&ch->lock);
-			lrpc__futex_wait_returned(cl->lane, deadline);
+			lrpc__futex_wait_returned(ab->lane, deadline);
 			pthread_mutex_lock(&ch->lock);
 		} else {
 			pthread_cond_timedwait(&ch->freed, &ch->lock, &ts);
 		}
 	}
+	atomic_fetch_sub(&ch->waiters, 1);
 	pthread_mutex_unlock(&ch->lock);
 	return code;
 }
@@ -294,16 +329,18 @@ static void shm_release(lrpc_channel *c, struct lrpc__slot *slot)
 {
 	struct shm_chan *ch = c->impl;
 	struct chan_lane *cl = (struct chan_lane *)slot;
+	bool timed_out = cl->timed_out;
 
-	pthread_mutex_lock(&ch->lock);
-	if (cl->abandoned) {
-		ch->abandoned++;
-	} else {
-		cl->next = ch->free_list;
-		ch->free_list = cl;
+	cl->timed_out = false;
+	atomic_store_explicit(&cl->use, timed_out ? LANE_ABANDONED : LANE_FREE,
+			      memory_order_seq_cst);
+	/* Sequentially consistent against the waiter count: either a waiter
+	 * sees this lane free, or we see the waiter. */
+	if (atomic_load_explicit(&ch->waiters, memory_order_seq_cst)) {
+		pthread_mutex_lock(&ch->lock);
+		pthread_cond_broadcast(&ch->freed);
+		pthread_mutex_unlock(&ch->lock);
 	}
-	pthread_cond_signal(&ch->freed);
-	pthread_mutex_unlock(&ch->lock);
 }
 
 /*
@@ -334,7 +371,7 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	lane->call.req_len = (uint32_t)req_len;
 	ret = lrpc__futex_call(lane, cl->call_word, deadline, &ch->dead);
 	if (ret == -ETIMEDOUT) {
-		cl->abandoned = true;
+		cl->timed_out = true;
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline exceeded waiting for the reply");
 	}
