@@ -74,6 +74,8 @@ struct lrpc__rx_ctx {
 	/* CPU the receiver last ran on: a sender spins for the reply only
 	 * while the receiver is on another CPU. A hint; a lie costs a spin. */
 	_Atomic int32_t cpu;
+	/* rpal-kernel: the kernel's id of this lane's receiver thread. */
+	uint32_t rpal_id;
 };
 
 /* Sender call context of the client thread holding the lane. */

@@ -20,6 +20,7 @@
 
 #include "ctlproto.h"
 #include "handoff.h"
+#include "rpal.h"
 #include "channel_internal.h"
 
 struct chan_lane {
@@ -29,6 +30,7 @@ struct chan_lane {
 	uint64_t seq;
 	_Atomic int use; /* enum lane_use */
 	bool timed_out;  /* set by the holder: release as ABANDONED */
+	bool rpal;       /* the channel's hand-off is rpal-kernel */
 };
 
 /*
@@ -55,6 +57,11 @@ struct shm_chan {
 	_Atomic int dead;
 	pthread_t monitor;
 	bool monitor_started;
+
+	/* rpal-kernel: calls go through /dev/rpal to this service. */
+	bool rpal;
+	uint32_t rpal_peer;
+	uint64_t rpal_key;
 };
 
 /* Wait until the control socket closes, then fail every call in flight. */
@@ -138,6 +145,9 @@ static int handshake(struct shm_chan *ch, const char *want)
 
 	if (want)
 		strncpy(h.handoff, want, sizeof(h.handoff) - 1);
+	if ((!want || strcmp(want, "futex") != 0) &&
+	    lrpc__rpal_self(&h.rpal_service, NULL) < 0)
+		h.rpal_service = 0;
 	if (send(ch->ctl_fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
 	n = recvmsg(ch->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
@@ -180,6 +190,8 @@ static int handshake(struct shm_chan *ch, const char *want)
 		.region_size = w.region_size,
 	};
 	ch->service_id = w.service_id;
+	ch->rpal_peer = w.rpal_service;
+	ch->rpal_key = w.rpal_key;
 	memcpy(ch->handoff, w.handoff, sizeof(ch->handoff));
 	ch->handoff[sizeof(ch->handoff) - 1] = '\0';
 	return fd;
@@ -191,7 +203,8 @@ static int region_map(struct shm_chan *ch, int fd)
 
 	if (lrpc__geom_check(&ch->geom) < 0 || ch->service_id == 0 ||
 	    ch->service_id > LRPC__SERVICE_MASK ||
-	    strcmp(ch->handoff, "futex") != 0)
+	    (strcmp(ch->handoff, "futex") != 0 &&
+	     strcmp(ch->handoff, "rpal-kernel") != 0))
 		return -EPROTO;
 	/* The mapping must not extend past the file, or touching it faults. */
 	if (fstat(fd, &st) < 0)
@@ -229,14 +242,25 @@ static size_t shm_max_msg(const lrpc_channel *c)
  * CPU hint, and threads that each keep their own lane never contend. */
 static __thread uint32_t lane_hint;
 
+/* Has the receiver of an abandoned lane handed it back? With futex it
+ * says so in the sender word; with rpal-kernel, the kernel puts the
+ * receiver back in WAIT. The channel is found through the lane's owner. */
+static bool lane_returned(const struct chan_lane *cl)
+{
+	if (cl->rpal)
+		return lrpc__word_state(atomic_load_explicit(
+			       &cl->lane->rx.state, memory_order_acquire)) ==
+		       LRPC__RX_WAIT;
+	return atomic_load_explicit(&cl->lane->tx.state, memory_order_acquire) !=
+	       LRPC__TX_CALL;
+}
+
 /* Take a free lane, or an abandoned one whose receiver has let go. */
 static bool try_take(struct chan_lane *cl)
 {
 	int use = atomic_load_explicit(&cl->use, memory_order_relaxed);
 
-	if (use == LANE_ABANDONED &&
-	    atomic_load_explicit(&cl->lane->tx.state, memory_order_acquire) ==
-		    LRPC__TX_CALL)
+	if (use == LANE_ABANDONED && !lane_returned(cl))
 		return false;
 	return use != LANE_BUSY &&
 	       atomic_compare_exchange_strong_explicit(&cl->use, &use, LANE_BUSY,
@@ -312,9 +336,13 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 		ab = first_abandoned(ch);
 		if (ab) {
 			/* Nobody signals when a late reply frees a lane, so
-			 * wait for that lane itself. */
+			 * wait for that lane itself; the kernel's receiver
+			 * word has no futex waker, so look every millisecond. */
 			pthread_mutex_unlock(&ch->lock);
-			lrpc__futex_wait_returned(ab->lane, deadline);
+			if (ch->rpal)
+				nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+			else
+				lrpc__futex_wait_returned(ab->lane, deadline);
 			pthread_mutex_lock(&ch->lock);
 		} else {
 			pthread_cond_timedwait(&ch->freed, &ch->lock, &ts);
@@ -340,6 +368,31 @@ static void shm_release(lrpc_channel *c, struct lrpc__slot *slot)
 		pthread_mutex_lock(&ch->lock);
 		pthread_cond_broadcast(&ch->freed);
 		pthread_mutex_unlock(&ch->lock);
+	}
+}
+
+/* The call as one ioctl; errors mapped to the futex hand-off's. */
+static int rpal_invoke(struct shm_chan *ch, struct lrpc__lane *lane,
+		       lrpc_deadline deadline, lrpc_status *st)
+{
+	int ret = lrpc__rpal_call(ch->rpal_peer, LRPC__READ_ONCE(lane->rx.rpal_id),
+				  deadline);
+
+	switch (ret) {
+	case 0:
+	case -ETIMEDOUT:
+		return ret;
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -EPERM:
+		return -ECONNRESET;
+	case -EDEADLK:
+		lrpc__status_set(st, LRPC_FAILED_PRECONDITION,
+				 "this thread is an RPAL receiver and cannot also "
+				 "call over rpal-kernel; use a futex channel");
+		return ret;
+	default:
+		return -EPROTO;
 	}
 }
 
@@ -369,7 +422,12 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	lane->call.deadline = deadline;
 	lane->call.method_id = method_id;
 	lane->call.req_len = (uint32_t)req_len;
-	ret = lrpc__futex_call(lane, cl->call_word, deadline, &ch->dead);
+	if (ch->rpal)
+		ret = rpal_invoke(ch, lane, deadline, st);
+	else
+		ret = lrpc__futex_call(lane, cl->call_word, deadline, &ch->dead);
+	if (ret == -EDEADLK)
+		return LRPC_FAILED_PRECONDITION;
 	if (ret == -ETIMEDOUT) {
 		cl->timed_out = true;
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
@@ -422,6 +480,8 @@ static void shm_close(lrpc_channel *c)
 			pthread_cancel(ch->monitor);
 		pthread_join(ch->monitor, NULL);
 	}
+	if (ch->rpal)
+		lrpc__rpal_release(ch->rpal_peer);
 	if (ch->base)
 		munmap(ch->base, ch->geom.region_size);
 	for (int i = 0; i < 2; i++)
@@ -435,6 +495,16 @@ static void shm_close(lrpc_channel *c)
 	free(ch);
 	c->impl = NULL;
 }
+
+static const struct lrpc__chan_ops shm_rpal_ops = {
+	.handoff = "rpal-kernel",
+	.reply_shared = true,
+	.max_msg = shm_max_msg,
+	.acquire = shm_acquire,
+	.invoke = shm_invoke,
+	.release = shm_release,
+	.close = shm_close,
+};
 
 static const struct lrpc__chan_ops shm_ops = {
 	.handoff = "futex",
@@ -455,7 +525,10 @@ int lrpc__shm_open(lrpc_channel *c, const char *path)
 
 	if (!want)
 		want = getenv("LAZYRPC_HANDOFF");
-	if (want && *want && strcmp(want, "futex") != 0)
+	if (want && !*want)
+		want = NULL;
+	if (want && strcmp(want, "futex") != 0 &&
+	    (strcmp(want, "rpal-kernel") != 0 || !lrpc__rpal_available()))
 		return -EPROTONOSUPPORT;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
@@ -478,6 +551,21 @@ int lrpc__shm_open(lrpc_channel *c, const char *path)
 	close(fd);
 	if (ret < 0)
 		return ret;
+	if (!strcmp(ch->handoff, "rpal-kernel")) {
+		uint32_t peer;
+
+		ret = lrpc__rpal_request(ch->rpal_key, &peer);
+		if (ret < 0)
+			return ret;
+		ch->rpal = true;
+		/* The key is what proves who we talk to; an id that does not
+		 * match it means the welcome lied. */
+		if (peer != ch->rpal_peer)
+			return -EPROTO;
+		for (uint32_t i = 0; i < ch->geom.nlanes; i++)
+			ch->lanes[i].rpal = true;
+		c->ops = &shm_rpal_ops;
+	}
 	if (pipe2(ch->wake_fd, O_CLOEXEC) < 0)
 		return -errno;
 	ret = lrpc__thread_start(&ch->monitor, monitor_main, ch, false);

@@ -23,7 +23,10 @@ struct lrpc__hello {
 	uint16_t version;
 	uint16_t flags;
 	char handoff[LRPC__HANDOFF_NAME_MAX]; /* "" = best offered */
-	uint32_t reserved[4];
+	/* The client's RPAL service id, 0 without RPAL: the server accepts
+	 * calls on this connection's receivers from that service only. */
+	uint32_t rpal_service;
+	uint32_t reserved[3];
 };
 
 struct lrpc__welcome {
@@ -36,7 +39,11 @@ struct lrpc__welcome {
 	uint64_t lane_stride;
 	uint64_t region_size;
 	char handoff[LRPC__HANDOFF_NAME_MAX];
-	uint32_t reserved[4];
+	/* rpal-kernel: the key to request the server's service with, and its
+	 * id; receiver ids are in each lane's receiver context. */
+	uint64_t rpal_key;
+	uint32_t rpal_service;
+	uint32_t reserved;
 };
 
 _Static_assert(sizeof(struct lrpc__hello) == 40, "hello wire size");

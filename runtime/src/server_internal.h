@@ -80,6 +80,15 @@ struct lrpc__conn {
 	unsigned char hello[64];
 	size_t hello_len;
 	bool welcomed;
+
+	/* rpal-kernel: calls come through /dev/rpal from this service only. */
+	bool rpal;
+	uint32_t client_rpal_service;
+	/* Receivers report their registration before the welcome is sent. */
+	pthread_mutex_t reg_lock;
+	pthread_cond_t reg_cond;
+	uint32_t reg_done;
+	int reg_error;
 };
 
 struct lrpc_call {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "handoff.h"
+#include "rpal.h"
 #include "server_internal.h"
 
 struct receiver {
@@ -94,13 +95,11 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 	lrpc__count_call(srv, code);
 }
 
-static void *receiver_main(void *arg)
+/* Until the connection stops: futex hand-off. */
+static void serve_futex(struct receiver *rx, struct lrpc__lane *lane)
 {
-	struct receiver *rx = arg;
 	struct lrpc__conn *conn = rx->conn;
 	lrpc_server *srv = conn->srv;
-	struct lrpc__lane *lane = lrpc__region_lane(conn->base, &conn->geom,
-						    rx->index);
 	uint32_t call_word = lrpc__call_word(srv->service_id, rx->index + 1);
 
 	for (;;) {
@@ -120,6 +119,75 @@ static void *receiver_main(void *arg)
 		}
 		serve(rx, lane);
 		lrpc__futex_reply(lane);
+	}
+}
+
+/*
+ * Until the connection stops: rpal-kernel hand-off. Waits time out now and
+ * then only to notice a stop: a receiver asleep in the kernel ignores
+ * ordinary wakeups by design.
+ */
+#define RPAL_STOP_CHECK_NS 250000000
+
+static void serve_rpal(struct receiver *rx, struct lrpc__lane *lane)
+{
+	struct lrpc__conn *conn = rx->conn;
+	lrpc_server *srv = conn->srv;
+	bool reply = false;
+
+	for (;;) {
+		int64_t w = lrpc__rpal_receive(reply, RPAL_STOP_CHECK_NS);
+
+		reply = false;
+		if (w == -ETIMEDOUT || w == -EINTR) {
+			if (atomic_load(&conn->stop))
+				break;
+			continue;
+		}
+		if (w < 0)
+			break;
+		reply = true;
+		/* The kernel wrote the caller's ids: only this connection's
+		 * client may use its receivers. A stranger gets its call back
+		 * unanswered and the lane untouched. */
+		if (lrpc__word_service((uint32_t)w) != conn->client_rpal_service) {
+			atomic_fetch_add(&srv->stats.protocol_errors, 1);
+			continue;
+		}
+		serve(rx, lane);
+	}
+	if (reply)
+		lrpc__rpal_receive(true, 0); /* release the last caller */
+}
+
+static void report_registration(struct lrpc__conn *conn, int err)
+{
+	pthread_mutex_lock(&conn->reg_lock);
+	conn->reg_done++;
+	if (err && !conn->reg_error)
+		conn->reg_error = err;
+	pthread_cond_broadcast(&conn->reg_cond);
+	pthread_mutex_unlock(&conn->reg_lock);
+}
+
+static void *receiver_main(void *arg)
+{
+	struct receiver *rx = arg;
+	struct lrpc__conn *conn = rx->conn;
+	lrpc_server *srv = conn->srv;
+	struct lrpc__lane *lane = lrpc__region_lane(conn->base, &conn->geom,
+						    rx->index);
+
+	if (conn->rpal) {
+		uint32_t id = 0;
+		int ret = lrpc__rpal_receiver_register(lane, &id);
+
+		lane->rx.rpal_id = id;
+		report_registration(conn, ret);
+		if (ret == 0)
+			serve_rpal(rx, lane);
+	} else {
+		serve_futex(rx, lane);
 	}
 
 	lrpc__arena_destroy(&rx->arena);
@@ -159,5 +227,13 @@ int lrpc__receivers_start(struct lrpc__conn *conn)
 			return ret;
 		}
 	}
-	return 0;
+	if (!conn->rpal)
+		return 0;
+	/* The client names receivers by their kernel ids, which exist only
+	 * once each thread has registered itself. */
+	pthread_mutex_lock(&conn->reg_lock);
+	while (conn->reg_done < conn->geom.nlanes)
+		pthread_cond_wait(&conn->reg_cond, &conn->reg_lock);
+	pthread_mutex_unlock(&conn->reg_lock);
+	return conn->reg_error;
 }

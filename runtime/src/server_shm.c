@@ -15,9 +15,9 @@
 
 #include "ctlproto.h"
 #include "handoff.h"
+#include "rpal.h"
 #include "server_internal.h"
 
-#define HANDOFF_NAME "futex"
 #define HELLO_TIMEOUT_MS 5000
 
 void lrpc__conn_unref(struct lrpc__conn *conn)
@@ -32,6 +32,8 @@ void lrpc__conn_unref(struct lrpc__conn *conn)
 		close(conn->memfd);
 	if (conn->welcomed)
 		atomic_fetch_sub(&srv->stats.clients_active, 1);
+	pthread_mutex_destroy(&conn->reg_lock);
+	pthread_cond_destroy(&conn->reg_cond);
 	free(conn);
 }
 
@@ -102,7 +104,10 @@ static int send_welcome(struct lrpc__conn *conn, int status)
 		w.buf_size = conn->geom.buf_size;
 		w.lane_stride = conn->geom.lane_stride;
 		w.region_size = conn->geom.region_size;
-		strcpy(w.handoff, HANDOFF_NAME);
+		strcpy(w.handoff, conn->rpal ? "rpal-kernel" : "futex");
+		if (conn->rpal &&
+		    lrpc__rpal_self(&w.rpal_service, &w.rpal_key) < 0)
+			return -EIO;
 		memset(&cm, 0, sizeof(cm));
 		msg.msg_control = cm.buf;
 		msg.msg_controllen = sizeof(cm.buf);
@@ -169,8 +174,17 @@ static int admit(struct lrpc__conn *conn)
 	if (h.magic != LRPC__HELLO_MAGIC || h.version != LRPC__CTL_VERSION)
 		return EPROTO;
 	h.handoff[sizeof(h.handoff) - 1] = '\0';
-	if (h.handoff[0] && strcmp(h.handoff, HANDOFF_NAME) != 0)
+	if (h.handoff[0] && strcmp(h.handoff, "futex") != 0 &&
+	    strcmp(h.handoff, "rpal-kernel") != 0)
 		return EPROTONOSUPPORT;
+	/* The best hand-off both sides have, unless the client named one. */
+	if (strcmp(h.handoff, "futex") != 0 && h.rpal_service &&
+	    lrpc__rpal_self(&(uint32_t){ 0 }, NULL) == 0) {
+		conn->rpal = true;
+		conn->client_rpal_service = h.rpal_service;
+	} else if (!strcmp(h.handoff, "rpal-kernel")) {
+		return EPROTONOSUPPORT;
+	}
 	if (!lrpc__peer_allowed(srv, (uv_handle_t *)&conn->pipe))
 		return EACCES;
 	if (atomic_load(&srv->stats.clients_active) >= srv->opts.max_clients)
@@ -241,6 +255,8 @@ void lrpc__shm_on_connection(uv_stream_t *server, int status)
 		return; /* the listener reports the connection again */
 	conn->srv = srv;
 	conn->memfd = -1;
+	pthread_mutex_init(&conn->reg_lock, NULL);
+	pthread_cond_init(&conn->reg_cond, NULL);
 	atomic_init(&conn->refs, 2);
 	uv_pipe_init(&srv->loop, &conn->pipe, 0);
 	uv_timer_init(&srv->loop, &conn->hello_timer);
