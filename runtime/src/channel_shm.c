@@ -375,9 +375,14 @@ static void shm_release(lrpc_channel *c, struct lrpc__slot *slot)
 static int rpal_invoke(struct shm_chan *ch, struct lrpc__lane *lane,
 		       lrpc_deadline deadline, lrpc_status *st)
 {
-	int ret = lrpc__rpal_call(ch->rpal_peer, LRPC__READ_ONCE(lane->rx.rpal_id),
-				  deadline);
+	uint32_t id = LRPC__READ_ONCE(lane->rx.rpal_id);
+	int ret;
 
+	/* EAGAIN: the lane is ours, so its receiver is only on its way into
+	 * WAIT (just registered, or just back from a call we gave up on). */
+	while ((ret = lrpc__rpal_call(ch->rpal_peer, id, deadline)) == -EAGAIN &&
+	       !atomic_load(&ch->dead))
+		nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
 	switch (ret) {
 	case 0:
 	case -ETIMEDOUT:

@@ -149,10 +149,15 @@ void h_probe_server(struct peer *p, const char *name, const char *receivers,
 
 lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o)
 {
+	const char *want = getenv("LRPC_EXPECT_HANDOFF");
 	lrpc_channel *ch;
 	int ret = lrpc_channel_open(srv->uri, o, &ch);
 
 	ck_assert_msg(ret == 0, "open %s: %s", srv->uri, strerror(-ret));
+	/* Where a faster hand-off must be in use (the RPAL kernel), a
+	 * channel that quietly fell back would make every test meaningless. */
+	if (want && *want && !strncmp(srv->uri, "lrpc://", 7))
+		ck_assert_str_eq(lrpc_channel_handoff(ch), want);
 	return ch;
 }
 

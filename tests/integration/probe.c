@@ -13,6 +13,7 @@
  * Exit status 0 means every check passed.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,8 +123,13 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);
-	for (int i = 0; i < 3 && !ret; i++)
+	for (int i = 0; i < 3 && !ret; i++) {
 		ret = lrpc_server_listen(server, uri[i]);
+		/* A minimal kernel (the RPAL test guest) may have no IPv4;
+		 * tests of the other transports still run. */
+		if (ret == -EAFNOSUPPORT && i == 2)
+			ret = 0;
+	}
 	if (!ret)
 		ret = lrpc_server_start(server);
 	if (ret) {
@@ -131,10 +137,9 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 		return 1;
 	}
 	signal(SIGTERM, on_term);
-	for (unsigned int i = 0; i < 3; i++) {
-		lrpc_server_listener_uri(server, i, uri[i], sizeof(uri[i]));
-		printf("listen %s\n", uri[i]);
-	}
+	for (unsigned int i = 0; i < 3; i++)
+		if (lrpc_server_listener_uri(server, i, uri[i], sizeof(uri[i])) == 0)
+			printf("listen %s\n", uri[i]);
 	printf("ready\n");
 	fflush(stdout);
 	lrpc_server_run(server);

@@ -52,9 +52,11 @@ static void *receiver(void *arg)
 		while (phase == i)
 			usleep(1000);
 	}
-	/* Phase 3: serve calls until told to stop. */
-	if (rpal_wait(fd, 10000000000LL, &w))
-		FAIL("wait: %s", strerror(errno));
+	/* Phase 3: serve calls until told to stop. The signal storm may
+	 * already be under way, so a first wait can be interrupted too. */
+	while (rpal_wait(fd, 10000000000LL, &w))
+		if (errno != EINTR)
+			FAIL("wait: %s", strerror(errno));
 	while (!stop) {
 		long r = rpal_reply_wait(fd, 10000000000LL, &w);
 

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * RPAL: direct call hand-off between cooperating processes, /dev/rpal.
+ *
+ * A process enables itself as a service and gets a service id and a random
+ * key. Another service that learns the key (over a Unix socket, say)
+ * requests it and may then call its receiver threads. Each receiver and
+ * sender thread registers a call context: 64-byte aligned user memory whose
+ * first __u32 is the state word below. The kernel pins that page.
+ *
+ * Receiver state word: bits 0-7 state, bits 8-23 sender id, bits 24-31
+ * service id (both ids are those of the caller and are valid in CALL and
+ * KERNEL_RET). Sender state word: bits 0-7 state.
+ *
+ * Errors common to the ioctls:
+ *   EFAULT       a pointer argument or the call context is not accessible
+ *   EINVAL       unaligned context, reserved field not zero, bad state
+ *   ENOTCONN     the process is not a service, or the thread is not
+ *                registered in the role the ioctl needs
+ *   EEXIST       the process is already a service, or the service is
+ *                already requested
+ *   EBUSY        the thread is already registered
+ *   EACCES       no live service has this key
+ *   ENOENT       release of a service that was not requested
+ *   EPERM        call to a service that was not requested
+ *   ESRCH        no such receiver in the called service
+ *   EAGAIN       call: no receiver (or not the named one) is waiting
+ *   ECONNREFUSED the called service has exited
+ *   ECONNRESET   the receiver exited during the call
+ *   ETIMEDOUT    wait or call timed out
+ *   EINTR        wait was interrupted by a signal
+ *   ENOSPC       out of service, sender or receiver ids
+ */
+#ifndef _UAPI_LINUX_RPAL_H
+#define _UAPI_LINUX_RPAL_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define RPAL_API_VERSION	1
+
+#define RPAL_CTX_ALIGN		64
+
+#define RPAL_STATE_MASK		0x000000ffU
+#define RPAL_SENDER_ID_SHIFT	8
+#define RPAL_SENDER_ID_MASK	0x00ffff00U
+#define RPAL_SERVICE_ID_SHIFT	24
+#define RPAL_SERVICE_ID_MASK	0xff000000U
+
+/*
+ * Receiver states. WAIT: asleep in RPAL_IOC_WAIT, callable. CALL: a sender
+ * owns the receiver; ordinary wakeups (signals other than SIGKILL, futexes,
+ * timers) leave it asleep until the RPAL call wakes it. KERNEL_RET: the call
+ * has been handed to the receiver; the runtime may store RUNNING.
+ * LAZY_SWITCH is reserved for the user-mode call of a later stage.
+ */
+enum rpal_receiver_state {
+	RPAL_RECEIVER_RUNNING		= 0,
+	RPAL_RECEIVER_KERNEL_RET	= 1,
+	RPAL_RECEIVER_READY		= 2,
+	RPAL_RECEIVER_WAIT		= 3,
+	RPAL_RECEIVER_CALL		= 4,
+	RPAL_RECEIVER_LAZY_SWITCH	= 5,
+};
+
+enum rpal_sender_state {
+	RPAL_SENDER_RUNNING		= 0,
+	RPAL_SENDER_CALL		= 1,
+	RPAL_SENDER_KERNEL_RET		= 2,
+};
+
+/* RPAL_IOC_ENABLE, out: this process's service id and key. */
+struct rpal_service_info {
+	__u32 id;
+	__u32 reserved;
+	__u64 key;
+};
+
+/* RPAL_IOC_REQUEST, in: key; out: the requested service's id. */
+struct rpal_request {
+	__u64 key;
+	__u32 id;
+	__u32 reserved;
+};
+
+/* RPAL_IOC_REGISTER_*, in: ctx, the call context; out: the thread's id. */
+struct rpal_register {
+	__u64 ctx;
+	__u32 id;
+	__u32 reserved;
+};
+
+/*
+ * RPAL_IOC_WAIT and RPAL_IOC_REPLY_WAIT, in: timeout_ns (< 0: forever);
+ * out: service and sender id of the caller.
+ */
+struct rpal_wait {
+	__s64 timeout_ns;
+	__u32 service_id;
+	__u32 sender_id;
+};
+
+#define RPAL_ANY_RECEIVER	0
+
+/*
+ * RPAL_IOC_CALL, in: service_id, receiver_id (or RPAL_ANY_RECEIVER) and
+ * timeout_ns (< 0: forever); out: receiver_id of the receiver that replied.
+ */
+struct rpal_call {
+	__u32 service_id;
+	__u32 receiver_id;
+	__s64 timeout_ns;
+};
+
+#define RPAL_IOC_MAGIC		0xB8
+
+/* Returns RPAL_API_VERSION. */
+#define RPAL_IOC_GET_API_VERSION	_IO(RPAL_IOC_MAGIC, 0)
+#define RPAL_IOC_ENABLE			_IOR(RPAL_IOC_MAGIC, 1, struct rpal_service_info)
+#define RPAL_IOC_REQUEST		_IOWR(RPAL_IOC_MAGIC, 2, struct rpal_request)
+/* The argument is the service id, not a pointer. */
+#define RPAL_IOC_RELEASE		_IO(RPAL_IOC_MAGIC, 3)
+#define RPAL_IOC_REGISTER_RECEIVER	_IOWR(RPAL_IOC_MAGIC, 4, struct rpal_register)
+#define RPAL_IOC_REGISTER_SENDER	_IOWR(RPAL_IOC_MAGIC, 5, struct rpal_register)
+#define RPAL_IOC_UNREGISTER		_IO(RPAL_IOC_MAGIC, 6)
+#define RPAL_IOC_WAIT			_IOWR(RPAL_IOC_MAGIC, 7, struct rpal_wait)
+#define RPAL_IOC_CALL			_IOWR(RPAL_IOC_MAGIC, 8, struct rpal_call)
+#define RPAL_IOC_REPLY_WAIT		_IOWR(RPAL_IOC_MAGIC, 9, struct rpal_wait)
+
+#endif /* _UAPI_LINUX_RPAL_H */
