@@ -24,15 +24,32 @@ static unsigned int cpu_count(void)
 	return n > 0 ? (unsigned int)n : 1;
 }
 
+void lrpc__server_reap(lrpc_server *srv)
+{
+	if (!atomic_load(&srv->stop_requested))
+		return;
+	lrpc__conn_close_drained(srv);
+	if (!srv->conns && !srv->sconns &&
+	    !uv_is_closing((uv_handle_t *)&srv->reap_async))
+		uv_close((uv_handle_t *)&srv->reap_async, NULL);
+}
+
+static void on_reap(uv_async_t *async)
+{
+	lrpc__server_reap(async->data);
+}
+
+/* Stop accepting, let calls in progress finish and reply, then close. */
 static void on_stop(uv_async_t *async)
 {
 	lrpc_server *srv = async->data;
 
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
 		uv_close(&srv->listeners[i].h.handle, NULL);
-	lrpc__conn_close_all(srv);
-	lrpc__sock_close_all(srv);
+	lrpc__conn_drain_all(srv);
+	lrpc__sock_drain_all(srv);
 	uv_close((uv_handle_t *)async, NULL);
+	lrpc__server_reap(srv);
 }
 
 int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
@@ -73,6 +90,8 @@ int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
 	}
 	uv_async_init(&srv->loop, &srv->stop_async, on_stop);
 	srv->stop_async.data = srv;
+	uv_async_init(&srv->loop, &srv->reap_async, on_reap);
+	srv->reap_async.data = srv;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->idle, NULL);
 	*out = srv;

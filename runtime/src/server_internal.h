@@ -47,6 +47,9 @@ struct lrpc_server {
 
 	uv_loop_t loop;
 	uv_async_t stop_async;
+	/* Receivers that exit after a stop tell the loop, which closes their
+	 * connections once the last is gone; open until everything is. */
+	uv_async_t reap_async;
 	struct lrpc__listener listeners[LRPC__MAX_LISTENERS];
 	unsigned int nlisteners;
 	struct lrpc__conn *conns;   /* loop thread only */
@@ -77,6 +80,7 @@ struct lrpc__conn {
 	struct lrpc__geom geom;
 	_Atomic int stop;
 	_Atomic int refs; /* pipe + timer handles, + one per receiver thread */
+	_Atomic unsigned int receivers_alive;
 	unsigned char hello[64];
 	size_t hello_len;
 	bool welcomed;
@@ -114,14 +118,21 @@ void lrpc__count_call(lrpc_server *srv, lrpc_code code);
 /* server_listen.c: may this unix-socket peer connect? */
 bool lrpc__peer_allowed(const lrpc_server *srv, uv_handle_t *h);
 
+/* server.c: on the loop, after a stop: close what has drained, and end
+ * the loop once nothing is left. */
+void lrpc__server_reap(lrpc_server *srv);
+
 /* server_shm.c: lrpc:// clients. */
 void lrpc__shm_on_connection(uv_stream_t *listener, int status);
-void lrpc__conn_close_all(lrpc_server *srv);
+/* Stop taking calls; connections close as their receivers finish. */
+void lrpc__conn_drain_all(lrpc_server *srv);
+void lrpc__conn_close_drained(lrpc_server *srv);
 void lrpc__conn_unref(struct lrpc__conn *conn);
 
 /* server_sock.c: unix:// and tcp:// clients. */
 void lrpc__sock_on_connection(uv_stream_t *listener, int status);
-void lrpc__sock_close_all(lrpc_server *srv);
+/* Stop reading; connections close once their calls are answered. */
+void lrpc__sock_drain_all(lrpc_server *srv);
 
 /* server_receiver.c: start one thread per lane. \return 0, -errno. */
 int lrpc__receivers_start(struct lrpc__conn *conn);

@@ -193,6 +193,11 @@ static void *receiver_main(void *arg)
 	lrpc__arena_destroy(&rx->arena);
 	free(rx->copy);
 	free(rx);
+	/* The last receiver of a stopping connection lets the loop close it;
+	 * the loop's own reference keeps conn alive until then. */
+	if (atomic_fetch_sub(&conn->receivers_alive, 1) == 1 &&
+	    atomic_load(&conn->stop))
+		uv_async_send(&srv->reap_async);
 	lrpc__conn_unref(conn);
 	pthread_mutex_lock(&srv->lock);
 	if (atomic_fetch_sub(&srv->stats.receivers_active, 1) == 1)
@@ -216,12 +221,14 @@ int lrpc__receivers_start(struct lrpc__conn *conn)
 		rx->index = i;
 		lrpc__arena_init(&rx->arena);
 		atomic_fetch_add(&conn->refs, 1);
+		atomic_fetch_add(&conn->receivers_alive, 1);
 		atomic_fetch_add(&srv->stats.receivers_active, 1);
 		ret = lrpc__thread_start(&t, receiver_main, rx, true);
 		if (ret < 0) {
 			/* Those already running stop when the connection is
 			 * closed, which the caller does on error. */
 			atomic_fetch_sub(&srv->stats.receivers_active, 1);
+			atomic_fetch_sub(&conn->receivers_alive, 1);
 			atomic_fetch_sub(&conn->refs, 1);
 			free(rx);
 			return ret;

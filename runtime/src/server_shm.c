@@ -41,7 +41,11 @@ static void conn_close(struct lrpc__conn *conn);
 
 static void on_conn_closed(uv_handle_t *h)
 {
-	lrpc__conn_unref(h->data);
+	struct lrpc__conn *conn = h->data;
+	lrpc_server *srv = conn->srv;
+
+	lrpc__conn_unref(conn);
+	lrpc__server_reap(srv);
 }
 
 static void on_hello_timeout(uv_timer_t *t)
@@ -73,10 +77,28 @@ static void conn_close(struct lrpc__conn *conn)
 	uv_close((uv_handle_t *)&conn->pipe, on_conn_closed);
 }
 
-void lrpc__conn_close_all(lrpc_server *srv)
+void lrpc__conn_drain_all(lrpc_server *srv)
 {
-	while (srv->conns)
-		conn_close(srv->conns);
+	for (struct lrpc__conn *c = srv->conns; c; c = c->next) {
+		atomic_store(&c->stop, 1);
+		if (c->base)
+			for (uint32_t i = 0; i < c->geom.nlanes; i++)
+				lrpc__futex_kick_receiver(
+					lrpc__region_lane(c->base, &c->geom, i));
+	}
+}
+
+void lrpc__conn_close_drained(lrpc_server *srv)
+{
+	struct lrpc__conn *c = srv->conns, *next;
+
+	/* The control socket stays open until the receivers are done, so a
+	 * client sees the replies to its last calls before it sees us go. */
+	for (; c; c = next) {
+		next = c->next;
+		if (atomic_load(&c->stop) && !atomic_load(&c->receivers_alive))
+			conn_close(c);
+	}
 }
 
 static int send_welcome(struct lrpc__conn *conn, int status)

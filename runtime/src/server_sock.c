@@ -25,6 +25,7 @@ struct lrpc__sconn {
 	size_t rlen, rcap;
 	unsigned int inflight;
 	bool closed, reading;
+	bool draining; /* server stopping: close once inflight reaches 0 */
 };
 
 struct swork {
@@ -48,10 +49,12 @@ static void sconn_maybe_free(struct lrpc__sconn *c)
 static void on_closed(uv_handle_t *h)
 {
 	struct lrpc__sconn *c = h->data;
+	lrpc_server *srv = c->srv;
 
-	atomic_fetch_sub(&c->srv->stats.clients_active, 1);
+	atomic_fetch_sub(&srv->stats.clients_active, 1);
 	c->closed = true;
 	sconn_maybe_free(c);
+	lrpc__server_reap(srv);
 }
 
 static void sconn_close(struct lrpc__sconn *c)
@@ -69,10 +72,28 @@ static void sconn_close(struct lrpc__sconn *c)
 	uv_close(&c->h.handle, on_closed);
 }
 
-void lrpc__sock_close_all(lrpc_server *srv)
+/* A call just finished on @c: if the server is stopping and it was the
+ * last, the connection can go. */
+static void call_done(struct lrpc__sconn *c)
 {
-	while (srv->sconns)
-		sconn_close(srv->sconns);
+	c->inflight--;
+	if (c->draining && !c->inflight)
+		sconn_close(c);
+	sconn_maybe_free(c);
+}
+
+void lrpc__sock_drain_all(lrpc_server *srv)
+{
+	struct lrpc__sconn *c = srv->sconns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		uv_read_stop(&c->h.stream);
+		c->reading = false;
+		c->draining = true;
+		if (!c->inflight)
+			sconn_close(c);
+	}
 }
 
 /* A reply frame: header, status message, payload; malloc'd. */
@@ -150,8 +171,7 @@ static void write_done(uv_write_t *req, int status)
 		sconn_close(c);
 	free(w->body);
 	free(w);
-	c->inflight--;
-	sconn_maybe_free(c);
+	call_done(c);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -167,11 +187,10 @@ static void after_work(uv_work_t *req, int status)
 	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0) {
 		free(w->body);
 		free(w);
-		c->inflight--;
-		sconn_maybe_free(c);
+		call_done(c);
 		return;
 	}
-	if (!c->reading && c->inflight <= MAX_INFLIGHT / 2 &&
+	if (!c->reading && !c->draining && c->inflight <= MAX_INFLIGHT / 2 &&
 	    uv_read_start(&c->h.stream, alloc_cb, read_cb) == 0)
 		c->reading = true;
 }

@@ -45,11 +45,13 @@ static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 	return LRPC_OK;
 }
 
-/* Block until Release, or until well after the caller has given up. */
+/* Block until Release, or for hold_ms, or until well after the caller has
+ * given up. */
 static lrpc_code slow(void *user, lrpc_call *call, const Lrpctest__SlowReq *req,
 		      Lrpctest__SlowReply *rep)
 {
-	lrpc_deadline d = lrpc_call_deadline(call) + 300000000;
+	lrpc_deadline d = req->hold_ms ? lrpc_deadline_after_ms(req->hold_ms) :
+					 lrpc_call_deadline(call) + 300000000;
 	struct timespec ts = { .tv_sec = d / 1000000000, .tv_nsec = d % 1000000000 };
 	unsigned long gen;
 

@@ -29,7 +29,7 @@ stage() {
 	done
 }
 
-tests="greeter load server_death client_death deadline errors hostile setup_errors peercred"
+tests="greeter load server_death client_death deadline errors hostile setup_errors peercred graceful_stop"
 for t in $tests; do
 	stage "$build/tests/integration/test_$t"
 done
