@@ -69,12 +69,12 @@ void lrpc_channel_close(lrpc_channel *ch)
 
 const char *lrpc_channel_handoff(const lrpc_channel *ch)
 {
-	return ch->ops->handoff;
+	return ch ? ch->ops->handoff : "";
 }
 
 size_t lrpc_channel_max_msg(const lrpc_channel *ch)
 {
-	return ch->ops->max_msg(ch);
+	return ch ? ch->ops->max_msg(ch) : 0;
 }
 
 static lrpc_deadline resolve_deadline(const lrpc_channel *ch, lrpc_deadline d)

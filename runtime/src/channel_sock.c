@@ -142,19 +142,31 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	lrpc__frame_put(conn->mem, &f);
 	ret = lrpc__sock_write_all(conn->fd, conn->mem, LRPC__FRAME_HDR + req_len,
 				   deadline);
-	if (ret == 0)
-		ret = lrpc__sock_read_all(conn->fd, conn->mem, LRPC__FRAME_HDR,
-					  deadline);
+	/* A server that refuses a request (too big, say) answers with an
+	 * error frame and hangs up, maybe while we are still writing: look
+	 * for its answer before calling the connection lost. */
+	if (ret == 0 || ret == -ECONNRESET) {
+		int rret = lrpc__sock_read_all(conn->fd, conn->mem,
+					       LRPC__FRAME_HDR, deadline);
+
+		if (ret == 0 || rret == 0)
+			ret = rret;
+	}
 	if (ret < 0)
 		return io_fail(conn, ret, st);
 	ret = lrpc__frame_get(conn->mem, ch->max_msg + LRPC_STATUS_MSG_MAX, &f);
-	if (ret < 0 || f.call_id != id) {
+	if (ret == -EMSGSIZE) {
+		conn->broken = true;
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "reply of %u bytes exceeds the %zu-byte limit",
+					 f.body_len, ch->max_msg);
+	}
+	/* Call id 0 with an error: the server could not read our frame's id. */
+	if (ret < 0 || (f.call_id != id &&
+			!(f.call_id == 0 && f.method_or_code != LRPC_OK))) {
 		conn->broken = true;
 		return lrpc__status_fail(st, LRPC_INTERNAL,
-					 ret == -EMSGSIZE ?
-						 "reply of %u bytes exceeds the limit" :
-						 "malformed reply frame (%u bytes)",
-					 f.body_len);
+					 "malformed reply frame (%u bytes)", f.body_len);
 	}
 	if (conn_reserve(conn, f.body_len) < 0) {
 		conn->broken = true;

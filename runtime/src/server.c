@@ -271,7 +271,11 @@ void lrpc_server_free(lrpc_server *srv)
 
 void lrpc_server_stats_get(lrpc_server *srv, lrpc_server_stats *out)
 {
+	if (!out)
+		return;
 	memset(out, 0, sizeof(*out));
+	if (!srv)
+		return;
 	out->clients_accepted = atomic_load(&srv->stats.clients_accepted);
 	out->clients_rejected = atomic_load(&srv->stats.clients_rejected);
 	out->clients_active = atomic_load(&srv->stats.clients_active);

@@ -52,6 +52,27 @@ static int claim_path(const char *path)
 	return ret;
 }
 
+/*
+ * In the shared /tmp fallback another user could have made our directory
+ * first and would then own every name in it: it must be ours and closed.
+ */
+static int check_tmp_dir(const char *dir)
+{
+	char fallback[64];
+	struct stat st;
+
+	snprintf(fallback, sizeof(fallback), "/tmp/lazyrpc-%u",
+		 (unsigned int)getuid());
+	if (strcmp(dir, fallback) != 0)
+		return 0;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return -EACCES;
+	return 0;
+}
+
 static int listen_pipe(lrpc_server *srv, struct lrpc__listener *l,
 		       uv_connection_cb cb)
 {
@@ -66,6 +87,8 @@ static int listen_pipe(lrpc_server *srv, struct lrpc__listener *l,
 		if (slash && slash != dir) {
 			*slash = '\0';
 			ret = make_dir(dir);
+			if (ret == 0)
+				ret = check_tmp_dir(dir);
 			if (ret < 0)
 				return ret;
 		}

@@ -119,7 +119,44 @@ START_TEST(wrong_request_type_is_invalid_argument)
 }
 END_TEST
 
+START_TEST(limits_differ_between_client_and_server)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	unsigned char *big = calloc(1, 4 * MAX_MSG);
+	lrpc_channel_opts o;
+	lrpc_channel *wide, *narrow;
+	lrpc_status st;
+
+	setup();
+	/* A client allowing more than the server: the server refuses the
+	 * request with a status, even though it hangs up at once. */
+	lrpc_channel_opts_init(&o);
+	o.max_msg_size = 8 * MAX_MSG;
+	wide = h_open_opts(&srv, &o);
+	req.payload.data = big;
+	req.payload.len = 4 * MAX_MSG;
+	ck_assert_int_eq(lrpctest__probe__echo__call(wide, &req, &rep, 0, &st),
+			 LRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_null(rep);
+	/* A client allowing less than the reply: refused on its side. */
+	o.max_msg_size = 1024;
+	narrow = h_open_opts(&srv, &o);
+	req.payload.len = 1;
+	req.reply_size = 4096;
+	ck_assert_int_eq(lrpctest__probe__echo__call(narrow, &req, &rep, 0, &st),
+			 strcmp(h_transport(), "lrpc") ? LRPC_RESOURCE_EXHAUSTED : LRPC_OK);
+	if (rep)
+		lrpctest__echo_msg__free_unpacked(rep, NULL);
+	lrpc_channel_close(wide);
+	lrpc_channel_close(narrow);
+	free(big);
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
 H_MAIN("errors", 60, unknown_method_is_unimplemented,
        malformed_request_is_invalid_argument,
        oversized_request_and_reply_are_resource_exhausted,
-       wrong_request_type_is_invalid_argument)
+       wrong_request_type_is_invalid_argument,
+       limits_differ_between_client_and_server)

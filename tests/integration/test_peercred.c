@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* Only the server's own uid may connect by default. */
+/* Only the server's own uid may connect by default, or own its names. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -38,14 +39,46 @@ START_TEST(other_uid_is_refused)
 }
 END_TEST
 
+/* In the shared /tmp fallback, a directory someone else made first would
+ * hand them every name in it: the server refuses to use it. */
+START_TEST(squatted_tmp_dir_is_refused)
+{
+	const uid_t victim = 65534;
+	char dir[64];
+	pid_t pid;
+	int status;
+
+	snprintf(dir, sizeof(dir), "/tmp/lazyrpc-%u", (unsigned int)victim);
+	rmdir(dir);
+	ck_assert_int_eq(mkdir(dir, 0777), 0); /* root's, and open to all */
+	chmod(dir, 0777);
+	pid = fork();
+	if (pid == 0) {
+		lrpc_server *s;
+
+		unsetenv("LAZYRPC_DIR");
+		unsetenv("XDG_RUNTIME_DIR");
+		if (setgid(victim) || setuid(victim))
+			_exit(3);
+		if (lrpc_server_new(NULL, &s))
+			_exit(4);
+		_exit(lrpc_server_listen(s, "lrpc://mine") == -EACCES ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	rmdir(dir);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 int main(void)
 {
-	const TTest *const t[] = { other_uid_is_refused };
+	const TTest *const t[] = { other_uid_is_refused, squatted_tmp_dir_is_refused };
 
 	if (geteuid() != 0) {
 		/* Acting as another uid needs root. */
 		printf("SKIP: needs root to act as another uid\n");
 		return 77;
 	}
-	return h_run("peercred", t, 1, 60);
+	return h_run("peercred", t, 2, 60);
 }

@@ -47,7 +47,9 @@ LRPC_API void lrpc_channel_opts_init(lrpc_channel_opts *opts);
  * elsewhere and for comparison). \p opts may be NULL; it is copied.
  * \return 0, -EINVAL (bad uri or opts), -ENOENT (no such name),
  * -ECONNREFUSED (name exists, no server behind it), -EACCES (server refused
- * this uid), -EAGAIN (server full), -ETIMEDOUT, -EPROTO (handshake garbage),
+ * this uid, or runs as another uid that is not root), -EAGAIN (server
+ * full), -ETIMEDOUT, -EPROTO (handshake garbage), -ECONNRESET (server hung
+ * up during the handshake), -EHOSTUNREACH (tcp host does not resolve),
  * -EPROTONOSUPPORT (scheme or hand-off not supported), other -errno.
  * The caller owns *out and releases it with lrpc_channel_close().
  */

@@ -66,8 +66,10 @@ LRPC_API int lrpc_server_add_service(lrpc_server *srv,
  * directory, see lrpc_runtime_dir()), "unix://PATH" or "tcp://HOST:PORT"
  * (framed sockets; port 0 picks a free port, see lrpc_server_listener_uri).
  * \return 0, -EINVAL (bad uri), -EADDRINUSE (a live server has the name or
- * address), -ENAMETOOLONG, -EPROTONOSUPPORT (unknown scheme), -ENOSPC (too
- * many listeners), -EBUSY (already started), other -errno.
+ * address), -EADDRNOTAVAIL (host does not resolve), -EACCES (the /tmp
+ * fallback runtime directory belongs to someone else or is open to others),
+ * -ENAMETOOLONG, -EPROTONOSUPPORT (unknown scheme), -ENOSPC (too many
+ * listeners), -EBUSY (already started), other -errno.
  */
 LRPC_API int lrpc_server_listen(lrpc_server *srv, const char *uri);
 
@@ -112,7 +114,7 @@ typedef struct lrpc_server_stats {
 	uint64_t reserved[8];
 } lrpc_server_stats;
 
-/** Snapshot of the counters; thread-safe. */
+/** Snapshot of the counters; thread-safe. \p srv NULL gives zeros. */
 LRPC_API void lrpc_server_stats_get(lrpc_server *srv, lrpc_server_stats *out);
 
 /**
