@@ -30,13 +30,12 @@ struct chan_lane {
 	uint64_t seq;
 	_Atomic int use; /* enum lane_use */
 	bool timed_out;  /* set by the holder: release as ABANDONED */
-	bool rpal;       /* the channel's hand-off is rpal-kernel */
 };
 
 /*
  * Who may use a lane. ABANDONED: its call timed out and the receiver still
- * has it; it becomes usable once the receiver hands it back (tx RUNNING), so
- * that a late reply is never read as a later call's.
+ * has it; it becomes usable once the receiver hands it back (see
+ * lane_returned), so that a late reply is never read as a later call's.
  */
 enum lane_use { LANE_FREE, LANE_BUSY, LANE_ABANDONED };
 
@@ -244,10 +243,10 @@ static __thread uint32_t lane_hint;
 
 /* Has the receiver of an abandoned lane handed it back? With futex it
  * says so in the sender word; with rpal-kernel, the kernel puts the
- * receiver back in WAIT. The channel is found through the lane's owner. */
-static bool lane_returned(const struct chan_lane *cl)
+ * receiver back in WAIT. */
+static bool lane_returned(const struct shm_chan *ch, const struct chan_lane *cl)
 {
-	if (cl->rpal)
+	if (ch->rpal)
 		return lrpc__word_state(atomic_load_explicit(
 			       &cl->lane->rx.state, memory_order_acquire)) ==
 		       LRPC__RX_WAIT;
@@ -256,11 +255,11 @@ static bool lane_returned(const struct chan_lane *cl)
 }
 
 /* Take a free lane, or an abandoned one whose receiver has let go. */
-static bool try_take(struct chan_lane *cl)
+static bool try_take(const struct shm_chan *ch, struct chan_lane *cl)
 {
 	int use = atomic_load_explicit(&cl->use, memory_order_relaxed);
 
-	if (use == LANE_ABANDONED && !lane_returned(cl))
+	if (use == LANE_ABANDONED && !lane_returned(ch, cl))
 		return false;
 	return use != LANE_BUSY &&
 	       atomic_compare_exchange_strong_explicit(&cl->use, &use, LANE_BUSY,
@@ -275,7 +274,7 @@ static struct chan_lane *take_any(struct shm_chan *ch)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t k = (start + i) % n;
 
-		if (try_take(&ch->lanes[k])) {
+		if (try_take(ch, &ch->lanes[k])) {
 			lane_hint = k;
 			return &ch->lanes[k];
 		}
@@ -567,8 +566,6 @@ int lrpc__shm_open(lrpc_channel *c, const char *path)
 		 * match it means the welcome lied. */
 		if (peer != ch->rpal_peer)
 			return -EPROTO;
-		for (uint32_t i = 0; i < ch->geom.nlanes; i++)
-			ch->lanes[i].rpal = true;
 		c->ops = &shm_rpal_ops;
 	}
 	if (pipe2(ch->wake_fd, O_CLOEXEC) < 0)
