@@ -2,14 +2,19 @@
 # Build a bootable x86_64 bzImage of Debian's linux-source-6.1 with the RPAL
 # patch series applied.
 #
-# Usage: kernel/build.sh [--rpal=y|n] [--debug] [--force]
+# Usage: kernel/build.sh [--rpal=y|n] [--debug] [--force] [--upto N]
 #   --rpal=n  build the same patched tree with CONFIG_RPAL off
 #   --debug   also merge kernel/config/debug.config (lockdep, KASAN, ...)
 #   --force   rebuild even if the cached bzImage matches the inputs
+#   --upto N  apply only the first N patches of the series (0: none), in a
+#             separate source tree and build directory under series/
 #
 # Everything is cached under ${LAZYRPC_CACHE:-~/.cache/lazyrpc}:
 #   linux-<debver>/       the unpacked source, a git repo; tag "base" is pristine
 #   build-<variant>/      the O= output directory of each variant
+#   series/linux-<debver>/, series/build-upto<N>-<variant>/
+#                         the same for --upto (a shared clone of the source;
+#                         same relative layout, so ccache hits carry over)
 #   ccache/               the compiler cache
 # The last line on stdout is the path of the bzImage.
 # Exit status: 0 built, 1 build failed, 2 usage, 77 missing tools or source.
@@ -18,18 +23,26 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${LAZYRPC_CACHE:-$HOME/.cache/lazyrpc}
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-rpal=y debug=n force=n
+rpal=y debug=n force=n upto=
 
-for arg in "$@"; do
+while [ $# -gt 0 ]; do
+	arg=$1
 	case "$arg" in
+	--upto) upto=${2:-}; shift ;;
+	--upto=*) upto=${arg#--upto=} ;;
 	--rpal=y|--rpal) rpal=y ;;
 	--rpal=n) rpal=n ;;
 	--debug) debug=y ;;
 	--force) force=y ;;
-	-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "build.sh: unknown option '$arg'" >&2; exit 2 ;;
 	esac
+	shift
 done
+case "$upto" in
+''|[0-9]|[0-9][0-9]) ;;
+*) echo "build.sh: --upto needs a number" >&2; exit 2 ;;
+esac
 
 say() { echo "build.sh: $*" >&2; }
 skip() { say "SKIP: $*"; exit 77; }
@@ -43,10 +56,18 @@ done
 
 debver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
 mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock 9
+# --upto works on its own tree, so it need not wait for a main build; the
+# main lock is only needed to unpack the source.
+exec 8>"$cache/.lock"
+if [ -n "$upto" ]; then
+	exec 9>"$cache/.lock-series"
+	flock 9
+else
+	flock 8
+fi
 
 src=$cache/linux-$debver
+[ -e "$src/.git/lazyrpc-base" ] || flock 8
 if [ ! -e "$src/.git/lazyrpc-base" ]; then
 	say "unpacking $tarball ($debver) into $src"
 	rm -rf "$src" "$src.tmp"
@@ -69,8 +90,37 @@ if [ ! -e "$src/.git/lazyrpc-base" ]; then
 fi
 say "source: $(cat "$src/.git/lazyrpc-base")"
 
+mapfile -t patches < <(grep -v -e '^\s*#' -e '^\s*$' "$here/patches/series")
+prefix=$cache
+if [ -n "$upto" ]; then
+	[ "$upto" -le ${#patches[@]} ] ||
+		{ say "--upto $upto: the series has ${#patches[@]} patches"; exit 2; }
+	patches=("${patches[@]:0:$upto}")
+	prefix=$cache/series
+	mkdir -p "$prefix"
+	if [ ! -e "$prefix/linux-$debver/.git/lazyrpc-base" ]; then
+		say "cloning $src into $prefix/linux-$debver"
+		rm -rf "$prefix/linux-$debver"
+		git clone -q --shared --no-checkout "$src" "$prefix/linux-$debver"
+		(
+			cd "$prefix/linux-$debver"
+			git config user.name "lazyrpc build"
+			git config user.email "lazyrpc@localhost"
+			git config core.autocrlf false
+			git config gc.auto 0
+			git checkout -q --detach base
+		)
+		cp "$src/.git/lazyrpc-base" "$prefix/linux-$debver/.git/lazyrpc-base"
+	fi
+	src=$prefix/linux-$debver
+fi
+
 # Apply the series onto a pristine tree unless it is already applied.
-series_hash=$(cd "$here/patches" && cat series $(grep -v '^\s*#' series) 2>/dev/null | sha256sum | cut -c1-16)
+if [ -n "$upto" ]; then
+	series_hash=$(cd "$here/patches" && { printf '%s\n' "${patches[@]}"; cat "${patches[@]}" /dev/null; } | sha256sum | cut -c1-16)
+else
+	series_hash=$(cd "$here/patches" && cat series $(grep -v '^\s*#' series) 2>/dev/null | sha256sum | cut -c1-16)
+fi
 if [ "$(cat "$src/.git/lazyrpc-applied" 2>/dev/null)" != "$series_hash" ]; then
 	say "applying kernel/patches/series ($series_hash)"
 	(
@@ -78,11 +128,10 @@ if [ "$(cat "$src/.git/lazyrpc-applied" 2>/dev/null)" != "$series_hash" ]; then
 		git am --abort >/dev/null 2>&1 || true
 		git reset -q --hard base
 		git clean -q -fdx
-		while read -r p; do
-			case "$p" in ''|'#'*) continue ;; esac
+		for p in "${patches[@]}"; do
 			git am -q --keep-cr "$here/patches/$p" ||
 				{ say "patch $p does not apply"; git am --abort; exit 1; }
-		done <"$here/patches/series"
+		done
 	)
 	# An empty .scmversion keeps "+" out of the release string.
 	: >"$src/.scmversion"
@@ -92,7 +141,8 @@ fi
 variant=rpal
 [ "$rpal" = n ] && variant=norpal
 [ "$debug" = y ] && variant=$variant-debug
-out=$cache/build-$variant
+[ -n "$upto" ] && variant=upto$upto-$variant
+out=$prefix/build-$variant
 mkdir -p "$out"
 
 fragments=("$here/config/base.config")

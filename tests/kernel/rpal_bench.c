@@ -12,6 +12,9 @@
  *               client blocking send/recv
  * each with both processes pinned to one CPU and to two different CPUs.
  * Prints a table, ratios against rpal, and one "KBENCH-JSON {...}" line.
+ * Each round trip is timed with the TSC (the guest's CLOCK_MONOTONIC may
+ * tick only every jiffy), converted to ns against CLOCK_MONOTONIC over the
+ * whole run.
  * Exit 0, or 77 without /dev/rpal (the other rows are still printed).
  */
 #include "rpal_test.h"
@@ -50,6 +53,16 @@ struct result {
 
 static struct shm *m;
 static uint64_t lat[ROUNDS];
+
+static inline uint64_t ticks(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
 
 static void pin(int cpu)
 {
@@ -270,7 +283,7 @@ static struct result run(int mech, int cross, int rpal_fd)
 			memset(req, 0, MSG);
 		else
 			fill(req, (n % 200) + 1);
-		t0 = now_ns();
+		t0 = ticks();
 		switch (mech) {
 		case M_RPAL:
 			memcpy(m->req, req, MSG);
@@ -290,7 +303,7 @@ static struct result run(int mech, int cross, int rpal_fd)
 			xrecv(sv[0], resp);
 			break;
 		}
-		t1 = now_ns();
+		t1 = ticks();
 		check_answer(req, resp);
 		if (i >= 0 && i < ROUNDS)
 			lat[i] = t1 - t0;
@@ -315,23 +328,34 @@ static struct result run(int mech, int cross, int rpal_fd)
 int main(void)
 {
 	struct result r[NMECH][2] = { 0 };
-	int have_rpal, ncross, rpal_fd = -1, fd;
-	uint64_t t0, clk = UINT64_MAX, start = now_ns();
-	char json[4096];
+	int have_rpal, ncross, ncpu, rpal_fd = -1, fd;
+	uint64_t t0, clk = UINT64_MAX, start = now_ns(), tsc0 = ticks();
+	char json[4096], csrc[64] = "unknown";
+	double ns_per_tick;
+	cpu_set_t cpus;
 	size_t off = 0;
+	FILE *f;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	m = shared_alloc(sizeof(*m));
-	ncross = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+	CHECK_OK(sched_getaffinity(0, sizeof(cpus), &cpus));
+	ncpu = CPU_COUNT(&cpus);
+	ncross = ncpu >= 2 ? 2 : 1;
+	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	if (f) {
+		if (fscanf(f, "%63s", csrc) != 1)
+			strcpy(csrc, "unknown");
+		fclose(f);
+	}
 	fd = open("/dev/rpal", O_RDWR | O_CLOEXEC);
 	have_rpal = fd >= 0 && ioctl(fd, RPAL_IOC_GET_API_VERSION) == RPAL_API_VERSION;
 	if (have_rpal)
 		rpal_fd = fd;
 
-	/* The cost of one clock read, the floor of every number below. */
+	/* The cost of one TSC read, the floor of every number below. */
 	for (int i = 0; i < 1000; i++) {
-		t0 = now_ns();
-		t0 = now_ns() - t0;
+		t0 = ticks();
+		t0 = ticks() - t0;
 		if (t0 < clk)
 			clk = t0;
 	}
@@ -344,12 +368,27 @@ int main(void)
 		}
 	}
 
+	/* Calibrate over the whole run: at least a second, a jiffy's error. */
+	while (now_ns() - start < 1000000000u)
+		usleep(10000);
+	ns_per_tick = (double)(now_ns() - start) / (double)(ticks() - tsc0);
+	for (int cross = 0; cross < ncross; cross++)
+		for (int mech = 0; mech < NMECH; mech++) {
+			r[mech][cross].p50 *= ns_per_tick;
+			r[mech][cross].p99 *= ns_per_tick;
+			r[mech][cross].mean *= ns_per_tick;
+		}
+
 	printf("RPAL guest benchmark: QEMU TCG software emulation (-cpu max -smp 2).\n");
 	printf("Absolute times are meaningless under TCG; compare the ratios.\n");
 	printf("%d-byte request + %d-byte response between two forked processes,\n",
 	       MSG, MSG);
-	printf("%d warm-up + %d timed round trips each, CLOCK_MONOTONIC, clock read %llu ns\n",
-	       WARMUP, ROUNDS, (unsigned long long)clk);
+	printf("%d warm-up + %d timed round trips each; %d CPUs; TSC timing (%.3f ns/tick,\n",
+	       WARMUP, ROUNDS, ncpu, ns_per_tick);
+	printf("read %.0f ns), calibrated on CLOCK_MONOTONIC (clocksource %s)\n",
+	       clk * ns_per_tick, csrc);
+	if (ncross < 2)
+		printf("only one CPU online: no cross-cpu rows\n");
 	printf("futex-spin spins %d pause loops before sleeping\n", SPIN_LOOPS);
 	printf("%-11s %-9s %10s %10s %10s\n", "mechanism", "placement",
 	       "p50_ns", "p99_ns", "mean_ns");
@@ -368,18 +407,19 @@ int main(void)
 			for (int mech = 1; mech < NMECH; mech++)
 				printf("  %-9s %-10s/rpal  mean %5.2fx  p50 %5.2fx\n",
 				       place_name[cross], mech_name[mech],
-				       r[mech][cross].mean / r[M_RPAL][cross].mean,
-				       r[mech][cross].p50 / r[M_RPAL][cross].p50);
+				       ratio(r[mech][cross].mean, r[M_RPAL][cross].mean),
+				       ratio(r[mech][cross].p50, r[M_RPAL][cross].p50));
 	} else {
 		printf("no /dev/rpal: rpal rows and ratios missing\n");
 	}
 	printf("bench time %.1f s\n", (now_ns() - start) / 1e9);
 
 	off += snprintf(json + off, sizeof(json) - off,
-			"{\"env\":\"qemu-tcg -cpu max -smp 2\",\"msg_bytes\":%d,"
-			"\"rounds\":%d,\"warmup\":%d,\"spin_loops\":%d,\"clock_ns\":%llu,"
-			"\"results\":[",
-			MSG, ROUNDS, WARMUP, SPIN_LOOPS, (unsigned long long)clk);
+			"{\"env\":\"qemu-tcg -cpu max -smp 2\",\"cpus\":%d,"
+			"\"clocksource\":\"%s\",\"msg_bytes\":%d,"
+			"\"rounds\":%d,\"warmup\":%d,\"spin_loops\":%d,"
+			"\"ns_per_tick\":%.4f,\"results\":[",
+			ncpu, csrc, MSG, ROUNDS, WARMUP, SPIN_LOOPS, ns_per_tick);
 	for (int cross = 0, first = 1; cross < ncross; cross++)
 		for (int mech = 0; mech < NMECH; mech++) {
 			struct result *x = &r[mech][cross];
@@ -395,8 +435,8 @@ int main(void)
 				off += snprintf(json + off, sizeof(json) - off,
 						",\"mean_ratio_to_rpal\":%.3f,"
 						"\"p50_ratio_to_rpal\":%.3f",
-						x->mean / r[M_RPAL][cross].mean,
-						x->p50 / r[M_RPAL][cross].p50);
+						ratio(x->mean, r[M_RPAL][cross].mean),
+						ratio(x->p50, r[M_RPAL][cross].p50));
 			off += snprintf(json + off, sizeof(json) - off, "}");
 			first = 0;
 		}
