@@ -10,7 +10,8 @@
  *               stock-kernel IPC does)
  *   socket      Unix stream socket; the server runs an epoll loop, the
  *               client blocking send/recv
- * each with both processes pinned to one CPU and to two different CPUs.
+ * each with both processes pinned to one CPU, to two different CPUs, and
+ * not pinned at all.
  * Prints a table, ratios against rpal, and one "KBENCH-JSON {...}" line.
  * Each round trip is timed with the TSC (the guest's CLOCK_MONOTONIC may
  * tick only every jiffy), converted to ns against CLOCK_MONOTONIC over the
@@ -34,7 +35,11 @@ enum { M_RPAL, M_FUTEX, M_FUTEX_SPIN, M_SOCKET, NMECH };
 static const char *const mech_name[NMECH] = {
 	"rpal", "futex", "futex-spin", "socket",
 };
-static const char *const place_name[2] = { "same-cpu", "cross-cpu" };
+/* Unpinned is where a directed hand-off should pay: the receiver may run
+ * on the caller's CPU, so no IPI and a warm cache. */
+enum { P_SAME, P_CROSS, P_UNPINNED, NPLACE };
+static const char *const place_name[NPLACE] = { "same-cpu", "cross-cpu",
+						"unpinned" };
 
 struct shm {
 	struct ctx rctx, sctx;
@@ -64,12 +69,17 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
+/* Pin to @cpu, or let the process run anywhere when @cpu < 0. */
 static void pin(int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	if (cpu < 0)
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	else
+		CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		FAIL("sched_setaffinity(%d): %s", cpu, strerror(errno));
 }
@@ -233,7 +243,7 @@ static struct result run(int mech, int cross, int rpal_fd)
 	server = fork();
 	CHECK(server >= 0);
 	if (server == 0) {
-		pin(cross ? 1 : 0);
+		pin(cross == P_UNPINNED ? -1 : cross == P_CROSS ? 1 : 0);
 		__atomic_store_n(&m->ready, 1, __ATOMIC_RELEASE);
 		switch (mech) {
 		case M_RPAL:
@@ -252,7 +262,7 @@ static struct result run(int mech, int cross, int rpal_fd)
 		}
 		_exit(1);
 	}
-	pin(0);
+	pin(cross == P_UNPINNED ? -1 : 0);
 	if (mech == M_SOCKET)
 		close(sv[1]);
 	while (!__atomic_load_n(&m->ready, __ATOMIC_ACQUIRE))
@@ -327,7 +337,7 @@ static struct result run(int mech, int cross, int rpal_fd)
 
 int main(void)
 {
-	struct result r[NMECH][2] = { 0 };
+	struct result r[NMECH][NPLACE] = { 0 };
 	int have_rpal, ncross, ncpu, rpal_fd = -1, fd;
 	uint64_t t0, clk = UINT64_MAX, start = now_ns(), tsc0 = ticks();
 	char json[4096], csrc[64] = "unknown";
@@ -340,7 +350,7 @@ int main(void)
 	m = shared_alloc(sizeof(*m));
 	CHECK_OK(sched_getaffinity(0, sizeof(cpus), &cpus));
 	ncpu = CPU_COUNT(&cpus);
-	ncross = ncpu >= 2 ? 2 : 1;
+	ncross = ncpu >= 2 ? NPLACE : 1;
 	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
 	if (f) {
 		if (fscanf(f, "%63s", csrc) != 1)
@@ -388,7 +398,7 @@ int main(void)
 	printf("read %.0f ns), calibrated on CLOCK_MONOTONIC (clocksource %s)\n",
 	       clk * ns_per_tick, csrc);
 	if (ncross < 2)
-		printf("only one CPU online: no cross-cpu rows\n");
+		printf("only one CPU online: no cross-cpu or unpinned rows\n");
 	printf("futex-spin spins %d pause loops before sleeping\n", SPIN_LOOPS);
 	printf("%-11s %-9s %10s %10s %10s\n", "mechanism", "placement",
 	       "p50_ns", "p99_ns", "mean_ns");
