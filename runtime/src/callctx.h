@@ -21,28 +21,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/rpal.h>
+
 #include <lazyrpc/common.h>
 
+/* The state numbers are the kernel's own (uapi linux/rpal.h). */
 enum lrpc__rx_state {
-	LRPC__RX_RUNNING = 0,
-	LRPC__RX_KERNEL_RET = 1,
-	LRPC__RX_READY = 2,
-	LRPC__RX_WAIT = 3,
-	LRPC__RX_CALL = 4,
-	LRPC__RX_LAZY_SWITCH = 5,
+	LRPC__RX_RUNNING = RPAL_RECEIVER_RUNNING,
+	LRPC__RX_KERNEL_RET = RPAL_RECEIVER_KERNEL_RET,
+	LRPC__RX_READY = RPAL_RECEIVER_READY,
+	LRPC__RX_WAIT = RPAL_RECEIVER_WAIT,
+	LRPC__RX_CALL = RPAL_RECEIVER_CALL,
+	LRPC__RX_LAZY_SWITCH = RPAL_RECEIVER_LAZY_SWITCH,
 };
 
 enum lrpc__tx_state {
-	LRPC__TX_RUNNING = 0,
-	LRPC__TX_CALL = 1,
-	LRPC__TX_KERNEL_RET = 2,
+	LRPC__TX_RUNNING = RPAL_SENDER_RUNNING,
+	LRPC__TX_CALL = RPAL_SENDER_CALL,
+	LRPC__TX_KERNEL_RET = RPAL_SENDER_KERNEL_RET,
 };
 
-#define LRPC__STATE_MASK 0xffu
-#define LRPC__SENDER_SHIFT 8
-#define LRPC__SENDER_MASK 0xffffu
-#define LRPC__SERVICE_SHIFT 24
-#define LRPC__SERVICE_MASK 0xffu
+#define LRPC__STATE_MASK RPAL_STATE_MASK
+#define LRPC__SENDER_SHIFT RPAL_SENDER_ID_SHIFT
+#define LRPC__SENDER_MASK (RPAL_SENDER_ID_MASK >> RPAL_SENDER_ID_SHIFT)
+#define LRPC__SERVICE_SHIFT RPAL_SERVICE_ID_SHIFT
+#define LRPC__SERVICE_MASK (RPAL_SERVICE_ID_MASK >> RPAL_SERVICE_ID_SHIFT)
 #define LRPC__MAX_LANES 1024u
 
 static inline uint32_t lrpc__call_word(uint32_t service_id, uint32_t sender_id)

@@ -500,25 +500,20 @@ static void shm_close(lrpc_channel *c)
 	c->impl = NULL;
 }
 
-static const struct lrpc__chan_ops shm_rpal_ops = {
-	.handoff = "rpal-kernel",
-	.reply_shared = true,
-	.max_msg = shm_max_msg,
-	.acquire = shm_acquire,
-	.invoke = shm_invoke,
-	.release = shm_release,
-	.close = shm_close,
-};
+/* The two hand-offs differ only in how a lane's call is made (shm_invoke). */
+#define SHM_OPS(name)                      \
+	{                                  \
+		.handoff = name,           \
+		.reply_shared = true,      \
+		.max_msg = shm_max_msg,    \
+		.acquire = shm_acquire,    \
+		.invoke = shm_invoke,      \
+		.release = shm_release,    \
+		.close = shm_close,        \
+	}
 
-static const struct lrpc__chan_ops shm_ops = {
-	.handoff = "futex",
-	.reply_shared = true,
-	.max_msg = shm_max_msg,
-	.acquire = shm_acquire,
-	.invoke = shm_invoke,
-	.release = shm_release,
-	.close = shm_close,
-};
+static const struct lrpc__chan_ops shm_ops = SHM_OPS("futex");
+static const struct lrpc__chan_ops shm_rpal_ops = SHM_OPS("rpal-kernel");
 
 int lrpc__shm_open(lrpc_channel *c, const char *path)
 {

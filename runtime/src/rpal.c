@@ -25,14 +25,6 @@
 
 #include "rpal.h"
 
-_Static_assert((int)RPAL_RECEIVER_WAIT == (int)LRPC__RX_WAIT &&
-		       (int)RPAL_RECEIVER_CALL == (int)LRPC__RX_CALL &&
-		       (int)RPAL_RECEIVER_KERNEL_RET == (int)LRPC__RX_KERNEL_RET &&
-		       (int)RPAL_SENDER_CALL == (int)LRPC__TX_CALL &&
-		       RPAL_SERVICE_ID_SHIFT == LRPC__SERVICE_SHIFT &&
-		       RPAL_SENDER_ID_SHIFT == LRPC__SENDER_SHIFT,
-	       "the runtime's state words are the kernel's");
-
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int rpal_fd = -1;
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "harness.h"
 
 const char *h_dir_setup(void)
@@ -169,18 +170,5 @@ lrpc_channel *h_open(const struct peer *srv)
 int h_run(const char *name, const TTest *const tests[], int ntests,
 	  int timeout_s)
 {
-	Suite *s = suite_create(name);
-	TCase *tc = tcase_create(name);
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, timeout_s);
-	for (int i = 0; i < ntests; i++)
-		tcase_add_test(tc, tests[i]);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(name, tests, ntests, timeout_s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "check_main.h"
 
 START_TEST(allocations_are_aligned_and_distinct)
 {
@@ -68,21 +69,8 @@ START_TEST(overflowing_size_fails)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("arena");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, allocations_are_aligned_and_distinct);
-	tcase_add_test(tc, big_allocation_keeps_current_chunk_usable);
-	tcase_add_test(tc, reset_reuses_memory);
-	tcase_add_test(tc, overflowing_size_fails);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CHECK_MAIN("arena", 30,
+	   allocations_are_aligned_and_distinct,
+	   big_allocation_keeps_current_chunk_usable,
+	   reset_reuses_memory,
+	   overflowing_size_fails)

@@ -5,6 +5,7 @@
 
 #include "callctx.h"
 #include "internal.h"
+#include "check_main.h"
 
 START_TEST(call_word_matches_rpal_encoding)
 {
@@ -50,20 +51,7 @@ START_TEST(bad_geometry_is_rejected)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("callctx");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, call_word_matches_rpal_encoding);
-	tcase_add_test(tc, geometry_is_page_aligned);
-	tcase_add_test(tc, bad_geometry_is_rejected);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CHECK_MAIN("callctx", 30,
+	   call_word_matches_rpal_encoding,
+	   geometry_is_page_aligned,
+	   bad_geometry_is_rejected)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "handoff.h"
+#include "check_main.h"
 
 #define SERVICE 7
 #define SENDER 1
@@ -128,22 +129,8 @@ START_TEST(dead_peer_releases_caller)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("handoff");
-	TCase *tc = tcase_create("futex");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, call_reaches_receiver_and_returns);
-	tcase_add_test(tc, call_without_receiver_times_out);
-	tcase_add_test(tc, receiver_not_waiting_is_refused);
-	tcase_add_test(tc, dead_peer_releases_caller);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CHECK_MAIN("handoff", 60,
+	   call_reaches_receiver_and_returns,
+	   call_without_receiver_times_out,
+	   receiver_not_waiting_is_refused,
+	   dead_peer_releases_caller)

@@ -6,6 +6,8 @@
 
 #include <lazyrpc/lazyrpc.h>
 
+#include "check_main.h"
+
 START_TEST(code_names_match_grpc)
 {
 	ck_assert_str_eq(lrpc_code_name(LRPC_OK), "OK");
@@ -40,20 +42,7 @@ START_TEST(method_id_is_fnv1a_and_never_zero)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("status");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, code_names_match_grpc);
-	tcase_add_test(tc, deadline_after_ms_saturates);
-	tcase_add_test(tc, method_id_is_fnv1a_and_never_zero);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CHECK_MAIN("status", 30,
+	   code_names_match_grpc,
+	   deadline_after_ms_saturates,
+	   method_id_is_fnv1a_and_never_zero)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "check_main.h"
 
 START_TEST(runtime_dir_precedence)
 {
@@ -86,21 +87,8 @@ START_TEST(bad_uris_are_rejected)
 }
 END_TEST
 
-int main(void)
-{
-	Suite *s = suite_create("uri");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(tc, runtime_dir_precedence);
-	tcase_add_test(tc, lrpc_uri_resolves_in_runtime_dir);
-	tcase_add_test(tc, socket_uris);
-	tcase_add_test(tc, bad_uris_are_rejected);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
-}
+CHECK_MAIN("uri", 30,
+	   runtime_dir_precedence,
+	   lrpc_uri_resolves_in_runtime_dir,
+	   socket_uris,
+	   bad_uris_are_rejected)
