@@ -242,14 +242,13 @@ static size_t shm_max_msg(const lrpc_channel *c)
 static __thread uint32_t lane_hint;
 
 /* Has the receiver of an abandoned lane handed it back? With futex it
- * says so in the sender word; with rpal-kernel, the kernel puts the
- * receiver back in WAIT. */
+ * says so in the sender word; with rpal-kernel (whose receiver word is in
+ * the server's own memory) the reply to the abandoned call is written, and
+ * a call that finds the receiver not yet waiting again is retried. */
 static bool lane_returned(const struct shm_chan *ch, const struct chan_lane *cl)
 {
 	if (ch->rpal)
-		return lrpc__word_state(atomic_load_explicit(
-			       &cl->lane->rx.state, memory_order_acquire)) ==
-		       LRPC__RX_WAIT;
+		return LRPC__READ_ONCE(cl->lane->reply.seq) == cl->seq;
 	return atomic_load_explicit(&cl->lane->tx.state, memory_order_acquire) !=
 	       LRPC__TX_CALL;
 }

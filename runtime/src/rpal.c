@@ -160,14 +160,19 @@ int lrpc__rpal_call(uint32_t peer_id, uint32_t receiver_id,
 	return ioctl(rpal_fd, RPAL_IOC_CALL, &call) < 0 ? -errno : 0;
 }
 
-int lrpc__rpal_receiver_register(struct lrpc__lane *lane, uint32_t *id)
+int lrpc__rpal_receiver_register(struct lrpc__rx_ctx *ctx, uint32_t *id)
 {
-	struct rpal_register reg = { .ctx = (uintptr_t)&lane->rx };
+	struct rpal_register reg = { .ctx = (uintptr_t)ctx };
 
 	if (ioctl(rpal_fd, RPAL_IOC_REGISTER_RECEIVER, &reg) < 0)
 		return -errno;
 	*id = reg.id;
 	return 0;
+}
+
+void lrpc__rpal_unregister(void)
+{
+	ioctl(rpal_fd, RPAL_IOC_UNREGISTER);
 }
 
 int64_t lrpc__rpal_receive(bool reply, int64_t timeout_ns)

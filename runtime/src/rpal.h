@@ -27,8 +27,12 @@ void lrpc__rpal_release(uint32_t peer_id);
 int lrpc__rpal_call(uint32_t peer_id, uint32_t receiver_id,
 		    lrpc_deadline deadline);
 
-/* Receiver side: register the calling thread on \p lane's receiver context. */
-int lrpc__rpal_receiver_register(struct lrpc__lane *lane, uint32_t *id);
+/* Receiver side: register the calling thread with its receiver context,
+ * which must outlive the registration (the thread's life). */
+int lrpc__rpal_receiver_register(struct lrpc__rx_ctx *ctx, uint32_t *id);
+
+/* Undo this thread's registration (a caller still waiting gets ECONNRESET). */
+void lrpc__rpal_unregister(void);
 
 /*
  * Receiver side: (reply to the current caller if \p reply, then) wait for

@@ -179,13 +179,22 @@ static void *receiver_main(void *arg)
 						    rx->index);
 
 	if (conn->rpal) {
+		/*
+		 * The kernel's word lives in our memory, not in the region: a
+		 * client that could write CALL into it would make the kernel
+		 * veto every ordinary wakeup of this thread, stop checks
+		 * included, and wedge it for good.
+		 */
+		struct lrpc__rx_ctx own = { 0 };
 		uint32_t id = 0;
-		int ret = lrpc__rpal_receiver_register(lane, &id);
+		int ret = lrpc__rpal_receiver_register(&own, &id);
 
 		lane->rx.rpal_id = id;
 		report_registration(conn, ret);
-		if (ret == 0)
+		if (ret == 0) {
 			serve_rpal(rx, lane);
+			lrpc__rpal_unregister();
+		}
 	} else {
 		serve_futex(rx, lane);
 	}

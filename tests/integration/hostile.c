@@ -15,11 +15,18 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "callctx.h"
 #include "ctlproto.h"
 #include "internal.h"
+#include "rpal.h"
+
+/* Our RPAL service id, when the kernel has /dev/rpal: the server then
+ * gives us rpal-kernel lanes, and call words carrying this id are the ones
+ * its receivers would accept. */
+static uint32_t rpal_sid, rpal_peer, *rpal_ids;
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -45,6 +52,8 @@ static int handshake(const char *name, struct lrpc__welcome *w)
 
 	if (lrpc_runtime_dir(dir, sizeof(dir)) < 0)
 		return -1;
+	if (lrpc__rpal_self(&rpal_sid, NULL) == 0)
+		h.rpal_service = rpal_sid;
 	if (strlen(dir) + strlen(name) + 2 > sizeof(sa.sun_path))
 		return -1;
 	strcpy(sa.sun_path, dir);
@@ -83,7 +92,17 @@ int main(int argc, char **argv)
 		    memfd, 0);
 	if (base == MAP_FAILED)
 		return 1;
-	printf("mapped %u lanes\n", g.nlanes);
+	/* With rpal-kernel lanes, garbage is only looked at when a call
+	 * arrives: request the service and call with it too. The receiver
+	 * ids are saved first, since the scribbling garbles them. */
+	if (!strcmp(w.handoff, "rpal-kernel")) {
+		rpal_ids = calloc(g.nlanes, sizeof(*rpal_ids));
+		if (!rpal_ids || lrpc__rpal_request(w.rpal_key, &rpal_peer) < 0)
+			return 1;
+		for (uint32_t i = 0; i < g.nlanes; i++)
+			rpal_ids[i] = lrpc__region_lane(base, &g, i)->rx.rpal_id;
+	}
+	printf("mapped %u lanes (%s)\n", g.nlanes, w.handoff);
 	fflush(stdout);
 	for (long r = 0; r < rounds; r++) {
 		uint32_t i = (uint32_t)(next() % g.nlanes);
@@ -110,8 +129,12 @@ int main(int argc, char **argv)
 				lrpc__lane_buf(lane)[k] = (unsigned char)next();
 			atomic_store(&lane->rx.state, lrpc__call_word(w.service_id, i + 1));
 			break;
-		case 3: /* a state word with the wrong ids or state */
-			atomic_store(&lane->rx.state, (uint32_t)next());
+		case 3: /* a state word with the wrong ids or state, or (with
+			 * RPAL) a CALL in our own name that the kernel would
+			 * obey if this were its word */
+			atomic_store(&lane->rx.state,
+				     rpal_sid && (v & 8) ? lrpc__call_word(rpal_sid, 1) :
+							   (uint32_t)next());
 			break;
 		default: /* garbage in the buffer while a call may be served */
 			for (int k = 0; k < 64; k++)
@@ -120,6 +143,31 @@ int main(int argc, char **argv)
 			break;
 		}
 		syscall(SYS_futex, &lane->rx.state, FUTEX_WAKE, 1, NULL, NULL, 0);
+		if (rpal_ids && (v % 5 == 1 || v % 5 == 2))
+			lrpc__rpal_call(rpal_peer, rpal_ids[i],
+					lrpc_deadline_after_ms(100));
+	}
+	/*
+	 * Catch each receiver asleep in WAIT and swap in CALL in our name:
+	 * were that the kernel's word, the kernel would veto every ordinary
+	 * wakeup of the receiver, its stop checks included, and the server
+	 * could never stop. A receiver that was not quite asleep takes it for
+	 * a call and goes back to WAIT, hence a few rounds.
+	 */
+	for (int round = 0; rpal_sid && round < 5; round++) {
+		for (uint32_t i = 0; i < g.nlanes; i++) {
+			_Atomic uint32_t *word = &lrpc__region_lane(base, &g, i)->rx.state;
+			lrpc_deadline until = lrpc_deadline_after_ms(200);
+			uint32_t want = LRPC__RX_WAIT;
+
+			while (lrpc__word_state(atomic_load(word)) != LRPC__RX_WAIT &&
+			       lrpc_now() < until)
+				sched_yield();
+			want = atomic_load(word);
+			atomic_compare_exchange_strong(word, &want,
+						       lrpc__call_word(rpal_sid, 1));
+		}
+		usleep(50000);
 	}
 	printf("done\n");
 	fflush(stdout);
