@@ -4,8 +4,9 @@
  *
  * The caller has written the call metadata and request into the lane; the
  * hand-off publishes the CALL state word and waits for the reply. The
- * receiver side waits for a CALL and hands the lane back. Only the futex
- * hand-off exists so far; the RPAL ones plug in behind the same calls.
+ * receiver side waits for a CALL and hands the lane back. These are the
+ * futex hand-off's; rpal-kernel (rpal.h) replaces the call and the wait
+ * with /dev/rpal ioctls and keeps the same lanes and metadata.
  */
 #ifndef LRPC_HANDOFF_H
 #define LRPC_HANDOFF_H
