@@ -5,6 +5,10 @@
  * headers and buffers, state words with and without a valid CALL encoding,
  * absurd lengths and method ids, each followed by a futex wake so the
  * receivers look. The server must survive all of it.
+ *
+ * It goes on until SIGUSR1 arrives and at least ROUNDS rounds are done, so
+ * the garbage keeps flying for as long as the honest calls beside it take,
+ * however slow the machine.
  */
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -16,6 +20,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "callctx.h"
@@ -29,6 +34,13 @@
 static uint32_t rpal_sid, rpal_peer, *rpal_ids;
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static volatile sig_atomic_t told_to_stop;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	told_to_stop = 1;
+}
 
 static uint64_t next(void)
 {
@@ -82,6 +94,8 @@ int main(int argc, char **argv)
 	if (argc != 3)
 		return 2;
 	rounds = atol(argv[2]);
+	if (signal(SIGUSR1, on_usr1) == SIG_ERR)
+		return 1;
 	memfd = handshake(argv[1], &w);
 	if (memfd < 0)
 		return 1;
@@ -104,7 +118,7 @@ int main(int argc, char **argv)
 	}
 	printf("mapped %u lanes (%s)\n", g.nlanes, w.handoff);
 	fflush(stdout);
-	for (long r = 0; r < rounds; r++) {
+	for (long r = 0; r < rounds || !told_to_stop; r++) {
 		uint32_t i = (uint32_t)(next() % g.nlanes);
 		struct lrpc__lane *lane = lrpc__region_lane(base, &g, i);
 		uint64_t v = next();
