@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "channel_internal.h"
+#include "pbdecode.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define STACK_COPY 4096
 
 void lrpc_channel_opts_init(lrpc_channel_opts *opts)
 {
@@ -88,7 +88,6 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 			    const ProtobufCMessage *req, ProtobufCMessage **rep,
 			    lrpc_deadline deadline, lrpc_status *st)
 {
-	unsigned char stack_copy[STACK_COPY], *copy = NULL;
 	const unsigned char *bytes = NULL;
 	struct lrpc__slot *slot;
 	size_t len, max, rep_len = 0;
@@ -117,26 +116,13 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 	protobuf_c_message_pack(req, slot->buf);
 	code = ch->ops->invoke(ch, slot, method->id, len, deadline, &bytes,
 			       &rep_len, st);
-	if (code == LRPC_OK && ch->ops->reply_shared) {
-		/* protobuf-c reads its input twice (sizes, then contents); the
-		 * peer must not be able to change the bytes in between. */
-		copy = rep_len <= sizeof(stack_copy) ? stack_copy : malloc(rep_len);
-		if (copy)
-			memcpy(copy, bytes, rep_len);
-		bytes = copy;
-		ch->ops->release(ch, slot);
-		slot = NULL;
-		if (!copy)
-			return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
-						 "out of memory for a %zu-byte reply",
-						 rep_len);
-	}
+	/* A reply in memory the server shares is decoded where it lies, by the
+	 * decoder that reads every byte once: the server cannot change what
+	 * was decided by rewriting the buffer meanwhile. Socket replies take
+	 * the same decoder, for its nesting limit and the same rules. */
 	if (code == LRPC_OK)
-		*rep = protobuf_c_message_unpack(method->output, NULL, rep_len, bytes);
-	if (slot)
-		ch->ops->release(ch, slot);
-	if (copy != stack_copy)
-		free(copy);
+		*rep = lrpc__pb_decode(method->output, NULL, rep_len, bytes);
+	ch->ops->release(ch, slot);
 	if (code != LRPC_OK)
 		return code;
 	if (!*rep)

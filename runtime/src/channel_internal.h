@@ -16,9 +16,6 @@ struct lrpc__slot {
 
 struct lrpc__chan_ops {
 	const char *handoff;
-	/* The reply bytes sit in memory the peer can still write, so they
-	 * are copied before they are parsed. */
-	bool reply_shared;
 	size_t (*max_msg)(const lrpc_channel *ch);
 	/* Lend a slot with room for \p len request bytes, waiting at most
 	 * until \p deadline. */

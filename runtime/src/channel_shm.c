@@ -503,7 +503,6 @@ static void shm_close(lrpc_channel *c)
 #define SHM_OPS(name)                      \
 	{                                  \
 		.handoff = name,           \
-		.reply_shared = true,      \
 		.max_msg = shm_max_msg,    \
 		.acquire = shm_acquire,    \
 		.invoke = shm_invoke,      \

@@ -226,7 +226,6 @@ static void sock_close(lrpc_channel *c)
 
 static const struct lrpc__chan_ops sock_ops = {
 	.handoff = "socket",
-	.reply_shared = false,
 	.max_msg = sock_max_msg,
 	.acquire = sock_acquire,
 	.invoke = sock_invoke,

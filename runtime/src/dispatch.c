@@ -2,11 +2,14 @@
 /*
  * Serving one call, whatever carried it: find the method, check the
  * deadline, decode the request, run the handler. The transport packs the
- * reply where it wants it (a lane buffer, a socket frame).
+ * reply where it wants it (a lane buffer, a socket frame). The request may
+ * still be in memory the client shares and can rewrite: the single-pass
+ * decoder reads it once, into the call's arena.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "pbdecode.h"
 #include "server_internal.h"
 
 lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
@@ -37,7 +40,7 @@ lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
 			 "deadline passed before %s was served", m->full_name);
 		return LRPC_DEADLINE_EXCEEDED;
 	}
-	req = protobuf_c_message_unpack(m->input, &arena->pb, req_len, req_bytes);
+	req = lrpc__pb_decode(m->input, &arena->pb, req_len, req_bytes);
 	if (!req) {
 		snprintf(message, LRPC_STATUS_MSG_MAX,
 			 "request to %s does not decode as %s", m->full_name,

@@ -4,9 +4,8 @@
  * CALL in its receiver context, serves it and hands the lane back.
  *
  * Everything in the region is the client's to scribble on, so each value is
- * read once and checked, and the request is copied out before protobuf-c
- * parses it: protobuf-c reads its input twice (sizes, then contents) and a
- * client changing the bytes in between must not be able to steer it.
+ * read once and checked, and the request is decoded by lrpc__pb_decode(),
+ * which reads every byte once, never by protobuf-c's two-pass parser.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,8 +21,6 @@ struct receiver {
 	struct lrpc__conn *conn;
 	uint32_t index;
 	struct lrpc__arena arena;
-	unsigned char *copy; /* private copy of the request */
-	size_t copy_cap;
 };
 
 static void reply_write(struct lrpc__lane *lane, uint64_t seq, lrpc_code code,
@@ -37,17 +34,6 @@ static void reply_write(struct lrpc__lane *lane, uint64_t seq, lrpc_code code,
 	r->rep_len = len;
 	memcpy(r->message, message, n);
 	r->message[n] = '\0';
-}
-
-static bool copy_request(struct receiver *rx, const unsigned char *src,
-			 size_t len)
-{
-	if (len == 0)
-		return true;
-	if (lrpc__buf_reserve(&rx->copy, &rx->copy_cap, len) < 0)
-		return false;
-	memcpy(rx->copy, src, len);
-	return true;
 }
 
 static void serve(struct receiver *rx, struct lrpc__lane *lane)
@@ -70,12 +56,11 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 			 req_len, (unsigned long long)buf_size);
 		code = LRPC_INVALID_ARGUMENT;
 		atomic_fetch_add(&srv->stats.protocol_errors, 1);
-	} else if (!copy_request(rx, lrpc__lane_buf(lane), req_len)) {
-		snprintf(message, sizeof(message), "out of memory");
-		code = LRPC_RESOURCE_EXHAUSTED;
 	} else {
-		code = lrpc__dispatch(srv, &rx->arena, method_id, rx->copy,
-				      req_len, deadline, &rep, message);
+		/* Decoded in place: lrpc__dispatch reads the shared bytes once. */
+		code = lrpc__dispatch(srv, &rx->arena, method_id,
+				      lrpc__lane_buf(lane), req_len, deadline,
+				      &rep, message);
 	}
 	if (code == LRPC_OK) {
 		size_t n = protobuf_c_message_get_packed_size(rep);
@@ -200,7 +185,6 @@ static void *receiver_main(void *arg)
 	}
 
 	lrpc__arena_destroy(&rx->arena);
-	free(rx->copy);
 	free(rx);
 	/* The last receiver of a stopping connection lets the loop close it;
 	 * the loop's own reference keeps conn alive until then. */
