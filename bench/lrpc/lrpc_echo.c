@@ -4,7 +4,8 @@
  * stubs, on whatever uri the harness passes ("lrpc://NAME", and later
  * "unix://PATH", "tcp://HOST:PORT"). The client shares one channel between
  * its threads, as the API intends; the server runs --threads receivers.
- * --opt handoff=NAME picks the hand-off ("futex", "rpal-kernel", ...).
+ * --opt handoff=NAME picks the hand-off ("futex", "rpal-kernel", ...);
+ * --opt inline runs socket handlers on the server's I/O thread.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -54,6 +55,7 @@ static int server(const bench_opts *o)
 	lrpc_server_opts_init(&so);
 	so.receivers = o->threads;
 	so.max_msg_size = o->max_size + 4096;
+	so.inline_handlers = o->opt && !strcmp(o->opt, "inline");
 	if ((rc = lrpc_server_new(&so, &srv)) ||
 	    (rc = bench__echo__register(srv, &handlers, NULL)) ||
 	    (rc = lrpc_server_listen(srv, o->addr)) ||

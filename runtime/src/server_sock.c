@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * unix:// and tcp:// clients: the libuv loop reads frames, the libuv worker
- * pool runs the handlers, the loop writes the replies. A connection that
+ * pool runs the handlers (or, with inline_handlers, the loop itself does),
+ * the loop writes the replies. A connection that
  * sends a frame we cannot accept gets one error frame saying why and is
  * closed; nobody else notices.
  */
@@ -278,6 +279,14 @@ static bool take_frames(struct lrpc__sconn *c)
 		w->write.data = w;
 		off += LRPC__FRAME_HDR + f.body_len;
 		c->inflight++;
+		if (srv->opts.inline_handlers) {
+			work_cb(&w->work);
+			after_work(&w->work, 0);
+			/* A failed write closes the connection: stop here. */
+			if (uv_is_closing(&c->h.handle))
+				return false;
+			continue;
+		}
 		if (uv_queue_work(&srv->loop, &w->work, work_cb, after_work) < 0) {
 			c->inflight--;
 			free(w->body);

@@ -118,6 +118,9 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	lrpc_server_opts_init(&o);
 	o.receivers = receivers;
 	o.max_msg_size = max_msg;
+	/* Tests whose handlers never block also run with socket handlers on
+	 * the I/O thread. */
+	o.inline_handlers = getenv("LRPC_PROBE_INLINE") != NULL;
 	lrpc_runtime_dir(dir, sizeof(dir));
 	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
 	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);
