@@ -72,7 +72,8 @@ if [ ! -e "$src/.git/lazyrpc-base" ]; then
 	say "unpacking $tarball ($debver) into $src"
 	rm -rf "$src" "$src.tmp"
 	mkdir -p "$src.tmp"
-	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
+	# Debian's tarball is xz in blocks: decompress on every core.
+	tar -I 'xz -T0' -xf "$tarball" -C "$src.tmp" --strip-components=1
 	(
 		cd "$src.tmp"
 		git init -q

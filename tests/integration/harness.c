@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,6 +132,18 @@ const char *h_transport(void)
 	const char *t = getenv("LRPC_TEST_TRANSPORT");
 
 	return t && *t ? t : "lrpc";
+}
+
+bool h_have_ipv4(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		ck_assert_int_eq(errno, EAFNOSUPPORT);
+		return false;
+	}
+	close(fd);
+	return true;
 }
 
 void h_probe_server(struct peer *p, const char *name, const char *receivers,

@@ -49,6 +49,9 @@ void h_kill(struct peer *p, int sig);
  * "unix" or "tcp". Each integration test runs once per transport. */
 const char *h_transport(void);
 
+/* Whether this kernel has IPv4 (the RPAL test guest's has none). */
+bool h_have_ipv4(void);
+
 /* Start the probe server "NAME" (listening on every transport) and wait
  * for it; p->uri is its address on the transport under test. */
 void h_probe_server(struct peer *p, const char *name, const char *receivers,
