@@ -134,6 +134,8 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 		.timeout_ns = deadline - now,
 	};
 	uint64_t id = f.call_id;
+	size_t early = 0; /* reply body bytes read with the header */
+	ssize_t got = 0;
 	int ret;
 
 	if (now >= deadline)
@@ -146,11 +148,10 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	 * error frame and hangs up, maybe while we are still writing: look
 	 * for its answer before calling the connection lost. */
 	if (ret == 0 || ret == -ECONNRESET) {
-		int rret = lrpc__sock_read_all(conn->fd, conn->mem,
-					       LRPC__FRAME_HDR, deadline);
-
-		if (ret == 0 || rret == 0)
-			ret = rret;
+		got = lrpc__sock_read_reply(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					    conn->mem_cap, deadline);
+		if (ret == 0 || got >= 0)
+			ret = got < 0 ? (int)got : 0;
 	}
 	if (ret < 0)
 		return io_fail(conn, ret, st);
@@ -168,12 +169,21 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 		return lrpc__status_fail(st, LRPC_INTERNAL,
 					 "malformed reply frame (%u bytes)", f.body_len);
 	}
+	/* One reply per request: bytes beyond it are not a server's. */
+	early = (size_t)got - LRPC__FRAME_HDR;
+	if (early > f.body_len) {
+		conn->broken = true;
+		return lrpc__status_fail(st, LRPC_INTERNAL,
+					 "%zu bytes after a %u-byte reply", early - f.body_len,
+					 f.body_len);
+	}
 	if (conn_reserve(conn, f.body_len) < 0) {
 		conn->broken = true;
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "out of memory for a %u-byte reply", f.body_len);
 	}
-	ret = lrpc__sock_read_all(conn->fd, conn->slot.buf, f.body_len, deadline);
+	ret = lrpc__sock_read_all(conn->fd, conn->slot.buf + early,
+				  f.body_len - early, deadline);
 	if (ret < 0)
 		return io_fail(conn, ret, st);
 	if (f.method_or_code >= LRPC_CODE_COUNT)

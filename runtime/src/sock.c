@@ -140,3 +140,28 @@ int lrpc__sock_read_all(int fd, void *buf, size_t len, lrpc_deadline deadline)
 	}
 	return 0;
 }
+
+ssize_t lrpc__sock_read_reply(int fd, void *buf, size_t min, size_t cap,
+			      lrpc_deadline deadline)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+
+	while (got < min) {
+		/* Wait first: the reply to what was just sent is rarely there
+		 * yet, and a recv would only fail with EAGAIN. */
+		int ret = wait_fd(fd, POLLIN, deadline);
+		ssize_t n;
+
+		if (ret < 0)
+			return ret;
+		n = recv(fd, p + got, cap - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			return -ECONNRESET;
+		else if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+	return (ssize_t)got;
+}

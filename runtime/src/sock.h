@@ -14,4 +14,10 @@ int lrpc__sock_write_all(int fd, const void *buf, size_t len,
 			 lrpc_deadline deadline);
 int lrpc__sock_read_all(int fd, void *buf, size_t len, lrpc_deadline deadline);
 
+/* Read the answer to a request just sent: at least \p min and at most \p cap
+ * bytes, in as few recv calls as the peer allows. \return the bytes read,
+ * -ETIMEDOUT, -ECONNRESET, other -errno. */
+ssize_t lrpc__sock_read_reply(int fd, void *buf, size_t min, size_t cap,
+			      lrpc_deadline deadline);
+
 #endif
