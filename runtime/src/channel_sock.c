@@ -148,8 +148,8 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	 * error frame and hangs up, maybe while we are still writing: look
 	 * for its answer before calling the connection lost. */
 	if (ret == 0 || ret == -ECONNRESET) {
-		got = lrpc__sock_read_reply(conn->fd, conn->mem, LRPC__FRAME_HDR,
-					    conn->mem_cap, deadline);
+		got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+				      conn->mem_cap, deadline);
 		if (ret == 0 || got >= 0)
 			ret = got < 0 ? (int)got : 0;
 	}
@@ -182,10 +182,10 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "out of memory for a %u-byte reply", f.body_len);
 	}
-	ret = lrpc__sock_read_all(conn->fd, conn->slot.buf + early,
-				  f.body_len - early, deadline);
-	if (ret < 0)
-		return io_fail(conn, ret, st);
+	got = lrpc__sock_read(conn->fd, conn->slot.buf + early, f.body_len - early,
+			      f.body_len - early, deadline);
+	if (got < 0)
+		return io_fail(conn, (int)got, st);
 	if (f.method_or_code >= LRPC_CODE_COUNT)
 		return lrpc__status_fail(st, LRPC_UNKNOWN, "server sent status %u",
 					 f.method_or_code);

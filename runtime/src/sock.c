@@ -116,40 +116,15 @@ int lrpc__sock_write_all(int fd, const void *buf, size_t len,
 	return 0;
 }
 
-int lrpc__sock_read_all(int fd, void *buf, size_t len, lrpc_deadline deadline)
-{
-	unsigned char *p = buf;
-
-	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		n = wait_fd(fd, POLLIN, deadline);
-		if (n < 0)
-			return (int)n;
-	}
-	return 0;
-}
-
-ssize_t lrpc__sock_read_reply(int fd, void *buf, size_t min, size_t cap,
-			      lrpc_deadline deadline)
+ssize_t lrpc__sock_read(int fd, void *buf, size_t min, size_t cap,
+			lrpc_deadline deadline)
 {
 	unsigned char *p = buf;
 	size_t got = 0;
 
 	while (got < min) {
-		/* Wait first: the reply to what was just sent is rarely there
-		 * yet, and a recv would only fail with EAGAIN. */
+		/* Wait first: a reply is rarely there the moment its request
+		 * has gone, nor the rest of one the moment its start came. */
 		int ret = wait_fd(fd, POLLIN, deadline);
 		ssize_t n;
 

@@ -8,16 +8,15 @@
 /* Connect to a unix:// or tcp:// address by \p deadline. \return fd, -errno. */
 int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline);
 
-/* Write or read exactly \p len bytes on a non-blocking fd by \p deadline.
+/* Write exactly \p len bytes on a non-blocking fd by \p deadline.
  * \return 0, -ETIMEDOUT, -ECONNRESET (peer closed), -errno. */
 int lrpc__sock_write_all(int fd, const void *buf, size_t len,
 			 lrpc_deadline deadline);
-int lrpc__sock_read_all(int fd, void *buf, size_t len, lrpc_deadline deadline);
 
-/* Read the answer to a request just sent: at least \p min and at most \p cap
- * bytes, in as few recv calls as the peer allows. \return the bytes read,
- * -ETIMEDOUT, -ECONNRESET, other -errno. */
-ssize_t lrpc__sock_read_reply(int fd, void *buf, size_t min, size_t cap,
-			      lrpc_deadline deadline);
+/* Read at least \p min and at most \p cap bytes on a non-blocking fd by
+ * \p deadline, in as few recv calls as the peer allows. \return the bytes
+ * read, -ETIMEDOUT, -ECONNRESET (peer closed), other -errno. */
+ssize_t lrpc__sock_read(int fd, void *buf, size_t min, size_t cap,
+			lrpc_deadline deadline);
 
 #endif
