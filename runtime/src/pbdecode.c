@@ -64,31 +64,13 @@
 #include <string.h>
 
 #include "pbdecode.h"
-
-enum {
-	WT_VARINT = PROTOBUF_C_WIRE_TYPE_VARINT,
-	WT_64BIT = PROTOBUF_C_WIRE_TYPE_64BIT,
-	WT_LEN = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
-	WT_32BIT = PROTOBUF_C_WIRE_TYPE_32BIT,
-};
+#include "pbdecode_wire.h"
 
 struct dec {
 	ProtobufCAllocator *a;
 	const volatile uint8_t *in; /* decisions are read through this */
 	const uint8_t *raw;         /* content is copied from this */
 	size_t len;                 /* of the whole input */
-};
-
-/* A value as read from the wire, before a field says what it means. */
-struct wval {
-	unsigned wt;
-	uint64_t u;       /* varint, fixed32, fixed64 */
-	bool any;         /* varint: some payload bit is set */
-	size_t off, n;    /* length-delimited: the payload */
-	/* The bytes read for the value (for a length-delimited one, its
-	 * prefix), kept in case it is an unknown field. */
-	unsigned nraw;
-	uint8_t raw[10];
 };
 
 static void *std_alloc(void *data, size_t size)
@@ -130,173 +112,6 @@ static void *ld_ptr(const void *at)
 static void st_ptr(void *at, const void *p)
 {
 	memcpy(at, &p, sizeof(p));
-}
-
-/*
- * Read a varint of at most max bytes at pos, before end, each byte once.
- * \return its length, 0 if it does not end in time; the value (bits past
- * 64 dropped) in *out, the OR of its 7-bit groups in *any, its bytes in raw
- * unless NULL.
- */
-static inline unsigned read_varint(const volatile uint8_t *in, size_t pos,
-				   size_t end, unsigned max, uint64_t *out,
-				   unsigned *any, uint8_t *raw)
-{
-	uint64_t u = 0;
-	unsigned bits = 0;
-
-	if (end - pos < max)
-		max = (unsigned)(end - pos);
-	for (unsigned i = 0; i < max; i++) {
-		uint8_t b = in[pos + i];
-
-		if (raw)
-			raw[i] = b;
-		u |= (uint64_t)(b & 0x7f) << (7 * i);
-		bits |= b & 0x7f;
-		if (!(b & 0x80)) {
-			*out = u;
-			*any = bits;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-/* The value after a tag of wire type v->wt at *pos, which moves past it. */
-static bool read_value(const struct dec *d, size_t *pos, size_t end,
-		       struct wval *v)
-{
-	unsigned k, any, width;
-
-	v->any = false;
-	switch (v->wt) {
-	case WT_VARINT:
-		k = read_varint(d->in, *pos, end, 10, &v->u, &any, v->raw);
-		if (!k)
-			return false;
-		v->any = any != 0;
-		v->nraw = k;
-		*pos += k;
-		return true;
-	case WT_64BIT:
-	case WT_32BIT:
-		width = v->wt == WT_64BIT ? 8 : 4;
-		if (end - *pos < width)
-			return false;
-		v->u = 0;
-		for (unsigned i = 0; i < width; i++) {
-			uint8_t b = d->in[*pos + i];
-
-			v->raw[i] = b;
-			v->u |= (uint64_t)b << (8 * i);
-		}
-		v->nraw = width;
-		*pos += width;
-		return true;
-	case WT_LEN:
-		k = read_varint(d->in, *pos, end, 5, &v->u, &any, v->raw);
-		if (!k)
-			return false;
-		*pos += k;
-		/* Checked before anything is allocated for it. */
-		if (v->u > INT_MAX || v->u > end - *pos)
-			return false;
-		v->nraw = k;
-		v->off = *pos;
-		v->n = (size_t)v->u;
-		*pos += v->n;
-		return true;
-	default:
-		return false;
-	}
-}
-
-size_t lrpc__pb_elt_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
-static bool is_len_type(ProtobufCType t)
-{
-	return t == PROTOBUF_C_TYPE_STRING || t == PROTOBUF_C_TYPE_BYTES ||
-	       t == PROTOBUF_C_TYPE_MESSAGE;
-}
-
-/* Store wire value (wt, u, any) as scalar type t at dst. \return false if
- * the wire type does not fit the type. */
-static inline bool put_scalar(ProtobufCType t, unsigned wt, uint64_t u,
-			      bool any, void *dst)
-{
-	uint32_t u32 = (uint32_t)u;
-	protobuf_c_boolean b;
-
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_ENUM:
-		if (wt != WT_VARINT)
-			return false;
-		memcpy(dst, &u32, 4);
-		return true;
-	case PROTOBUF_C_TYPE_SINT32:
-		if (wt != WT_VARINT)
-			return false;
-		u32 = (u32 >> 1) ^ (0u - (u32 & 1));
-		memcpy(dst, &u32, 4);
-		return true;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_UINT64:
-		if (wt != WT_VARINT)
-			return false;
-		memcpy(dst, &u, 8);
-		return true;
-	case PROTOBUF_C_TYPE_SINT64:
-		if (wt != WT_VARINT)
-			return false;
-		u = (u >> 1) ^ (0u - (u & 1));
-		memcpy(dst, &u, 8);
-		return true;
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-		if (wt != WT_32BIT)
-			return false;
-		memcpy(dst, &u32, 4);
-		return true;
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		if (wt != WT_64BIT)
-			return false;
-		memcpy(dst, &u, 8);
-		return true;
-	case PROTOBUF_C_TYPE_BOOL:
-		if (wt != WT_VARINT)
-			return false;
-		b = any;
-		memcpy(dst, &b, sizeof(b));
-		return true;
-	default:
-		return false;
-	}
 }
 
 /*
@@ -428,7 +243,7 @@ static bool fresh(struct dec *d, const ProtobufCFieldDescriptor *f,
 		st_ptr(slot, sm);
 		return true;
 	default:
-		return put_scalar(f->type, v->wt, v->u, v->any, slot);
+		return lrpc__pb_put_scalar(f->type, v->wt, v->u, v->any, slot);
 	}
 }
 
@@ -472,7 +287,7 @@ static bool take_packed(struct dec *d, const ProtobufCFieldDescriptor *f,
 			u = 0;
 			for (unsigned j = 0; j < sz; j++)
 				u |= (uint64_t)d->in[pos++] << (8 * j);
-			put_scalar(f->type, sz == 8 ? WT_64BIT : WT_32BIT, u,
+			lrpc__pb_put_scalar(f->type, sz == 8 ? WT_64BIT : WT_32BIT, u,
 				   false, dst);
 		}
 #endif
@@ -484,7 +299,7 @@ static bool take_packed(struct dec *d, const ProtobufCFieldDescriptor *f,
 		cap = n ? arr_cap(d, n) : 0;
 		dst = n < cap ? (char *)ld_ptr(arrp) + n * sz : NULL;
 		while (pos < end) {
-			k = read_varint(d->in, pos, end, 10, &u, &any, NULL);
+			k = lrpc__pb_read_varint(d->in, pos, end, 10, &u, &any, NULL);
 			if (!k)
 				break;
 			if (n == cap) {
@@ -493,7 +308,7 @@ static bool take_packed(struct dec *d, const ProtobufCFieldDescriptor *f,
 					break;
 				cap = arr_cap(d, n + 1);
 			}
-			put_scalar(f->type, WT_VARINT, u, any != 0, dst);
+			lrpc__pb_put_scalar(f->type, WT_VARINT, u, any != 0, dst);
 			dst += sz;
 			n++;
 			pos += k;
@@ -518,14 +333,14 @@ static bool take(struct dec *d, ProtobufCMessage *m,
 	size_t *pn;
 	void *slot;
 
-	if (is_len_type(f->type) && v->wt != WT_LEN)
+	if (lrpc__pb_is_len_type(f->type) && v->wt != WT_LEN)
 		return false;
 	if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth >= LRPC__PB_MAX_DEPTH)
 		return false;
 
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 		pn = (size_t *)quant;
-		if (!is_len_type(f->type) && v->wt == WT_LEN)
+		if (!lrpc__pb_is_len_type(f->type) && v->wt == WT_LEN)
 			return take_packed(d, f, member, pn, v->off,
 					   v->off + v->n);
 		slot = arr_room(d, member, *pn, 1, lrpc__pb_elt_size(f->type));
@@ -645,7 +460,7 @@ static bool decode(struct dec *d, ProtobufCMessage *m, size_t pos,
 	memset(seen, 0, nseen * sizeof(*seen));
 
 	while (pos < end) {
-		k = read_varint(d->in, pos, end, 5, &key, &any, NULL);
+		k = lrpc__pb_read_varint(d->in, pos, end, 5, &key, &any, NULL);
 		if (!k)
 			goto out;
 		pos += k;
@@ -653,7 +468,7 @@ static bool decode(struct dec *d, ProtobufCMessage *m, size_t pos,
 		if (!tag)
 			goto out;
 		v.wt = key & 7;
-		if (!read_value(d, &pos, end, &v))
+		if (!lrpc__pb_read_value(d->in, &pos, end, &v))
 			goto out;
 		f = lookup(desc, tag, &hint);
 		if (!f) {
