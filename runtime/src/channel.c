@@ -69,7 +69,7 @@ void lrpc_channel_close(lrpc_channel *ch)
 
 const char *lrpc_channel_handoff(const lrpc_channel *ch)
 {
-	return ch ? ch->ops->handoff : "";
+	return ch && ch->handoff ? ch->handoff : "";
 }
 
 size_t lrpc_channel_max_msg(const lrpc_channel *ch)

@@ -15,7 +15,6 @@ struct lrpc__slot {
 };
 
 struct lrpc__chan_ops {
-	const char *handoff;
 	size_t (*max_msg)(const lrpc_channel *ch);
 	/* Lend a slot with room for \p len request bytes, waiting at most
 	 * until \p deadline. */
@@ -33,6 +32,7 @@ struct lrpc__chan_ops {
 
 struct lrpc_channel {
 	const struct lrpc__chan_ops *ops;
+	const char *handoff; /* lrpc_channel_handoff(), set by the transport */
 	lrpc_channel_opts opts;
 	void *impl;
 };

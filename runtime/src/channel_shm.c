@@ -4,7 +4,11 @@
  * lanes to calling threads, make calls, and notice the server's death.
  *
  * The server is a peer too: what it writes into the region is read once and
- * checked (the generic call path copies a reply out before parsing it).
+ * checked, and the generic call path decodes the reply where it lies with
+ * the decoder that reads every byte once.
+ *
+ * How a lane's call is made is the hand-off's (handoff.h), chosen in the
+ * handshake.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +24,6 @@
 
 #include "ctlproto.h"
 #include "handoff.h"
-#include "rpal.h"
 #include "channel_internal.h"
 
 struct chan_lane {
@@ -45,7 +48,8 @@ struct shm_chan {
 	void *base;
 	struct lrpc__geom geom;
 	uint32_t service_id;
-	char handoff[LRPC__HANDOFF_NAME_MAX];
+	struct lrpc__hclient hand;
+	bool attached;
 
 	struct chan_lane *lanes;
 	/* Only callers that found no lane take the lock and wait. */
@@ -56,11 +60,6 @@ struct shm_chan {
 	_Atomic int dead;
 	pthread_t monitor;
 	bool monitor_started;
-
-	/* rpal-kernel: calls go through /dev/rpal to this service. */
-	bool rpal;
-	uint32_t rpal_peer;
-	uint64_t rpal_key;
 };
 
 /* Wait until the control socket closes, then fail every call in flight. */
@@ -85,7 +84,7 @@ static void *monitor_main(void *arg)
 	}
 	atomic_store(&ch->dead, 1);
 	for (uint32_t i = 0; i < ch->geom.nlanes; i++)
-		lrpc__futex_kick_sender(ch->lanes[i].lane);
+		ch->hand.ops->peer_gone(ch->lanes[i].lane);
 	pthread_mutex_lock(&ch->lock);
 	pthread_cond_broadcast(&ch->freed);
 	pthread_mutex_unlock(&ch->lock);
@@ -119,13 +118,11 @@ static int ctl_connect(struct shm_chan *ch, const char *path, int64_t ms)
 	return 0;
 }
 
-/* \return the region's memfd (owned by the caller), or -errno. */
-static int handshake(struct shm_chan *ch, const char *want)
+/* \return the region's memfd (owned by the caller), or -errno; the
+ * welcome in \p w. */
+static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
+		     const struct lrpc__handoff *want, struct lrpc__welcome *wp)
 {
-	struct lrpc__hello h = {
-		.magic = LRPC__HELLO_MAGIC,
-		.version = LRPC__CTL_VERSION,
-	};
 	struct lrpc__welcome w;
 	union {
 		struct cmsghdr hdr;
@@ -142,12 +139,7 @@ static int handshake(struct shm_chan *ch, const char *want)
 	int fd = -1, ret;
 	ssize_t n;
 
-	if (want)
-		strncpy(h.handoff, want, sizeof(h.handoff) - 1);
-	if ((!want || strcmp(want, "futex") != 0) &&
-	    lrpc__rpal_self(&h.rpal_service, NULL) < 0)
-		h.rpal_service = 0;
-	if (send(ch->ctl_fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
+	if (send(ch->ctl_fd, h, sizeof(*h), MSG_NOSIGNAL) != sizeof(*h))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
 	n = recvmsg(ch->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
 	if (n < 0)
@@ -175,6 +167,8 @@ static int handshake(struct shm_chan *ch, const char *want)
 		ret = -EPROTO;
 	else if (w.status)
 		ret = -(int)w.status;
+	else if (!(ch->hand.ops = lrpc__handoff_welcomed(&w, want)))
+		ret = -EPROTO;
 	else if (fd >= 0)
 		ret = 0;
 	if (ret < 0) {
@@ -189,10 +183,7 @@ static int handshake(struct shm_chan *ch, const char *want)
 		.region_size = w.region_size,
 	};
 	ch->service_id = w.service_id;
-	ch->rpal_peer = w.rpal_service;
-	ch->rpal_key = w.rpal_key;
-	memcpy(ch->handoff, w.handoff, sizeof(ch->handoff));
-	ch->handoff[sizeof(ch->handoff) - 1] = '\0';
+	*wp = w;
 	return fd;
 }
 
@@ -201,9 +192,7 @@ static int region_map(struct shm_chan *ch, int fd)
 	struct stat st;
 
 	if (lrpc__geom_check(&ch->geom) < 0 || ch->service_id == 0 ||
-	    ch->service_id > LRPC__SERVICE_MASK ||
-	    (strcmp(ch->handoff, "futex") != 0 &&
-	     strcmp(ch->handoff, "rpal-kernel") != 0))
+	    ch->service_id > LRPC__SERVICE_MASK)
 		return -EPROTO;
 	/* The mapping must not extend past the file, or touching it faults. */
 	if (fstat(fd, &st) < 0)
@@ -241,16 +230,10 @@ static size_t shm_max_msg(const lrpc_channel *c)
  * CPU hint, and threads that each keep their own lane never contend. */
 static __thread uint32_t lane_hint;
 
-/* Has the receiver of an abandoned lane handed it back? With futex it
- * says so in the sender word; with rpal-kernel (whose receiver word is in
- * the server's own memory) the reply to the abandoned call is written, and
- * a call that finds the receiver not yet waiting again is retried. */
+/* Has the receiver of an abandoned lane handed it back? */
 static bool lane_returned(const struct shm_chan *ch, const struct chan_lane *cl)
 {
-	if (ch->rpal)
-		return LRPC__READ_ONCE(cl->lane->reply.seq) == cl->seq;
-	return atomic_load_explicit(&cl->lane->tx.state, memory_order_acquire) !=
-	       LRPC__TX_CALL;
+	return ch->hand.ops->returned(cl->lane, cl->seq);
 }
 
 /* Take a free lane, or an abandoned one whose receiver has let go. */
@@ -334,13 +317,9 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 		ab = first_abandoned(ch);
 		if (ab) {
 			/* Nobody signals when a late reply frees a lane, so
-			 * wait for that lane itself; the kernel's receiver
-			 * word has no futex waker, so look every millisecond. */
+			 * wait for that lane itself. */
 			pthread_mutex_unlock(&ch->lock);
-			if (ch->rpal)
-				nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-			else
-				lrpc__futex_wait_returned(ab->lane, deadline);
+			ch->hand.ops->wait_returned(ab->lane, ab->seq, deadline);
 			pthread_mutex_lock(&ch->lock);
 		} else {
 			pthread_cond_timedwait(&ch->freed, &ch->lock, &ts);
@@ -366,36 +345,6 @@ static void shm_release(lrpc_channel *c, struct lrpc__slot *slot)
 		pthread_mutex_lock(&ch->lock);
 		pthread_cond_broadcast(&ch->freed);
 		pthread_mutex_unlock(&ch->lock);
-	}
-}
-
-/* The call as one ioctl; errors mapped to the futex hand-off's. */
-static int rpal_invoke(struct shm_chan *ch, struct lrpc__lane *lane,
-		       lrpc_deadline deadline, lrpc_status *st)
-{
-	uint32_t id = LRPC__READ_ONCE(lane->rx.rpal_id);
-	int ret;
-
-	/* EAGAIN: the lane is ours, so its receiver is only on its way into
-	 * WAIT (just registered, or just back from a call we gave up on). */
-	while ((ret = lrpc__rpal_call(ch->rpal_peer, id, deadline)) == -EAGAIN &&
-	       !atomic_load(&ch->dead))
-		nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
-	switch (ret) {
-	case 0:
-	case -ETIMEDOUT:
-		return ret;
-	case -ECONNREFUSED:
-	case -ECONNRESET:
-	case -EPERM:
-		return -ECONNRESET;
-	case -EDEADLK:
-		lrpc__status_set(st, LRPC_FAILED_PRECONDITION,
-				 "this thread is an RPAL receiver and cannot also "
-				 "call over rpal-kernel; use a futex channel");
-		return ret;
-	default:
-		return -EPROTO;
 	}
 }
 
@@ -425,12 +374,12 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	lane->call.deadline = deadline;
 	lane->call.method_id = method_id;
 	lane->call.req_len = (uint32_t)req_len;
-	if (ch->rpal)
-		ret = rpal_invoke(ch, lane, deadline, st);
-	else
-		ret = lrpc__futex_call(lane, cl->call_word, deadline, &ch->dead);
+	ret = ch->hand.ops->call(&ch->hand, lane, cl->call_word, deadline);
 	if (ret == -EDEADLK)
-		return LRPC_FAILED_PRECONDITION;
+		return lrpc__status_fail(st, LRPC_FAILED_PRECONDITION,
+					 "this thread serves %s calls and cannot also "
+					 "make them; open the channel with another hand-off",
+					 ch->hand.ops->name);
 	if (ret == -ETIMEDOUT) {
 		cl->timed_out = true;
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
@@ -483,8 +432,8 @@ static void shm_close(lrpc_channel *c)
 			pthread_cancel(ch->monitor);
 		pthread_join(ch->monitor, NULL);
 	}
-	if (ch->rpal)
-		lrpc__rpal_release(ch->rpal_peer);
+	if (ch->attached)
+		ch->hand.ops->detach(&ch->hand);
 	if (ch->base)
 		munmap(ch->base, ch->geom.region_size);
 	for (int i = 0; i < 2; i++)
@@ -499,34 +448,29 @@ static void shm_close(lrpc_channel *c)
 	c->impl = NULL;
 }
 
-/* The two hand-offs differ only in how a lane's call is made (shm_invoke). */
-#define SHM_OPS(name)                      \
-	{                                  \
-		.handoff = name,           \
-		.max_msg = shm_max_msg,    \
-		.acquire = shm_acquire,    \
-		.invoke = shm_invoke,      \
-		.release = shm_release,    \
-		.close = shm_close,        \
-	}
-
-static const struct lrpc__chan_ops shm_ops = SHM_OPS("futex");
-static const struct lrpc__chan_ops shm_rpal_ops = SHM_OPS("rpal-kernel");
+static const struct lrpc__chan_ops shm_ops = {
+	.max_msg = shm_max_msg,
+	.acquire = shm_acquire,
+	.invoke = shm_invoke,
+	.release = shm_release,
+	.close = shm_close,
+};
 
 int lrpc__shm_open(lrpc_channel *c, const char *path)
 {
-	const char *want = c->opts.handoff;
+	struct lrpc__hello h = {
+		.magic = LRPC__HELLO_MAGIC,
+		.version = LRPC__CTL_VERSION,
+	};
+	const struct lrpc__handoff *want;
+	struct lrpc__welcome w;
 	pthread_condattr_t ca;
 	struct shm_chan *ch;
 	int fd, ret;
 
-	if (!want)
-		want = getenv("LAZYRPC_HANDOFF");
-	if (want && !*want)
-		want = NULL;
-	if (want && strcmp(want, "futex") != 0 &&
-	    (strcmp(want, "rpal-kernel") != 0 || !lrpc__rpal_available()))
-		return -EPROTONOSUPPORT;
+	ret = lrpc__handoff_hello(c->opts.handoff, &h, &want);
+	if (ret < 0)
+		return ret;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
@@ -541,26 +485,19 @@ int lrpc__shm_open(lrpc_channel *c, const char *path)
 	ret = ctl_connect(ch, path, c->opts.connect_timeout_ms);
 	if (ret < 0)
 		return ret;
-	fd = handshake(ch, want);
+	fd = handshake(ch, &h, want, &w);
 	if (fd < 0)
 		return fd;
 	ret = region_map(ch, fd);
 	close(fd);
 	if (ret < 0)
 		return ret;
-	if (!strcmp(ch->handoff, "rpal-kernel")) {
-		uint32_t peer;
-
-		ret = lrpc__rpal_request(ch->rpal_key, &peer);
-		if (ret < 0)
-			return ret;
-		ch->rpal = true;
-		/* The key is what proves who we talk to; an id that does not
-		 * match it means the welcome lied. */
-		if (peer != ch->rpal_peer)
-			return -EPROTO;
-		c->ops = &shm_rpal_ops;
-	}
+	ch->hand.dead = &ch->dead;
+	ret = ch->hand.ops->attach(&ch->hand, &w);
+	if (ret < 0)
+		return ret;
+	ch->attached = true;
+	c->handoff = ch->hand.ops->name;
 	if (pipe2(ch->wake_fd, O_CLOEXEC) < 0)
 		return -errno;
 	ret = lrpc__thread_start(&ch->monitor, monitor_main, ch, false);

@@ -235,7 +235,6 @@ static void sock_close(lrpc_channel *c)
 }
 
 static const struct lrpc__chan_ops sock_ops = {
-	.handoff = "socket",
 	.max_msg = sock_max_msg,
 	.acquire = sock_acquire,
 	.invoke = sock_invoke,
@@ -257,6 +256,7 @@ int lrpc__sock_open(lrpc_channel *c, const struct lrpc__addr *addr)
 	pthread_mutex_init(&ch->lock, NULL);
 	c->impl = ch;
 	c->ops = &sock_ops;
+	c->handoff = "socket";
 	/* Connect once now, so that a wrong address fails here and not at
 	 * the first call. */
 	ret = conn_new(ch, INT64_MAX, &first);

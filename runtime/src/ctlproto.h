@@ -23,9 +23,10 @@ struct lrpc__hello {
 	uint16_t version;
 	uint16_t flags;
 	char handoff[LRPC__HANDOFF_NAME_MAX]; /* "" = best offered */
-	/* The client's RPAL service id, 0 without RPAL: the server accepts
-	 * calls on this connection's receivers from that service only. */
-	uint32_t rpal_service;
+	/* The client's id with the kernel hand-offs (its RPAL service id),
+	 * 0 for none: the server accepts calls on this connection's
+	 * receivers from that service only. */
+	uint32_t handoff_id;
 	uint32_t reserved[3];
 };
 
@@ -39,10 +40,10 @@ struct lrpc__welcome {
 	uint64_t lane_stride;
 	uint64_t region_size;
 	char handoff[LRPC__HANDOFF_NAME_MAX];
-	/* rpal-kernel: the key to request the server's service with, and its
-	 * id; receiver ids are in each lane's receiver context. */
-	uint64_t rpal_key;
-	uint32_t rpal_service;
+	/* Kernel hand-offs: the key to request the server's service with,
+	 * and its id; receiver ids are in each lane's receiver context. */
+	uint64_t handoff_key;
+	uint32_t handoff_id;
 	uint32_t reserved;
 };
 

@@ -10,6 +10,9 @@
  * nonzero. The count and the state word are written and read in opposite
  * orders with sequentially consistent operations (a Dekker pair), so either
  * the waiter sees the new state or the waker sees the sleeper.
+ *
+ * It works on the lane's own words, so the fallback needs nothing from
+ * the handshake: no offer, no grant, nothing to attach or register.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "lane.h"
 
 #define SPIN_NS 20000
 
@@ -112,8 +116,8 @@ static void wake_if_sleeping(_Atomic uint32_t *word, _Atomic uint32_t *sleepers)
 		futex_wake(word);
 }
 
-int lrpc__futex_call(struct lrpc__lane *lane, uint32_t call_word,
-		     lrpc_deadline deadline, const _Atomic int *dead)
+static int futex_call(struct lrpc__hclient *c, struct lrpc__lane *lane,
+		      uint32_t call_word, lrpc_deadline deadline)
 {
 	uint32_t expect = LRPC__RX_WAIT;
 	int ret;
@@ -135,38 +139,38 @@ int lrpc__futex_call(struct lrpc__lane *lane, uint32_t call_word,
 	wake_if_sleeping(&lane->rx.state, &lane->rx.sleepers);
 
 	ret = sleep_while(&lane->tx.state, &lane->tx.sleepers, &lane->rx.cpu,
-			  LRPC__TX_CALL, deadline, dead);
+			  LRPC__TX_CALL, deadline, c->dead);
 	if (ret == -ECANCELED ||
-	    (ret == 0 && atomic_load_explicit(dead, memory_order_acquire)))
+	    (ret == 0 && atomic_load_explicit(c->dead, memory_order_acquire)))
 		return -ECONNRESET;
 	return ret;
 }
 
-int lrpc__futex_wait_returned(struct lrpc__lane *lane, lrpc_deadline deadline)
+/* The receiver moves tx out of CALL only with the reply written. */
+static bool futex_returned(struct lrpc__lane *lane, uint64_t seq)
 {
-	return sleep_while(&lane->tx.state, &lane->tx.sleepers, &lane->rx.cpu,
-			   LRPC__TX_CALL, deadline, NULL);
+	(void)seq;
+	return atomic_load_explicit(&lane->tx.state, memory_order_acquire) !=
+	       LRPC__TX_CALL;
 }
 
-int64_t lrpc__futex_recv(struct lrpc__lane *lane, const _Atomic int *stop)
+static void futex_wait_returned(struct lrpc__lane *lane, uint64_t seq,
+				lrpc_deadline deadline)
 {
-	for (;;) {
-		/* The periodic timeout only guards against a peer that rewrites
-		 * the word to hide our stop kick; normal wakeups are futex ones. */
-		int ret = sleep_while(&lane->rx.state, &lane->rx.sleepers,
-				      &lane->tx.cpu, LRPC__RX_WAIT,
-				      lrpc_now() + 1000000000, stop);
-
-		if (ret == -ECANCELED ||
-		    atomic_load_explicit(stop, memory_order_acquire))
-			return -ESHUTDOWN;
-		if (ret == 0)
-			return atomic_load_explicit(&lane->rx.state,
-						    memory_order_acquire);
-	}
+	(void)seq;
+	sleep_while(&lane->tx.state, &lane->tx.sleepers, &lane->rx.cpu,
+		    LRPC__TX_CALL, deadline, NULL);
 }
 
-void lrpc__futex_reply(struct lrpc__lane *lane)
+static void futex_peer_gone(struct lrpc__lane *lane)
+{
+	atomic_store_explicit(&lane->tx.state, LRPC__TX_RUNNING,
+			      memory_order_seq_cst);
+	futex_wake(&lane->tx.state);
+}
+
+/* The reply is written: go back to WAIT and release the sender. */
+static void reply(struct lrpc__lane *lane)
 {
 	atomic_store_explicit(&lane->rx.cpu, sched_getcpu(), memory_order_relaxed);
 	/* CALL -> WAIT before the sender can see its reply, so that its next
@@ -179,7 +183,39 @@ void lrpc__futex_reply(struct lrpc__lane *lane)
 	wake_if_sleeping(&lane->tx.state, &lane->tx.sleepers);
 }
 
-void lrpc__futex_kick_receiver(struct lrpc__lane *lane)
+static int futex_reply_wait(struct lrpc__hrecv *r)
+{
+	struct lrpc__lane *lane = r->lane;
+	uint32_t w;
+
+	if (r->replying)
+		reply(lane);
+	r->replying = false;
+	for (;;) {
+		/* The periodic timeout only guards against a peer that rewrites
+		 * the word to hide our stop kick; normal wakeups are futex ones. */
+		int ret = sleep_while(&lane->rx.state, &lane->rx.sleepers,
+				      &lane->tx.cpu, LRPC__RX_WAIT,
+				      lrpc_now() + 1000000000, r->conn->stop);
+
+		if (ret == -ECANCELED ||
+		    atomic_load_explicit(r->conn->stop, memory_order_acquire))
+			return -ESHUTDOWN;
+		if (ret == 0)
+			break;
+	}
+	w = atomic_load_explicit(&lane->rx.state, memory_order_acquire);
+	if (w != r->call_word) {
+		/* Not a call for this receiver: a confused or hostile client.
+		 * Put the word back and keep serving. */
+		atomic_compare_exchange_strong(&lane->rx.state, &w, LRPC__RX_WAIT);
+		return 0;
+	}
+	r->replying = true;
+	return 1;
+}
+
+static void futex_kick(struct lrpc__lane *lane)
 {
 	uint32_t expect = LRPC__RX_WAIT;
 
@@ -192,9 +228,57 @@ void lrpc__futex_kick_receiver(struct lrpc__lane *lane)
 	futex_wake(&lane->rx.state);
 }
 
-void lrpc__futex_kick_sender(struct lrpc__lane *lane)
+static bool futex_probe(void)
 {
-	atomic_store_explicit(&lane->tx.state, LRPC__TX_RUNNING,
-			      memory_order_seq_cst);
-	futex_wake(&lane->tx.state);
+	return true;
 }
+
+static int futex_accept(struct lrpc__hconn *c, const struct lrpc__hello *h,
+			struct lrpc__welcome *w)
+{
+	(void)c;
+	(void)h;
+	(void)w;
+	return 0;
+}
+
+static int nothing_to_attach(struct lrpc__hclient *c,
+			     const struct lrpc__welcome *w)
+{
+	(void)c;
+	(void)w;
+	return 0;
+}
+
+static void nothing_to_detach(struct lrpc__hclient *c)
+{
+	(void)c;
+}
+
+static int nothing_to_start(struct lrpc__hrecv *r)
+{
+	(void)r;
+	return 0;
+}
+
+static void nothing_to_stop(struct lrpc__hrecv *r)
+{
+	(void)r;
+}
+
+const struct lrpc__handoff lrpc__handoff_futex = {
+	.name = "futex",
+	.probe = futex_probe,
+	.offer = NULL, /* nothing to offer: the hello's id stays 0 */
+	.accept = futex_accept,
+	.attach = nothing_to_attach,
+	.detach = nothing_to_detach,
+	.call = futex_call,
+	.returned = futex_returned,
+	.wait_returned = futex_wait_returned,
+	.peer_gone = futex_peer_gone,
+	.recv_start = nothing_to_start,
+	.reply_wait = futex_reply_wait,
+	.recv_stop = nothing_to_stop,
+	.kick = futex_kick,
+};

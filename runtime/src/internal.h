@@ -9,7 +9,7 @@
 
 #include <lazyrpc/lazyrpc.h>
 
-#include "callctx.h"
+#include "lane.h"
 
 /* A word of shared memory the peer may change at any time: read it exactly
  * once into a local, then validate the local. */

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "handoff.h"
 #include "internal.h"
 
 #define LRPC__MAX_LISTENERS 8
@@ -85,14 +86,12 @@ struct lrpc__conn {
 	size_t hello_len;
 	bool welcomed;
 
-	/* rpal-kernel: calls come through /dev/rpal from this service only. */
-	bool rpal;
-	uint32_t client_rpal_service;
-	/* Receivers report their registration before the welcome is sent. */
-	pthread_mutex_t reg_lock;
-	pthread_cond_t reg_cond;
-	uint32_t reg_done;
-	int reg_error;
+	struct lrpc__hconn hand; /* the hand-off the handshake chose */
+	/* Receivers report their start before the welcome is sent. */
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	uint32_t start_done;
+	int start_error;
 };
 
 struct lrpc_call {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Receiver threads: one per lane of a client's region. Each waits for a
- * CALL in its receiver context, serves it and hands the lane back.
+ * call on its lane through the connection's hand-off, serves it and hands
+ * the lane back.
  *
  * Everything in the region is the client's to scribble on, so each value is
  * read once and checked, and the request is decoded by lrpc__pb_decode(),
@@ -14,7 +15,6 @@
 #include <string.h>
 
 #include "handoff.h"
-#include "rpal.h"
 #include "server_internal.h"
 
 struct receiver {
@@ -80,109 +80,47 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 	lrpc__count_call(srv, code);
 }
 
-/* Until the connection stops: futex hand-off. */
-static void serve_futex(struct receiver *rx, struct lrpc__lane *lane)
+static void report_start(struct lrpc__conn *conn, int err)
 {
-	struct lrpc__conn *conn = rx->conn;
-	lrpc_server *srv = conn->srv;
-	uint32_t call_word = lrpc__call_word(srv->service_id, rx->index + 1);
-
-	for (;;) {
-		int64_t w = lrpc__futex_recv(lane, &conn->stop);
-
-		if (w < 0)
-			break;
-		if ((uint32_t)w != call_word) {
-			uint32_t seen = (uint32_t)w;
-
-			/* Not a call for this receiver: a confused or hostile
-			 * client. Put the word back and keep serving. */
-			atomic_fetch_add(&srv->stats.protocol_errors, 1);
-			atomic_compare_exchange_strong(&lane->rx.state, &seen,
-						       LRPC__RX_WAIT);
-			continue;
-		}
-		serve(rx, lane);
-		lrpc__futex_reply(lane);
-	}
+	pthread_mutex_lock(&conn->start_lock);
+	conn->start_done++;
+	if (err && !conn->start_error)
+		conn->start_error = err;
+	pthread_cond_broadcast(&conn->start_cond);
+	pthread_mutex_unlock(&conn->start_lock);
 }
 
-/*
- * Until the connection stops: rpal-kernel hand-off. Waits time out now and
- * then only to notice a stop: a receiver asleep in the kernel ignores
- * ordinary wakeups by design.
- */
-#define RPAL_STOP_CHECK_NS 250000000
-
-static void serve_rpal(struct receiver *rx, struct lrpc__lane *lane)
-{
-	struct lrpc__conn *conn = rx->conn;
-	lrpc_server *srv = conn->srv;
-	bool reply = false;
-
-	for (;;) {
-		int64_t w = lrpc__rpal_receive(reply, RPAL_STOP_CHECK_NS);
-
-		reply = false;
-		if (w == -ETIMEDOUT || w == -EINTR) {
-			if (atomic_load(&conn->stop))
-				break;
-			continue;
-		}
-		if (w < 0)
-			break;
-		reply = true;
-		/* The kernel wrote the caller's ids: only this connection's
-		 * client may use its receivers. A stranger gets its call back
-		 * unanswered and the lane untouched. */
-		if (lrpc__word_service((uint32_t)w) != conn->client_rpal_service) {
-			atomic_fetch_add(&srv->stats.protocol_errors, 1);
-			continue;
-		}
-		serve(rx, lane);
-	}
-	if (reply)
-		lrpc__rpal_receive(true, 0); /* release the last caller */
-}
-
-static void report_registration(struct lrpc__conn *conn, int err)
-{
-	pthread_mutex_lock(&conn->reg_lock);
-	conn->reg_done++;
-	if (err && !conn->reg_error)
-		conn->reg_error = err;
-	pthread_cond_broadcast(&conn->reg_cond);
-	pthread_mutex_unlock(&conn->reg_lock);
-}
-
+/* The one receiver loop, whatever the hand-off: reply to the last call
+ * and wait for the next, serve it, until the connection stops. */
 static void *receiver_main(void *arg)
 {
 	struct receiver *rx = arg;
 	struct lrpc__conn *conn = rx->conn;
 	lrpc_server *srv = conn->srv;
-	struct lrpc__lane *lane = lrpc__region_lane(conn->base, &conn->geom,
-						    rx->index);
+	const struct lrpc__handoff *h = conn->hand.ops;
+	struct lrpc__hrecv r = {
+		.conn = &conn->hand,
+		.lane = lrpc__region_lane(conn->base, &conn->geom, rx->index),
+		.call_word = lrpc__call_word(srv->service_id, rx->index + 1),
+	};
+	int ret = h->recv_start(&r);
 
-	if (conn->rpal) {
-		/*
-		 * The kernel's word lives in our memory, not in the region: a
-		 * client that could write CALL into it would make the kernel
-		 * veto every ordinary wakeup of this thread, stop checks
-		 * included, and wedge it for good.
-		 */
-		struct lrpc__rx_ctx own = { 0 };
-		uint32_t id = 0;
-		int ret = lrpc__rpal_receiver_register(&own, &id);
+	report_start(conn, ret);
+	while (ret == 0) {
+		int got = h->reply_wait(&r);
 
-		lane->rx.rpal_id = id;
-		report_registration(conn, ret);
-		if (ret == 0) {
-			serve_rpal(rx, lane);
-			lrpc__rpal_unregister();
+		if (got < 0)
+			break;
+		if (got == 0) {
+			/* Woken by something that is not a call for this
+			 * lane: a confused or hostile client. */
+			atomic_fetch_add(&srv->stats.protocol_errors, 1);
+			continue;
 		}
-	} else {
-		serve_futex(rx, lane);
+		serve(rx, r.lane);
 	}
+	if (ret == 0)
+		h->recv_stop(&r);
 
 	lrpc__arena_destroy(&rx->arena);
 	free(rx);
@@ -227,13 +165,12 @@ int lrpc__receivers_start(struct lrpc__conn *conn)
 			return ret;
 		}
 	}
-	if (!conn->rpal)
-		return 0;
-	/* The client names receivers by their kernel ids, which exist only
-	 * once each thread has registered itself. */
-	pthread_mutex_lock(&conn->reg_lock);
-	while (conn->reg_done < conn->geom.nlanes)
-		pthread_cond_wait(&conn->reg_cond, &conn->reg_lock);
-	pthread_mutex_unlock(&conn->reg_lock);
-	return conn->reg_error;
+	/* A hand-off may need each thread to have started (a kernel one
+	 * names receivers by ids that exist only once each has registered)
+	 * before the client calls. */
+	pthread_mutex_lock(&conn->start_lock);
+	while (conn->start_done < conn->geom.nlanes)
+		pthread_cond_wait(&conn->start_cond, &conn->start_lock);
+	pthread_mutex_unlock(&conn->start_lock);
+	return conn->start_error;
 }

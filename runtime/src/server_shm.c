@@ -15,7 +15,6 @@
 
 #include "ctlproto.h"
 #include "handoff.h"
-#include "rpal.h"
 #include "server_internal.h"
 
 #define HELLO_TIMEOUT_MS 5000
@@ -32,12 +31,22 @@ void lrpc__conn_unref(struct lrpc__conn *conn)
 		close(conn->memfd);
 	if (conn->welcomed)
 		atomic_fetch_sub(&srv->stats.clients_active, 1);
-	pthread_mutex_destroy(&conn->reg_lock);
-	pthread_cond_destroy(&conn->reg_cond);
+	pthread_mutex_destroy(&conn->start_lock);
+	pthread_cond_destroy(&conn->start_cond);
 	free(conn);
 }
 
 static void conn_close(struct lrpc__conn *conn);
+
+/* Receivers take no more calls; those in a call finish it first. */
+static void conn_stop(struct lrpc__conn *conn)
+{
+	atomic_store(&conn->stop, 1);
+	if (conn->base)
+		for (uint32_t i = 0; i < conn->geom.nlanes; i++)
+			conn->hand.ops->kick(
+				lrpc__region_lane(conn->base, &conn->geom, i));
+}
 
 static void on_conn_closed(uv_handle_t *h)
 {
@@ -68,24 +77,15 @@ static void conn_close(struct lrpc__conn *conn)
 		srv->conns = conn->next;
 	if (conn->next)
 		conn->next->prev = conn->prev;
-	atomic_store(&conn->stop, 1);
-	if (conn->base)
-		for (uint32_t i = 0; i < conn->geom.nlanes; i++)
-			lrpc__futex_kick_receiver(
-				lrpc__region_lane(conn->base, &conn->geom, i));
+	conn_stop(conn);
 	uv_close((uv_handle_t *)&conn->hello_timer, on_conn_closed);
 	uv_close((uv_handle_t *)&conn->pipe, on_conn_closed);
 }
 
 void lrpc__conn_drain_all(lrpc_server *srv)
 {
-	for (struct lrpc__conn *c = srv->conns; c; c = c->next) {
-		atomic_store(&c->stop, 1);
-		if (c->base)
-			for (uint32_t i = 0; i < c->geom.nlanes; i++)
-				lrpc__futex_kick_receiver(
-					lrpc__region_lane(c->base, &c->geom, i));
-	}
+	for (struct lrpc__conn *c = srv->conns; c; c = c->next)
+		conn_stop(c);
 }
 
 void lrpc__conn_close_drained(lrpc_server *srv)
@@ -101,13 +101,10 @@ void lrpc__conn_close_drained(lrpc_server *srv)
 	}
 }
 
-static int send_welcome(struct lrpc__conn *conn, int status)
+/* \p w holds the hand-off's part of the welcome, the rest is ours. */
+static int send_welcome(struct lrpc__conn *conn, struct lrpc__welcome w,
+			int status)
 {
-	struct lrpc__welcome w = {
-		.magic = LRPC__WELCOME_MAGIC,
-		.version = LRPC__CTL_VERSION,
-		.status = (uint16_t)status,
-	};
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -116,9 +113,17 @@ static int send_welcome(struct lrpc__conn *conn, int status)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	uv_os_fd_t fd;
 
+	w.magic = LRPC__WELCOME_MAGIC;
+	w.version = LRPC__CTL_VERSION;
+	w.status = (uint16_t)status;
 	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) < 0)
 		return -EBADF;
-	if (status == 0) {
+	if (status != 0) {
+		/* A refusal says why and grants nothing. */
+		w = (struct lrpc__welcome){ .magic = w.magic,
+					    .version = w.version,
+					    .status = w.status };
+	} else {
 		struct cmsghdr *c;
 
 		w.service_id = conn->srv->service_id;
@@ -126,10 +131,6 @@ static int send_welcome(struct lrpc__conn *conn, int status)
 		w.buf_size = conn->geom.buf_size;
 		w.lane_stride = conn->geom.lane_stride;
 		w.region_size = conn->geom.region_size;
-		strcpy(w.handoff, conn->rpal ? "rpal-kernel" : "futex");
-		if (conn->rpal &&
-		    lrpc__rpal_self(&w.rpal_service, &w.rpal_key) < 0)
-			return -EIO;
 		memset(&cm, 0, sizeof(cm));
 		msg.msg_control = cm.buf;
 		msg.msg_controllen = sizeof(cm.buf);
@@ -186,7 +187,7 @@ static int region_create(struct lrpc__conn *conn)
 }
 
 /* \return 0 or a positive errno for the welcome message. */
-static int admit(struct lrpc__conn *conn)
+static int admit(struct lrpc__conn *conn, struct lrpc__welcome *w)
 {
 	lrpc_server *srv = conn->srv;
 	struct lrpc__hello h;
@@ -195,18 +196,11 @@ static int admit(struct lrpc__conn *conn)
 	memcpy(&h, conn->hello, sizeof(h));
 	if (h.magic != LRPC__HELLO_MAGIC || h.version != LRPC__CTL_VERSION)
 		return EPROTO;
-	h.handoff[sizeof(h.handoff) - 1] = '\0';
-	if (h.handoff[0] && strcmp(h.handoff, "futex") != 0 &&
-	    strcmp(h.handoff, "rpal-kernel") != 0)
-		return EPROTONOSUPPORT;
-	/* The best hand-off both sides have, unless the client named one. */
-	if (strcmp(h.handoff, "futex") != 0 && h.rpal_service &&
-	    lrpc__rpal_self(&(uint32_t){ 0 }, NULL) == 0) {
-		conn->rpal = true;
-		conn->client_rpal_service = h.rpal_service;
-	} else if (!strcmp(h.handoff, "rpal-kernel")) {
-		return EPROTONOSUPPORT;
-	}
+	conn->hand.stop = &conn->stop;
+	conn->hand.service_id = srv->service_id;
+	ret = lrpc__handoff_accept(&h, &conn->hand, w);
+	if (ret)
+		return ret;
 	if (!lrpc__peer_allowed(srv, (uv_handle_t *)&conn->pipe))
 		return EACCES;
 	if (atomic_load(&srv->stats.clients_active) >= srv->opts.max_clients)
@@ -235,6 +229,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct lrpc__conn *conn = s->data;
 	lrpc_server *srv = conn->srv;
+	struct lrpc__welcome w = { 0 };
 	int status;
 
 	(void)buf;
@@ -252,8 +247,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (conn->hello_len < sizeof(struct lrpc__hello))
 		return;
 	uv_timer_stop(&conn->hello_timer);
-	status = admit(conn);
-	if (send_welcome(conn, status) < 0 && status == 0)
+	status = admit(conn, &w);
+	if (send_welcome(conn, w, status) < 0 && status == 0)
 		status = EPIPE;
 	if (status) {
 		atomic_fetch_add(&srv->stats.clients_rejected, 1);
@@ -277,8 +272,8 @@ void lrpc__shm_on_connection(uv_stream_t *server, int status)
 		return; /* the listener reports the connection again */
 	conn->srv = srv;
 	conn->memfd = -1;
-	pthread_mutex_init(&conn->reg_lock, NULL);
-	pthread_cond_init(&conn->reg_cond, NULL);
+	pthread_mutex_init(&conn->start_lock, NULL);
+	pthread_cond_init(&conn->start_cond, NULL);
 	atomic_init(&conn->refs, 2);
 	uv_pipe_init(&srv->loop, &conn->pipe, 0);
 	uv_timer_init(&srv->loop, &conn->hello_timer);

@@ -23,10 +23,10 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "callctx.h"
+#include "lane.h"
 #include "ctlproto.h"
 #include "internal.h"
-#include "rpal.h"
+#include "handoff_rpal_kernel.h"
 
 /* Our RPAL service id, when the kernel has /dev/rpal: the server then
  * gives us rpal-kernel lanes, and call words carrying this id are the ones
@@ -65,7 +65,7 @@ static int handshake(const char *name, struct lrpc__welcome *w)
 	if (lrpc_runtime_dir(dir, sizeof(dir)) < 0)
 		return -1;
 	if (lrpc__rpal_self(&rpal_sid, NULL) == 0)
-		h.rpal_service = rpal_sid;
+		h.handoff_id = rpal_sid;
 	if (strlen(dir) + strlen(name) + 2 > sizeof(sa.sun_path))
 		return -1;
 	strcpy(sa.sun_path, dir);
@@ -111,10 +111,10 @@ int main(int argc, char **argv)
 	 * ids are saved first, since the scribbling garbles them. */
 	if (!strcmp(w.handoff, "rpal-kernel")) {
 		rpal_ids = calloc(g.nlanes, sizeof(*rpal_ids));
-		if (!rpal_ids || lrpc__rpal_request(w.rpal_key, &rpal_peer) < 0)
+		if (!rpal_ids || lrpc__rpal_request(w.handoff_key, &rpal_peer) < 0)
 			return 1;
 		for (uint32_t i = 0; i < g.nlanes; i++)
-			rpal_ids[i] = lrpc__region_lane(base, &g, i)->rx.rpal_id;
+			rpal_ids[i] = lrpc__region_lane(base, &g, i)->rx.kernel_id;
 	}
 	printf("mapped %u lanes (%s)\n", g.nlanes, w.handoff);
 	fflush(stdout);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The futex hand-off between two threads sharing one lane. */
+/* The futex hand-off, through its ops table, between two threads sharing
+ * one lane. */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -12,14 +13,6 @@
 #define SERVICE 7
 #define SENDER 1
 
-struct fixture {
-	struct lrpc__lane *lane;
-	_Atomic int stop;
-	_Atomic int dead;
-	int served;
-	int64_t last;
-};
-
 static struct lrpc__lane *lane_new(void)
 {
 	struct lrpc__lane *lane = aligned_alloc(4096, LRPC__LANE_HDR_SIZE + 4096);
@@ -30,42 +23,79 @@ static struct lrpc__lane *lane_new(void)
 	return lane;
 }
 
+static const struct lrpc__handoff *const h = &lrpc__handoff_futex;
+
+struct fixture {
+	struct lrpc__lane *lane;
+	_Atomic int stop;
+	_Atomic int dead;
+	int served;
+	int last;
+	struct lrpc__hclient client;
+	struct lrpc__hconn conn;
+};
+
+static void fixture_init(struct fixture *f)
+{
+	f->lane = lane_new();
+	f->client = (struct lrpc__hclient){ .ops = h, .dead = &f->dead };
+	f->conn = (struct lrpc__hconn){ .ops = h, .stop = &f->stop,
+					.service_id = SERVICE };
+}
+
+static int call(struct fixture *f, int64_t ms)
+{
+	return h->call(&f->client, f->lane, lrpc__call_word(SERVICE, SENDER),
+		       lrpc_deadline_after_ms(ms));
+}
+
+
 /* Echo receiver: reply seq = call seq until stopped. */
 static void *receiver(void *arg)
 {
 	struct fixture *f = arg;
+	struct lrpc__hrecv r = {
+		.conn = &f->conn,
+		.lane = f->lane,
+		.call_word = lrpc__call_word(SERVICE, SENDER),
+	};
 
+	ck_assert_int_eq(h->recv_start(&r), 0);
 	for (;;) {
-		int64_t w = lrpc__futex_recv(f->lane, &f->stop);
+		int got = h->reply_wait(&r);
 
-		f->last = w;
-		if (w < 0)
-			return NULL;
-		ck_assert_uint_eq((uint32_t)w, lrpc__call_word(SERVICE, SENDER));
+		f->last = got;
+		if (got < 0)
+			break;
+		ck_assert_int_eq(got, 1);
+		ck_assert_uint_eq(atomic_load(&f->lane->rx.state),
+				  lrpc__call_word(SERVICE, SENDER));
 		f->lane->reply.seq = f->lane->call.seq;
 		f->lane->reply.rep_len = f->lane->call.req_len;
 		f->served++;
-		lrpc__futex_reply(f->lane);
 	}
+	h->recv_stop(&r);
+	return NULL;
 }
 
 START_TEST(call_reaches_receiver_and_returns)
 {
-	struct fixture f = { .lane = lane_new() };
+	struct fixture f = { 0 };
+
+	fixture_init(&f);
 	pthread_t t;
 
 	pthread_create(&t, NULL, receiver, &f);
 	for (uint64_t i = 1; i <= 20000; i++) {
 		f.lane->call.seq = i;
 		f.lane->call.req_len = (uint32_t)i;
-		ck_assert_int_eq(lrpc__futex_call(f.lane, lrpc__call_word(SERVICE, SENDER),
-						  lrpc_deadline_after_ms(10000), &f.dead), 0);
+		ck_assert_int_eq(call(&f, 10000), 0);
 		ck_assert_uint_eq(f.lane->reply.seq, i);
 		ck_assert_uint_eq(f.lane->reply.rep_len, (uint32_t)i);
 		ck_assert_uint_eq(atomic_load(&f.lane->tx.state), LRPC__TX_RUNNING);
 	}
 	atomic_store(&f.stop, 1);
-	lrpc__futex_kick_receiver(f.lane);
+	h->kick(f.lane);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(f.served, 20000);
 	ck_assert_int_eq(f.last, -ESHUTDOWN);
@@ -77,27 +107,30 @@ END_TEST
 
 START_TEST(call_without_receiver_times_out)
 {
-	struct fixture f = { .lane = lane_new() };
+	struct fixture f = { 0 };
+
+	fixture_init(&f);
 	uint32_t w = lrpc__call_word(SERVICE, SENDER);
 
-	ck_assert_int_eq(lrpc__futex_call(f.lane, w, lrpc_deadline_after_ms(50), &f.dead),
-			 -ETIMEDOUT);
+	ck_assert_int_eq(call(&f, 50), -ETIMEDOUT);
 	/* The call stays published: the lane is not reusable until a
 	 * receiver hands it back. */
 	ck_assert_uint_eq(atomic_load(&f.lane->rx.state), w);
-	ck_assert_int_eq(lrpc__futex_wait_returned(f.lane, lrpc_deadline_after_ms(20)),
-			 -ETIMEDOUT);
+	ck_assert(!h->returned(f.lane, 1));
+	h->wait_returned(f.lane, 1, lrpc_deadline_after_ms(20));
+	ck_assert(!h->returned(f.lane, 1));
 	free(f.lane);
 }
 END_TEST
 
 START_TEST(receiver_not_waiting_is_refused)
 {
-	struct fixture f = { .lane = lane_new() };
+	struct fixture f = { 0 };
+
+	fixture_init(&f);
 
 	atomic_store(&f.lane->rx.state, LRPC__RX_RUNNING);
-	ck_assert_int_eq(lrpc__futex_call(f.lane, lrpc__call_word(SERVICE, SENDER),
-					  lrpc_deadline_after_ms(1000), &f.dead), -EPROTO);
+	ck_assert_int_eq(call(&f, 1000), -EPROTO);
 	ck_assert_uint_eq(atomic_load(&f.lane->tx.state), LRPC__TX_RUNNING);
 	free(f.lane);
 }
@@ -111,19 +144,19 @@ static void *kill_sender(void *arg)
 	while (atomic_load(&f->lane->rx.state) == LRPC__RX_WAIT)
 		;
 	atomic_store(&f->dead, 1);
-	lrpc__futex_kick_sender(f->lane);
+	h->peer_gone(f->lane);
 	return NULL;
 }
 
 START_TEST(dead_peer_releases_caller)
 {
-	struct fixture f = { .lane = lane_new() };
+	struct fixture f = { 0 };
+
+	fixture_init(&f);
 	pthread_t t;
 
 	pthread_create(&t, NULL, kill_sender, &f);
-	ck_assert_int_eq(lrpc__futex_call(f.lane, lrpc__call_word(SERVICE, SENDER),
-					  lrpc_deadline_after_ms(20000), &f.dead),
-			 -ECONNRESET);
+	ck_assert_int_eq(call(&f, 20000), -ECONNRESET);
 	pthread_join(t, NULL);
 	free(f.lane);
 }

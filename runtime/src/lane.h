@@ -1,51 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Layout of the shared call-context region and the RPAL state words.
+ * Layout of an lrpc:// region: its lanes and their RPAL state words.
  *
  * One region (a memfd) per client connection, mapped by the server and that
  * client only, so a client that scribbles over its region can hurt nobody
- * but itself. The region holds nlanes lanes; each lane is one receiver call
- * context (served by one receiver thread), the sender context of whichever
- * client thread holds the lane, the call and reply metadata, and a buffer
- * that carries the request and then the reply.
+ * but itself. The region holds nlanes lanes. A lane is what one call uses:
+ * the receiver context (served by one receiver thread), the sender context
+ * of whichever client thread holds the lane, the call and reply metadata,
+ * and a buffer that carries the request and then the reply. ("Lane" is the
+ * one name for it here; RPAL calls the two contexts call contexts.)
  *
  * The state words follow the RPAL receiver/sender state machine (seed 000)
- * bit for bit, so the kernel hand-offs read the very words written here:
- * bits 0-7 state, bits 8-23 sender id, bits 24-31 service id.
+ * bit for bit: bits 0-7 state, bits 8-23 sender id, bits 24-31 service id.
+ * The numbers are seed 000's; handoff_rpal_kernel.c checks that the
+ * kernel's uapi header agrees.
  */
-#ifndef LRPC_CALLCTX_H
-#define LRPC_CALLCTX_H
+#ifndef LRPC_LANE_H
+#define LRPC_LANE_H
 
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <linux/rpal.h>
-
 #include <lazyrpc/common.h>
 
-/* The state numbers are the kernel's own (uapi linux/rpal.h). */
 enum lrpc__rx_state {
-	LRPC__RX_RUNNING = RPAL_RECEIVER_RUNNING,
-	LRPC__RX_KERNEL_RET = RPAL_RECEIVER_KERNEL_RET,
-	LRPC__RX_READY = RPAL_RECEIVER_READY,
-	LRPC__RX_WAIT = RPAL_RECEIVER_WAIT,
-	LRPC__RX_CALL = RPAL_RECEIVER_CALL,
-	LRPC__RX_LAZY_SWITCH = RPAL_RECEIVER_LAZY_SWITCH,
+	LRPC__RX_RUNNING = 0,
+	LRPC__RX_KERNEL_RET = 1,
+	LRPC__RX_READY = 2,
+	LRPC__RX_WAIT = 3,
+	LRPC__RX_CALL = 4,
+	LRPC__RX_LAZY_SWITCH = 5,
 };
 
 enum lrpc__tx_state {
-	LRPC__TX_RUNNING = RPAL_SENDER_RUNNING,
-	LRPC__TX_CALL = RPAL_SENDER_CALL,
-	LRPC__TX_KERNEL_RET = RPAL_SENDER_KERNEL_RET,
+	LRPC__TX_RUNNING = 0,
+	LRPC__TX_CALL = 1,
+	LRPC__TX_KERNEL_RET = 2,
 };
 
-#define LRPC__STATE_MASK RPAL_STATE_MASK
-#define LRPC__SENDER_SHIFT RPAL_SENDER_ID_SHIFT
-#define LRPC__SENDER_MASK (RPAL_SENDER_ID_MASK >> RPAL_SENDER_ID_SHIFT)
-#define LRPC__SERVICE_SHIFT RPAL_SERVICE_ID_SHIFT
-#define LRPC__SERVICE_MASK (RPAL_SERVICE_ID_MASK >> RPAL_SERVICE_ID_SHIFT)
+#define LRPC__STATE_MASK 0xffu
+#define LRPC__SENDER_SHIFT 8
+#define LRPC__SENDER_MASK 0xffffu
+#define LRPC__SERVICE_SHIFT 24
+#define LRPC__SERVICE_MASK 0xffu
 #define LRPC__MAX_LANES 1024u
 
 static inline uint32_t lrpc__call_word(uint32_t service_id, uint32_t sender_id)
@@ -69,7 +68,7 @@ static inline uint32_t lrpc__word_service(uint32_t w)
 	return (w >> LRPC__SERVICE_SHIFT) & LRPC__SERVICE_MASK;
 }
 
-/* Receiver call context; the kernel reads the state word at offset 0. */
+/* Receiver context; a kernel would find the state word at offset 0. */
 struct lrpc__rx_ctx {
 	alignas(64) _Atomic uint32_t state;
 	/* Threads asleep on the state word, so a waker knows to make the syscall. */
@@ -77,11 +76,11 @@ struct lrpc__rx_ctx {
 	/* CPU the receiver last ran on: a sender spins for the reply only
 	 * while the receiver is on another CPU. A hint; a lie costs a spin. */
 	_Atomic int32_t cpu;
-	/* rpal-kernel: the kernel's id of this lane's receiver thread. */
-	uint32_t rpal_id;
+	/* Kernel hand-offs: the kernel's id of this lane's receiver thread. */
+	uint32_t kernel_id;
 };
 
-/* Sender call context of the client thread holding the lane. */
+/* Sender context of the client thread holding the lane. */
 struct lrpc__tx_ctx {
 	alignas(64) _Atomic uint32_t state;
 	_Atomic uint32_t sleepers;

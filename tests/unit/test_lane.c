@@ -3,7 +3,7 @@
 #include <check.h>
 #include <errno.h>
 
-#include "callctx.h"
+#include "lane.h"
 #include "internal.h"
 #include "check_main.h"
 
@@ -51,7 +51,7 @@ START_TEST(bad_geometry_is_rejected)
 }
 END_TEST
 
-CHECK_MAIN("callctx", 30,
+CHECK_MAIN("lane", 30,
 	   call_word_matches_rpal_encoding,
 	   geometry_is_page_aligned,
 	   bad_geometry_is_rejected)

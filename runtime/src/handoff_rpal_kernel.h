@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The rpal-kernel hand-off: thin wrappers around /dev/rpal (rpal.c). */
-#ifndef LRPC_RPAL_H
-#define LRPC_RPAL_H
+/*
+ * The /dev/rpal wrappers beneath the rpal-kernel hand-off
+ * (handoff_rpal_kernel.c). The runtime reaches that hand-off through its
+ * ops table (handoff.h) alone; these are declared for the tests that poke
+ * the kernel directly (tests/integration/hostile.c).
+ */
+#ifndef LRPC_HANDOFF_RPAL_KERNEL_H
+#define LRPC_HANDOFF_RPAL_KERNEL_H
 
 #include "internal.h"
-
-/* Is /dev/rpal here, with our API version, and not disabled by
- * LAZYRPC_HANDOFF? Probed once per process. */
-bool lrpc__rpal_available(void);
 
 /* This process as an RPAL service (enabled on first use): its id and, if
  * \p key is not NULL, its key. \return 0, -ENODEV, -errno. */
@@ -26,19 +27,5 @@ void lrpc__rpal_release(uint32_t peer_id);
  */
 int lrpc__rpal_call(uint32_t peer_id, uint32_t receiver_id,
 		    lrpc_deadline deadline);
-
-/* Receiver side: register the calling thread with its receiver context,
- * which must outlive the registration (the thread's life). */
-int lrpc__rpal_receiver_register(struct lrpc__rx_ctx *ctx, uint32_t *id);
-
-/* Undo this thread's registration (a caller still waiting gets ECONNRESET). */
-void lrpc__rpal_unregister(void);
-
-/*
- * Receiver side: (reply to the current caller if \p reply, then) wait for
- * the next call. \return the CALL state word the kernel saw (caller's
- * service and sender ids), -ETIMEDOUT, -EINTR, -errno.
- */
-int64_t lrpc__rpal_receive(bool reply, int64_t timeout_ns);
 
 #endif

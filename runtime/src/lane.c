@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 
-#include "callctx.h"
+#include "lane.h"
 #include "internal.h"
 
 static uint64_t round_up(uint64_t v, uint64_t a)

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The rpal-kernel hand-off (RPAL stage K1, /dev/rpal): a call is one ioctl
+ * that switches to the named receiver on the caller's CPU and sleeps until
+ * the receiver's reply-and-wait switches back.
+ *
+ * The probe opens /dev/rpal and checks the API version (handoff.c caches
+ * the answer and falls back to futex without it). The process enables
+ * itself as an RPAL service the first time it needs to (a server to be
+ * called, a client to request the server), and each calling thread
+ * registers its sender context the first time it calls.
+ *
+ * The same lanes, call metadata and buffers carry the call as with futex;
+ * the receiver's state word, though, lives in the receiver's own memory
+ * (struct lrpc__hrecv), never in the region: the kernel vetoes ordinary
+ * wakeups of a receiver whose word says CALL, so a client able to write
+ * that word could put the receiver to sleep for good.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/rpal.h>
+
+#include "handoff.h"
+#include "handoff_rpal_kernel.h"
+#include "lane.h"
+
+/* lane.h spells the state words out; they must be the kernel's. */
+_Static_assert((int)LRPC__RX_WAIT == (int)RPAL_RECEIVER_WAIT &&
+		       (int)LRPC__RX_CALL == (int)RPAL_RECEIVER_CALL &&
+		       (int)LRPC__RX_RUNNING == (int)RPAL_RECEIVER_RUNNING &&
+		       (int)LRPC__TX_CALL == (int)RPAL_SENDER_CALL &&
+		       LRPC__STATE_MASK == RPAL_STATE_MASK &&
+		       LRPC__SENDER_SHIFT == RPAL_SENDER_ID_SHIFT &&
+		       LRPC__SERVICE_SHIFT == RPAL_SERVICE_ID_SHIFT &&
+		       (LRPC__SERVICE_MASK << LRPC__SERVICE_SHIFT) ==
+			       RPAL_SERVICE_ID_MASK &&
+		       (LRPC__SENDER_MASK << LRPC__SENDER_SHIFT) ==
+			       RPAL_SENDER_ID_MASK,
+	       "lane.h state words differ from uapi linux/rpal.h");
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static int rpal_fd = -1;
+
+static pthread_mutex_t enable_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rpal_service_info self;
+static int enabled; /* 0 not yet, 1 yes, -errno failed */
+
+static void probe(void)
+{
+	int fd;
+
+	fd = open("/dev/rpal", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, RPAL_IOC_GET_API_VERSION) != RPAL_API_VERSION) {
+		close(fd);
+		return;
+	}
+	rpal_fd = fd;
+}
+
+static bool rpal_probe(void)
+{
+	pthread_once(&probe_once, probe);
+	return rpal_fd >= 0;
+}
+
+int lrpc__rpal_self(uint32_t *id, uint64_t *key)
+{
+	int ret;
+
+	if (!rpal_probe())
+		return -ENODEV;
+	pthread_mutex_lock(&enable_lock);
+	if (!enabled)
+		enabled = ioctl(rpal_fd, RPAL_IOC_ENABLE, &self) < 0 ? -errno : 1;
+	ret = enabled < 0 ? enabled : 0;
+	pthread_mutex_unlock(&enable_lock);
+	if (ret == 0) {
+		*id = self.id;
+		if (key)
+			*key = self.key;
+	}
+	return ret;
+}
+
+/* Channels to one server share the kernel's grant: released with the last. */
+static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t key;
+	unsigned int refs;
+} peers[256];
+
+int lrpc__rpal_request(uint64_t key, uint32_t *peer_id)
+{
+	struct rpal_request req = { .key = key };
+	int ret = 0;
+
+	if (!rpal_probe())
+		return -ENODEV;
+	pthread_mutex_lock(&peers_lock);
+	for (unsigned int i = 0; i < 256; i++) {
+		if (peers[i].refs && peers[i].key == key) {
+			peers[i].refs++;
+			*peer_id = i;
+			goto out;
+		}
+	}
+	if (ioctl(rpal_fd, RPAL_IOC_REQUEST, &req) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (req.id > 255) {
+		ioctl(rpal_fd, RPAL_IOC_RELEASE, (unsigned long)req.id);
+		ret = -EPROTO;
+		goto out;
+	}
+	peers[req.id].key = key;
+	peers[req.id].refs = 1;
+	*peer_id = req.id;
+out:
+	pthread_mutex_unlock(&peers_lock);
+	return ret;
+}
+
+void lrpc__rpal_release(uint32_t peer_id)
+{
+	if (peer_id > 255)
+		return;
+	pthread_mutex_lock(&peers_lock);
+	if (peers[peer_id].refs && !--peers[peer_id].refs)
+		ioctl(rpal_fd, RPAL_IOC_RELEASE, (unsigned long)peer_id);
+	pthread_mutex_unlock(&peers_lock);
+}
+
+/* A thread's sender context: the kernel pins the page it lives on. */
+static __thread struct {
+	alignas(64) _Atomic uint32_t word;
+} sender_ctx;
+static __thread int sender_state; /* 0 not yet, 1 registered, -errno */
+
+static int sender_register(void)
+{
+	struct rpal_register reg = { .ctx = (uintptr_t)&sender_ctx };
+
+	if (!sender_state)
+		sender_state = ioctl(rpal_fd, RPAL_IOC_REGISTER_SENDER, &reg) < 0 ?
+				       -errno : 1;
+	return sender_state < 0 ? sender_state : 0;
+}
+
+int lrpc__rpal_call(uint32_t peer_id, uint32_t receiver_id,
+		    lrpc_deadline deadline)
+{
+	struct rpal_call call = {
+		.service_id = peer_id,
+		.receiver_id = receiver_id,
+	};
+	int64_t left = deadline - lrpc_now();
+	int ret;
+
+	if (receiver_id == RPAL_ANY_RECEIVER)
+		return -EPROTO; /* never let the kernel pick a stranger's lane */
+	if (left <= 0)
+		return -ETIMEDOUT;
+	ret = sender_register();
+	if (ret < 0)
+		return ret == -EBUSY ? -EDEADLK : ret;
+	call.timeout_ns = left;
+	return ioctl(rpal_fd, RPAL_IOC_CALL, &call) < 0 ? -errno : 0;
+}
+
+static int receiver_register(struct lrpc__rx_ctx *ctx, uint32_t *id)
+{
+	struct rpal_register reg = { .ctx = (uintptr_t)ctx };
+
+	if (ioctl(rpal_fd, RPAL_IOC_REGISTER_RECEIVER, &reg) < 0)
+		return -errno;
+	*id = reg.id;
+	return 0;
+}
+
+static void unregister(void)
+{
+	ioctl(rpal_fd, RPAL_IOC_UNREGISTER);
+}
+
+static int64_t receive(bool reply, int64_t timeout_ns)
+{
+	struct rpal_wait w = { .timeout_ns = timeout_ns };
+
+	if (ioctl(rpal_fd, reply ? RPAL_IOC_REPLY_WAIT : RPAL_IOC_WAIT, &w) < 0)
+		return -errno;
+	return (int64_t)(w.service_id << LRPC__SERVICE_SHIFT |
+			 w.sender_id << LRPC__SENDER_SHIFT | LRPC__RX_CALL);
+}
+
+/* The ops. */
+
+static int rpal_offer(uint32_t *id)
+{
+	return lrpc__rpal_self(id, NULL);
+}
+
+static int rpal_accept(struct lrpc__hconn *c, const struct lrpc__hello *h,
+		       struct lrpc__welcome *w)
+{
+	/* Calls come through /dev/rpal from the client's service only. */
+	if (!h->handoff_id)
+		return -EPROTONOSUPPORT;
+	if (lrpc__rpal_self(&w->handoff_id, &w->handoff_key) < 0)
+		return -EPROTONOSUPPORT;
+	c->client_id = h->handoff_id;
+	return 0;
+}
+
+static int rpal_attach(struct lrpc__hclient *c, const struct lrpc__welcome *w)
+{
+	uint32_t peer;
+	int ret = lrpc__rpal_request(w->handoff_key, &peer);
+
+	if (ret < 0)
+		return ret;
+	/* The key is what proves who we talk to; an id that does not match
+	 * it means the welcome lied. */
+	if (peer != w->handoff_id) {
+		lrpc__rpal_release(peer);
+		return -EPROTO;
+	}
+	c->peer = peer;
+	return 0;
+}
+
+static void rpal_detach(struct lrpc__hclient *c)
+{
+	lrpc__rpal_release(c->peer);
+}
+
+/* The call as one ioctl; errors mapped to the table's. */
+static int rpal_call(struct lrpc__hclient *c, struct lrpc__lane *lane,
+		     uint32_t call_word, lrpc_deadline deadline)
+{
+	uint32_t id = LRPC__READ_ONCE(lane->rx.kernel_id);
+	int ret;
+
+	(void)call_word; /* the kernel writes the word, with our ids */
+	/* EAGAIN: the lane is ours, so its receiver is only on its way into
+	 * WAIT (just registered, or just back from a call we gave up on). */
+	while ((ret = lrpc__rpal_call(c->peer, id, deadline)) == -EAGAIN &&
+	       !atomic_load(c->dead))
+		nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
+	switch (ret) {
+	case 0:
+	case -ETIMEDOUT:
+	case -EDEADLK:
+		return ret;
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -EPERM:
+		return -ECONNRESET;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* The receiver word is the kernel's, in the server's memory: the lane is
+ * back once the reply to the abandoned call is written (a call that then
+ * finds the receiver not yet waiting again is retried, above). */
+static bool rpal_returned(struct lrpc__lane *lane, uint64_t seq)
+{
+	return LRPC__READ_ONCE(lane->reply.seq) == seq;
+}
+
+/* Nothing wakes a thread when that happens: look every millisecond. */
+static void rpal_wait_returned(struct lrpc__lane *lane, uint64_t seq,
+			       lrpc_deadline deadline)
+{
+	(void)deadline;
+	if (!rpal_returned(lane, seq))
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+}
+
+/* The kernel fails a call whose server died (ECONNRESET). */
+static void rpal_peer_gone(struct lrpc__lane *lane)
+{
+	(void)lane;
+}
+
+static int rpal_recv_start(struct lrpc__hrecv *r)
+{
+	uint32_t id = 0;
+	int ret = receiver_register(&r->own, &id);
+
+	/* The client names receivers by their kernel ids. */
+	r->lane->rx.kernel_id = id;
+	return ret;
+}
+
+/*
+ * Waits time out now and then only to notice a stop: a receiver asleep in
+ * the kernel ignores ordinary wakeups by design.
+ */
+#define STOP_CHECK_NS 250000000
+
+static int rpal_reply_wait(struct lrpc__hrecv *r)
+{
+	for (;;) {
+		int64_t w = receive(r->replying, STOP_CHECK_NS);
+
+		r->replying = false;
+		if (w == -ETIMEDOUT || w == -EINTR) {
+			if (atomic_load(r->conn->stop))
+				return -ESHUTDOWN;
+			continue;
+		}
+		if (w < 0)
+			return -ESHUTDOWN;
+		r->replying = true;
+		/* The kernel wrote the caller's ids: only this connection's
+		 * client may use its receivers. A stranger gets its call back
+		 * unanswered and the lane untouched. */
+		return lrpc__word_service((uint32_t)w) == r->conn->client_id;
+	}
+}
+
+static void rpal_recv_stop(struct lrpc__hrecv *r)
+{
+	if (r->replying)
+		receive(true, 0); /* release the last caller */
+	r->replying = false;
+	unregister();
+}
+
+/* A receiver asleep in the kernel notices the stop at its next timeout. */
+static void rpal_kick(struct lrpc__lane *lane)
+{
+	(void)lane;
+}
+
+const struct lrpc__handoff lrpc__handoff_rpal_kernel = {
+	.name = "rpal-kernel",
+	.probe = rpal_probe,
+	.offer = rpal_offer,
+	.accept = rpal_accept,
+	.attach = rpal_attach,
+	.detach = rpal_detach,
+	.call = rpal_call,
+	.returned = rpal_returned,
+	.wait_returned = rpal_wait_returned,
+	.peer_gone = rpal_peer_gone,
+	.recv_start = rpal_recv_start,
+	.reply_wait = rpal_reply_wait,
+	.recv_stop = rpal_recv_stop,
+	.kick = rpal_kick,
+};
