@@ -168,8 +168,8 @@ lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o)
 	int ret = lrpc_channel_open(srv->uri, o, &ch);
 
 	ck_assert_msg(ret == 0, "open %s: %s", srv->uri, strerror(-ret));
-	/* Where a faster hand-off must be in use (the RPAL kernel), a
-	 * channel that quietly fell back would make every test meaningless. */
+	/* Each run is over one hand-off (h_run): a channel that quietly
+	 * fell back to another would make the run meaningless. */
 	if (want && *want && !strncmp(srv->uri, "lrpc://", 7))
 		ck_assert_str_eq(lrpc_channel_handoff(ch), want);
 	return ch;
@@ -180,8 +180,78 @@ lrpc_channel *h_open(const struct peer *srv)
 	return h_open_opts(srv, NULL);
 }
 
+/* Is \p name in the space-separated list \p list? */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && *p; p += strcspn(p, " "), p += strspn(p, " "))
+		if (!strncmp(p, name, n) && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * The tests once per hand-off the runtime lists (LRPC_HANDOFFS prints
+ * them), the way liburing reruns a test per ring mode: a hand-off this
+ * machine lacks says SKIP, unless LRPC_TEST_HANDOFF_REQUIRE names it: the
+ * RPAL guest requires its own, so that a broken probe cannot pass as a
+ * futex-only run. The servers and
+ * clients the tests start inherit LAZYRPC_HANDOFF, and every channel must
+ * end up on that hand-off.
+ * Check forks each test, so this process itself never touches the runtime
+ * and its once-per-process probe.
+ */
+static int run_per_handoff(const char *name, const TTest *const tests[],
+			   int ntests, int timeout_s)
+{
+	const char *helper = getenv("LRPC_HANDOFFS");
+	const char *require = getenv("LRPC_TEST_HANDOFF_REQUIRE");
+	char cmd[4200], line[128], hname[64], avail[8];
+	int ran = 0, failed = 0;
+	FILE *list;
+
+	if (!helper || !*helper) {
+		fprintf(stderr, "environment variable LRPC_HANDOFFS not set\n");
+		return 1;
+	}
+	snprintf(cmd, sizeof(cmd), "'%s'", helper);
+	list = popen(cmd, "r");
+	if (!list)
+		return 1;
+	while (fgets(line, sizeof(line), list)) {
+		if (sscanf(line, "%63s %7s", hname, avail) != 2)
+			continue;
+		if (strcmp(avail, "yes") != 0) {
+			bool must = listed(require, hname);
+
+			printf("%s %s over hand-off %s: not offered here\n",
+			       must ? "FAIL" : "SKIP", name, hname);
+			failed += must;
+			continue;
+		}
+		printf("-- %s over hand-off %s\n", name, hname);
+		fflush(stdout);
+		setenv("LAZYRPC_HANDOFF", hname, 1);
+		setenv("LRPC_EXPECT_HANDOFF", hname, 1);
+		failed += check_run(name, tests, ntests, timeout_s) != 0;
+		ran++;
+	}
+	if (pclose(list) != 0) {
+		fprintf(stderr, "%s failed\n", helper);
+		return 1;
+	}
+	unsetenv("LAZYRPC_HANDOFF");
+	unsetenv("LRPC_EXPECT_HANDOFF");
+	if (failed)
+		return 1;
+	return ran ? 0 : 77;
+}
+
 int h_run(const char *name, const TTest *const tests[], int ntests,
 	  int timeout_s)
 {
-	return check_run(name, tests, ntests, timeout_s);
+	if (strcmp(h_transport(), "lrpc") != 0)
+		return check_run(name, tests, ntests, timeout_s);
+	return run_per_handoff(name, tests, ntests, timeout_s);
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Stage the runtime's own tests into a guest root: the greeter and the
-# lrpc:// integration tests, built by meson in BUILD, with the shared
-# libraries they load, and a line per test in the guest's list. Inside the
-# RPAL kernel they must run over the rpal-kernel hand-off.
+# Stage the runtime's lrpc:// tests into a guest root: every test that
+# meson BUILD has in suite 'lrpc' (the greeter and the integration tests),
+# with the helpers its environment names and the shared libraries they
+# load, and a line per test in the guest's list. The tests rerun themselves
+# once per hand-off the machine offers (tests/integration/harness.c);
+# inside the RPAL kernel that must include rpal-kernel.
 #
 # Usage: runtime-suite.sh BUILD ROOT LIST
 set -euo pipefail
@@ -29,30 +31,38 @@ stage() {
 	done
 }
 
-tests="greeter load server_death client_death deadline errors hostile setup_errors peercred graceful_stop"
-for t in $tests; do
-	stage "$build/tests/integration/test_$t"
-done
-stage "$build/tests/integration/probe"
-stage "$build/tests/integration/hostile"
-stage "$build/examples/greeter/greeter-server"
-stage "$build/examples/greeter/greeter-client"
+# One line per test from meson's own list: name, timeout, command, then
+# the environment meson would set (NAME=VALUE, tab-separated).
+tests=$(python3 - "$build/meson-info/intro-tests.json" <<'PY'
+import json, sys
 
-# Guest-side wrapper: the environment meson sets on the host.
-b=/rt$build
-cat >"$rt/run" <<SH
-#!/bin/sh
-export LRPC_PROBE=$b/tests/integration/probe
-export LRPC_HOSTILE=$b/tests/integration/hostile
-export LRPC_GREETER_SERVER=$b/examples/greeter/greeter-server
-export LRPC_GREETER_CLIENT=$b/examples/greeter/greeter-client
-export LRPC_TEST_TRANSPORT=lrpc LRPC_EXPECT_HANDOFF=rpal-kernel
-# Software emulation is slow: fewer calls, same checks.
-export LRPC_LOAD_CALLS=1000
-export CK_DEFAULT_TIMEOUT=300
-exec $b/tests/integration/\$1
-SH
-chmod +x "$rt/run"
-for t in $tests; do
-	echo "test runtime/$t 600 /rt/run test_$t" >>"$list"
-done
+for t in json.load(open(sys.argv[1])):
+    if not any(s.split(':')[-1] == 'lrpc' for s in t['suite']):
+        continue
+    env = ['%s=%s' % kv for kv in sorted(t['env'].items())]
+    print('\t'.join([t['name'], str(t['timeout']), ' '.join(t['cmd'])] + env))
+PY
+)
+[ -n "$tests" ] || { echo "runtime-suite: no lrpc tests in $build" >&2; exit 1; }
+
+mkdir -p "$rt/t"
+while IFS=$'\t' read -r -a f; do
+	name=${f[0]} cmd=${f[2]}
+	stage "$cmd"
+	{
+		echo '#!/bin/sh'
+		for kv in "${f[@]:3}"; do
+			val=${kv#*=}
+			# Helpers the test starts come along; every path into
+			# the build tree is the guest's /rt copy.
+			if [ -f "$val" ] && [ -x "$val" ]; then stage "$val"; fi
+			echo "export ${kv%%=*}='${val//$build//rt$build}'"
+		done
+		echo "export LRPC_TEST_HANDOFF_REQUIRE=rpal-kernel"
+		# Software emulation is slow: fewer calls, same checks.
+		echo "export LRPC_LOAD_CALLS=1000 CK_DEFAULT_TIMEOUT=300"
+		echo "exec $(guest_path "$cmd")"
+	} >"$rt/t/$name"
+	chmod +x "$rt/t/$name"
+	echo "test runtime/$name 600 /rt/t/$name" >>"$list"
+done <<<"$tests"
