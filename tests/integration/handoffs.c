@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "handoff.h"
+#include "handoff/handoff.h"
 
 int main(void)
 {

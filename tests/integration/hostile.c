@@ -23,10 +23,10 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "lane.h"
-#include "ctlproto.h"
-#include "internal.h"
-#include "handoff_rpal_kernel.h"
+#include "wire/lane.h"
+#include "wire/handshake.h"
+#include "core/internal.h"
+#include "handoff/rpal_kernel.h"
 
 /* Our RPAL service id, when the kernel has /dev/rpal: the server then
  * gives us rpal-kernel lanes, and call words carrying this id are the ones

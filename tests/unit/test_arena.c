@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "check_main.h"
 
 START_TEST(allocations_are_aligned_and_distinct)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff.h"
+#include "handoff/handoff.h"
 #include "check_main.h"
 
 #define SERVICE 7

@@ -3,8 +3,8 @@
 #include <check.h>
 #include <errno.h>
 
-#include "lane.h"
-#include "internal.h"
+#include "wire/lane.h"
+#include "core/internal.h"
 #include "check_main.h"
 
 START_TEST(call_word_matches_rpal_encoding)

@@ -17,8 +17,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "internal.h"
-#include "pbdecode.h"
+#include "core/internal.h"
+#include "wire/pbdecode.h"
 #include "pbdecode_test.pb-c.h"
 #include "check_main.h"
 

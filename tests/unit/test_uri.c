@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "check_main.h"
 
 START_TEST(runtime_dir_precedence)

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "channel_internal.h"
-#include "frame.h"
-#include "sock.h"
+#include "client/channel.h"
+#include "wire/frame.h"
+#include "transport/sock.h"
 
 struct sock_conn {
 	struct lrpc__slot slot; /* first: buf = mem + header */

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "server_internal.h"
+#include "wire/frame.h"
+#include "serve/host.h"
 
 /* Calls one connection may have queued before we stop reading from it. */
 #define MAX_INFLIGHT 64

@@ -6,7 +6,7 @@
 #ifndef LRPC_CHANNEL_INTERNAL_H
 #define LRPC_CHANNEL_INTERNAL_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* Where one call's request is written; transports embed it first. */
 struct lrpc__slot {

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pbdecode.h"
-#include "server_internal.h"
+#include "wire/pbdecode.h"
+#include "serve/host.h"
 
 lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
 			 uint32_t method_id, const void *req_bytes,

@@ -6,7 +6,7 @@
  * only how a call is published and waited for, and how a receiver waits
  * for the next one.
  *
- * One ops table per hand-off (handoff_futex.c, handoff_rpal_kernel.c), all
+ * One ops table per hand-off (futex.c, rpal_kernel.c, beside this file), all
  * listed in handoff.c, best first. handoff.c alone knows their names, reads
  * LAZYRPC_HANDOFF, caches the probes and negotiates the handshake; nothing
  * else compares hand-off names. A new hand-off is one more file and one
@@ -15,8 +15,8 @@
 #ifndef LRPC_HANDOFF_H
 #define LRPC_HANDOFF_H
 
-#include "ctlproto.h"
-#include "internal.h"
+#include "wire/handshake.h"
+#include "core/internal.h"
 
 struct lrpc__handoff;
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff.h"
-#include "server_internal.h"
+#include "handoff/handoff.h"
+#include "serve/host.h"
 
 struct receiver {
 	struct lrpc__conn *conn;

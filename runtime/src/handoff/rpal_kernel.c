@@ -26,9 +26,9 @@
 
 #include <linux/rpal.h>
 
-#include "handoff.h"
-#include "handoff_rpal_kernel.h"
-#include "lane.h"
+#include "handoff/handoff.h"
+#include "handoff/rpal_kernel.h"
+#include "wire/lane.h"
 
 /* lane.h spells the state words out; they must be the kernel's. */
 _Static_assert((int)LRPC__RX_WAIT == (int)RPAL_RECEIVER_WAIT &&

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "frame.h"
-#include "internal.h"
+#include "wire/frame.h"
+#include "core/internal.h"
 
 static void put32(unsigned char *p, uint32_t v)
 {

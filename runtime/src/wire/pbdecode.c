@@ -63,8 +63,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pbdecode.h"
-#include "pbdecode_wire.h"
+#include "wire/pbdecode.h"
+#include "wire/pbdecode_wire.h"
 
 struct dec {
 	ProtobufCAllocator *a;

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 const char *lrpc_code_name(lrpc_code code)
 {

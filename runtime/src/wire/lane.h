@@ -12,7 +12,7 @@
  *
  * The state words follow the RPAL receiver/sender state machine (seed 000)
  * bit for bit: bits 0-7 state, bits 8-23 sender id, bits 24-31 service id.
- * The numbers are seed 000's; handoff_rpal_kernel.c checks that the
+ * The numbers are seed 000's; handoff/rpal_kernel.c checks that the
  * kernel's uapi header agrees.
  */
 #ifndef LRPC_LANE_H

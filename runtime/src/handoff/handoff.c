@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff.h"
+#include "handoff/handoff.h"
 
 /* Best first; the last is the fallback every kernel has. */
 static const struct lrpc__handoff *const handoffs[] = {

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "server_internal.h"
+#include "serve/host.h"
 
 /* mkdir -p with mode 0700 for what it creates. */
 static int make_dir(const char *path)

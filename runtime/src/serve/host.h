@@ -7,8 +7,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "handoff.h"
-#include "internal.h"
+#include "handoff/handoff.h"
+#include "core/internal.h"
 
 #define LRPC__MAX_LISTENERS 8
 

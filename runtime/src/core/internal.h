@@ -9,7 +9,7 @@
 
 #include <lazyrpc/lazyrpc.h>
 
-#include "lane.h"
+#include "wire/lane.h"
 
 /* A word of shared memory the peer may change at any time: read it exactly
  * once into a local, then validate the local. */

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The /dev/rpal wrappers beneath the rpal-kernel hand-off
- * (handoff_rpal_kernel.c). The runtime reaches that hand-off through its
+ * (rpal_kernel.c). The runtime reaches that hand-off through its
  * ops table (handoff.h) alone; these are declared for the tests that poke
  * the kernel directly (tests/integration/hostile.c).
  */
 #ifndef LRPC_HANDOFF_RPAL_KERNEL_H
 #define LRPC_HANDOFF_RPAL_KERNEL_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* This process as an RPAL service (enabled on first use): its id and, if
  * \p key is not NULL, its key. \return 0, -ENODEV, -errno. */

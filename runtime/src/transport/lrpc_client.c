@@ -22,9 +22,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctlproto.h"
-#include "handoff.h"
-#include "channel_internal.h"
+#include "wire/handshake.h"
+#include "handoff/handoff.h"
+#include "client/channel.h"
 
 struct chan_lane {
 	struct lrpc__slot slot; /* first: the generic code sees only this */

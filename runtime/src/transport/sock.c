@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sock.h"
+#include "transport/sock.h"
 
 static int wait_fd(int fd, short events, lrpc_deadline deadline)
 {

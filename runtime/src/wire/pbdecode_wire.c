@@ -3,8 +3,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "pbdecode.h"
-#include "pbdecode_wire.h"
+#include "wire/pbdecode.h"
+#include "wire/pbdecode_wire.h"
 
 bool lrpc__pb_read_value(const volatile uint8_t *in, size_t *pos, size_t end,
 			 struct wval *v)

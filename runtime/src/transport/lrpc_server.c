@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ctlproto.h"
-#include "handoff.h"
-#include "server_internal.h"
+#include "wire/handshake.h"
+#include "handoff/handoff.h"
+#include "serve/host.h"
 
 #define HELLO_TIMEOUT_MS 5000
 
@@ -156,7 +156,7 @@ static int region_create(struct lrpc__conn *conn)
 			      srv->opts.max_msg_size);
 	if (ret < 0)
 		return ret;
-	conn->memfd = memfd_create("lazyrpc-callctx",
+	conn->memfd = memfd_create("lazyrpc-lanes",
 				   MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (conn->memfd < 0)
 		return -errno;

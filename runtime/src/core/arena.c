@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 #define CHUNK_SIZE 16384u
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channel_internal.h"
-#include "pbdecode.h"
+#include "client/channel.h"
+#include "wire/pbdecode.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000

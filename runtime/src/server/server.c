@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "server_internal.h"
+#include "serve/host.h"
 
 #define DEFAULT_MAX_CLIENTS 64
 

@@ -3,7 +3,7 @@
 #ifndef LRPC_SOCK_H
 #define LRPC_SOCK_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* Connect to a unix:// or tcp:// address by \p deadline. \return fd, -errno. */
 int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline);

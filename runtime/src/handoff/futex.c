@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "handoff.h"
-#include "lane.h"
+#include "handoff/handoff.h"
+#include "wire/lane.h"
 
 #define SPIN_NS 20000
 

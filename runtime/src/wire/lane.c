@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 
-#include "lane.h"
-#include "internal.h"
+#include "wire/lane.h"
+#include "core/internal.h"
 
 static uint64_t round_up(uint64_t v, uint64_t a)
 {
