@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/channel.h"
+#include "transport/transport.h"
 #include "wire/pbdecode.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -46,10 +46,7 @@ int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,
 		ch->opts.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	if (!ch->opts.max_msg_size)
 		ch->opts.max_msg_size = LRPC_DEFAULT_MAX_MSG;
-	if (addr.scheme == LRPC__SCHEME_LRPC)
-		ret = lrpc__shm_open(ch, addr.path);
-	else
-		ret = lrpc__sock_open(ch, &addr);
+	ret = lrpc__transport_find(addr.scheme)->dial(ch, &addr);
 	if (ret < 0) {
 		lrpc_channel_close(ch);
 		return ret;
@@ -89,7 +86,7 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 			    lrpc_deadline deadline, lrpc_status *st)
 {
 	const unsigned char *bytes = NULL;
-	struct lrpc__slot *slot;
+	struct lrpc__req_buf *rb;
 	size_t len, max, rep_len = 0;
 	lrpc_code code;
 
@@ -110,11 +107,11 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "request of %zu bytes exceeds the %zu-byte limit",
 					 len, max);
-	code = ch->ops->acquire(ch, len, deadline, &slot, st);
+	code = ch->ops->acquire(ch, len, deadline, &rb, st);
 	if (code != LRPC_OK)
 		return code;
-	protobuf_c_message_pack(req, slot->buf);
-	code = ch->ops->invoke(ch, slot, method->id, len, deadline, &bytes,
+	protobuf_c_message_pack(req, rb->buf);
+	code = ch->ops->invoke(ch, rb, method->id, len, deadline, &bytes,
 			       &rep_len, st);
 	/* A reply in memory the server shares is decoded where it lies, by the
 	 * decoder that reads every byte once: the server cannot change what
@@ -122,7 +119,7 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 	 * the same decoder, for its nesting limit and the same rules. */
 	if (code == LRPC_OK)
 		*rep = lrpc__pb_decode(method->output, NULL, rep_len, bytes);
-	ch->ops->release(ch, slot);
+	ch->ops->release(ch, rb);
 	if (code != LRPC_OK)
 		return code;
 	if (!*rep)
@@ -139,7 +136,7 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 				lrpc_deadline deadline, lrpc_status *st)
 {
 	const unsigned char *bytes;
-	struct lrpc__slot *slot;
+	struct lrpc__req_buf *rb;
 	size_t n = 0, max;
 	lrpc_code code;
 
@@ -153,12 +150,12 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 					 "request of %zu bytes exceeds the %zu-byte limit",
 					 req_len, max);
 	deadline = resolve_deadline(ch, deadline);
-	code = ch->ops->acquire(ch, req_len, deadline, &slot, st);
+	code = ch->ops->acquire(ch, req_len, deadline, &rb, st);
 	if (code != LRPC_OK)
 		return code;
 	if (req_len)
-		memcpy(slot->buf, req, req_len);
-	code = ch->ops->invoke(ch, slot, method_id, req_len, deadline, &bytes,
+		memcpy(rb->buf, req, req_len);
+	code = ch->ops->invoke(ch, rb, method_id, req_len, deadline, &bytes,
 			       &n, st);
 	if (code == LRPC_OK && n > rep_cap)
 		code = lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
@@ -166,7 +163,7 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 					 n, rep_cap);
 	else if (code == LRPC_OK && n)
 		memcpy(rep, bytes, n);
-	ch->ops->release(ch, slot);
+	ch->ops->release(ch, rb);
 	if (code == LRPC_OK) {
 		*rep_len = n;
 		lrpc__status_set(st, LRPC_OK, "%s", "");

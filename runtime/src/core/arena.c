@@ -5,7 +5,6 @@
  * first chunk is kept across calls so a steady stream of small calls does
  * not touch malloc.
  */
-#include <errno.h>
 #include <stdlib.h>
 
 #include "core/internal.h"
@@ -96,24 +95,4 @@ void lrpc__arena_destroy(struct lrpc__arena *a)
 	lrpc__arena_reset(a);
 	free(a->chunks);
 	a->chunks = NULL;
-}
-
-int lrpc__buf_reserve(unsigned char **buf, size_t *cap, size_t need)
-{
-	size_t n = *cap ? *cap : 4096;
-	unsigned char *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return -ENOMEM;
-		n *= 2;
-	}
-	p = realloc(*buf, n);
-	if (!p)
-		return -ENOMEM;
-	*buf = p;
-	*cap = n;
-	return 0;
 }

@@ -9,13 +9,11 @@
 
 #include <lazyrpc/lazyrpc.h>
 
-#include "wire/lane.h"
-
 /* A word of shared memory the peer may change at any time: read it exactly
  * once into a local, then validate the local. */
 #define LRPC__READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 
-/* server.c: start a thread with every signal blocked. \return 0, -errno. */
+/* thread.c: start a thread with every signal blocked. \return 0, -errno. */
 int lrpc__thread_start(pthread_t *t, void *(*fn)(void *), void *arg,
 		       bool detached);
 
@@ -42,7 +40,7 @@ struct lrpc__addr {
 /* \return 0, -EINVAL, -ENAMETOOLONG, -EPROTONOSUPPORT. */
 int lrpc__uri_parse(const char *uri, struct lrpc__addr *addr);
 
-/* arena.c: grow *buf (capacity *cap, doubling from 4 KiB) to hold \p need
+/* buf.c: grow *buf (capacity *cap, doubling from 4 KiB) to hold \p need
  * bytes. \return 0, -ENOMEM (the old buffer is kept). */
 int lrpc__buf_reserve(unsigned char **buf, size_t *cap, size_t need);
 

@@ -15,8 +15,9 @@
 #ifndef LRPC_HANDOFF_H
 #define LRPC_HANDOFF_H
 
-#include "wire/handshake.h"
 #include "core/internal.h"
+#include "wire/handshake.h"
+#include "wire/lane.h"
 
 struct lrpc__handoff;
 

@@ -1,25 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
  * Serving one call, whatever carried it: find the method, check the
- * deadline, decode the request, run the handler. The transport packs the
- * reply where it wants it (a lane buffer, a socket frame). The request may
- * still be in memory the client shares and can rewrite: the single-pass
- * decoder reads it once, into the call's arena.
+ * deadline, decode the request, run the handler, pack the reply where the
+ * transport wants it. The request may still be in memory the client shares
+ * and can rewrite: the single-pass decoder reads it once, into the call's
+ * arena.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "serve/dispatch.h"
 #include "wire/pbdecode.h"
-#include "serve/host.h"
 
-lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
-			 uint32_t method_id, const void *req_bytes,
-			 size_t req_len, lrpc_deadline deadline,
-			 ProtobufCMessage **rep_out, char *message)
+static lrpc_code run(const struct lrpc__registry *reg,
+		     struct lrpc__arena *arena, uint32_t method_id,
+		     const void *req_bytes, size_t req_len,
+		     lrpc_deadline deadline, ProtobufCMessage **rep_out,
+		     char *message)
 {
-	const struct lrpc__method_entry *e = lrpc__server_find(srv, method_id);
+	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
 	struct lrpc_call call = {
-		.srv = srv,
 		.deadline = deadline,
 		.arena = arena,
 	};
@@ -28,7 +28,6 @@ lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
 	lrpc_code code;
 
 	*rep_out = NULL;
-	message[0] = '\0';
 	if (!e) {
 		snprintf(message, LRPC_STATUS_MSG_MAX, "unknown method id 0x%08x",
 			 method_id);
@@ -69,9 +68,35 @@ lrpc_code lrpc__dispatch(lrpc_server *srv, struct lrpc__arena *arena,
 	return LRPC_OK;
 }
 
-void lrpc__count_call(lrpc_server *srv, lrpc_code code)
+void lrpc__serve(const struct lrpc__registry *reg, struct lrpc__arena *arena,
+		 uint32_t method_id, const void *req, size_t req_len,
+		 lrpc_deadline deadline, size_t max_reply,
+		 lrpc__reply_room room, void *ctx, struct lrpc__reply *out)
 {
-	atomic_fetch_add_explicit(code == LRPC_OK ? &srv->stats.calls_ok :
-						    &srv->stats.calls_failed,
-				  1, memory_order_relaxed);
+	ProtobufCMessage *rep;
+	unsigned char *at;
+	size_t n;
+
+	out->len = 0;
+	out->message[0] = '\0';
+	out->code = run(reg, arena, method_id, req, req_len, deadline, &rep,
+			out->message);
+	if (out->code != LRPC_OK)
+		return;
+	n = protobuf_c_message_get_packed_size(rep);
+	if (n > max_reply) {
+		snprintf(out->message, sizeof(out->message),
+			 "reply of %zu bytes exceeds the %zu-byte limit", n,
+			 max_reply);
+		out->code = LRPC_RESOURCE_EXHAUSTED;
+		return;
+	}
+	at = room(ctx, n);
+	if (!at) {
+		snprintf(out->message, sizeof(out->message), "out of memory");
+		out->code = LRPC_RESOURCE_EXHAUSTED;
+		return;
+	}
+	protobuf_c_message_pack(rep, at);
+	out->len = n;
 }

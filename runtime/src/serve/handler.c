@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "serve/host.h"
+#include "serve/dispatch.h"
 
 lrpc_deadline lrpc_call_deadline(const lrpc_call *call)
 {

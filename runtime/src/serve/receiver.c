@@ -14,80 +14,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff/handoff.h"
-#include "serve/host.h"
+#include "serve/dispatch.h"
+#include "serve/receiver.h"
 
 struct receiver {
-	struct lrpc__conn *conn;
+	struct lrpc__receivers *rs;
 	uint32_t index;
 	struct lrpc__arena arena;
 };
 
-static void reply_write(struct lrpc__lane *lane, uint64_t seq, lrpc_code code,
-			uint32_t len, const char *message)
+static void reply_write(struct lrpc__lane *lane, uint64_t seq,
+			const struct lrpc__reply *rep)
 {
 	struct lrpc__reply_meta *r = &lane->reply;
-	size_t n = strnlen(message, LRPC_STATUS_MSG_MAX - 1);
+	size_t n = strnlen(rep->message, LRPC_STATUS_MSG_MAX - 1);
 
 	r->seq = seq;
-	r->code = (uint32_t)code;
-	r->rep_len = len;
-	memcpy(r->message, message, n);
+	r->code = (uint32_t)rep->code;
+	r->rep_len = (uint32_t)rep->len;
+	memcpy(r->message, rep->message, n);
 	r->message[n] = '\0';
+}
+
+/* The reply goes where the request was: the lane buffer. */
+static unsigned char *lane_room(void *lane, size_t len)
+{
+	(void)len; /* at most the buffer's size: lrpc__serve checked */
+	return lrpc__lane_buf(lane);
 }
 
 static void serve(struct receiver *rx, struct lrpc__lane *lane)
 {
-	lrpc_server *srv = rx->conn->srv;
-	uint64_t buf_size = rx->conn->geom.buf_size;
+	struct lrpc__host *h = rx->rs->host;
+	uint64_t buf_size = rx->rs->geom.buf_size;
 	/* Read once: the client may be changing these as we look. */
 	uint64_t seq = LRPC__READ_ONCE(lane->call.seq);
 	lrpc_deadline deadline = LRPC__READ_ONCE(lane->call.deadline);
 	uint32_t method_id = LRPC__READ_ONCE(lane->call.method_id);
 	uint32_t req_len = LRPC__READ_ONCE(lane->call.req_len);
-	char message[LRPC_STATUS_MSG_MAX] = "";
-	ProtobufCMessage *rep = NULL;
-	uint32_t rep_len = 0;
-	lrpc_code code;
+	struct lrpc__reply rep = { .len = 0 };
 
 	if (req_len > buf_size) {
-		snprintf(message, sizeof(message),
+		snprintf(rep.message, sizeof(rep.message),
 			 "request length %u exceeds the %llu-byte buffer",
 			 req_len, (unsigned long long)buf_size);
-		code = LRPC_INVALID_ARGUMENT;
-		atomic_fetch_add(&srv->stats.protocol_errors, 1);
+		rep.code = LRPC_INVALID_ARGUMENT;
+		atomic_fetch_add(&h->stats.protocol_errors, 1);
 	} else {
-		/* Decoded in place: lrpc__dispatch reads the shared bytes once. */
-		code = lrpc__dispatch(srv, &rx->arena, method_id,
-				      lrpc__lane_buf(lane), req_len, deadline,
-				      &rep, message);
+		/* Decoded in place: lrpc__serve reads the shared bytes once. */
+		lrpc__serve(&h->registry, &rx->arena, method_id,
+			    lrpc__lane_buf(lane), req_len, deadline, buf_size,
+			    lane_room, lane, &rep);
 	}
-	if (code == LRPC_OK) {
-		size_t n = protobuf_c_message_get_packed_size(rep);
-
-		if (n > buf_size) {
-			snprintf(message, sizeof(message),
-				 "reply of %zu bytes exceeds the %llu-byte limit",
-				 n, (unsigned long long)buf_size);
-			code = LRPC_RESOURCE_EXHAUSTED;
-		} else {
-			protobuf_c_message_pack(rep, lrpc__lane_buf(lane));
-			rep_len = (uint32_t)n;
-		}
-	}
-	reply_write(lane, seq, code, rep_len, message);
+	reply_write(lane, seq, &rep);
 	lrpc__arena_reset(&rx->arena);
-	lrpc__count_call(srv, code);
+	lrpc__count_call(h, rep.code);
 }
 
-static void report_start(struct lrpc__conn *conn, int err)
+static void report_start(struct lrpc__receivers *rs, int err)
 {
-	pthread_mutex_lock(&conn->start_lock);
-	conn->start_done++;
-	if (err && !conn->start_error)
-		conn->start_error = err;
-	pthread_cond_broadcast(&conn->start_cond);
-	pthread_mutex_unlock(&conn->start_lock);
+	pthread_mutex_lock(&rs->start_lock);
+	rs->start_done++;
+	if (err && !rs->start_error)
+		rs->start_error = err;
+	pthread_cond_broadcast(&rs->start_cond);
+	pthread_mutex_unlock(&rs->start_lock);
 }
 
 /* The one receiver loop, whatever the hand-off: reply to the last call
@@ -95,17 +86,17 @@ static void report_start(struct lrpc__conn *conn, int err)
 static void *receiver_main(void *arg)
 {
 	struct receiver *rx = arg;
-	struct lrpc__conn *conn = rx->conn;
-	lrpc_server *srv = conn->srv;
-	const struct lrpc__handoff *h = conn->hand.ops;
+	struct lrpc__receivers *rs = rx->rs;
+	struct lrpc__host *host = rs->host;
+	const struct lrpc__handoff *h = rs->hand.ops;
 	struct lrpc__hrecv r = {
-		.conn = &conn->hand,
-		.lane = lrpc__region_lane(conn->base, &conn->geom, rx->index),
-		.call_word = lrpc__call_word(srv->service_id, rx->index + 1),
+		.conn = &rs->hand,
+		.lane = lrpc__region_lane(rs->base, &rs->geom, rx->index),
+		.call_word = lrpc__call_word(rs->hand.service_id, rx->index + 1),
 	};
 	int ret = h->recv_start(&r);
 
-	report_start(conn, ret);
+	report_start(rs, ret);
 	while (ret == 0) {
 		int got = h->reply_wait(&r);
 
@@ -114,7 +105,7 @@ static void *receiver_main(void *arg)
 		if (got == 0) {
 			/* Woken by something that is not a call for this
 			 * lane: a confused or hostile client. */
-			atomic_fetch_add(&srv->stats.protocol_errors, 1);
+			atomic_fetch_add(&host->stats.protocol_errors, 1);
 			continue;
 		}
 		serve(rx, r.lane);
@@ -125,52 +116,73 @@ static void *receiver_main(void *arg)
 	lrpc__arena_destroy(&rx->arena);
 	free(rx);
 	/* The last receiver of a stopping connection lets the loop close it;
-	 * the loop's own reference keeps conn alive until then. */
-	if (atomic_fetch_sub(&conn->receivers_alive, 1) == 1 &&
-	    atomic_load(&conn->stop))
-		uv_async_send(&srv->reap_async);
-	lrpc__conn_unref(conn);
-	pthread_mutex_lock(&srv->lock);
-	if (atomic_fetch_sub(&srv->stats.receivers_active, 1) == 1)
-		pthread_cond_broadcast(&srv->idle);
-	pthread_mutex_unlock(&srv->lock);
+	 * the connection stays until exited says otherwise. */
+	if (atomic_fetch_sub(&rs->alive, 1) == 1 && atomic_load(&rs->stop))
+		uv_async_send(&host->reap_async);
+	rs->exited(rs);
+	pthread_mutex_lock(&host->lock);
+	if (atomic_fetch_sub(&host->stats.receivers_active, 1) == 1)
+		pthread_cond_broadcast(&host->idle);
+	pthread_mutex_unlock(&host->lock);
 	return NULL;
 }
 
-int lrpc__receivers_start(struct lrpc__conn *conn)
+void lrpc__receivers_init(struct lrpc__receivers *rs, struct lrpc__host *h)
 {
-	lrpc_server *srv = conn->srv;
+	rs->host = h;
+	rs->hand.stop = &rs->stop;
+	rs->hand.service_id = h->service_id;
+	pthread_mutex_init(&rs->start_lock, NULL);
+	pthread_cond_init(&rs->start_cond, NULL);
+}
 
-	for (uint32_t i = 0; i < conn->geom.nlanes; i++) {
+void lrpc__receivers_destroy(struct lrpc__receivers *rs)
+{
+	pthread_mutex_destroy(&rs->start_lock);
+	pthread_cond_destroy(&rs->start_cond);
+}
+
+int lrpc__receivers_start(struct lrpc__receivers *rs)
+{
+	struct lrpc__host *h = rs->host;
+
+	for (uint32_t i = 0; i < rs->geom.nlanes; i++) {
 		struct receiver *rx = calloc(1, sizeof(*rx));
 		pthread_t t;
 		int ret;
 
 		if (!rx)
 			return -ENOMEM;
-		rx->conn = conn;
+		rx->rs = rs;
 		rx->index = i;
 		lrpc__arena_init(&rx->arena);
-		atomic_fetch_add(&conn->refs, 1);
-		atomic_fetch_add(&conn->receivers_alive, 1);
-		atomic_fetch_add(&srv->stats.receivers_active, 1);
+		atomic_fetch_add(&rs->alive, 1);
+		atomic_fetch_add(&h->stats.receivers_active, 1);
 		ret = lrpc__thread_start(&t, receiver_main, rx, true);
 		if (ret < 0) {
 			/* Those already running stop when the connection is
 			 * closed, which the caller does on error. */
-			atomic_fetch_sub(&srv->stats.receivers_active, 1);
-			atomic_fetch_sub(&conn->receivers_alive, 1);
-			atomic_fetch_sub(&conn->refs, 1);
+			atomic_fetch_sub(&h->stats.receivers_active, 1);
+			atomic_fetch_sub(&rs->alive, 1);
 			free(rx);
 			return ret;
 		}
+		rs->started++;
 	}
 	/* A hand-off may need each thread to have started (a kernel one
 	 * names receivers by ids that exist only once each has registered)
 	 * before the client calls. */
-	pthread_mutex_lock(&conn->start_lock);
-	while (conn->start_done < conn->geom.nlanes)
-		pthread_cond_wait(&conn->start_cond, &conn->start_lock);
-	pthread_mutex_unlock(&conn->start_lock);
-	return conn->start_error;
+	pthread_mutex_lock(&rs->start_lock);
+	while (rs->start_done < rs->geom.nlanes)
+		pthread_cond_wait(&rs->start_cond, &rs->start_lock);
+	pthread_mutex_unlock(&rs->start_lock);
+	return rs->start_error;
+}
+
+void lrpc__receivers_stop(struct lrpc__receivers *rs)
+{
+	atomic_store(&rs->stop, 1);
+	if (rs->base)
+		for (uint32_t i = 0; i < rs->geom.nlanes; i++)
+			rs->hand.ops->kick(lrpc__region_lane(rs->base, &rs->geom, i));
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Listening sockets for every scheme a server serves on. */
+/* Listening sockets on a server's loop, for the transports to build on. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "serve/host.h"
+#include "transport/transport.h"
 
 /* mkdir -p with mode 0700 for what it creates. */
 static int make_dir(const char *path)
@@ -73,12 +74,15 @@ static int check_tmp_dir(const char *dir)
 	return 0;
 }
 
-static int listen_pipe(lrpc_server *srv, struct lrpc__listener *l,
-		       uv_connection_cb cb)
+int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
+		      const char *path, bool make_dirs, uv_connection_cb cb)
 {
 	int ret;
 
-	if (l->scheme == LRPC__SCHEME_LRPC) {
+	if (strlen(path) >= sizeof(l->path))
+		return -ENAMETOOLONG;
+	strcpy(l->path, path);
+	if (make_dirs) {
 		char dir[sizeof(l->path)];
 		char *slash;
 
@@ -96,10 +100,10 @@ static int listen_pipe(lrpc_server *srv, struct lrpc__listener *l,
 	ret = claim_path(l->path);
 	if (ret < 0)
 		return ret;
-	ret = uv_pipe_init(&srv->loop, &l->h.pipe, 0);
+	ret = uv_pipe_init(&h->loop, &l->h.pipe, 0);
 	if (ret < 0)
 		return ret;
-	l->h.handle.data = srv;
+	l->h.handle.data = h;
 	ret = uv_pipe_bind(&l->h.pipe, l->path);
 	if (ret == 0)
 		ret = uv_listen(&l->h.stream, 128, cb);
@@ -110,8 +114,8 @@ static int listen_pipe(lrpc_server *srv, struct lrpc__listener *l,
 	return ret;
 }
 
-static int listen_tcp(lrpc_server *srv, struct lrpc__listener *l,
-		      const struct lrpc__addr *addr)
+int lrpc__listen_tcp(struct lrpc__host *h, struct lrpc__listener *l,
+		     const struct lrpc__addr *addr, uv_connection_cb cb)
 {
 	struct addrinfo hints = {
 		.ai_socktype = SOCK_STREAM,
@@ -124,17 +128,17 @@ static int listen_tcp(lrpc_server *srv, struct lrpc__listener *l,
 
 	if (getaddrinfo(addr->host, addr->port, &hints, &res) != 0)
 		return -EADDRNOTAVAIL;
-	ret = uv_tcp_init(&srv->loop, &l->h.tcp);
+	ret = uv_tcp_init(&h->loop, &l->h.tcp);
 	if (ret < 0) {
 		freeaddrinfo(res);
 		return ret;
 	}
-	l->h.handle.data = srv;
+	l->h.handle.data = h;
 	uv_tcp_nodelay(&l->h.tcp, 1);
 	ret = uv_tcp_bind(&l->h.tcp, res->ai_addr, 0);
 	freeaddrinfo(res);
 	if (ret == 0)
-		ret = uv_listen(&l->h.stream, 128, lrpc__sock_on_connection);
+		ret = uv_listen(&l->h.stream, 128, cb);
 	if (ret == 0)
 		ret = uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *)&ss, &len);
 	if (ret < 0)
@@ -152,64 +156,15 @@ static int listen_tcp(lrpc_server *srv, struct lrpc__listener *l,
 	return 0;
 }
 
-int lrpc_server_listen(lrpc_server *srv, const char *uri)
-{
-	struct lrpc__listener *l;
-	struct lrpc__addr addr;
-	int ret;
-
-	if (!srv)
-		return -EINVAL;
-	if (srv->started)
-		return -EBUSY;
-	ret = lrpc__uri_parse(uri, &addr);
-	if (ret < 0)
-		return ret;
-	if (srv->nlisteners == LRPC__MAX_LISTENERS)
-		return -ENOSPC;
-	l = &srv->listeners[srv->nlisteners];
-	memset(l, 0, sizeof(*l));
-	l->scheme = addr.scheme;
-	snprintf(l->uri, sizeof(l->uri), "%s", uri);
-	strcpy(l->path, addr.path);
-	if (addr.scheme == LRPC__SCHEME_LRPC)
-		ret = listen_pipe(srv, l, lrpc__shm_on_connection);
-	else if (addr.scheme == LRPC__SCHEME_UNIX)
-		ret = listen_pipe(srv, l, lrpc__sock_on_connection);
-	else
-		ret = listen_tcp(srv, l, &addr);
-	if (ret < 0) {
-		/* The handle may exist by now; only the loop can close it. */
-		if (uv_is_active(&l->h.handle) || l->h.handle.loop) {
-			uv_close(&l->h.handle, NULL);
-			uv_run(&srv->loop, UV_RUN_NOWAIT);
-		}
-		return ret;
-	}
-	srv->nlisteners++;
-	return 0;
-}
-
-int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i, char *buf,
-			     size_t len)
-{
-	int n;
-
-	if (!srv || !buf || i >= srv->nlisteners)
-		return -EINVAL;
-	n = snprintf(buf, len, "%s", srv->listeners[i].uri);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-bool lrpc__peer_allowed(const lrpc_server *srv, uv_handle_t *h)
+bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	uv_os_fd_t fd;
 
-	if (srv->opts.allow_any_uid)
+	if (h->opts.allow_any_uid)
 		return true;
-	return uv_fileno(h, &fd) == 0 &&
+	return uv_fileno(handle, &fd) == 0 &&
 	       getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
 	       cred.uid == geteuid();
 }

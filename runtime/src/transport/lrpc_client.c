@@ -24,10 +24,11 @@
 
 #include "wire/handshake.h"
 #include "handoff/handoff.h"
-#include "client/channel.h"
+#include "transport/transport.h"
+#include "wire/lane.h"
 
 struct chan_lane {
-	struct lrpc__slot slot; /* first: the generic code sees only this */
+	struct lrpc__req_buf rb; /* first: the generic code sees only this */
 	struct lrpc__lane *lane;
 	uint32_t call_word;
 	uint64_t seq;
@@ -212,8 +213,8 @@ static int region_map(struct shm_chan *ch, int fd)
 		struct chan_lane *cl = &ch->lanes[i];
 
 		cl->lane = lrpc__region_lane(ch->base, &ch->geom, i);
-		cl->slot.buf = lrpc__lane_buf(cl->lane);
-		cl->slot.cap = ch->geom.buf_size;
+		cl->rb.buf = lrpc__lane_buf(cl->lane);
+		cl->rb.cap = ch->geom.buf_size;
 		cl->call_word = lrpc__call_word(ch->service_id, i + 1);
 	}
 	return 0;
@@ -273,7 +274,7 @@ static struct chan_lane *first_abandoned(struct shm_chan *ch)
 }
 
 static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
-			     struct lrpc__slot **out, lrpc_status *st)
+			     struct lrpc__req_buf **out, lrpc_status *st)
 {
 	struct shm_chan *ch = c->impl;
 	struct timespec ts = {
@@ -289,7 +290,7 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 					 "server has gone away");
 	cl = take_any(ch);
 	if (cl) {
-		*out = &cl->slot;
+		*out = &cl->rb;
 		return LRPC_OK;
 	}
 	pthread_mutex_lock(&ch->lock);
@@ -301,7 +302,7 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 		 * comes after it signals us. */
 		cl = take_any(ch);
 		if (cl) {
-			*out = &cl->slot;
+			*out = &cl->rb;
 			break;
 		}
 		if (atomic_load(&ch->dead)) {
@@ -330,10 +331,10 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 	return code;
 }
 
-static void shm_release(lrpc_channel *c, struct lrpc__slot *slot)
+static void shm_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 {
 	struct shm_chan *ch = c->impl;
-	struct chan_lane *cl = (struct chan_lane *)slot;
+	struct chan_lane *cl = (struct chan_lane *)rb;
 	bool timed_out = cl->timed_out;
 
 	cl->timed_out = false;
@@ -353,13 +354,13 @@ static void shm_release(lrpc_channel *c, struct lrpc__slot *slot)
  * out leaves its lane abandoned: busy until the receiver hands it back, so
  * that the late reply can never be taken for a later call's.
  */
-static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__slot *slot,
+static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 			    uint32_t method_id, size_t req_len,
 			    lrpc_deadline deadline, const unsigned char **rep,
 			    size_t *rep_len, lrpc_status *st)
 {
 	struct shm_chan *ch = c->impl;
-	struct chan_lane *cl = (struct chan_lane *)slot;
+	struct chan_lane *cl = (struct chan_lane *)rb;
 	struct lrpc__lane *lane = cl->lane;
 	struct lrpc__reply_meta *r = &lane->reply;
 	uint64_t seq;
@@ -456,7 +457,7 @@ static const struct lrpc__chan_ops shm_ops = {
 	.close = shm_close,
 };
 
-int lrpc__shm_open(lrpc_channel *c, const char *path)
+int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 {
 	struct lrpc__hello h = {
 		.magic = LRPC__HELLO_MAGIC,
@@ -482,7 +483,7 @@ int lrpc__shm_open(lrpc_channel *c, const char *path)
 	pthread_mutex_init(&ch->lock, NULL);
 	c->impl = ch;
 	c->ops = &shm_ops;
-	ret = ctl_connect(ch, path, c->opts.connect_timeout_ms);
+	ret = ctl_connect(ch, addr->path, c->opts.connect_timeout_ms);
 	if (ret < 0)
 		return ret;
 	fd = handshake(ch, &h, want, &w);

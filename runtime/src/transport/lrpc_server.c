@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The lrpc:// control plane, on the server's libuv loop: check each
- * client's credentials, hand it a fresh region, and notice when it goes
- * away so that its receivers and region can be reclaimed.
+ * The server side of lrpc://, on the server's libuv loop: the control
+ * plane. Check each client's credentials, agree on a hand-off, hand the
+ * client a fresh region with a receiver thread per lane, and notice when
+ * it goes away so that its receivers and region can be reclaimed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,96 +14,97 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "wire/handshake.h"
 #include "handoff/handoff.h"
-#include "serve/host.h"
+#include "serve/receiver.h"
+#include "transport/transport.h"
+#include "wire/handshake.h"
 
 #define HELLO_TIMEOUT_MS 5000
 
-void lrpc__conn_unref(struct lrpc__conn *conn)
+/* One connected client: its region and its receiver threads. */
+struct conn {
+	struct lrpc__peer peer; /* first: the host's list sees only this */
+	uv_pipe_t pipe;
+	uv_timer_t hello_timer; /* a client that never says hello is dropped */
+	struct lrpc__host *host;
+	int memfd;
+	struct lrpc__receivers rs; /* the region (base, geom) and its receivers */
+	_Atomic int refs; /* pipe + timer handles, + one per receiver thread */
+	unsigned char hello[64];
+	size_t hello_len;
+	bool welcomed;
+};
+
+static void conn_unref(struct conn *conn)
 {
-	lrpc_server *srv = conn->srv;
+	struct lrpc__host *h = conn->host;
 
 	if (atomic_fetch_sub(&conn->refs, 1) != 1)
 		return;
-	if (conn->base)
-		munmap(conn->base, conn->geom.region_size);
+	if (conn->rs.base)
+		munmap(conn->rs.base, conn->rs.geom.region_size);
 	if (conn->memfd >= 0)
 		close(conn->memfd);
 	if (conn->welcomed)
-		atomic_fetch_sub(&srv->stats.clients_active, 1);
-	pthread_mutex_destroy(&conn->start_lock);
-	pthread_cond_destroy(&conn->start_cond);
+		atomic_fetch_sub(&h->stats.clients_active, 1);
+	lrpc__receivers_destroy(&conn->rs);
 	free(conn);
 }
 
-static void conn_close(struct lrpc__conn *conn);
-
-/* Receivers take no more calls; those in a call finish it first. */
-static void conn_stop(struct lrpc__conn *conn)
+static void receiver_exited(struct lrpc__receivers *rs)
 {
-	atomic_store(&conn->stop, 1);
-	if (conn->base)
-		for (uint32_t i = 0; i < conn->geom.nlanes; i++)
-			conn->hand.ops->kick(
-				lrpc__region_lane(conn->base, &conn->geom, i));
+	conn_unref((struct conn *)((char *)rs - offsetof(struct conn, rs)));
 }
 
-static void on_conn_closed(uv_handle_t *h)
+static void on_conn_closed(uv_handle_t *handle)
 {
-	struct lrpc__conn *conn = h->data;
-	lrpc_server *srv = conn->srv;
+	struct conn *conn = handle->data;
+	struct lrpc__host *h = conn->host;
 
-	lrpc__conn_unref(conn);
-	lrpc__server_reap(srv);
+	conn_unref(conn);
+	lrpc__host_reap(h);
 }
 
-static void on_hello_timeout(uv_timer_t *t)
+static void conn_close(struct conn *conn)
 {
-	struct lrpc__conn *conn = t->data;
-
-	atomic_fetch_add(&conn->srv->stats.clients_rejected, 1);
-	conn_close(conn);
-}
-
-static void conn_close(struct lrpc__conn *conn)
-{
-	lrpc_server *srv = conn->srv;
-
 	if (uv_is_closing((uv_handle_t *)&conn->pipe))
 		return;
-	if (conn->prev)
-		conn->prev->next = conn->next;
-	else
-		srv->conns = conn->next;
-	if (conn->next)
-		conn->next->prev = conn->prev;
-	conn_stop(conn);
+	lrpc__peer_remove(&conn->peer);
+	lrpc__receivers_stop(&conn->rs);
 	uv_close((uv_handle_t *)&conn->hello_timer, on_conn_closed);
 	uv_close((uv_handle_t *)&conn->pipe, on_conn_closed);
 }
 
-void lrpc__conn_drain_all(lrpc_server *srv)
+static void on_hello_timeout(uv_timer_t *t)
 {
-	for (struct lrpc__conn *c = srv->conns; c; c = c->next)
-		conn_stop(c);
+	struct conn *conn = t->data;
+
+	atomic_fetch_add(&conn->host->stats.clients_rejected, 1);
+	conn_close(conn);
 }
 
-void lrpc__conn_close_drained(lrpc_server *srv)
+/* Receivers take no more calls; those in a call finish it first. */
+static void peer_drain(struct lrpc__peer *p)
 {
-	struct lrpc__conn *c = srv->conns, *next;
-
-	/* The control socket stays open until the receivers are done, so a
-	 * client sees the replies to its last calls before it sees us go. */
-	for (; c; c = next) {
-		next = c->next;
-		if (atomic_load(&c->stop) && !atomic_load(&c->receivers_alive))
-			conn_close(c);
-	}
+	lrpc__receivers_stop(&((struct conn *)p)->rs);
 }
 
-/* \p w holds the hand-off's part of the welcome, the rest is ours. */
-static int send_welcome(struct lrpc__conn *conn, struct lrpc__welcome w,
+/* The control socket stays open until the receivers are done, so a client
+ * sees the replies to its last calls before it sees us go. */
+static void peer_close(struct lrpc__peer *p)
+{
+	struct conn *conn = (struct conn *)p;
+
+	if (!atomic_load(&conn->rs.alive))
+		conn_close(conn);
+}
+
+static const struct lrpc__peer_ops peer_ops = {
+	.drain = peer_drain,
+	.close = peer_close,
+};
+
+static int send_welcome(struct conn *conn, struct lrpc__welcome w,
 			int status)
 {
 	union {
@@ -126,11 +128,11 @@ static int send_welcome(struct lrpc__conn *conn, struct lrpc__welcome w,
 	} else {
 		struct cmsghdr *c;
 
-		w.service_id = conn->srv->service_id;
-		w.nlanes = conn->geom.nlanes;
-		w.buf_size = conn->geom.buf_size;
-		w.lane_stride = conn->geom.lane_stride;
-		w.region_size = conn->geom.region_size;
+		w.service_id = conn->host->service_id;
+		w.nlanes = conn->rs.geom.nlanes;
+		w.buf_size = conn->rs.geom.buf_size;
+		w.lane_stride = conn->rs.geom.lane_stride;
+		w.region_size = conn->rs.geom.region_size;
 		memset(&cm, 0, sizeof(cm));
 		msg.msg_control = cm.buf;
 		msg.msg_controllen = sizeof(cm.buf);
@@ -147,34 +149,33 @@ static int send_welcome(struct lrpc__conn *conn, struct lrpc__welcome w,
 	return 0;
 }
 
-static int region_create(struct lrpc__conn *conn)
+static int region_create(struct conn *conn)
 {
-	lrpc_server *srv = conn->srv;
+	struct lrpc__host *h = conn->host;
+	struct lrpc__geom *g = &conn->rs.geom;
+	void *base;
 	int ret;
 
-	ret = lrpc__geom_init(&conn->geom, srv->opts.receivers,
-			      srv->opts.max_msg_size);
+	ret = lrpc__geom_init(g, h->opts.receivers, h->opts.max_msg_size);
 	if (ret < 0)
 		return ret;
 	conn->memfd = memfd_create("lazyrpc-lanes",
 				   MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (conn->memfd < 0)
 		return -errno;
-	if (ftruncate(conn->memfd, (off_t)conn->geom.region_size) < 0)
+	if (ftruncate(conn->memfd, (off_t)g->region_size) < 0)
 		return -errno;
 	/* A client that shrank the file would make the server fault on
 	 * touching its own mapping. */
 	if (fcntl(conn->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
 		return -errno;
-	conn->base = mmap(NULL, conn->geom.region_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, conn->memfd, 0);
-	if (conn->base == MAP_FAILED) {
-		conn->base = NULL;
+	base = mmap(NULL, g->region_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    conn->memfd, 0);
+	if (base == MAP_FAILED)
 		return -errno;
-	}
-	for (uint32_t i = 0; i < conn->geom.nlanes; i++) {
-		struct lrpc__lane *lane =
-			lrpc__region_lane(conn->base, &conn->geom, i);
+	conn->rs.base = base;
+	for (uint32_t i = 0; i < g->nlanes; i++) {
+		struct lrpc__lane *lane = lrpc__region_lane(base, g, i);
 
 		/* Receivers start out callable; each thread's first look at
 		 * the word picks up a call that arrived before it ran. */
@@ -187,33 +188,37 @@ static int region_create(struct lrpc__conn *conn)
 }
 
 /* \return 0 or a positive errno for the welcome message. */
-static int admit(struct lrpc__conn *conn, struct lrpc__welcome *w)
+static int admit(struct conn *conn, struct lrpc__welcome *w)
 {
-	lrpc_server *srv = conn->srv;
+	struct lrpc__host *host = conn->host;
+	unsigned int unstarted;
 	struct lrpc__hello h;
 	int ret;
 
 	memcpy(&h, conn->hello, sizeof(h));
 	if (h.magic != LRPC__HELLO_MAGIC || h.version != LRPC__CTL_VERSION)
 		return EPROTO;
-	conn->hand.stop = &conn->stop;
-	conn->hand.service_id = srv->service_id;
-	ret = lrpc__handoff_accept(&h, &conn->hand, w);
+	ret = lrpc__handoff_accept(&h, &conn->rs.hand, w);
 	if (ret)
 		return ret;
-	if (!lrpc__peer_allowed(srv, (uv_handle_t *)&conn->pipe))
+	if (!lrpc__peer_allowed(host, (uv_handle_t *)&conn->pipe))
 		return EACCES;
-	if (atomic_load(&srv->stats.clients_active) >= srv->opts.max_clients)
+	if (atomic_load(&host->stats.clients_active) >= host->opts.max_clients)
 		return EAGAIN;
 	ret = region_create(conn);
-	if (ret == 0)
-		ret = lrpc__receivers_start(conn);
+	if (ret < 0)
+		return -ret;
+	/* Each receiver holds the connection until it exits. */
+	atomic_fetch_add(&conn->refs, conn->rs.geom.nlanes);
+	ret = lrpc__receivers_start(&conn->rs);
+	unstarted = conn->rs.geom.nlanes - conn->rs.started;
+	atomic_fetch_sub(&conn->refs, unstarted);
 	return -ret;
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	struct lrpc__conn *conn = h->data;
+	struct conn *conn = h->data;
 
 	(void)hint;
 	/* Until the hello is complete, read straight into it; afterwards the
@@ -227,8 +232,8 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct lrpc__conn *conn = s->data;
-	lrpc_server *srv = conn->srv;
+	struct conn *conn = s->data;
+	struct lrpc__host *host = conn->host;
 	struct lrpc__welcome w = { 0 };
 	int status;
 
@@ -239,7 +244,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		/* EOF: the client is gone. Data after the handshake: it is
 		 * not speaking our protocol. Either way the client is done. */
 		if (n > 0)
-			atomic_fetch_add(&srv->stats.protocol_errors, 1);
+			atomic_fetch_add(&host->stats.protocol_errors, 1);
 		conn_close(conn);
 		return;
 	}
@@ -251,40 +256,44 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (send_welcome(conn, w, status) < 0 && status == 0)
 		status = EPIPE;
 	if (status) {
-		atomic_fetch_add(&srv->stats.clients_rejected, 1);
+		atomic_fetch_add(&host->stats.clients_rejected, 1);
 		conn_close(conn);
 		return;
 	}
 	conn->welcomed = true;
-	atomic_fetch_add(&srv->stats.clients_accepted, 1);
-	atomic_fetch_add(&srv->stats.clients_active, 1);
+	atomic_fetch_add(&host->stats.clients_accepted, 1);
+	atomic_fetch_add(&host->stats.clients_active, 1);
 }
 
-void lrpc__shm_on_connection(uv_stream_t *server, int status)
+static void on_connection(uv_stream_t *listener, int status)
 {
-	lrpc_server *srv = server->data;
-	struct lrpc__conn *conn;
+	struct lrpc__host *h = listener->data;
+	struct conn *conn;
 
 	if (status < 0)
 		return;
 	conn = calloc(1, sizeof(*conn));
 	if (!conn)
 		return; /* the listener reports the connection again */
-	conn->srv = srv;
+	conn->host = h;
 	conn->memfd = -1;
-	pthread_mutex_init(&conn->start_lock, NULL);
-	pthread_cond_init(&conn->start_cond, NULL);
+	lrpc__receivers_init(&conn->rs, h);
+	conn->rs.exited = receiver_exited;
 	atomic_init(&conn->refs, 2);
-	uv_pipe_init(&srv->loop, &conn->pipe, 0);
-	uv_timer_init(&srv->loop, &conn->hello_timer);
+	uv_pipe_init(&h->loop, &conn->pipe, 0);
+	uv_timer_init(&h->loop, &conn->hello_timer);
 	conn->pipe.data = conn;
 	conn->hello_timer.data = conn;
 	uv_timer_start(&conn->hello_timer, on_hello_timeout, HELLO_TIMEOUT_MS, 0);
-	conn->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = conn;
-	srv->conns = conn;
-	if (uv_accept(server, (uv_stream_t *)&conn->pipe) < 0 ||
+	lrpc__peer_add(h, &conn->peer, &peer_ops);
+	if (uv_accept(listener, (uv_stream_t *)&conn->pipe) < 0 ||
 	    uv_read_start((uv_stream_t *)&conn->pipe, alloc_cb, read_cb) < 0)
 		conn_close(conn);
+}
+
+int lrpc__lrpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr)
+{
+	/* The name lives in the runtime directory, made if need be. */
+	return lrpc__listen_pipe(h, l, addr->path, true, on_connection);
 }

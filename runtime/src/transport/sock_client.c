@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client/channel.h"
+#include "transport/transport.h"
 #include "wire/frame.h"
 #include "transport/sock.h"
 
 struct sock_conn {
-	struct lrpc__slot slot; /* first: buf = mem + header */
+	struct lrpc__req_buf rb; /* first: buf = mem + header */
 	unsigned char *mem;
 	size_t mem_cap;
 	int fd;
@@ -48,8 +48,8 @@ static int conn_reserve(struct sock_conn *c, size_t len)
 {
 	if (lrpc__buf_reserve(&c->mem, &c->mem_cap, LRPC__FRAME_HDR + len) < 0)
 		return -ENOMEM;
-	c->slot.buf = c->mem + LRPC__FRAME_HDR;
-	c->slot.cap = c->mem_cap - LRPC__FRAME_HDR;
+	c->rb.buf = c->mem + LRPC__FRAME_HDR;
+	c->rb.cap = c->mem_cap - LRPC__FRAME_HDR;
 	return 0;
 }
 
@@ -80,7 +80,7 @@ static size_t sock_max_msg(const lrpc_channel *c)
 }
 
 static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
-			      struct lrpc__slot **out, lrpc_status *st)
+			      struct lrpc__req_buf **out, lrpc_status *st)
 {
 	struct sock_chan *ch = c->impl;
 	struct sock_conn *conn;
@@ -105,7 +105,7 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "out of memory for a %zu-byte request", len);
 	}
-	*out = &conn->slot;
+	*out = &conn->rb;
 	return LRPC_OK;
 }
 
@@ -119,13 +119,13 @@ static lrpc_code io_fail(struct sock_conn *conn, int err, lrpc_status *st)
 				 strerror(-err));
 }
 
-static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
+static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 			     uint32_t method_id, size_t req_len,
 			     lrpc_deadline deadline, const unsigned char **rep,
 			     size_t *rep_len, lrpc_status *st)
 {
 	struct sock_chan *ch = c->impl;
-	struct sock_conn *conn = (struct sock_conn *)slot;
+	struct sock_conn *conn = (struct sock_conn *)rb;
 	lrpc_deadline now = lrpc_now();
 	struct lrpc__frame f = {
 		.body_len = (uint32_t)req_len,
@@ -182,7 +182,7 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "out of memory for a %u-byte reply", f.body_len);
 	}
-	got = lrpc__sock_read(conn->fd, conn->slot.buf + early, f.body_len - early,
+	got = lrpc__sock_read(conn->fd, conn->rb.buf + early, f.body_len - early,
 			      f.body_len - early, deadline);
 	if (got < 0)
 		return io_fail(conn, (int)got, st);
@@ -192,20 +192,20 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__slot *slot,
 	if (f.method_or_code != LRPC_OK) {
 		if (st) {
 			st->code = (lrpc_code)f.method_or_code;
-			memcpy(st->message, conn->slot.buf, f.msg_len);
+			memcpy(st->message, conn->rb.buf, f.msg_len);
 			st->message[f.msg_len] = '\0';
 		}
 		return (lrpc_code)f.method_or_code;
 	}
-	*rep = conn->slot.buf + f.msg_len;
+	*rep = conn->rb.buf + f.msg_len;
 	*rep_len = f.body_len - f.msg_len;
 	return LRPC_OK;
 }
 
-static void sock_release(lrpc_channel *c, struct lrpc__slot *slot)
+static void sock_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 {
 	struct sock_chan *ch = c->impl;
-	struct sock_conn *conn = (struct sock_conn *)slot;
+	struct sock_conn *conn = (struct sock_conn *)rb;
 
 	if (conn->broken) {
 		conn_free(conn);
@@ -242,7 +242,7 @@ static const struct lrpc__chan_ops sock_ops = {
 	.close = sock_close,
 };
 
-int lrpc__sock_open(lrpc_channel *c, const struct lrpc__addr *addr)
+int lrpc__sock_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 {
 	struct sock_chan *ch = calloc(1, sizeof(*ch));
 	struct sock_conn *first;

@@ -12,34 +12,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/frame.h"
+#include "serve/dispatch.h"
 #include "serve/host.h"
+#include "transport/transport.h"
+#include "wire/frame.h"
 
 /* Calls one connection may have queued before we stop reading from it. */
 #define MAX_INFLIGHT 64
 
-struct lrpc__sconn {
+struct sconn {
+	struct lrpc__peer peer; /* first: the host's list sees only this */
 	union lrpc__uv_stream h;
-	lrpc_server *srv;
-	struct lrpc__sconn *prev, *next;
+	struct lrpc__host *host;
 	unsigned char *rbuf;
 	size_t rlen, rcap;
 	unsigned int inflight;
 	bool closed, reading;
-	bool draining; /* server stopping: close once inflight reaches 0 */
 };
 
 struct swork {
 	uv_work_t work;
 	uv_write_t write;
-	struct lrpc__sconn *conn;
+	struct sconn *conn;
 	struct lrpc__frame f;
 	unsigned char *body; /* request payload, then the whole reply frame */
 	size_t out_len;
-	lrpc_code code;
 };
 
-static void sconn_maybe_free(struct lrpc__sconn *c)
+static void sconn_maybe_free(struct sconn *c)
 {
 	if (!c->closed || c->inflight)
 		return;
@@ -47,91 +47,98 @@ static void sconn_maybe_free(struct lrpc__sconn *c)
 	free(c);
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_closed(uv_handle_t *handle)
 {
-	struct lrpc__sconn *c = h->data;
-	lrpc_server *srv = c->srv;
+	struct sconn *c = handle->data;
+	struct lrpc__host *h = c->host;
 
-	atomic_fetch_sub(&srv->stats.clients_active, 1);
+	atomic_fetch_sub(&h->stats.clients_active, 1);
 	c->closed = true;
 	sconn_maybe_free(c);
-	lrpc__server_reap(srv);
+	lrpc__host_reap(h);
 }
 
-static void sconn_close(struct lrpc__sconn *c)
+static void sconn_close(struct sconn *c)
 {
-	lrpc_server *srv = c->srv;
-
 	if (uv_is_closing(&c->h.handle))
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->sconns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	lrpc__peer_remove(&c->peer);
 	uv_close(&c->h.handle, on_closed);
 }
 
 /* A call just finished on @c: if the server is stopping and it was the
  * last, the connection can go. */
-static void call_done(struct lrpc__sconn *c)
+static void call_done(struct sconn *c)
 {
 	c->inflight--;
-	if (c->draining && !c->inflight)
+	if (c->peer.draining && !c->inflight)
 		sconn_close(c);
 	sconn_maybe_free(c);
 }
 
-void lrpc__sock_drain_all(lrpc_server *srv)
+/* Stop reading; the connection closes once its calls are answered. */
+static void peer_drain(struct lrpc__peer *p)
 {
-	struct lrpc__sconn *c = srv->sconns, *next;
+	struct sconn *c = (struct sconn *)p;
 
-	for (; c; c = next) {
-		next = c->next;
-		uv_read_stop(&c->h.stream);
-		c->reading = false;
-		c->draining = true;
-		if (!c->inflight)
-			sconn_close(c);
-	}
+	uv_read_stop(&c->h.stream);
+	c->reading = false;
+	if (!c->inflight)
+		sconn_close(c);
 }
 
-/* A reply frame: header, status message, payload; malloc'd. */
-static unsigned char *frame_build(uint64_t call_id, lrpc_code code,
-				  const char *message, ProtobufCMessage *rep,
-				  size_t *len)
+static void peer_close(struct lrpc__peer *p)
 {
-	size_t msg_len = code == LRPC_OK ? 0 : strnlen(message, LRPC_STATUS_MSG_MAX - 1);
-	size_t payload = rep ? protobuf_c_message_get_packed_size(rep) : 0;
+	struct sconn *c = (struct sconn *)p;
+
+	if (!c->inflight)
+		sconn_close(c);
+}
+
+static const struct lrpc__peer_ops peer_ops = {
+	.drain = peer_drain,
+	.close = peer_close,
+};
+
+/* An error reply frame: header and status message; malloc'd. */
+static unsigned char *error_frame(uint64_t call_id, lrpc_code code,
+				  const char *message, size_t *len)
+{
+	size_t msg_len = strnlen(message, LRPC_STATUS_MSG_MAX - 1);
 	struct lrpc__frame f = {
-		.body_len = (uint32_t)(msg_len + payload),
+		.body_len = (uint32_t)msg_len,
 		.call_id = call_id,
 		.method_or_code = (uint32_t)code,
 		.msg_len = (uint32_t)msg_len,
 	};
-	unsigned char *out = malloc(LRPC__FRAME_HDR + msg_len + payload);
+	unsigned char *out = malloc(LRPC__FRAME_HDR + msg_len);
 
 	if (!out)
 		return NULL;
 	lrpc__frame_put(out, &f);
 	memcpy(out + LRPC__FRAME_HDR, message, msg_len);
-	if (rep)
-		protobuf_c_message_pack(rep, out + LRPC__FRAME_HDR + msg_len);
-	*len = LRPC__FRAME_HDR + msg_len + payload;
+	*len = LRPC__FRAME_HDR + msg_len;
 	return out;
+}
+
+/* An OK reply's payload goes after the frame header. */
+static unsigned char *frame_room(void *ctx, size_t len)
+{
+	unsigned char **out = ctx;
+
+	*out = malloc(LRPC__FRAME_HDR + len);
+	return *out ? *out + LRPC__FRAME_HDR : NULL;
 }
 
 /* On a worker thread: the handler runs here, never on the loop. */
 static void work_cb(uv_work_t *req)
 {
 	struct swork *w = req->data;
-	lrpc_server *srv = w->conn->srv;
-	char message[LRPC_STATUS_MSG_MAX] = "";
-	ProtobufCMessage *rep = NULL;
-	struct lrpc__arena arena;
+	struct lrpc__host *h = w->conn->host;
 	lrpc_deadline now = lrpc_now(), deadline;
-	unsigned char *out;
+	struct lrpc__reply rep;
+	struct lrpc__arena arena;
+	unsigned char *out = NULL;
 
 	/* The peer sends time left, not a clock reading: its clock is not
 	 * ours when it is on another host. */
@@ -139,34 +146,33 @@ static void work_cb(uv_work_t *req)
 		   w->f.timeout_ns > INT64_MAX - now ? INT64_MAX :
 		   now + w->f.timeout_ns;
 	lrpc__arena_init(&arena);
-	w->code = lrpc__dispatch(srv, &arena, w->f.method_or_code, w->body,
-				 w->f.body_len, deadline, &rep, message);
-	if (w->code == LRPC_OK &&
-	    protobuf_c_message_get_packed_size(rep) > srv->opts.max_msg_size) {
-		snprintf(message, sizeof(message),
-			 "reply of %zu bytes exceeds the %zu-byte limit",
-			 protobuf_c_message_get_packed_size(rep),
-			 srv->opts.max_msg_size);
-		w->code = LRPC_RESOURCE_EXHAUSTED;
-		rep = NULL;
-	}
-	out = frame_build(w->f.call_id, w->code, message,
-			  w->code == LRPC_OK ? rep : NULL, &w->out_len);
-	if (!out && w->code == LRPC_OK) {
-		w->code = LRPC_RESOURCE_EXHAUSTED;
-		out = frame_build(w->f.call_id, w->code, "out of memory", NULL,
+	lrpc__serve(&h->registry, &arena, w->f.method_or_code, w->body,
+		    w->f.body_len, deadline, h->opts.max_msg_size, frame_room,
+		    &out, &rep);
+	lrpc__arena_destroy(&arena);
+	if (rep.code == LRPC_OK) {
+		struct lrpc__frame f = {
+			.body_len = (uint32_t)rep.len,
+			.call_id = w->f.call_id,
+			.method_or_code = LRPC_OK,
+		};
+
+		lrpc__frame_put(out, &f);
+		w->out_len = LRPC__FRAME_HDR + rep.len;
+	} else {
+		free(out);
+		out = error_frame(w->f.call_id, rep.code, rep.message,
 				  &w->out_len);
 	}
-	lrpc__arena_destroy(&arena);
 	free(w->body);
 	w->body = out;
-	lrpc__count_call(srv, w->code);
+	lrpc__count_call(h, rep.code);
 }
 
 static void write_done(uv_write_t *req, int status)
 {
 	struct swork *w = req->data;
-	struct lrpc__sconn *c = w->conn;
+	struct sconn *c = w->conn;
 
 	if (status < 0)
 		sconn_close(c);
@@ -181,7 +187,7 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void after_work(uv_work_t *req, int status)
 {
 	struct swork *w = req->data;
-	struct lrpc__sconn *c = w->conn;
+	struct sconn *c = w->conn;
 	uv_buf_t b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
 
 	if (status < 0 || !w->body || uv_is_closing(&c->h.handle) ||
@@ -191,7 +197,7 @@ static void after_work(uv_work_t *req, int status)
 		call_done(c);
 		return;
 	}
-	if (!c->reading && !c->draining && c->inflight <= MAX_INFLIGHT / 2 &&
+	if (!c->reading && !c->peer.draining && c->inflight <= MAX_INFLIGHT / 2 &&
 	    uv_read_start(&c->h.stream, alloc_cb, read_cb) == 0)
 		c->reading = true;
 }
@@ -199,7 +205,7 @@ static void after_work(uv_work_t *req, int status)
 static void write_then_close(uv_write_t *req, int status)
 {
 	struct swork *w = req->data;
-	struct lrpc__sconn *c = w->conn;
+	struct sconn *c = w->conn;
 
 	(void)status;
 	free(w->body);
@@ -210,17 +216,17 @@ static void write_then_close(uv_write_t *req, int status)
 }
 
 /* Tell the peer why, then hang up on it. */
-static void reject(struct lrpc__sconn *c, uint64_t call_id, lrpc_code code,
+static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 		   const char *message)
 {
 	struct swork *w = calloc(1, sizeof(*w));
 	uv_buf_t b;
 
-	atomic_fetch_add(&c->srv->stats.protocol_errors, 1);
+	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
 	uv_read_stop(&c->h.stream);
 	c->reading = false;
 	if (w)
-		w->body = frame_build(call_id, code, message, NULL, &w->out_len);
+		w->body = error_frame(call_id, code, message, &w->out_len);
 	if (!w || !w->body) {
 		free(w);
 		sconn_close(c);
@@ -239,21 +245,21 @@ static void reject(struct lrpc__sconn *c, uint64_t call_id, lrpc_code code,
 }
 
 /* \return false when the connection was rejected. */
-static bool take_frames(struct lrpc__sconn *c)
+static bool take_frames(struct sconn *c)
 {
-	lrpc_server *srv = c->srv;
+	struct lrpc__host *h = c->host;
 	size_t off = 0;
 
 	while (c->rlen - off >= LRPC__FRAME_HDR) {
 		struct lrpc__frame f;
 		struct swork *w;
 		char why[LRPC_STATUS_MSG_MAX];
-		int ret = lrpc__frame_get(c->rbuf + off, srv->opts.max_msg_size, &f);
+		int ret = lrpc__frame_get(c->rbuf + off, h->opts.max_msg_size, &f);
 
 		if (ret == -EMSGSIZE) {
 			snprintf(why, sizeof(why),
 				 "frame of %u bytes exceeds the %zu-byte limit",
-				 f.body_len, srv->opts.max_msg_size);
+				 f.body_len, h->opts.max_msg_size);
 			reject(c, f.call_id, LRPC_RESOURCE_EXHAUSTED, why);
 			return false;
 		}
@@ -279,7 +285,7 @@ static bool take_frames(struct lrpc__sconn *c)
 		w->write.data = w;
 		off += LRPC__FRAME_HDR + f.body_len;
 		c->inflight++;
-		if (srv->opts.inline_handlers) {
+		if (h->opts.inline_handlers) {
 			work_cb(&w->work);
 			after_work(&w->work, 0);
 			/* A failed write closes the connection: stop here. */
@@ -287,7 +293,7 @@ static bool take_frames(struct lrpc__sconn *c)
 				return false;
 			continue;
 		}
-		if (uv_queue_work(&srv->loop, &w->work, work_cb, after_work) < 0) {
+		if (uv_queue_work(&h->loop, &w->work, work_cb, after_work) < 0) {
 			c->inflight--;
 			free(w->body);
 			free(w);
@@ -302,7 +308,7 @@ static bool take_frames(struct lrpc__sconn *c)
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	struct lrpc__sconn *c = h->data;
+	struct sconn *c = h->data;
 	size_t want = c->rlen + (hint > 65536 ? hint : 65536);
 
 	if (want > c->rcap) {
@@ -321,7 +327,7 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct lrpc__sconn *c = s->data;
+	struct sconn *c = s->data;
 
 	(void)buf;
 	if (n < 0) {
@@ -344,10 +350,10 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
-void lrpc__sock_on_connection(uv_stream_t *listener, int status)
+static void on_connection(uv_stream_t *listener, int status)
 {
-	lrpc_server *srv = listener->data;
-	struct lrpc__sconn *c;
+	struct lrpc__host *h = listener->data;
+	struct sconn *c;
 	int ret;
 
 	if (status < 0)
@@ -355,33 +361,42 @@ void lrpc__sock_on_connection(uv_stream_t *listener, int status)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return; /* the listener reports the connection again */
-	c->srv = srv;
+	c->host = h;
 	if (listener->type == UV_TCP)
-		ret = uv_tcp_init(&srv->loop, &c->h.tcp);
+		ret = uv_tcp_init(&h->loop, &c->h.tcp);
 	else
-		ret = uv_pipe_init(&srv->loop, &c->h.pipe, 0);
+		ret = uv_pipe_init(&h->loop, &c->h.pipe, 0);
 	if (ret < 0) {
 		free(c);
 		return;
 	}
 	c->h.handle.data = c;
-	c->next = srv->sconns;
-	if (srv->sconns)
-		srv->sconns->prev = c;
-	srv->sconns = c;
-	atomic_fetch_add(&srv->stats.clients_active, 1);
+	lrpc__peer_add(h, &c->peer, &peer_ops);
+	atomic_fetch_add(&h->stats.clients_active, 1);
 	if (uv_accept(listener, &c->h.stream) < 0 ||
 	    (listener->type != UV_TCP &&
-	     !lrpc__peer_allowed(srv, &c->h.handle))) {
-		atomic_fetch_add(&srv->stats.clients_rejected, 1);
+	     !lrpc__peer_allowed(h, &c->h.handle))) {
+		atomic_fetch_add(&h->stats.clients_rejected, 1);
 		sconn_close(c);
 		return;
 	}
 	if (listener->type == UV_TCP)
 		uv_tcp_nodelay(&c->h.tcp, 1);
-	atomic_fetch_add(&srv->stats.clients_accepted, 1);
+	atomic_fetch_add(&h->stats.clients_accepted, 1);
 	if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
 		sconn_close(c);
 	else
 		c->reading = true;
+}
+
+int lrpc__unix_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr)
+{
+	return lrpc__listen_pipe(h, l, addr->path, false, on_connection);
+}
+
+int lrpc__tcp_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		     const struct lrpc__addr *addr)
+{
+	return lrpc__listen_tcp(h, l, addr, on_connection);
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Serving one call, whatever carried it (dispatch.c). */
+#ifndef LRPC_DISPATCH_H
+#define LRPC_DISPATCH_H
+
+#include "serve/registry.h"
+
+/* What a handler sees of its call (handler.c). */
+struct lrpc_call {
+	const lrpc_method_desc *method;
+	lrpc_deadline deadline;
+	struct lrpc__arena *arena;
+	char message[LRPC_STATUS_MSG_MAX];
+};
+
+/* How a call ended: the code, the reply's length, or why not. */
+struct lrpc__reply {
+	lrpc_code code;
+	size_t len;  /* reply bytes packed, on OK */
+	char message[LRPC_STATUS_MSG_MAX];
+};
+
+/* Room for a reply of \p len bytes, where the transport wants it (a lane
+ * buffer, a socket frame). \return NULL when there is none. */
+typedef unsigned char *(*lrpc__reply_room)(void *ctx, size_t len);
+
+/*
+ * Find the method, check the deadline, decode the request where it lies
+ * (it may be in memory the client rewrites: the decoder reads it once),
+ * run the handler, and pack a reply of at most \p max_reply bytes into
+ * room(ctx, len). Everything the call allocated is in \p arena, which the
+ * caller resets afterwards.
+ */
+void lrpc__serve(const struct lrpc__registry *reg, struct lrpc__arena *arena,
+		 uint32_t method_id, const void *req, size_t req_len,
+		 lrpc_deadline deadline, size_t max_reply,
+		 lrpc__reply_room room, void *ctx, struct lrpc__reply *out);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Receiver threads: one per lane of an lrpc:// region, all running the one
+ * receiver loop over the region's hand-off (receiver.c).
+ */
+#ifndef LRPC_RECEIVER_H
+#define LRPC_RECEIVER_H
+
+#include "handoff/handoff.h"
+#include "serve/host.h"
+#include "wire/lane.h"
+
+/* What the receivers of one region share; embedded in its connection,
+ * which must outlive them (each calls exited as its last act). */
+struct lrpc__receivers {
+	struct lrpc__host *host;
+	void *base; /* the region */
+	struct lrpc__geom geom;
+	struct lrpc__hconn hand; /* the hand-off the handshake chose */
+	_Atomic int stop;
+	_Atomic unsigned int alive;
+	unsigned int started; /* threads created; the starter's only */
+	/* Called on each receiver thread once it is done with the region;
+	 * the one that finds alive at 0 after a stop has woken the loop. */
+	void (*exited)(struct lrpc__receivers *rs);
+
+	/* Receivers report their start before the welcome is sent. */
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	uint32_t start_done;
+	int start_error;
+};
+
+void lrpc__receivers_init(struct lrpc__receivers *rs, struct lrpc__host *h);
+void lrpc__receivers_destroy(struct lrpc__receivers *rs);
+
+/* Start one thread per lane and wait until each has started its side of
+ * the hand-off. \return 0, -errno (rs->started threads run; stop them). */
+int lrpc__receivers_start(struct lrpc__receivers *rs);
+
+/* Any thread: take no more calls; a receiver in a call finishes it. */
+void lrpc__receivers_stop(struct lrpc__receivers *rs);
+
+#endif
