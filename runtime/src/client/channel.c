@@ -81,14 +81,88 @@ static lrpc_deadline resolve_deadline(const lrpc_channel *ch, lrpc_deadline d)
 		       d;
 }
 
+/* What one kind of call does with the request and the reply. */
+struct call_io {
+	size_t req_len;
+	/* Write the request's req_len bytes at \p buf. */
+	void (*put)(struct call_io *io, unsigned char *buf);
+	/* Take the reply while the transport still holds it. */
+	lrpc_code (*take)(struct call_io *io, const unsigned char *rep,
+			  size_t len, lrpc_status *st);
+};
+
+/* The one call path: borrow the transport's buffer, write the request
+ * straight into it, send, take the reply where it lies, give it back. */
+static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
+		      lrpc_deadline deadline, struct call_io *io,
+		      lrpc_status *st)
+{
+	const unsigned char *rep = NULL;
+	struct lrpc__req_buf *rb;
+	size_t max = ch->ops->max_msg(ch), rep_len = 0;
+	lrpc_code code;
+
+	if (io->req_len > max)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "request of %zu bytes exceeds the %zu-byte limit",
+					 io->req_len, max);
+	deadline = resolve_deadline(ch, deadline);
+	code = ch->ops->acquire(ch, io->req_len, deadline, &rb, st);
+	if (code != LRPC_OK)
+		return code;
+	io->put(io, rb->buf);
+	code = ch->ops->invoke(ch, rb, method_id, io->req_len, deadline, &rep,
+			       &rep_len, st);
+	if (code == LRPC_OK)
+		code = io->take(io, rep, rep_len, st);
+	ch->ops->release(ch, rb);
+	if (code == LRPC_OK)
+		lrpc__status_set(st, LRPC_OK, "%s", "");
+	return code;
+}
+
+struct msg_io {
+	struct call_io io;
+	const lrpc_method_desc *method;
+	const ProtobufCMessage *req;
+	ProtobufCMessage **rep;
+};
+
+static void msg_put(struct call_io *io, unsigned char *buf)
+{
+	struct msg_io *m = (struct msg_io *)io;
+
+	protobuf_c_message_pack(m->req, buf);
+}
+
+/* A reply in memory the server shares is decoded where it lies, by the
+ * decoder that reads every byte once: the server cannot change what was
+ * decided by rewriting the buffer meanwhile. Socket replies take the same
+ * decoder, for its nesting limit and the same rules. */
+static lrpc_code msg_take(struct call_io *io, const unsigned char *rep,
+			  size_t len, lrpc_status *st)
+{
+	struct msg_io *m = (struct msg_io *)io;
+
+	*m->rep = lrpc__pb_decode(m->method->output, NULL, len, rep);
+	if (!*m->rep)
+		return lrpc__status_fail(st, LRPC_INTERNAL,
+					 "reply from %s does not decode as %s",
+					 m->method->full_name,
+					 m->method->output->name);
+	return LRPC_OK;
+}
+
 lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 			    const ProtobufCMessage *req, ProtobufCMessage **rep,
 			    lrpc_deadline deadline, lrpc_status *st)
 {
-	const unsigned char *bytes = NULL;
-	struct lrpc__req_buf *rb;
-	size_t len, max, rep_len = 0;
-	lrpc_code code;
+	struct msg_io m = {
+		.io = { .put = msg_put, .take = msg_take },
+		.method = method,
+		.req = req,
+		.rep = rep,
+	};
 
 	if (rep)
 		*rep = NULL;
@@ -100,33 +174,38 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 					 "%s takes %s, not %s", method->full_name,
 					 method->input->name,
 					 req->descriptor ? req->descriptor->name : "?");
-	deadline = resolve_deadline(ch, deadline);
-	len = protobuf_c_message_get_packed_size(req);
-	max = ch->ops->max_msg(ch);
-	if (len > max)
+	m.io.req_len = protobuf_c_message_get_packed_size(req);
+	return call(ch, method->id, deadline, &m.io, st);
+}
+
+struct raw_io {
+	struct call_io io;
+	const void *req;
+	void *rep;
+	size_t rep_cap;
+	size_t *rep_len;
+};
+
+static void raw_put(struct call_io *io, unsigned char *buf)
+{
+	struct raw_io *r = (struct raw_io *)io;
+
+	if (io->req_len)
+		memcpy(buf, r->req, io->req_len);
+}
+
+static lrpc_code raw_take(struct call_io *io, const unsigned char *rep,
+			  size_t len, lrpc_status *st)
+{
+	struct raw_io *r = (struct raw_io *)io;
+
+	if (len > r->rep_cap)
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
-					 "request of %zu bytes exceeds the %zu-byte limit",
-					 len, max);
-	code = ch->ops->acquire(ch, len, deadline, &rb, st);
-	if (code != LRPC_OK)
-		return code;
-	protobuf_c_message_pack(req, rb->buf);
-	code = ch->ops->invoke(ch, rb, method->id, len, deadline, &bytes,
-			       &rep_len, st);
-	/* A reply in memory the server shares is decoded where it lies, by the
-	 * decoder that reads every byte once: the server cannot change what
-	 * was decided by rewriting the buffer meanwhile. Socket replies take
-	 * the same decoder, for its nesting limit and the same rules. */
-	if (code == LRPC_OK)
-		*rep = lrpc__pb_decode(method->output, NULL, rep_len, bytes);
-	ch->ops->release(ch, rb);
-	if (code != LRPC_OK)
-		return code;
-	if (!*rep)
-		return lrpc__status_fail(st, LRPC_INTERNAL,
-					 "reply from %s does not decode as %s",
-					 method->full_name, method->output->name);
-	lrpc__status_set(st, LRPC_OK, "%s", "");
+					 "reply of %zu bytes exceeds the %zu-byte buffer",
+					 len, r->rep_cap);
+	if (len)
+		memcpy(r->rep, rep, len);
+	*r->rep_len = len;
 	return LRPC_OK;
 }
 
@@ -135,38 +214,17 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 				size_t rep_cap, size_t *rep_len,
 				lrpc_deadline deadline, lrpc_status *st)
 {
-	const unsigned char *bytes;
-	struct lrpc__req_buf *rb;
-	size_t n = 0, max;
-	lrpc_code code;
+	struct raw_io r = {
+		.io = { .req_len = req_len, .put = raw_put, .take = raw_take },
+		.req = req,
+		.rep = rep,
+		.rep_cap = rep_cap,
+		.rep_len = rep_len,
+	};
 
 	if (!ch || (!req && req_len) || (!rep && rep_cap) || !rep_len)
 		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
 					 "NULL channel, buffer or length");
 	*rep_len = 0;
-	max = ch->ops->max_msg(ch);
-	if (req_len > max)
-		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
-					 "request of %zu bytes exceeds the %zu-byte limit",
-					 req_len, max);
-	deadline = resolve_deadline(ch, deadline);
-	code = ch->ops->acquire(ch, req_len, deadline, &rb, st);
-	if (code != LRPC_OK)
-		return code;
-	if (req_len)
-		memcpy(rb->buf, req, req_len);
-	code = ch->ops->invoke(ch, rb, method_id, req_len, deadline, &bytes,
-			       &n, st);
-	if (code == LRPC_OK && n > rep_cap)
-		code = lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
-					 "reply of %zu bytes exceeds the %zu-byte buffer",
-					 n, rep_cap);
-	else if (code == LRPC_OK && n)
-		memcpy(rep, bytes, n);
-	ch->ops->release(ch, rb);
-	if (code == LRPC_OK) {
-		*rep_len = n;
-		lrpc__status_set(st, LRPC_OK, "%s", "");
-	}
-	return code;
+	return call(ch, method_id, deadline, &r.io, st);
 }

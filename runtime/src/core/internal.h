@@ -17,11 +17,21 @@
 int lrpc__thread_start(pthread_t *t, void *(*fn)(void *), void *arg,
 		       bool detached);
 
-/* status.c */
+/* status.c: statuses. */
 void lrpc__status_set(lrpc_status *st, lrpc_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 lrpc_code lrpc__status_fail(lrpc_status *st, lrpc_code code, const char *fmt,
 			    ...) __attribute__((format(printf, 3, 4)));
+/* The status a server sent: \p code (checked) and its message (\p msg_len
+ * bytes, not terminated). \return LRPC_OK with *st untouched, or the code. */
+lrpc_code lrpc__status_from_peer(lrpc_status *st, uint32_t code,
+				 const char *msg, size_t msg_len);
+/* The one errno -> status mapping of a call that failed while \p what
+ * (e.g. "waiting for the reply"): -ETIMEDOUT at \p deadline is
+ * DEADLINE_EXCEEDED, -ENOMEM RESOURCE_EXHAUSTED, and the rest (the server,
+ * or the way to it, is gone) UNAVAILABLE. \return the code. */
+lrpc_code lrpc__status_from_errno(lrpc_status *st, int err,
+				  lrpc_deadline deadline, const char *what);
 
 /* uri.c: "lrpc://NAME", "unix://PATH", "tcp://HOST:PORT". */
 enum lrpc__scheme {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,4 +45,33 @@ lrpc_code lrpc__status_fail(lrpc_status *st, lrpc_code code, const char *fmt,
 	status_vset(st, code, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+lrpc_code lrpc__status_from_peer(lrpc_status *st, uint32_t code,
+				 const char *msg, size_t msg_len)
+{
+	if (code >= LRPC_CODE_COUNT)
+		return lrpc__status_fail(st, LRPC_UNKNOWN, "server sent status %u",
+					 code);
+	if (code != LRPC_OK && st) {
+		if (msg_len >= sizeof(st->message))
+			msg_len = sizeof(st->message) - 1;
+		st->code = (lrpc_code)code;
+		memcpy(st->message, msg, msg_len);
+		st->message[msg_len] = '\0';
+	}
+	return (lrpc_code)code;
+}
+
+lrpc_code lrpc__status_from_errno(lrpc_status *st, int err,
+				  lrpc_deadline deadline, const char *what)
+{
+	if (err == -ETIMEDOUT && lrpc_now() >= deadline)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline exceeded %s", what);
+	if (err == -ENOMEM)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "out of memory %s", what);
+	return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s: %s", what,
+				 strerror(-err));
 }

@@ -19,11 +19,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "wire/handshake.h"
 #include "handoff/handoff.h"
+#include "transport/sock.h"
 #include "transport/transport.h"
 #include "wire/lane.h"
 
@@ -92,24 +92,21 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
-static int ctl_connect(struct shm_chan *ch, const char *path, int64_t ms)
+static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
+		       int64_t ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	ch->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ch->ctl_fd = lrpc__sock_connect(addr, lrpc_deadline_after_ms(ms));
 	if (ch->ctl_fd < 0)
-		return -errno;
-	if (setsockopt(ch->ctl_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+		return ch->ctl_fd;
+	/* The handshake is a blocking exchange, each step bounded alike. */
+	if (fcntl(ch->ctl_fd, F_SETFL, 0) < 0 ||
+	    setsockopt(ch->ctl_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(ch->ctl_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		return -errno;
-	if (connect(ch->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
 	/* Whoever listens under our name must be us or root: a region from a
 	 * stranger would be a stranger's memory in our address space. */
 	if (getsockopt(ch->ctl_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -363,6 +360,7 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	struct chan_lane *cl = (struct chan_lane *)rb;
 	struct lrpc__lane *lane = cl->lane;
 	struct lrpc__reply_meta *r = &lane->reply;
+	lrpc_code status;
 	uint64_t seq;
 	uint32_t code, len;
 	int ret;
@@ -381,17 +379,13 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 "this thread serves %s calls and cannot also "
 					 "make them; open the channel with another hand-off",
 					 ch->hand.ops->name);
-	if (ret == -ETIMEDOUT) {
+	if (ret == -ETIMEDOUT)
 		cl->timed_out = true;
-		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
-					 "deadline exceeded waiting for the reply");
-	}
-	if (ret == -ECONNRESET || atomic_load(&ch->dead))
-		return lrpc__status_fail(st, LRPC_UNAVAILABLE,
-					 "server has gone away");
+	else if (atomic_load(&ch->dead))
+		ret = -ECONNRESET; /* the server is gone, whatever it wrote */
 	if (ret < 0)
-		return lrpc__status_fail(st, LRPC_UNAVAILABLE,
-					 "server's receiver is not taking calls");
+		return lrpc__status_from_errno(st, ret, deadline,
+					       "waiting for the reply");
 
 	seq = LRPC__READ_ONCE(r->seq);
 	code = LRPC__READ_ONCE(r->code);
@@ -401,17 +395,10 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 "reply out of sequence (%llu, wanted %llu)",
 					 (unsigned long long)seq,
 					 (unsigned long long)cl->seq);
-	if (code >= LRPC_CODE_COUNT)
-		return lrpc__status_fail(st, LRPC_UNKNOWN,
-					 "server sent status %u", code);
-	if (code != LRPC_OK) {
-		if (st) {
-			st->code = (lrpc_code)code;
-			memcpy(st->message, r->message, sizeof(st->message));
-			st->message[sizeof(st->message) - 1] = '\0';
-		}
-		return (lrpc_code)code;
-	}
+	status = lrpc__status_from_peer(st, code, r->message,
+					sizeof(r->message) - 1);
+	if (status != LRPC_OK)
+		return status;
 	if (len > ch->geom.buf_size)
 		return lrpc__status_fail(st, LRPC_INTERNAL,
 					 "server sent a reply length of %u", len);
@@ -483,7 +470,7 @@ int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	pthread_mutex_init(&ch->lock, NULL);
 	c->impl = ch;
 	c->ops = &shm_ops;
-	ret = ctl_connect(ch, addr->path, c->opts.connect_timeout_ms);
+	ret = ctl_connect(ch, addr, c->opts.connect_timeout_ms);
 	if (ret < 0)
 		return ret;
 	fd = handshake(ch, &h, want, &w);

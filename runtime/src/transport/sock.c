@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
+/* Connecting, reading and writing sockets by a deadline. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +32,39 @@ static int wait_fd(int fd, short events, lrpc_deadline deadline)
 	}
 }
 
+/* A Unix connect waits only for room in the listener's backlog: it blocks,
+ * bounded by the deadline, and the socket becomes non-blocking after. */
+static int connect_unix(const char *path, lrpc_deadline deadline)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t left = deadline - lrpc_now();
+	struct timeval tv;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if (left < 1000)
+		left = 1000; /* a zero timeout would mean none at all */
+	tv.tv_sec = left / 1000000000;
+	tv.tv_usec = left % 1000000000 / 1000;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+		close(fd);
+		return ret;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 static int connect_one(int family, const struct sockaddr *sa, socklen_t len,
 		       lrpc_deadline deadline)
 {
@@ -53,12 +88,8 @@ static int connect_one(int family, const struct sockaddr *sa, socklen_t len,
 		goto fail;
 	}
 connected:
-	if (family != AF_UNIX) {
-		int one = 1;
-
-		/* Calls are small request/reply exchanges: no Nagle delay. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	/* Calls are small request/reply exchanges: no Nagle delay. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	return fd;
 fail:
 	close(fd);
@@ -73,13 +104,8 @@ int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline)
 	}, *res, *ai;
 	int ret = -EHOSTUNREACH;
 
-	if (addr->scheme != LRPC__SCHEME_TCP) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-		strcpy(sa.sun_path, addr->path);
-		return connect_one(AF_UNIX, (struct sockaddr *)&sa, sizeof(sa),
-				   deadline);
-	}
+	if (addr->scheme != LRPC__SCHEME_TCP)
+		return connect_unix(addr->path, deadline);
 	if (getaddrinfo(addr->host, addr->port, &hints, &res) != 0)
 		return -EHOSTUNREACH;
 	for (ai = res; ai; ai = ai->ai_next) {

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Small socket helpers shared by the client and server socket transports. */
+/* Socket helpers for the transports' client sides (sock.c). */
 #ifndef LRPC_SOCK_H
 #define LRPC_SOCK_H
 
 #include "core/internal.h"
 
-/* Connect to a unix:// or tcp:// address by \p deadline. \return fd, -errno. */
+/* Connect to the path (lrpc://, unix://) or host and port (tcp://) of
+ * \p addr by \p deadline. \return a non-blocking fd, -ETIMEDOUT,
+ * -ENAMETOOLONG, -errno. */
 int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline);
 
 /* Write exactly \p len bytes on a non-blocking fd by \p deadline.

@@ -93,12 +93,9 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 	pthread_mutex_unlock(&ch->lock);
 	if (!conn) {
 		ret = conn_new(ch, deadline, &conn);
-		if (ret == -ETIMEDOUT && lrpc_now() >= deadline)
-			return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
-						 "deadline exceeded connecting");
 		if (ret < 0)
-			return lrpc__status_fail(st, LRPC_UNAVAILABLE,
-						 "cannot connect: %s", strerror(-ret));
+			return lrpc__status_from_errno(st, ret, deadline,
+						       "connecting");
 	}
 	if (conn_reserve(conn, len) < 0) {
 		conn_free(conn);
@@ -109,14 +106,11 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 	return LRPC_OK;
 }
 
-static lrpc_code io_fail(struct sock_conn *conn, int err, lrpc_status *st)
+static lrpc_code io_fail(struct sock_conn *conn, int err,
+			 lrpc_deadline deadline, lrpc_status *st)
 {
 	conn->broken = true;
-	if (err == -ETIMEDOUT)
-		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
-					 "deadline exceeded waiting for the reply");
-	return lrpc__status_fail(st, LRPC_UNAVAILABLE, "connection lost: %s",
-				 strerror(-err));
+	return lrpc__status_from_errno(st, err, deadline, "waiting for the reply");
 }
 
 static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
@@ -134,6 +128,7 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 		.timeout_ns = deadline - now,
 	};
 	uint64_t id = f.call_id;
+	lrpc_code status;
 	size_t early = 0; /* reply body bytes read with the header */
 	ssize_t got = 0;
 	int ret;
@@ -154,7 +149,7 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 			ret = got < 0 ? (int)got : 0;
 	}
 	if (ret < 0)
-		return io_fail(conn, ret, st);
+		return io_fail(conn, ret, deadline, st);
 	ret = lrpc__frame_get(conn->mem, ch->max_msg + LRPC_STATUS_MSG_MAX, &f);
 	if (ret == -EMSGSIZE) {
 		conn->broken = true;
@@ -185,18 +180,11 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	got = lrpc__sock_read(conn->fd, conn->rb.buf + early, f.body_len - early,
 			      f.body_len - early, deadline);
 	if (got < 0)
-		return io_fail(conn, (int)got, st);
-	if (f.method_or_code >= LRPC_CODE_COUNT)
-		return lrpc__status_fail(st, LRPC_UNKNOWN, "server sent status %u",
-					 f.method_or_code);
-	if (f.method_or_code != LRPC_OK) {
-		if (st) {
-			st->code = (lrpc_code)f.method_or_code;
-			memcpy(st->message, conn->rb.buf, f.msg_len);
-			st->message[f.msg_len] = '\0';
-		}
-		return (lrpc_code)f.method_or_code;
-	}
+		return io_fail(conn, (int)got, deadline, st);
+	status = lrpc__status_from_peer(st, f.method_or_code,
+					(const char *)conn->rb.buf, f.msg_len);
+	if (status != LRPC_OK)
+		return status;
 	*rep = conn->rb.buf + f.msg_len;
 	*rep_len = f.body_len - f.msg_len;
 	return LRPC_OK;
