@@ -228,8 +228,9 @@ bool name_is_c_string_safe(const char *s)
 }
 
 /*
- * The names of one service, computed once so that the header and the
- * source emitters cannot disagree on them.
+ * The names of one service, derived by this one function so that the
+ * header and the source emitters cannot disagree on them; each emitter and
+ * the checker derive them afresh where they need them.
  */
 void svc_names_init(svc_names *sn, const pb_file *file, const pb_service *svc)
 {

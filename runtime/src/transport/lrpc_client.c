@@ -309,7 +309,7 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 		}
 		if (lrpc_now() >= deadline) {
 			code = lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
-						 "deadline exceeded waiting for a free call context");
+						 "deadline exceeded waiting for a free lane");
 			break;
 		}
 		ab = first_abandoned(ch);

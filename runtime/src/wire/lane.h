@@ -68,7 +68,12 @@ static inline uint32_t lrpc__word_service(uint32_t w)
 	return (w >> LRPC__SERVICE_SHIFT) & LRPC__SERVICE_MASK;
 }
 
-/* Receiver context; a kernel would find the state word at offset 0. */
+/*
+ * Receiver context. The futex hand-off works on these words. A kernel
+ * hand-off must not trust a word the client can write (the kernel vetoes
+ * ordinary wakeups of a receiver in CALL), so it registers a context in
+ * the receiver's own memory instead and uses only kernel_id here.
+ */
 struct lrpc__rx_ctx {
 	alignas(64) _Atomic uint32_t state;
 	/* Threads asleep on the state word, so a waker knows to make the syscall. */
