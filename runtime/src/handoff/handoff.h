@@ -26,6 +26,7 @@ struct lrpc__hclient {
 	const struct lrpc__handoff *ops;
 	const _Atomic int *dead; /* set once the server is known gone */
 	uint32_t peer;           /* the server as the kernel knows it */
+	void *priv;              /* the hand-off's own: attach to detach */
 };
 
 /* A server connection's side: what every receiver of it shares. */
@@ -45,6 +46,7 @@ struct lrpc__hrecv {
 	/* Receiver context in the thread's own memory, for hand-offs whose
 	 * kernel must not read a word the client can write. */
 	struct lrpc__rx_ctx own;
+	void *priv; /* the hand-off's own: recv_start to recv_stop */
 };
 
 /*
