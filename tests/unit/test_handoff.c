@@ -162,7 +162,56 @@ START_TEST(dead_peer_releases_caller)
 }
 END_TEST
 
+/* handoff.c alone negotiates: names it does not know are refused, a named
+ * hand-off is the only one taken, and no id offered means no kernel one. */
+START_TEST(negotiation_is_by_the_table)
+{
+	struct lrpc__hello hello = { 0 };
+	struct lrpc__welcome w = { 0 };
+	struct lrpc__hconn c = { 0 };
+	const struct lrpc__handoff *want = NULL;
+
+	ck_assert_int_eq(lrpc__handoff_hello("teleport", &hello, &want),
+			 -EPROTONOSUPPORT);
+	ck_assert_int_eq(lrpc__handoff_hello("futex", &hello, &want), 0);
+	ck_assert_ptr_eq(want, h);
+	ck_assert_str_eq(hello.handoff, "futex");
+	ck_assert_uint_eq(hello.handoff_id, 0);
+
+	strcpy(hello.handoff, "teleport");
+	ck_assert_int_eq(lrpc__handoff_accept(&hello, &c, &w), EPROTONOSUPPORT);
+	strcpy(hello.handoff, "futex");
+	ck_assert_int_eq(lrpc__handoff_accept(&hello, &c, &w), 0);
+	ck_assert_ptr_eq(c.ops, h);
+	ck_assert_str_eq(w.handoff, "futex");
+	/* Nothing named, nothing offered: only the fallback will do. */
+	memset(&hello, 0, sizeof(hello));
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(lrpc__handoff_accept(&hello, &c, &w), 0);
+	ck_assert_ptr_eq(c.ops, h);
+
+	ck_assert_ptr_eq(lrpc__handoff_welcomed(&w, NULL), h);
+	ck_assert_ptr_eq(lrpc__handoff_welcomed(&w, h), h);
+	strcpy(w.handoff, "teleport");
+	ck_assert_ptr_null(lrpc__handoff_welcomed(&w, NULL));
+	/* A welcome naming another hand-off than the one asked for lies. */
+	for (unsigned int i = 0; lrpc__handoff_at(i); i++) {
+		const struct lrpc__handoff *o = lrpc__handoff_at(i);
+
+		strcpy(w.handoff, o->name);
+		if (o != h)
+			ck_assert_ptr_null(lrpc__handoff_welcomed(&w, h));
+	}
+	/* The fallback is last and always there. */
+	for (unsigned int i = 0; lrpc__handoff_at(i); i++)
+		if (!lrpc__handoff_at(i + 1))
+			ck_assert_ptr_eq(lrpc__handoff_at(i), h);
+	ck_assert(lrpc__handoff_available(h));
+}
+END_TEST
+
 CHECK_MAIN("handoff", 60,
+	   negotiation_is_by_the_table,
 	   call_reaches_receiver_and_returns,
 	   call_without_receiver_times_out,
 	   receiver_not_waiting_is_refused,
