@@ -26,6 +26,7 @@
 #include "wire/lane.h"
 #include "wire/handshake.h"
 #include "core/internal.h"
+#include "handoff/handoff.h"
 #include "handoff/rpal_kernel.h"
 
 /* Our RPAL service id, when the kernel has /dev/rpal: the server then
@@ -109,7 +110,8 @@ int main(int argc, char **argv)
 	/* With rpal-kernel lanes, garbage is only looked at when a call
 	 * arrives: request the service and call with it too. The receiver
 	 * ids are saved first, since the scribbling garbles them. */
-	if (!strcmp(w.handoff, "rpal-kernel")) {
+	w.handoff[sizeof(w.handoff) - 1] = '\0';
+	if (lrpc__handoff_find(w.handoff) == &lrpc__handoff_rpal_kernel) {
 		rpal_ids = calloc(g.nlanes, sizeof(*rpal_ids));
 		if (!rpal_ids || lrpc__rpal_request(w.handoff_key, &rpal_peer) < 0)
 			return 1;

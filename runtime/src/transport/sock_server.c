@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * unix:// and tcp:// clients: the libuv loop reads frames, the libuv worker
- * pool runs the handlers (or, with inline_handlers, the loop itself does),
- * the loop writes the replies. A connection that
- * sends a frame we cannot accept gets one error frame saying why and is
- * closed; nobody else notices.
+ * The server side of unix:// and tcp://: the libuv loop reads frames, the
+ * libuv worker pool runs the handlers (or, with inline_handlers, the loop
+ * itself does), the loop writes the replies. A connection that sends a
+ * frame we cannot accept gets one error frame saying why and is closed;
+ * nobody else notices.
  */
 #define _GNU_SOURCE
 #include <errno.h>
