@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "wire/handshake.h"
 #include "handoff/handoff.h"
 #include "transport/sock.h"
 #include "transport/transport.h"
+#include "wire/handshake.h"
 #include "wire/lane.h"
 
 struct chan_lane {
