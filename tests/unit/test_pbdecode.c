@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "pbdecode.h"
 #include "pbdecode_test.pb-c.h"
+#include "pbcheck.h"
 #include "check_main.h"
 
 /* Most of what follows compares with protobuf-c, which keeps unknown
@@ -400,118 +401,6 @@ static const ProtobufCMessageDescriptor *pick_desc(void)
 	}
 }
 
-/* ---- a plain wire scanner for the tests' own use ---- */
-
-/* A varint of at most max bytes. \return its length, 0 if bad. */
-static size_t scan_varint(const uint8_t *p, size_t len, size_t max,
-			  uint64_t *v)
-{
-	uint64_t u = 0;
-
-	for (size_t i = 0; i < len && i < max; i++) {
-		u |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*v = u;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-/* One field at p as protobuf-c would delimit it. \return its length, 0 if
- * bad; *off, *n: a length-delimited payload. */
-static size_t scan_field(const uint8_t *p, size_t len, uint32_t *tag,
-			 unsigned *wt, bool *multi, size_t *off, size_t *n)
-{
-	uint64_t key, v;
-	size_t k, j;
-
-	if (!len || !(p[0] & 0xf8))
-		return 0;
-	k = scan_varint(p, len, 5, &key);
-	if (!k)
-		return 0;
-	*tag = (uint32_t)(key >> 3);
-	*wt = key & 7;
-	*multi = k > 1;
-	switch (*wt) {
-	case 0:
-		j = scan_varint(p + k, len - k, 10, &v);
-		return j ? k + j : 0;
-	case 1:
-		return len - k >= 8 ? k + 8 : 0;
-	case 5:
-		return len - k >= 4 ? k + 4 : 0;
-	case 2:
-		j = scan_varint(p + k, len - k, 5, &v);
-		if (!j || v > INT_MAX || v > len - k - j)
-			return 0;
-		*off = k + j;
-		*n = v;
-		return k + j + v;
-	default:
-		return 0;
-	}
-}
-
-/*
- * The deliberate differences from protobuf-c (see pbdecode.c) that input
- * triggers, as far as protobuf-c would parse it.
- */
-enum {
-	Q_TAG0 = 1,     /* multi-byte tag 0: protobuf-c accepts, we reject */
-	Q_BOOL = 2,     /* bool, wire type not varint: likewise */
-	Q_DEPTH = 4,    /* too deep: likewise */
-	Q_DUPMSG = 8,   /* singular sub-message twice: merged differently */
-	Q_DUPONEOF = 16, /* ...of a type with a oneof: protobuf-c may fail */
-	Q_STRICTER = Q_TAG0 | Q_BOOL | Q_DEPTH,
-	Q_LAXER = Q_DUPONEOF,
-};
-
-static bool has_oneof(const ProtobufCMessageDescriptor *desc)
-{
-	for (unsigned i = 0; i < desc->n_fields; i++)
-		if (desc->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-			return true;
-	return false;
-}
-
-static unsigned quirks(const ProtobufCMessageDescriptor *desc,
-		       const uint8_t *p, size_t len, unsigned depth)
-{
-	unsigned q = 0, nmsg[256] = { 0 };
-	size_t pos = 0, k, off = 0, n = 0;
-	uint32_t tag;
-	unsigned wt;
-	bool multi;
-
-	if (depth > LRPC__PB_MAX_DEPTH)
-		return Q_DEPTH;
-	while (pos < len) {
-		const ProtobufCFieldDescriptor *f;
-
-		k = scan_field(p + pos, len - pos, &tag, &wt, &multi, &off, &n);
-		if (!k)
-			break;
-		if (!tag)
-			q |= Q_TAG0;
-		f = protobuf_c_message_descriptor_get_field(desc, tag);
-		if (f && f->type == PROTOBUF_C_TYPE_BOOL && wt != 0 &&
-		    !(f->label == PROTOBUF_C_LABEL_REPEATED && wt == 2))
-			q |= Q_BOOL;
-		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && wt == 2) {
-			if (f->label != PROTOBUF_C_LABEL_REPEATED &&
-			    !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-			    nmsg[(f - desc->fields) % 256]++)
-				q |= has_oneof(f->descriptor) ?
-					     Q_DUPMSG | Q_DUPONEOF : Q_DUPMSG;
-			q |= quirks(f->descriptor, p + pos + off, n, depth + 1);
-		}
-		pos += k;
-	}
-	return q;
-}
-
 /* Where the top-level fields of a valid encoding start; ends at len. */
 static size_t field_starts(const uint8_t *p, size_t len, size_t *starts,
 			   size_t max)
@@ -522,7 +411,7 @@ static size_t field_starts(const uint8_t *p, size_t len, size_t *starts,
 	bool multi;
 
 	while (pos < len && nf < max) {
-		k = scan_field(p + pos, len - pos, &tag, &wt, &multi, &off, &n);
+		k = pbt_scan_field(p + pos, len - pos, &tag, &wt, &multi, &off, &n);
 		if (!k)
 			break;
 		starts[nf++] = pos;
@@ -562,40 +451,6 @@ static void assert_sound(const ProtobufCMessageDescriptor *desc,
 	protobuf_c_message_free_unpacked(again, NULL);
 }
 
-/* No unknown field anywhere in m. */
-static void assert_no_unknown(const ProtobufCMessage *m)
-{
-	const ProtobufCMessageDescriptor *desc = m->descriptor;
-
-	ck_assert_uint_eq(m->n_unknown_fields, 0);
-	for (unsigned i = 0; i < desc->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &desc->fields[i];
-		const char *at = (const char *)m + f->offset;
-		const char *q = (const char *)m + f->quantifier_offset;
-		ProtobufCMessage **arr, *sm;
-		uint32_t oneof_case;
-		size_t n;
-
-		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			memcpy(&n, q, sizeof(n));
-			memcpy(&arr, at, sizeof(arr));
-			for (size_t k = 0; k < n; k++)
-				assert_no_unknown(arr[k]);
-			continue;
-		}
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			memcpy(&oneof_case, q, sizeof(oneof_case));
-			if (oneof_case != f->id)
-				continue;
-		}
-		memcpy(&sm, at, sizeof(sm));
-		if (sm)
-			assert_no_unknown(sm);
-	}
-}
-
 /* Without LRPC__PB_KEEP_UNKNOWN, the same input decodes the same but for
  * the unknown fields, which are gone. kept: what decoding kept. */
 static void assert_dropping_agrees(const ProtobufCMessageDescriptor *desc,
@@ -610,7 +465,7 @@ static void assert_dropping_agrees(const ProtobufCMessageDescriptor *desc,
 	if (kept || kept_errno != E2BIG)
 		ck_assert(!kept == !d);
 	if (d)
-		assert_no_unknown(d);
+		ck_assert(pbt_no_unknown(d));
 	protobuf_c_message_free_unpacked(d, NULL);
 }
 
@@ -625,7 +480,7 @@ static bool both(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 	struct counting c;
 	uint8_t *pa, *pb;
 	size_t la, lb;
-	unsigned q = quirks(desc, buf, len, 0);
+	unsigned q = pbt_quirks(desc, buf, len, 0);
 	bool accepted, over;
 
 	counting_init(&c);
@@ -928,7 +783,7 @@ START_TEST(mutated_encodings_agree)
 		/* Exactly as long as the input, for ASan to see overreads. */
 		exact = malloc(b.len ? b.len : 1);
 		memcpy(exact, b.p, b.len ? b.len : 1);
-		q = quirks(desc, exact, b.len, 0);
+		q = pbt_quirks(desc, exact, b.len, 0);
 		if (both(desc, exact, b.len)) {
 			accepted++;
 			dup += !!(q & Q_DUPMSG);
@@ -1530,7 +1385,7 @@ START_TEST(depth_limit)
 	in = nodes(LRPC__PB_MAX_DEPTH + 1, &len);
 	ck_assert_ptr_null(decode_keep(&lrpc_pbt__node__descriptor, NULL,
 					   len, in));
-	ck_assert(quirks(&lrpc_pbt__node__descriptor, in, len, 0) & Q_DEPTH);
+	ck_assert(pbt_quirks(&lrpc_pbt__node__descriptor, in, len, 0) & Q_DEPTH);
 	ck_assert(!both(&lrpc_pbt__node__descriptor, in, len));
 	free(in);
 
@@ -1890,7 +1745,7 @@ START_TEST(documented_differences)
 	ck_assert_uint_eq(a->n_unknown_fields, 1);
 	ck_assert_uint_eq(a->unknown_fields[0].tag, 0);
 	protobuf_c_message_free_unpacked(a, NULL);
-	ck_assert(quirks(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0), 0) &
+	ck_assert(pbt_quirks(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0), 0) &
 		  Q_TAG0);
 	ck_assert(!both(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0)));
 
