@@ -64,4 +64,23 @@ int fz_hello_expect(const unsigned char *hello);
 int fz_welcome_get(const unsigned char *w, uint32_t *nlanes,
 		   uint64_t *region_size);
 
+/* lane_adapter.c: a hostile lrpc:// client's lane 0 (runtime/src/callctx.h,
+ * ctlproto.h, handoff.h). */
+struct fz_lane;
+struct fz_lane_meta {
+	uint64_t seq;
+	int64_t deadline;        /* call only */
+	uint32_t method_or_code; /* call: method id; reply: status code */
+	uint32_t len;            /* request or reply bytes in the buffer */
+};
+/* Handshake on the control socket at ctl_path and map the region. */
+struct fz_lane *fz_lane_connect(const char *ctl_path);
+size_t fz_lane_buf_size(const struct fz_lane *l);
+unsigned char *fz_lane_buf(struct fz_lane *l);
+/* Write call's metadata, publish the CALL, wait for the hand-back until
+ * wait_until and read the reply's metadata. \return 0, -ETIMEDOUT,
+ * -EPROTO (the receiver was not waiting), -ECONNRESET. */
+int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
+		 lrpc_deadline wait_until, struct fz_lane_meta *reply);
+
 #endif
