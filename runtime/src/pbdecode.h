@@ -29,8 +29,9 @@
  * of empty strings, bytes or sub-messages (which only a peer that wants the
  * memory sends) are refused. Unknown fields are skipped unless asked for, so
  * they cost nothing. For a server with the default 4 MiB message limit this
- * is 64 MiB + 64 KiB per call at most (the per-call arena may add up to one
- * chunk of slack per chunk it fills).
+ * is 64 MiB + 64 KiB per call at most; a per-call arena holds up to twice
+ * what it was asked for in the worst case (a request that does not fit the
+ * rest of a 16 KiB chunk starts a new one), and malloc its own overhead.
  */
 #define LRPC__PB_MEM_PER_BYTE 16u
 #define LRPC__PB_MEM_BASE ((size_t)64 << 10)
