@@ -23,12 +23,12 @@
  * LRPC__PB_MEM_PER_BYTE * len + LRPC__PB_MEM_BASE bytes in all, each request
  * counted rounded up to LRPC__PB_ALLOC_UNIT and nothing refunded when freed
  * (an arena's free does nothing). A message that needs more is refused.
- * Well-formed messages stay far below it: bytes and strings cost about their
- * length, scalars their struct slot; the shapes that come near 16x are long
- * lists of one-field sub-messages or one-character strings, and long lists
- * of empty strings, bytes or sub-messages (which only a peer that wants the
- * memory sends) are refused. Unknown fields are skipped unless asked for, so
- * they cost nothing. For a server with the default 4 MiB message limit this
+ * Ordinary messages stay far below it: bytes and strings cost about their
+ * length, dense lists of scalars at most 16 bytes per byte (arrays double,
+ * and an arena frees nothing). Long lists of sub-messages whose encodings
+ * are much smaller than their structs (each costs its whole struct), or of
+ * empty strings or bytes, can exceed it and are refused. Unknown fields are
+ * skipped unless asked for, so they cost nothing. For a server with the default 4 MiB message limit this
  * is 64 MiB + 64 KiB per call at most; a per-call arena holds up to twice
  * what it was asked for in the worst case (a request that does not fit the
  * rest of a 16 KiB chunk starts a new one), and malloc its own overhead.
