@@ -32,10 +32,13 @@ libdir=$(dirname "$(find "$root" -name 'liblazyrpc.so.0' | head -n1)")
 export LD_LIBRARY_PATH="$libdir" LAZYRPC_DIR="$work/run"
 ./cxx
 coproc SERVER { exec ./server lrpc://installed; }
+# Copied at once: bash 5.2 now and then unsets SERVER_PID while the server
+# still runs (after the command substitution below), which left it running.
+server_pid=$SERVER_PID
 read -r -t 10 _ <&"${SERVER[0]}"
 out=$(./client lrpc://installed outsider)
-kill "$SERVER_PID"
-wait "$SERVER_PID" || true
+kill "$server_pid"
+wait "$server_pid" || true
 case "$out" in
 "Hello, outsider!"*) echo "install check: $out" ;;
 *) echo "install check: unexpected reply: $out" >&2; exit 1 ;;

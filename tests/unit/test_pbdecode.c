@@ -6,6 +6,7 @@
  * Everything random comes from fixed seeds.
  */
 #include <check.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,7 +21,18 @@
 #include "core/internal.h"
 #include "wire/pbdecode.h"
 #include "pbdecode_test.pb-c.h"
+#include "pbcheck.h"
 #include "check_main.h"
+
+/* Most of what follows compares with protobuf-c, which keeps unknown
+ * fields: so do we, there. */
+static ProtobufCMessage *decode_keep(const ProtobufCMessageDescriptor *desc,
+				     ProtobufCAllocator *alloc, size_t len,
+				     const uint8_t *data)
+{
+	return lrpc__pb_decode_flags(desc, alloc, len, data,
+				     LRPC__PB_KEEP_UNKNOWN);
+}
 
 /* ---- randomness ---- */
 
@@ -389,118 +401,6 @@ static const ProtobufCMessageDescriptor *pick_desc(void)
 	}
 }
 
-/* ---- a plain wire scanner for the tests' own use ---- */
-
-/* A varint of at most max bytes. \return its length, 0 if bad. */
-static size_t scan_varint(const uint8_t *p, size_t len, size_t max,
-			  uint64_t *v)
-{
-	uint64_t u = 0;
-
-	for (size_t i = 0; i < len && i < max; i++) {
-		u |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*v = u;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-/* One field at p as protobuf-c would delimit it. \return its length, 0 if
- * bad; *off, *n: a length-delimited payload. */
-static size_t scan_field(const uint8_t *p, size_t len, uint32_t *tag,
-			 unsigned *wt, bool *multi, size_t *off, size_t *n)
-{
-	uint64_t key, v;
-	size_t k, j;
-
-	if (!len || !(p[0] & 0xf8))
-		return 0;
-	k = scan_varint(p, len, 5, &key);
-	if (!k)
-		return 0;
-	*tag = (uint32_t)(key >> 3);
-	*wt = key & 7;
-	*multi = k > 1;
-	switch (*wt) {
-	case 0:
-		j = scan_varint(p + k, len - k, 10, &v);
-		return j ? k + j : 0;
-	case 1:
-		return len - k >= 8 ? k + 8 : 0;
-	case 5:
-		return len - k >= 4 ? k + 4 : 0;
-	case 2:
-		j = scan_varint(p + k, len - k, 5, &v);
-		if (!j || v > INT_MAX || v > len - k - j)
-			return 0;
-		*off = k + j;
-		*n = v;
-		return k + j + v;
-	default:
-		return 0;
-	}
-}
-
-/*
- * The deliberate differences from protobuf-c (see pbdecode.c) that input
- * triggers, as far as protobuf-c would parse it.
- */
-enum {
-	Q_TAG0 = 1,     /* multi-byte tag 0: protobuf-c accepts, we reject */
-	Q_BOOL = 2,     /* bool, wire type not varint: likewise */
-	Q_DEPTH = 4,    /* too deep: likewise */
-	Q_DUPMSG = 8,   /* singular sub-message twice: merged differently */
-	Q_DUPONEOF = 16, /* ...of a type with a oneof: protobuf-c may fail */
-	Q_STRICTER = Q_TAG0 | Q_BOOL | Q_DEPTH,
-	Q_LAXER = Q_DUPONEOF,
-};
-
-static bool has_oneof(const ProtobufCMessageDescriptor *desc)
-{
-	for (unsigned i = 0; i < desc->n_fields; i++)
-		if (desc->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-			return true;
-	return false;
-}
-
-static unsigned quirks(const ProtobufCMessageDescriptor *desc,
-		       const uint8_t *p, size_t len, unsigned depth)
-{
-	unsigned q = 0, nmsg[256] = { 0 };
-	size_t pos = 0, k, off = 0, n = 0;
-	uint32_t tag;
-	unsigned wt;
-	bool multi;
-
-	if (depth > LRPC__PB_MAX_DEPTH)
-		return Q_DEPTH;
-	while (pos < len) {
-		const ProtobufCFieldDescriptor *f;
-
-		k = scan_field(p + pos, len - pos, &tag, &wt, &multi, &off, &n);
-		if (!k)
-			break;
-		if (!tag)
-			q |= Q_TAG0;
-		f = protobuf_c_message_descriptor_get_field(desc, tag);
-		if (f && f->type == PROTOBUF_C_TYPE_BOOL && wt != 0 &&
-		    !(f->label == PROTOBUF_C_LABEL_REPEATED && wt == 2))
-			q |= Q_BOOL;
-		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && wt == 2) {
-			if (f->label != PROTOBUF_C_LABEL_REPEATED &&
-			    !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-			    nmsg[(f - desc->fields) % 256]++)
-				q |= has_oneof(f->descriptor) ?
-					     Q_DUPMSG | Q_DUPONEOF : Q_DUPMSG;
-			q |= quirks(f->descriptor, p + pos + off, n, depth + 1);
-		}
-		pos += k;
-	}
-	return q;
-}
-
 /* Where the top-level fields of a valid encoding start; ends at len. */
 static size_t field_starts(const uint8_t *p, size_t len, size_t *starts,
 			   size_t max)
@@ -511,7 +411,7 @@ static size_t field_starts(const uint8_t *p, size_t len, size_t *starts,
 	bool multi;
 
 	while (pos < len && nf < max) {
-		k = scan_field(p + pos, len - pos, &tag, &wt, &multi, &off, &n);
+		k = pbt_scan_field(p + pos, len - pos, &tag, &wt, &multi, &off, &n);
 		if (!k)
 			break;
 		starts[nf++] = pos;
@@ -551,6 +451,24 @@ static void assert_sound(const ProtobufCMessageDescriptor *desc,
 	protobuf_c_message_free_unpacked(again, NULL);
 }
 
+/* Without LRPC__PB_KEEP_UNKNOWN, the same input decodes the same but for
+ * the unknown fields, which are gone. kept: what decoding kept. */
+static void assert_dropping_agrees(const ProtobufCMessageDescriptor *desc,
+				   const uint8_t *buf, size_t len,
+				   const ProtobufCMessage *kept)
+{
+	int kept_errno = errno;
+	ProtobufCMessage *d = lrpc__pb_decode(desc, NULL, len, buf);
+
+	/* Keeping unknown fields may run over the budget where dropping
+	 * them does not; anything else fails alike. */
+	if (kept || kept_errno != E2BIG)
+		ck_assert(!kept == !d);
+	if (d)
+		ck_assert(pbt_no_unknown(d));
+	protobuf_c_message_free_unpacked(d, NULL);
+}
+
 /*
  * Decode with both: they must agree, but for the documented differences.
  * \return whether we accepted.
@@ -562,14 +480,16 @@ static bool both(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
 	struct counting c;
 	uint8_t *pa, *pb;
 	size_t la, lb;
-	unsigned q = quirks(desc, buf, len, 0);
-	bool accepted;
+	unsigned q = pbt_quirks(desc, buf, len, 0);
+	bool accepted, over;
 
 	counting_init(&c);
 	a = protobuf_c_message_unpack(desc, NULL, len, buf);
-	b = lrpc__pb_decode(desc, &c.pb, len, buf);
+	b = decode_keep(desc, &c.pb, len, buf);
+	over = !b && errno == E2BIG;
+	assert_dropping_agrees(desc, buf, len, b);
 	if (!a != !b) {
-		if (!(a ? q & Q_STRICTER : q & Q_LAXER)) {
+		if (!(a ? q & Q_STRICTER || over : q & Q_LAXER)) {
 			dump(desc, buf, len);
 			ck_abort_msg(a ? "we reject what protobuf-c accepts" :
 					 "we accept what protobuf-c rejects");
@@ -617,21 +537,21 @@ START_TEST(differential_random_messages)
 
 		/* Counted malloc: everything comes back. */
 		counting_init(&c);
-		b = lrpc__pb_decode(desc, &c.pb, len, buf);
+		b = decode_keep(desc, &c.pb, len, buf);
 		ck_assert_ptr_nonnull(b);
 		assert_packs_to(b, buf, len);
 		protobuf_c_message_free_unpacked(b, &c.pb);
 		ck_assert_int_eq(c.live, 0);
 
 		/* An arena, whose free does nothing. */
-		b = lrpc__pb_decode(desc, &arena.pb, len, buf);
+		b = decode_keep(desc, &arena.pb, len, buf);
 		ck_assert_ptr_nonnull(b);
 		assert_packs_to(b, buf, len);
 		protobuf_c_message_free_unpacked(b, &arena.pb);
 		lrpc__arena_reset(&arena);
 
 		/* The default allocator; LeakSanitizer watches. */
-		b = lrpc__pb_decode(desc, NULL, len, buf);
+		b = decode_keep(desc, NULL, len, buf);
 		ck_assert_ptr_nonnull(b);
 		assert_packs_to(b, buf, len);
 		protobuf_c_message_free_unpacked(b, NULL);
@@ -658,14 +578,14 @@ START_TEST(every_allocation_failure_unwinds)
 		long total;
 
 		counting_init(&c);
-		b = lrpc__pb_decode(desc, &c.pb, len, buf);
+		b = decode_keep(desc, &c.pb, len, buf);
 		ck_assert_ptr_nonnull(b);
 		protobuf_c_message_free_unpacked(b, &c.pb);
 		total = c.total;
 		for (long k = 0; k < total; k++, cases++) {
 			counting_init(&c);
 			c.fail_at = k;
-			b = lrpc__pb_decode(desc, &c.pb, len, buf);
+			b = decode_keep(desc, &c.pb, len, buf);
 			ck_assert_ptr_null(b);
 			ck_assert_int_eq(c.live, 0);
 		}
@@ -863,7 +783,7 @@ START_TEST(mutated_encodings_agree)
 		/* Exactly as long as the input, for ASan to see overreads. */
 		exact = malloc(b.len ? b.len : 1);
 		memcpy(exact, b.p, b.len ? b.len : 1);
-		q = quirks(desc, exact, b.len, 0);
+		q = pbt_quirks(desc, exact, b.len, 0);
 		if (both(desc, exact, b.len)) {
 			accepted++;
 			dup += !!(q & Q_DUPMSG);
@@ -1148,7 +1068,7 @@ START_TEST(hostile_writer_cannot_hurt)
 			if (i % 4)
 				memcpy((void *)s.buf, orig, len);
 			counting_init(&c);
-			b = lrpc__pb_decode(desc, &c.pb, len,
+			b = decode_keep(desc, &c.pb, len,
 					    (const uint8_t *)s.buf);
 			if (b) {
 				assert_sound(desc, b);
@@ -1186,7 +1106,7 @@ START_TEST(empty_input)
 	LrpcPbt__P3 *p3;
 	LrpcPbt__P2 *p2;
 
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, NULL,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, NULL,
 					    0, NULL);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_str_eq(p3->f_string, "");
@@ -1196,7 +1116,7 @@ START_TEST(empty_input)
 	protobuf_c_message_free_unpacked(&p3->base, NULL);
 
 	/* Required fields: absent. */
-	ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__p2__descriptor, NULL, 0,
+	ck_assert_ptr_null(decode_keep(&lrpc_pbt__p2__descriptor, NULL, 0,
 					   (const uint8_t *)""));
 	ck_assert(!both(&lrpc_pbt__p2__descriptor, (const uint8_t *)"", 0));
 
@@ -1205,7 +1125,7 @@ START_TEST(empty_input)
 		static const uint8_t in[] = { 0x08, 0x01, 0x12, 0x00 };
 
 		ck_assert(both(&lrpc_pbt__p2__descriptor, in, sizeof(in)));
-		p2 = (LrpcPbt__P2 *)lrpc__pb_decode(&lrpc_pbt__p2__descriptor,
+		p2 = (LrpcPbt__P2 *)decode_keep(&lrpc_pbt__p2__descriptor,
 						    NULL, sizeof(in), in);
 		ck_assert_ptr_nonnull(p2);
 		ck_assert_int_eq(p2->o_int32, -42);
@@ -1238,7 +1158,7 @@ START_TEST(one_mib_bytes_is_one_allocation)
 	len += n;
 
 	counting_init(&c);
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, &c.pb,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, &c.pb,
 					    len, in);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_uint_eq(p3->f_bytes.len, n);
@@ -1253,6 +1173,109 @@ START_TEST(one_mib_bytes_is_one_allocation)
 	protobuf_c_message_free_unpacked(&p3->base, &c.pb);
 	ck_assert_int_eq(c.live, 0);
 	ck_assert(both(&lrpc_pbt__p3__descriptor, in, len));
+	free(in);
+}
+END_TEST
+
+/* ---- the memory budget ---- */
+
+/* Field 10 is unknown to Leaf; "50 00" is it as a varint 0. 4 MiB of that
+ * once cost 132 MB: 2M unknown-field entries and their data. */
+START_TEST(unknown_fields_cost_nothing)
+{
+	size_t len = 4 << 20;
+	uint8_t *in = malloc(len);
+	struct counting c;
+	ProtobufCMessage *m;
+
+	for (size_t i = 0; i < len; i += 2) {
+		in[i] = 10 << 3;
+		in[i + 1] = 0;
+	}
+	counting_init(&c);
+	m = lrpc__pb_decode(&lrpc_pbt__leaf__descriptor, &c.pb, len, in);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->n_unknown_fields, 0);
+	ck_assert_int_eq(c.total, 1); /* the message, nothing else */
+	protobuf_c_message_free_unpacked(m, &c.pb);
+	ck_assert_int_eq(c.live, 0);
+
+	/* Kept, they run into the budget instead. */
+	counting_init(&c);
+	errno = 0;
+	ck_assert_ptr_null(decode_keep(&lrpc_pbt__leaf__descriptor, &c.pb,
+				       len, in));
+	ck_assert_int_eq(errno, E2BIG);
+	ck_assert_uint_le(c.bytes, lrpc__pb_budget(len));
+	ck_assert_int_eq(c.live, 0);
+
+	/* Skipped, but still checked: a group is an error. */
+	in[len / 2] = 10 << 3 | 3;
+	errno = 0;
+	ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__leaf__descriptor, NULL,
+					   len, in));
+	ck_assert_int_eq(errno, EBADMSG);
+	free(in);
+}
+END_TEST
+
+/* Empty sub-messages: a Node's "leaves" (field 3) as "1a 00", two bytes
+ * for an 80-byte Leaf and its pointer. */
+START_TEST(budget_refuses_empty_lists)
+{
+	size_t len = 1 << 20;
+	uint8_t *in = malloc(len);
+	struct counting c;
+
+	for (size_t i = 0; i < len; i += 2) {
+		in[i] = 3 << 3 | 2;
+		in[i + 1] = 0;
+	}
+	counting_init(&c);
+	errno = 0;
+	ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__node__descriptor,
+					   &c.pb, len, in));
+	ck_assert_int_eq(errno, E2BIG);
+	ck_assert_uint_le(c.bytes, lrpc__pb_budget(len));
+	ck_assert_int_eq(c.live, 0);
+	/* protobuf-c takes it all. */
+	ck_assert(both(&lrpc_pbt__node__descriptor, in, len) == false);
+	free(in);
+}
+END_TEST
+
+/* Dense lists of the widest scalar, at their worst point (just past a
+ * doubling of the array): Leaf's "r" (field 4, sint64) unpacked as "20 00"
+ * per element, then packed. Both fit the budget. */
+START_TEST(budget_fits_dense_lists)
+{
+	size_t count = (1 << 18) + 1, len, body;
+	uint8_t *in = malloc(2 * count + 16);
+	struct counting c;
+	LrpcPbt__Leaf *leaf;
+
+	for (int packed = 0; packed < 2; packed++) {
+		len = 0;
+		if (packed) {
+			len = put_tag(in, 4, 2);
+			len += put_varint(in + len, count);
+			memset(in + len, 0, count);
+			len += count;
+		} else {
+			for (body = 0; body < count; body++) {
+				in[len++] = 4 << 3;
+				in[len++] = 0;
+			}
+		}
+		counting_init(&c);
+		leaf = (LrpcPbt__Leaf *)lrpc__pb_decode(
+			&lrpc_pbt__leaf__descriptor, &c.pb, len, in);
+		ck_assert_ptr_nonnull(leaf);
+		ck_assert_uint_eq(leaf->n_r, count);
+		ck_assert_uint_le(c.bytes, lrpc__pb_budget(len));
+		protobuf_c_message_free_unpacked(&leaf->base, &c.pb);
+		ck_assert_int_eq(c.live, 0);
+	}
 	free(in);
 }
 END_TEST
@@ -1301,7 +1324,7 @@ START_TEST(hundred_thousand_int32s)
 		int32_t *vals;
 
 		counting_init(&c);
-		p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor,
+		p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor,
 						    &c.pb, len, in);
 		ck_assert_ptr_nonnull(p3);
 		n = packed ? p3->n_r_int32 : p3->n_r_unpacked;
@@ -1310,9 +1333,12 @@ START_TEST(hundred_thousand_int32s)
 		for (size_t i = 0; i < count; i++)
 			ck_assert_int_eq(vals[i], (int32_t)(i * 2654435761u) >>
 							  (i % 31));
-		/* Doubling: a handful of allocations, not one per element. */
+		/* Doubling: a handful of allocations, not one per element;
+		 * packed, one array with room for an element per byte. */
 		ck_assert_int_lt(c.total, 40);
-		ck_assert_uint_le(c.max_size, 131072 * sizeof(int32_t));
+		ck_assert_uint_le(c.max_size, packed ? 2 * len * sizeof(int32_t) :
+					      131072 * sizeof(int32_t));
+		ck_assert_uint_le(c.bytes, lrpc__pb_budget(len));
 		out = pack(&p3->base, &n);
 		assert_same_bytes(out, n, in, len);
 		free(out);
@@ -1357,15 +1383,15 @@ START_TEST(depth_limit)
 
 	/* One more: protobuf-c goes on, we stop. */
 	in = nodes(LRPC__PB_MAX_DEPTH + 1, &len);
-	ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__node__descriptor, NULL,
+	ck_assert_ptr_null(decode_keep(&lrpc_pbt__node__descriptor, NULL,
 					   len, in));
-	ck_assert(quirks(&lrpc_pbt__node__descriptor, in, len, 0) & Q_DEPTH);
+	ck_assert(pbt_quirks(&lrpc_pbt__node__descriptor, in, len, 0) & Q_DEPTH);
 	ck_assert(!both(&lrpc_pbt__node__descriptor, in, len));
 	free(in);
 
 	/* Far deeper than a stack would take (not for protobuf-c). */
 	in = nodes(200000, &len);
-	m = lrpc__pb_decode(&lrpc_pbt__node__descriptor, NULL, len, in);
+	m = decode_keep(&lrpc_pbt__node__descriptor, NULL, len, in);
 	ck_assert_ptr_null(m);
 	free(in);
 }
@@ -1393,7 +1419,7 @@ START_TEST(length_prefix_beyond_the_end)
 
 	for (int i = 0; i < 5; i++) {
 		counting_init(&c);
-		ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__p3__descriptor,
+		ck_assert_ptr_null(decode_keep(&lrpc_pbt__p3__descriptor,
 						   &c.pb, lens[i], cases[i]));
 		/* Only the message itself was ever allocated. */
 		ck_assert_uint_le(c.max_size, sizeof(LrpcPbt__P3));
@@ -1409,7 +1435,7 @@ START_TEST(length_prefix_beyond_the_end)
 		return;
 	memcpy(vast, too_big, sizeof(too_big));
 	counting_init(&c);
-	ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__p3__descriptor, &c.pb,
+	ck_assert_ptr_null(decode_keep(&lrpc_pbt__p3__descriptor, &c.pb,
 					   big, vast));
 	ck_assert_uint_le(c.max_size, sizeof(LrpcPbt__P3));
 	ck_assert_ptr_null(protobuf_c_message_unpack(&lrpc_pbt__p3__descriptor,
@@ -1427,7 +1453,7 @@ START_TEST(varint_lengths)
 	memset(in + 1, 0xff, 9);
 	in[10] = 0x7f;
 	ck_assert(both(&lrpc_pbt__p3__descriptor, in, 11));
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, NULL,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, NULL,
 					    11, in);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_int_eq(p3->f_int64, -1);
@@ -1435,7 +1461,7 @@ START_TEST(varint_lengths)
 
 	in[10] = 0xff;
 	in[11] = 0x01;
-	ck_assert_ptr_null(lrpc__pb_decode(&lrpc_pbt__p3__descriptor, NULL,
+	ck_assert_ptr_null(decode_keep(&lrpc_pbt__p3__descriptor, NULL,
 					   12, in));
 	ck_assert(!both(&lrpc_pbt__p3__descriptor, in, 12));
 	/* Same in a packed field. */
@@ -1467,7 +1493,7 @@ START_TEST(varint_lengths)
 					      0x02 };
 
 		ck_assert(both(&lrpc_pbt__p3__descriptor, bl, sizeof(bl)));
-		p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor,
+		p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor,
 						    NULL, sizeof(bl), bl);
 		ck_assert_ptr_nonnull(p3);
 		ck_assert_int_eq(p3->f_bool, 1);
@@ -1483,7 +1509,7 @@ START_TEST(varint_lengths)
 		n += put_tag(b + n, 2, 0);
 		n += put_varint(b + n, 0xffffffff00000003ull);
 		ck_assert(both(&lrpc_pbt__p3__descriptor, b, n));
-		p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor,
+		p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor,
 						    NULL, n, b);
 		ck_assert_ptr_nonnull(p3);
 		ck_assert_int_eq(p3->f_int32, 5);
@@ -1519,7 +1545,7 @@ START_TEST(wire_types)
 			sizeof(str_varint)));
 	ck_assert(!both(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0)));
 	ck_assert(both(&lrpc_pbt__p3__descriptor, mixed, sizeof(mixed)));
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, NULL,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, NULL,
 					    sizeof(mixed), mixed);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_uint_eq(p3->n_r_int32, 4);
@@ -1556,7 +1582,7 @@ START_TEST(unknown_fields_round_trip)
 	in[n++] = 0;
 
 	ck_assert(both(&lrpc_pbt__p3__descriptor, in, n));
-	m = lrpc__pb_decode(&lrpc_pbt__p3__descriptor, NULL, n, in);
+	m = decode_keep(&lrpc_pbt__p3__descriptor, NULL, n, in);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_uint_eq(m->n_unknown_fields, 5);
 	ck_assert_uint_eq(m->unknown_fields[0].tag, 1000);
@@ -1594,7 +1620,7 @@ START_TEST(oneof_switches)
 	in[n++] = 1;
 	in[n++] = 'q';
 	counting_init(&c);
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, &c.pb,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, &c.pb,
 					    n, in);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_int_eq(p3->choice_case, LRPC_PBT__P3__CHOICE_O_LEAF);
@@ -1611,7 +1637,7 @@ START_TEST(oneof_switches)
 	in[n++] = 0;
 	in[n++] = 1;
 	counting_init(&c);
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, &c.pb,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, &c.pb,
 					    n, in);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_int_eq(p3->choice_case, LRPC_PBT__P3__CHOICE_O_BYTES);
@@ -1647,7 +1673,7 @@ START_TEST(required_fields)
 	ck_assert(!both(&lrpc_pbt__p2__descriptor, no_name, sizeof(no_name)));
 	ck_assert(both(&lrpc_pbt__req__descriptor, req_dflt,
 		       sizeof(req_dflt)));
-	r = (LrpcPbt__Req *)lrpc__pb_decode(&lrpc_pbt__req__descriptor, NULL,
+	r = (LrpcPbt__Req *)decode_keep(&lrpc_pbt__req__descriptor, NULL,
 					    sizeof(req_dflt), req_dflt);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(r->dflt, 9);
@@ -1680,7 +1706,7 @@ START_TEST(replaced_strings_and_bytes_are_freed)
 		in[n++] = (uint8_t)('0' + i);
 	}
 	counting_init(&c);
-	p2 = (LrpcPbt__P2 *)lrpc__pb_decode(&lrpc_pbt__p2__descriptor, &c.pb,
+	p2 = (LrpcPbt__P2 *)decode_keep(&lrpc_pbt__p2__descriptor, &c.pb,
 					    n, in);
 	ck_assert_ptr_nonnull(p2);
 	ck_assert_str_eq(p2->r_name, "cz");
@@ -1719,7 +1745,7 @@ START_TEST(documented_differences)
 	ck_assert_uint_eq(a->n_unknown_fields, 1);
 	ck_assert_uint_eq(a->unknown_fields[0].tag, 0);
 	protobuf_c_message_free_unpacked(a, NULL);
-	ck_assert(quirks(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0), 0) &
+	ck_assert(pbt_quirks(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0), 0) &
 		  Q_TAG0);
 	ck_assert(!both(&lrpc_pbt__p3__descriptor, tag0, sizeof(tag0)));
 
@@ -1732,7 +1758,7 @@ START_TEST(documented_differences)
 	protobuf_c_message_free_unpacked(a, NULL);
 
 	/* Merged as the encoding rules say; protobuf-c loses i. */
-	p3 = (LrpcPbt__P3 *)lrpc__pb_decode(&lrpc_pbt__p3__descriptor, NULL,
+	p3 = (LrpcPbt__P3 *)decode_keep(&lrpc_pbt__p3__descriptor, NULL,
 					    sizeof(merge), merge);
 	ck_assert_ptr_nonnull(p3);
 	ck_assert_int_eq(p3->f_leaf->i, 1);
@@ -1767,7 +1793,7 @@ static void race(const char *what, const ProtobufCMessageDescriptor *desc,
 		for (int r = 0; r < reps; r++)
 			for (int i = 0; i < n; i++)
 				protobuf_c_message_free_unpacked(
-					lrpc__pb_decode(desc, NULL, len[i],
+					decode_keep(desc, NULL, len[i],
 							in[i]),
 					NULL);
 		t = (now() - t) / reps;
@@ -1840,6 +1866,9 @@ CHECK_MAIN("pbdecode", 60,
 	   varint_lengths,
 	   wire_types,
 	   unknown_fields_round_trip,
+	   unknown_fields_cost_nothing,
+	   budget_refuses_empty_lists,
+	   budget_fits_dense_lists,
 	   oneof_switches,
 	   required_fields,
 	   replaced_strings_and_bytes_are_freed,

@@ -35,8 +35,9 @@
  *  - required fields without a default must be present, and every
  *    occurrence of a sub-message is checked on its own, even one merged into
  *    an earlier one;
- *  - unknown fields keep their tag, wire type and raw bytes (a length prefix
- *    included), in order, so that packing reproduces them.
+ *  - with LRPC__PB_KEEP_UNKNOWN, unknown fields keep their tag, wire type
+ *    and raw bytes (a length prefix included), in order, so that packing
+ *    reproduces them. Without it they are checked as above and skipped.
  *
  * Deliberate differences, where protobuf-c 1.4.1 is unsafe or absurd:
  *  - a tag whose field number is 0 is an error. protobuf-c rejects it only
@@ -47,6 +48,10 @@
  *    (prefix included) as a bool;
  *  - sub-messages nested deeper than LRPC__PB_MAX_DEPTH are an error.
  *    protobuf-c recurses without a limit and overflows the stack;
+ *  - a message whose decoding would allocate more than lrpc__pb_budget()
+ *    of its length is an error. protobuf-c allocates whatever the input
+ *    asks for: 56 bytes per two-byte unknown field, and as much as a
+ *    sub-message struct per two-byte empty sub-message;
  *  - a singular sub-message sent more than once is decoded into the first
  *    one, which is what the protobuf encoding rules ask for (and what
  *    protobuf-c means to do). protobuf-c decodes each occurrence separately
@@ -58,6 +63,7 @@
  *    a oneof that neither occurrence sets (it looks up field number 0). So
  *    here alone we accept what protobuf-c rejects.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -71,6 +77,10 @@ struct dec {
 	const volatile uint8_t *in; /* decisions are read through this */
 	const uint8_t *raw;         /* content is copied from this */
 	size_t len;                 /* of the whole input */
+	size_t left;                /* of the memory budget */
+	bool keep_unknown;
+	bool over;                  /* the budget ran out */
+	bool oom;                   /* the allocator failed */
 };
 
 static void *std_alloc(void *data, size_t size)
@@ -88,9 +98,26 @@ static void std_free(void *data, void *ptr)
 /* What protobuf-c uses for a NULL allocator, so that either may free. */
 static ProtobufCAllocator std_allocator = { std_alloc, std_free, NULL };
 
+/* Every allocation is charged against the budget as the arena takes it
+ * (rounded up to 16 bytes), and never refunded: an arena's free does
+ * nothing, so what was freed still counts. */
 static void *pb_alloc(struct dec *d, size_t size)
 {
-	return d->a->alloc(d->a->allocator_data, size);
+	size_t cost = (size + LRPC__PB_ALLOC_UNIT - 1) &
+		      ~(size_t)(LRPC__PB_ALLOC_UNIT - 1);
+	void *p;
+
+	if (!cost)
+		cost = size ? SIZE_MAX : LRPC__PB_ALLOC_UNIT;
+	if (cost > d->left) {
+		d->over = true;
+		return NULL;
+	}
+	d->left -= cost;
+	p = d->a->alloc(d->a->allocator_data, size);
+	if (!p)
+		d->oom = true;
+	return p;
 }
 
 static void pb_free(struct dec *d, void *ptr)
@@ -260,7 +287,7 @@ static bool fill(struct dec *d, ProtobufCMessage *sm, const struct wval *v,
 static bool take_packed(struct dec *d, const ProtobufCFieldDescriptor *f,
 			void *arrp, size_t *pn, size_t pos, size_t end)
 {
-	size_t sz = lrpc__pb_elt_size(f->type), count, n, cap;
+	size_t sz = lrpc__pb_elt_size(f->type), count, n;
 	uint64_t u;
 	unsigned k, any;
 	char *dst;
@@ -294,27 +321,27 @@ static bool take_packed(struct dec *d, const ProtobufCFieldDescriptor *f,
 		*pn += count;
 		return true;
 	default:
-		/* The hot loop: arr_room() only when the array is full. */
+		/* Room for one element per byte at once: growing one by one
+		 * through an arena, which frees nothing, would cost twice the
+		 * final array again. arr_cap() of the final count is then at
+		 * most what was allocated, so later appends stay in bounds. */
 		n = *pn;
-		cap = n ? arr_cap(d, n) : 0;
-		dst = n < cap ? (char *)ld_ptr(arrp) + n * sz : NULL;
+		if (pos == end)
+			return true;
+		dst = arr_room(d, arrp, n, end - pos, sz);
+		if (!dst)
+			return false;
 		while (pos < end) {
 			k = lrpc__pb_read_varint(d->in, pos, end, 10, &u, &any, NULL);
 			if (!k)
 				break;
-			if (n == cap) {
-				dst = arr_room(d, arrp, n, 1, sz);
-				if (!dst)
-					break;
-				cap = arr_cap(d, n + 1);
-			}
 			lrpc__pb_put_scalar(f->type, WT_VARINT, u, any != 0, dst);
 			dst += sz;
 			n++;
 			pos += k;
 		}
 		*pn = n;
-		return pos == end; /* short of it: bad varint, no memory */
+		return pos == end; /* short of it: bad varint */
 	}
 }
 
@@ -398,6 +425,8 @@ static bool take_unknown(struct dec *d, ProtobufCMessage *m, uint32_t tag,
 	size_t n = v->nraw + (v->wt == WT_LEN ? v->n : 0);
 	uint8_t *data;
 
+	if (!d->keep_unknown)
+		return true; /* read_value() checked it already */
 	if (m->n_unknown_fields == UINT_MAX)
 		return false;
 	data = pb_alloc(d, n);
@@ -495,26 +524,43 @@ out:
 	return ok;
 }
 
-ProtobufCMessage *lrpc__pb_decode(const ProtobufCMessageDescriptor *desc,
-				  ProtobufCAllocator *alloc, size_t len,
-				  const uint8_t *data)
+size_t lrpc__pb_budget(size_t len)
+{
+	if (len > (SIZE_MAX - LRPC__PB_MEM_BASE) / LRPC__PB_MEM_PER_BYTE)
+		return SIZE_MAX;
+	return len * LRPC__PB_MEM_PER_BYTE + LRPC__PB_MEM_BASE;
+}
+
+ProtobufCMessage *lrpc__pb_decode_flags(const ProtobufCMessageDescriptor *desc,
+					ProtobufCAllocator *alloc, size_t len,
+					const uint8_t *data, unsigned flags)
 {
 	struct dec d = {
 		.a = alloc ? alloc : &std_allocator,
 		.in = data,
 		.raw = data,
 		.len = len,
+		.left = lrpc__pb_budget(len),
+		.keep_unknown = flags & LRPC__PB_KEEP_UNKNOWN,
 	};
 	ProtobufCMessage *m;
 
-	if (len && !data)
-		return NULL;
-	m = new_message(&d, desc);
-	if (!m)
-		return NULL;
-	if (!decode(&d, m, 0, len, 0)) {
-		protobuf_c_message_free_unpacked(m, d.a);
+	if (len && !data) {
+		errno = EINVAL;
 		return NULL;
 	}
-	return m;
+	m = new_message(&d, desc);
+	if (m && decode(&d, m, 0, len, 0))
+		return m;
+	if (m)
+		protobuf_c_message_free_unpacked(m, d.a);
+	errno = d.over ? E2BIG : d.oom ? ENOMEM : EBADMSG;
+	return NULL;
+}
+
+ProtobufCMessage *lrpc__pb_decode(const ProtobufCMessageDescriptor *desc,
+				  ProtobufCAllocator *alloc, size_t len,
+				  const uint8_t *data)
+{
+	return lrpc__pb_decode_flags(desc, alloc, len, data, 0);
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the libFuzzer harnesses share: the entry points (libFuzzer's, or
+ * replay.c's main when the build has no libFuzzer), a real server to throw
+ * input at, and the adapters, the only files that include runtime/src
+ * headers, so that a move of those headers touches one file per harness.
+ */
+#ifndef LRPC_FUZZ_H
+#define LRPC_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lazyrpc/lazyrpc.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* An invariant broke: say which, then abort (libFuzzer saves the input). */
+_Noreturn void fz_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* fuzz_server.c: the Probe service (tests/integration/probe.proto) with
+ * handlers that never block, on one URI; stopped and freed at exit. */
+lrpc_server *fz_server(const char *uri, bool inline_handlers,
+		       size_t max_msg, unsigned int receivers);
+/* "<runtime dir>/<name>-<pid><suffix>" into buf; the runtime dir is a
+ * private one, made by the first of these calls. */
+void fz_runtime_path(char *buf, size_t len, const char *name,
+		     const char *suffix);
+/* A channel to uri, closed at exit. */
+lrpc_channel *fz_channel(const char *uri);
+/* An Echo call through ch that must come back OK and intact. */
+void fz_probe(lrpc_channel *ch, const char *what);
+/* How long a harness waits for a server that makes no progress before it
+ * calls it hung: far beyond any answer, only there to turn a hang into a
+ * report. */
+#define FZ_HANG_MS 10000
+
+/* frame_adapter.c: socket frames (runtime/src/frame.h). */
+struct fz_frame {
+	uint32_t body_len;
+	uint64_t call_id;
+	uint32_t method_or_code;
+	uint32_t msg_len;
+	int64_t timeout_ns;
+};
+extern const size_t fz_frame_hdr; /* header bytes */
+void fz_frame_put(unsigned char *hdr, const struct fz_frame *f);
+/* \return 0, -EPROTO (bad magic or lengths), -EMSGSIZE (body > max_body),
+ * as the server judges a header. */
+int fz_frame_get(const unsigned char *hdr, size_t max_body,
+		 struct fz_frame *f);
+
+/* handshake_adapter.c: the lrpc:// control socket (runtime/src/ctlproto.h). */
+extern const size_t fz_hello_size, fz_welcome_size;
+/* A hello that asks for hand-off handoff ("" for the best). */
+void fz_hello_put(unsigned char *out, const char *handoff);
+/* What the server must answer hello with: 0, a positive errno, or -1 for
+ * "0 or EPROTONOSUPPORT" (a hand-off this machine may lack). */
+int fz_hello_expect(const unsigned char *hello);
+/* Check a welcome's magic and version. \return its status, -1 if it is not
+ * a welcome; *nlanes and *region_size when the status is 0. */
+int fz_welcome_get(const unsigned char *w, uint32_t *nlanes,
+		   uint64_t *region_size);
+
+/* lane_adapter.c: a hostile lrpc:// client's lane 0 (runtime/src/callctx.h,
+ * ctlproto.h, handoff.h). */
+struct fz_lane;
+struct fz_lane_meta {
+	uint64_t seq;
+	int64_t deadline;        /* call only */
+	uint32_t method_or_code; /* call: method id; reply: status code */
+	uint32_t len;            /* request or reply bytes in the buffer */
+};
+/* Handshake on the control socket at ctl_path and map the region. */
+struct fz_lane *fz_lane_connect(const char *ctl_path);
+size_t fz_lane_buf_size(const struct fz_lane *l);
+unsigned char *fz_lane_buf(struct fz_lane *l);
+/* Write call's metadata, publish the CALL, wait for the hand-back until
+ * wait_until and read the reply's metadata. \return 0, -ETIMEDOUT,
+ * -EPROTO (the receiver was not waiting), -ECONNRESET. */
+int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
+		 lrpc_deadline wait_until, struct fz_lane_meta *reply);
+
+#endif

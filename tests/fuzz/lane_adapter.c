@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A hostile lrpc:// client for the lane fuzzer (fuzz.h): the handshake by
+ * hand, the region mapped, and calls on lane 0 whose metadata and request
+ * bytes are whatever the input says, made with the futex hand-off's own
+ * call so that only the lane's contents are hostile.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "handoff/handoff.h"
+#include "wire/handshake.h"
+#include "wire/lane.h"
+
+struct fz_lane {
+	int ctl;
+	struct lrpc__geom g;
+	uint32_t call_word;
+	unsigned char *base;
+	struct lrpc__lane *lane;
+	_Atomic int dead;
+	struct lrpc__hclient hc;
+};
+
+struct fz_lane *fz_lane_connect(const char *ctl_path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct lrpc__hello h = { .magic = LRPC__HELLO_MAGIC,
+				 .version = LRPC__CTL_VERSION,
+				 };
+	struct lrpc__welcome w;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.buf,
+			      .msg_controllen = sizeof(cm.buf) };
+	struct fz_lane *l = calloc(1, sizeof(*l));
+	struct cmsghdr *c;
+	int memfd;
+
+	strcpy(h.handoff, lrpc__handoff_futex.name);
+	if (!l || strlen(ctl_path) >= sizeof(sa.sun_path))
+		fz_die("lane: no memory or path too long");
+	strcpy(sa.sun_path, ctl_path);
+	l->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->ctl < 0 ||
+	    connect(l->ctl, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(l->ctl, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
+	    recvmsg(l->ctl, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC) != sizeof(w) ||
+	    w.status)
+		fz_die("lane: handshake failed: %s", strerror(errno));
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		fz_die("lane: no region descriptor");
+	memcpy(&memfd, CMSG_DATA(c), sizeof(memfd));
+	l->g = (struct lrpc__geom){ .nlanes = w.nlanes, .buf_size = w.buf_size,
+				    .lane_stride = w.lane_stride,
+				    .region_size = w.region_size };
+	if (lrpc__geom_check(&l->g) < 0)
+		fz_die("lane: bad geometry");
+	l->base = mmap(NULL, l->g.region_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, memfd, 0);
+	close(memfd);
+	if (l->base == MAP_FAILED)
+		fz_die("lane: mmap: %s", strerror(errno));
+	l->lane = lrpc__region_lane(l->base, &l->g, 0);
+	l->call_word = lrpc__call_word(w.service_id, 1);
+	l->hc.ops = &lrpc__handoff_futex;
+	l->hc.dead = &l->dead;
+	return l;
+}
+
+size_t fz_lane_buf_size(const struct fz_lane *l)
+{
+	return l->g.buf_size;
+}
+
+unsigned char *fz_lane_buf(struct fz_lane *l)
+{
+	return lrpc__lane_buf(l->lane);
+}
+
+int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
+		 lrpc_deadline wait_until, struct fz_lane_meta *reply)
+{
+	int ret;
+
+	l->lane->call.seq = call->seq;
+	l->lane->call.deadline = call->deadline;
+	l->lane->call.method_id = call->method_or_code;
+	l->lane->call.req_len = call->len;
+	ret = lrpc__handoff_futex.call(&l->hc, l->lane, l->call_word,
+					 wait_until);
+	reply->seq = l->lane->reply.seq;
+	reply->deadline = 0;
+	reply->method_or_code = l->lane->reply.code;
+	reply->len = l->lane->reply.rep_len;
+	return ret;
+}
