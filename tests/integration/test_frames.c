@@ -5,95 +5,18 @@
  * truncated frames get a clear status and cost only their own connection.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "probe.lrpc.h"
+#include "rawframe.h"
 
 #define MAX_MSG 65536
 
 static struct peer srv;
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* A request header: magic "LRF1", body length, call id, method, 0, timeout. */
-static void header(unsigned char *h, uint32_t body, uint64_t id, uint32_t method)
-{
-	memset(h, 0, 32);
-	put32(h, 0x3146524c);
-	put32(h + 4, body);
-	put64(h + 8, id);
-	put32(h + 16, method);
-	put64(h + 24, 5000000000ull);
-}
-
-static int raw_connect(void)
-{
-	int fd;
-
-	if (!strncmp(srv.uri, "unix://", 7)) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-		ck_assert_uint_lt(strlen(srv.uri + 7), sizeof(sa.sun_path));
-		strcpy(sa.sun_path, srv.uri + 7);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	} else {
-		char host[sizeof(srv.uri)];
-		char *colon;
-		struct addrinfo *ai;
-
-		strcpy(host, srv.uri + 6);
-		colon = strrchr(host, ':');
-		*colon = '\0';
-		ck_assert_int_eq(getaddrinfo(host, colon + 1, NULL, &ai), 0);
-		fd = socket(ai->ai_family, SOCK_STREAM, 0);
-		ck_assert_int_eq(connect(fd, ai->ai_addr, ai->ai_addrlen), 0);
-		freeaddrinfo(ai);
-	}
-	return fd;
-}
-
-/* Read exactly n bytes, or fail the test after 10 s. \return false at EOF. */
-static bool read_n(int fd, unsigned char *buf, size_t n)
-{
-	while (n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		ck_assert_int_eq(poll(&p, 1, 10000), 1);
-		r = read(fd, buf, n);
-		if (r <= 0)
-			return false;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return true;
-}
 
 /* Expect one reply frame with \p code, then the connection's end. */
 static void expect_reject(int fd, uint32_t code, const char *why)
@@ -101,16 +24,16 @@ static void expect_reject(int fd, uint32_t code, const char *why)
 	unsigned char h[32], msg[256];
 	uint32_t body;
 
-	ck_assert(read_n(fd, h, 32));
-	ck_assert_uint_eq(get32(h), 0x3146524c);
-	ck_assert_uint_eq(get32(h + 16), code);
-	body = get32(h + 4);
-	ck_assert_uint_eq(get32(h + 20), body); /* all message, no payload */
+	ck_assert(raw_read_n(fd, h, 32));
+	ck_assert_uint_eq(raw_get32(h), 0x3146524c);
+	ck_assert_uint_eq(raw_get32(h + 16), code);
+	body = raw_get32(h + 4);
+	ck_assert_uint_eq(raw_get32(h + 20), body); /* all message, no payload */
 	ck_assert_uint_lt(body, sizeof(msg));
-	ck_assert(read_n(fd, msg, body));
+	ck_assert(raw_read_n(fd, msg, body));
 	msg[body] = '\0';
 	ck_assert_msg(strstr((char *)msg, why), "message '%s'", msg);
-	ck_assert(!read_n(fd, h, 1));
+	ck_assert(!raw_read_n(fd, h, 1));
 }
 
 static void others_still_served(void)
@@ -137,7 +60,7 @@ START_TEST(garbage_frame)
 	int fd;
 
 	setup();
-	fd = raw_connect();
+	fd = raw_connect(srv.uri);
 	memset(junk, 0xa5, sizeof(junk));
 	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
 	expect_reject(fd, LRPC_INVALID_ARGUMENT, "malformed frame");
@@ -153,8 +76,8 @@ START_TEST(oversized_frame)
 	int fd;
 
 	setup();
-	fd = raw_connect();
-	header(h, MAX_MSG + 1, 9, LRPCTEST__PROBE__ECHO__ID);
+	fd = raw_connect(srv.uri);
+	raw_header(h, MAX_MSG + 1, 9, LRPCTEST__PROBE__ECHO__ID);
 	ck_assert_int_eq(write(fd, h, 32), 32);
 	expect_reject(fd, LRPC_RESOURCE_EXHAUSTED, "exceeds");
 	close(fd);
@@ -169,12 +92,12 @@ START_TEST(truncated_frame)
 	int fd;
 
 	setup();
-	fd = raw_connect();
-	header(h, 100, 1, LRPCTEST__PROBE__ECHO__ID);
+	fd = raw_connect(srv.uri);
+	raw_header(h, 100, 1, LRPCTEST__PROBE__ECHO__ID);
 	ck_assert_int_eq(write(fd, h, sizeof(h)), (ssize_t)sizeof(h));
 	shutdown(fd, SHUT_WR);
 	/* The server hangs up on a peer that stops mid-frame. */
-	ck_assert(!read_n(fd, h, 1));
+	ck_assert(!raw_read_n(fd, h, 1));
 	close(fd);
 	others_still_served();
 	h_kill(&srv, SIGTERM);
@@ -189,9 +112,9 @@ START_TEST(pipelined_frames_each_get_a_reply)
 	int fd;
 
 	setup();
-	fd = raw_connect();
+	fd = raw_connect(srv.uri);
 	for (int i = 0; i < 2; i++) {
-		header(buf + i * 34, 2, (uint64_t)i + 1, LRPCTEST__PROBE__ECHO__ID);
+		raw_header(buf + i * 34, 2, (uint64_t)i + 1, LRPCTEST__PROBE__ECHO__ID);
 		buf[i * 34 + 32] = 0x10; /* field 2 (seq), varint */
 		buf[i * 34 + 33] = (unsigned char)(i + 1);
 	}
@@ -199,13 +122,13 @@ START_TEST(pipelined_frames_each_get_a_reply)
 	for (int i = 0; i < 2; i++) {
 		uint32_t n;
 
-		ck_assert(read_n(fd, h, 32));
-		ck_assert_uint_eq(get32(h + 16), LRPC_OK);
-		n = get32(h + 4);
+		ck_assert(raw_read_n(fd, h, 32));
+		ck_assert_uint_eq(raw_get32(h + 16), LRPC_OK);
+		n = raw_get32(h + 4);
 		ck_assert_uint_le(n, sizeof(body));
-		ck_assert(read_n(fd, body, n));
+		ck_assert(raw_read_n(fd, body, n));
 		ck_assert_uint_eq(n, 2);
-		ck_assert_uint_eq(body[1], get32(h + 8)); /* seq == call id */
+		ck_assert_uint_eq(body[1], raw_get32(h + 8)); /* seq == call id */
 		seen |= 1u << body[1];
 	}
 	ck_assert_uint_eq(seen, 6);

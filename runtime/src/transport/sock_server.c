@@ -28,6 +28,8 @@ struct sconn {
 	size_t rlen, rcap;
 	unsigned int inflight;
 	bool closed, reading;
+	bool rejected; /* an error frame is on its way; nothing more is read */
+	bool pumping; /* in sconn_pump: a nested call leaves it to the outer */
 };
 
 struct swork {
@@ -66,13 +68,14 @@ static void sconn_close(struct sconn *c)
 	uv_close(&c->h.handle, on_closed);
 }
 
+static void sconn_pump(struct sconn *c);
+
 /* A call just finished on @c: if the server is stopping and it was the
- * last, the connection can go. */
+ * last, the connection can go; otherwise there is room for another. */
 static void call_done(struct sconn *c)
 {
 	c->inflight--;
-	if (c->peer.draining && !c->inflight)
-		sconn_close(c);
+	sconn_pump(c);
 	sconn_maybe_free(c);
 }
 
@@ -195,11 +198,8 @@ static void after_work(uv_work_t *req, int status)
 		free(w->body);
 		free(w);
 		call_done(c);
-		return;
 	}
-	if (!c->reading && !c->peer.draining && c->inflight <= MAX_INFLIGHT / 2 &&
-	    uv_read_start(&c->h.stream, alloc_cb, read_cb) == 0)
-		c->reading = true;
+	/* The call is done once its reply is written (write_done). */
 }
 
 static void write_then_close(uv_write_t *req, int status)
@@ -225,6 +225,7 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
 	uv_read_stop(&c->h.stream);
 	c->reading = false;
+	c->rejected = true;
 	if (w)
 		w->body = error_frame(call_id, code, message, &w->out_len);
 	if (!w || !w->body) {
@@ -244,13 +245,14 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	}
 }
 
-/* \return false when the connection was rejected. */
+/* Take the complete frames in the read buffer while there is room for
+ * another call. \return false when the connection was rejected. */
 static bool take_frames(struct sconn *c)
 {
 	struct lrpc__host *h = c->host;
 	size_t off = 0;
 
-	while (c->rlen - off >= LRPC__FRAME_HDR) {
+	while (c->rlen - off >= LRPC__FRAME_HDR && c->inflight < MAX_INFLIGHT) {
 		struct lrpc__frame f;
 		struct swork *w;
 		char why[LRPC_STATUS_MSG_MAX];
@@ -325,6 +327,46 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 			   (unsigned int)(c->rcap - c->rlen));
 }
 
+/*
+ * Take what frames there is room for, then read on if there is room for
+ * more and pause if not. Runs after every read and every finished call,
+ * whichever way it finished, so a paused connection always resumes, and
+ * a resumed one notices when its peer has hung up.
+ */
+static void sconn_pump(struct sconn *c)
+{
+	bool room;
+
+	if (c->pumping || c->rejected || uv_is_closing(&c->h.handle))
+		return;
+	c->pumping = true;
+	if (!take_frames(c))
+		goto out;
+	if (c->peer.draining) {
+		if (!c->inflight)
+			sconn_close(c);
+		goto out;
+	}
+	room = c->inflight < MAX_INFLIGHT;
+	if (room && !c->reading) {
+		if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
+			sconn_close(c);
+		else
+			c->reading = true;
+	} else if (!room && c->reading) {
+		uv_read_stop(&c->h.stream);
+		c->reading = false;
+	}
+	/* Do not keep a buffer sized for one huge frame forever. */
+	if (c->rlen == 0 && c->rcap > (1u << 20)) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+	}
+out:
+	c->pumping = false;
+}
+
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct sconn *c = s->data;
@@ -336,18 +378,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	c->rlen += (size_t)n;
-	if (!take_frames(c))
-		return;
-	if (c->inflight >= MAX_INFLIGHT) {
-		uv_read_stop(s);
-		c->reading = false;
-	}
-	/* Do not keep a buffer sized for one huge frame forever. */
-	if (c->rlen == 0 && c->rcap > (1u << 20)) {
-		free(c->rbuf);
-		c->rbuf = NULL;
-		c->rcap = 0;
-	}
+	sconn_pump(c);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
