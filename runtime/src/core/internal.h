@@ -38,6 +38,7 @@ enum lrpc__scheme {
 	LRPC__SCHEME_LRPC = 1, /* path: the control socket in the runtime dir */
 	LRPC__SCHEME_UNIX,     /* path: the socket */
 	LRPC__SCHEME_TCP,      /* host, port */
+	LRPC__SCHEME_COUNT
 };
 
 struct lrpc__addr {

@@ -56,6 +56,9 @@ struct lrpc__host {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 
+	/* Clients connected now, by transport: each has its own limits. */
+	_Atomic unsigned int active[LRPC__SCHEME_COUNT];
+
 	struct {
 		_Atomic uint64_t clients_accepted, clients_rejected;
 		_Atomic uint64_t clients_active, receivers_active;

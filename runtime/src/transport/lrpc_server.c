@@ -45,8 +45,10 @@ static void conn_unref(struct conn *conn)
 		munmap(conn->rs.base, conn->rs.geom.region_size);
 	if (conn->memfd >= 0)
 		close(conn->memfd);
-	if (conn->welcomed)
+	if (conn->welcomed) {
 		atomic_fetch_sub(&h->stats.clients_active, 1);
+		atomic_fetch_sub(&h->active[LRPC__SCHEME_LRPC], 1);
+	}
 	lrpc__receivers_destroy(&conn->rs);
 	free(conn);
 }
@@ -203,7 +205,8 @@ static int admit(struct conn *conn, struct lrpc__welcome *w)
 		return ret;
 	if (!lrpc__peer_allowed(host, (uv_handle_t *)&conn->pipe))
 		return EACCES;
-	if (atomic_load(&host->stats.clients_active) >= host->opts.max_clients)
+	/* lrpc:// clients only: socket peers have limits of their own. */
+	if (atomic_load(&host->active[LRPC__SCHEME_LRPC]) >= host->opts.max_clients)
 		return EAGAIN;
 	ret = region_create(conn);
 	if (ret < 0)
@@ -263,6 +266,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	conn->welcomed = true;
 	atomic_fetch_add(&host->stats.clients_accepted, 1);
 	atomic_fetch_add(&host->stats.clients_active, 1);
+	atomic_fetch_add(&host->active[LRPC__SCHEME_LRPC], 1);
 }
 
 static void on_connection(uv_stream_t *listener, int status)

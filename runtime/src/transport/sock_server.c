@@ -24,6 +24,7 @@ struct sconn {
 	struct lrpc__peer peer; /* first: the host's list sees only this */
 	union lrpc__uv_stream h;
 	struct lrpc__host *host;
+	enum lrpc__scheme scheme; /* unix or tcp: whose count it is in */
 	unsigned char *rbuf;
 	size_t rlen, rcap;
 	unsigned int inflight;
@@ -55,6 +56,7 @@ static void on_closed(uv_handle_t *handle)
 	struct lrpc__host *h = c->host;
 
 	atomic_fetch_sub(&h->stats.clients_active, 1);
+	atomic_fetch_sub(&h->active[c->scheme], 1);
 	c->closed = true;
 	sconn_maybe_free(c);
 	lrpc__host_reap(h);
@@ -393,6 +395,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (!c)
 		return; /* the listener reports the connection again */
 	c->host = h;
+	c->scheme = listener->type == UV_TCP ? LRPC__SCHEME_TCP : LRPC__SCHEME_UNIX;
 	if (listener->type == UV_TCP)
 		ret = uv_tcp_init(&h->loop, &c->h.tcp);
 	else
@@ -404,6 +407,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	c->h.handle.data = c;
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
+	atomic_fetch_add(&h->active[c->scheme], 1);
 	if (uv_accept(listener, &c->h.stream) < 0 ||
 	    (listener->type != UV_TCP &&
 	     !lrpc__peer_allowed(h, &c->h.handle))) {
