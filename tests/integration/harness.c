@@ -15,6 +15,7 @@
 
 #include "check_main.h"
 #include "harness.h"
+#include "probe.lrpc.h"
 
 const char *h_dir_setup(void)
 {
@@ -178,6 +179,15 @@ lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o)
 lrpc_channel *h_open(const struct peer *srv)
 {
 	return h_open_opts(srv, NULL);
+}
+
+Lrpctest__StatsReply *h_stats(lrpc_channel *ch)
+{
+	Lrpctest__Empty req = LRPCTEST__EMPTY__INIT;
+	Lrpctest__StatsReply *s;
+
+	ck_assert_int_eq(lrpctest__probe__stats__call(ch, &req, &s, 0, NULL), LRPC_OK);
+	return s;
 }
 
 /* Is \p name in the space-separated list \p list? */

@@ -61,6 +61,10 @@ void h_probe_server(struct peer *p, const char *name, const char *receivers,
 lrpc_channel *h_open(const struct peer *srv);
 lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o);
 
+/* The probe server's counters, by a Stats call on \p ch (fails the test
+ * otherwise); free with lrpctest__stats_reply__free_unpacked. */
+struct Lrpctest__StatsReply *h_stats(lrpc_channel *ch);
+
 /* Run \p tests as one Check test case, each in its own process; over
  * lrpc://, once per hand-off (SKIP for those this machine lacks). */
 int h_run(const char *name, const TTest *const tests[], int ntests,

@@ -93,7 +93,15 @@ static lrpc_code stats(void *user, lrpc_call *call, const Lrpctest__Empty *req,
 	rep->protocol_errors = s.protocol_errors;
 	rep->clients_accepted = s.clients_accepted;
 	rep->clients_rejected = s.clients_rejected;
+	rep->conn_held_peak = s.conn_held_peak;
 	return LRPC_OK;
+}
+
+static unsigned int env_uint(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? (unsigned int)strtoul(v, NULL, 10) : 0;
 }
 
 static void on_term(int sig)
@@ -121,6 +129,12 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	/* Tests whose handlers never block also run with socket handlers on
 	 * the I/O thread. */
 	o.inline_handlers = getenv("LRPC_PROBE_INLINE") != NULL;
+	/* Socket limits, for the tests that reach them. */
+	o.max_conns = env_uint("LRPC_PROBE_MAX_CONNS");
+	o.max_pipelined = env_uint("LRPC_PROBE_MAX_PIPELINED");
+	o.max_conn_buffer_kib = env_uint("LRPC_PROBE_CONN_BUFFER_KIB");
+	o.idle_timeout_ms = env_uint("LRPC_PROBE_IDLE_MS");
+	o.header_timeout_ms = env_uint("LRPC_PROBE_HEADER_MS");
 	lrpc_runtime_dir(dir, sizeof(dir));
 	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
 	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);

@@ -7,15 +7,6 @@
 #include "harness.h"
 #include "probe.lrpc.h"
 
-static Lrpctest__StatsReply *stats(lrpc_channel *ch)
-{
-	Lrpctest__Empty req = LRPCTEST__EMPTY__INIT;
-	Lrpctest__StatsReply *s;
-
-	ck_assert_int_eq(lrpctest__probe__stats__call(ch, &req, &s, 0, NULL), LRPC_OK);
-	return s;
-}
-
 START_TEST(client_killed_mid_call)
 {
 	Lrpctest__EchoMsg ereq = LRPCTEST__ECHO_MSG__INIT, *erep;
@@ -51,7 +42,7 @@ START_TEST(client_killed_mid_call)
 	lrpctest__empty__free_unpacked(rep, NULL);
 	until = lrpc_deadline_after_ms(10000);
 	while (!reclaimed && lrpc_now() < until) {
-		s = stats(ch);
+		s = h_stats(ch);
 		reclaimed = s->clients_active == 1 &&
 			    s->receivers_active == (shm ? 2 : 0);
 		lrpctest__stats_reply__free_unpacked(s, NULL);
@@ -59,7 +50,7 @@ START_TEST(client_killed_mid_call)
 			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 	ck_assert_msg(reclaimed, "dead client's contexts were not freed");
-	s = stats(ch);
+	s = h_stats(ch);
 	ck_assert_uint_eq(s->clients_accepted, 2);
 	lrpctest__stats_reply__free_unpacked(s, NULL);
 	lrpc_channel_close(ch);

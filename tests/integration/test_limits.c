@@ -14,7 +14,7 @@
 #include "rawframe.h"
 
 #define LRPC_MAX_CLIENTS 64 /* the default */
-#define SOCK_CONNS 65
+#define SOCK_CONNS 64 /* of each kind: together twice lrpc://'s limit */
 
 /* Start the probe server NAME and note its unix:// and tcp:// addresses
  * (tcp "" when this kernel has no IPv4). */

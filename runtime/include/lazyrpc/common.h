@@ -26,7 +26,7 @@ extern "C" {
 
 #define LRPC_VERSION_MAJOR 0
 #define LRPC_VERSION_MINOR 1
-#define LRPC_VERSION_PATCH 0
+#define LRPC_VERSION_PATCH 1
 
 /* The canonical codes, with the same numbers as gRPC. X(NAME, value). */
 #define LRPC_CODE_MAP(X)          \

@@ -41,7 +41,26 @@ typedef struct lrpc_server_opts {
 	 * handlers on its receiver threads.
 	 */
 	int inline_handlers;
-	void *reserved[3];
+	unsigned int reserved0; /* was padding in 0.1.0: never read */
+	/*
+	 * unix:// and tcp:// (since 0.1.1, in what was reserved; zero keeps
+	 * the default). Each socket transport counts its own connections.
+	 * Memory the server holds for socket peers is bounded by
+	 * max_conns x (max_msg_size + 96 KiB + max_conn_buffer_kib KiB) per
+	 * transport (docs/api.md).
+	 */
+	unsigned int max_conns;       /* connections at once; 0: 64 */
+	unsigned int max_pipelined;   /* calls one connection may queue; 0: 64 */
+	/* Requests and unsent replies one connection may hold, in KiB; its
+	 * reading pauses at the limit. 0: 2 x max_msg_size + 64 KiB. */
+	unsigned int max_conn_buffer_kib;
+	/* A connection with no call in progress and nothing arriving for
+	 * this long is closed; 0: 60000. */
+	unsigned int idle_timeout_ms;
+	/* A frame header (32 bytes) must arrive within this long of its
+	 * first byte, or the connection is closed; 0: 10000. */
+	unsigned int header_timeout_ms;
+	unsigned int reserved1;
 } lrpc_server_opts;
 
 #define LRPC_DEFAULT_MAX_MSG ((size_t)4 << 20)
@@ -120,7 +139,10 @@ typedef struct lrpc_server_stats {
 	uint64_t calls_ok;
 	uint64_t calls_failed;     /* any non-OK status sent */
 	uint64_t protocol_errors;  /* garbage seen in a client's region */
-	uint64_t reserved[8];
+	/* The most bytes of requests and unsent replies one socket
+	 * connection has held (since 0.1.1). */
+	uint64_t conn_held_peak;
+	uint64_t reserved[7];
 } lrpc_server_stats;
 
 /** Snapshot of the counters; thread-safe. \p srv NULL gives zeros. */

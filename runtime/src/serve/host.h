@@ -63,7 +63,10 @@ struct lrpc__host {
 		_Atomic uint64_t clients_accepted, clients_rejected;
 		_Atomic uint64_t clients_active, receivers_active;
 		_Atomic uint64_t calls_ok, calls_failed, protocol_errors;
+		_Atomic uint64_t conn_held_peak;
 	} stats;
+	/* The socket limits, defaults resolved (server.c). */
+	size_t conn_buffer;
 };
 
 /* peers.c, loop thread: join and leave the list. */

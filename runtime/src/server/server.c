@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,18 @@ struct lrpc_server {
 };
 
 #define DEFAULT_MAX_CLIENTS 64
+#define DEFAULT_MAX_CONNS 64
+#define DEFAULT_MAX_PIPELINED 64
+#define DEFAULT_IDLE_TIMEOUT_MS 60000
+#define DEFAULT_HEADER_TIMEOUT_MS 10000
+
+/* The socket options took the place of reserved pointers: the layout of
+ * what 0.1.0 callers pass is unchanged. */
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(lrpc_server_opts) == 56 &&
+	       offsetof(lrpc_server_opts, max_conns) == 32,
+	       "lrpc_server_opts layout");
+#endif
 
 void lrpc_server_opts_init(lrpc_server_opts *opts)
 {
@@ -38,6 +52,13 @@ static unsigned int cpu_count(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (unsigned int)n : 1;
+}
+
+/* A zero option means its default. */
+static void or_default(unsigned int *opt, unsigned int def)
+{
+	if (*opt == 0)
+		*opt = def;
 }
 
 static void on_reap(uv_async_t *async)
@@ -71,17 +92,22 @@ int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
 		return -ENOMEM;
 	if (opts)
 		srv->host.opts = *opts;
-	if (srv->host.opts.receivers == 0)
-		srv->host.opts.receivers = cpu_count();
 	if (srv->host.opts.max_msg_size == 0)
 		srv->host.opts.max_msg_size = LRPC_DEFAULT_MAX_MSG;
-	if (srv->host.opts.max_clients == 0)
-		srv->host.opts.max_clients = DEFAULT_MAX_CLIENTS;
+	or_default(&srv->host.opts.receivers, cpu_count());
+	or_default(&srv->host.opts.max_clients, DEFAULT_MAX_CLIENTS);
+	or_default(&srv->host.opts.max_conns, DEFAULT_MAX_CONNS);
+	or_default(&srv->host.opts.max_pipelined, DEFAULT_MAX_PIPELINED);
+	or_default(&srv->host.opts.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT_MS);
+	or_default(&srv->host.opts.header_timeout_ms, DEFAULT_HEADER_TIMEOUT_MS);
 	if (srv->host.opts.receivers > LRPC__MAX_LANES ||
 	    srv->host.opts.max_msg_size > LRPC_MAX_MSG_LIMIT) {
 		free(srv);
 		return -EINVAL;
 	}
+	srv->host.conn_buffer = srv->host.opts.max_conn_buffer_kib ?
+		(size_t)srv->host.opts.max_conn_buffer_kib << 10 :
+		2 * srv->host.opts.max_msg_size + (64 << 10);
 	/* Any nonzero byte will do: it only has to differ from service ids
 	 * the client might confuse it with. */
 	if (getrandom(&rnd, 1, GRND_NONBLOCK) != 1)
@@ -246,4 +272,5 @@ void lrpc_server_stats_get(lrpc_server *srv, lrpc_server_stats *out)
 	out->calls_ok = atomic_load(&srv->host.stats.calls_ok);
 	out->calls_failed = atomic_load(&srv->host.stats.calls_failed);
 	out->protocol_errors = atomic_load(&srv->host.stats.protocol_errors);
+	out->conn_held_peak = atomic_load(&srv->host.stats.conn_held_peak);
 }

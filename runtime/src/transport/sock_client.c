@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,20 @@ static int conn_new(struct sock_chan *ch, lrpc_deadline deadline,
 	return 0;
 }
 
+/*
+ * May an idle connection carry another call? The server closes connections
+ * that stay idle too long (idle_timeout_ms): one it has closed is readable
+ * (at its end) and is dropped here rather than failing the call. A
+ * connection that has not carried a call yet is kept: what waits on it is
+ * the server's refusal (max_conns, uid), for the call to report.
+ */
+static bool conn_usable(const struct sock_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+
+	return c->next_id == 0 || poll(&p, 1, 0) == 0;
+}
+
 static size_t sock_max_msg(const lrpc_channel *c)
 {
 	const struct sock_chan *ch = c->impl;
@@ -86,11 +101,16 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 	struct sock_conn *conn;
 	int ret;
 
-	pthread_mutex_lock(&ch->lock);
-	conn = ch->idle;
-	if (conn)
-		ch->idle = conn->next;
-	pthread_mutex_unlock(&ch->lock);
+	for (;;) {
+		pthread_mutex_lock(&ch->lock);
+		conn = ch->idle;
+		if (conn)
+			ch->idle = conn->next;
+		pthread_mutex_unlock(&ch->lock);
+		if (!conn || conn_usable(conn))
+			break;
+		conn_free(conn);
+	}
 	if (!conn) {
 		ret = conn_new(ch, deadline, &conn);
 		if (ret < 0)

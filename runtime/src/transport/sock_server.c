@@ -5,6 +5,13 @@
  * itself does), the loop writes the replies. A connection that sends a
  * frame we cannot accept gets one error frame saying why and is closed;
  * nobody else notices.
+ *
+ * What one connection costs is bounded (lrpc_server_opts): at most
+ * max_pipelined calls, max_conn_buffer bytes of requests and unsent
+ * replies (each call taken reserves room for the largest reply until its
+ * own is known), and a read buffer of one frame plus one read; a
+ * connection with nothing to do is closed after idle_timeout_ms, one that
+ * starts a frame header and does not finish it after header_timeout_ms.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,17 +24,18 @@
 #include "transport/transport.h"
 #include "wire/frame.h"
 
-/* Calls one connection may have queued before we stop reading from it. */
-#define MAX_INFLIGHT 64
-
 struct sconn {
 	struct lrpc__peer peer; /* first: the host's list sees only this */
 	union lrpc__uv_stream h;
+	uv_timer_t timer; /* the idle or header timeout, whichever is due */
+	uint64_t idle_since, header_since; /* uv_now(); header: 0 if none begun */
+	int handles;      /* open: h and timer */
 	struct lrpc__host *host;
 	enum lrpc__scheme scheme; /* unix or tcp: whose count it is in */
 	unsigned char *rbuf;
 	size_t rlen, rcap;
 	unsigned int inflight;
+	size_t held; /* bytes of requests, replies and reservations */
 	bool closed, reading;
 	bool rejected; /* an error frame is on its way; nothing more is read */
 	bool pumping; /* in sconn_pump: a nested call leaves it to the outer */
@@ -40,7 +48,14 @@ struct swork {
 	struct lrpc__frame f;
 	unsigned char *body; /* request payload, then the whole reply frame */
 	size_t out_len;
+	size_t held; /* what this call counts in its connection's held */
 };
+
+/* The room a call holds for its reply until the reply is known. */
+static size_t reply_reserve(const struct lrpc__host *h)
+{
+	return h->opts.max_msg_size + LRPC__FRAME_HDR + LRPC_STATUS_MSG_MAX;
+}
 
 static void sconn_maybe_free(struct sconn *c)
 {
@@ -55,6 +70,8 @@ static void on_closed(uv_handle_t *handle)
 	struct sconn *c = handle->data;
 	struct lrpc__host *h = c->host;
 
+	if (--c->handles)
+		return;
 	atomic_fetch_sub(&h->stats.clients_active, 1);
 	atomic_fetch_sub(&h->active[c->scheme], 1);
 	c->closed = true;
@@ -67,8 +84,26 @@ static void sconn_close(struct sconn *c)
 	if (uv_is_closing(&c->h.handle))
 		return;
 	lrpc__peer_remove(&c->peer);
+	uv_close((uv_handle_t *)&c->timer, on_closed);
 	uv_close(&c->h.handle, on_closed);
 }
+
+/* @w now counts @bytes (instead of what it counted) against its
+ * connection's max_conn_buffer; the peak is for lrpc_server_stats. */
+static void hold(struct sconn *c, struct swork *w, size_t bytes)
+{
+	uint64_t peak;
+
+	c->held = c->held - w->held + bytes;
+	w->held = bytes;
+	peak = atomic_load_explicit(&c->host->stats.conn_held_peak,
+				    memory_order_relaxed);
+	if (c->held > peak) /* loop thread only writes it */
+		atomic_store(&c->host->stats.conn_held_peak, c->held);
+}
+
+static void sconn_arm(struct sconn *c);
+static void on_timer(uv_timer_t *t);
 
 static void sconn_pump(struct sconn *c);
 
@@ -77,8 +112,21 @@ static void sconn_pump(struct sconn *c);
 static void call_done(struct sconn *c)
 {
 	c->inflight--;
+	if (!c->inflight)
+		c->idle_since = uv_now(&c->host->loop);
 	sconn_pump(c);
 	sconn_maybe_free(c);
+}
+
+/* A call is over, its reply sent or not. */
+static void work_free(struct swork *w)
+{
+	struct sconn *c = w->conn;
+
+	hold(c, w, 0);
+	free(w->body);
+	free(w);
+	call_done(c);
 }
 
 /* Stop reading; the connection closes once its calls are answered. */
@@ -181,9 +229,7 @@ static void write_done(uv_write_t *req, int status)
 
 	if (status < 0)
 		sconn_close(c);
-	free(w->body);
-	free(w);
-	call_done(c);
+	work_free(w);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -195,13 +241,12 @@ static void after_work(uv_work_t *req, int status)
 	struct sconn *c = w->conn;
 	uv_buf_t b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
 
+	/* The reply is known: it replaces the request and the reservation. */
+	hold(c, w, w->body ? w->out_len : 0);
 	if (status < 0 || !w->body || uv_is_closing(&c->h.handle) ||
-	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0) {
-		free(w->body);
-		free(w);
-		call_done(c);
-	}
-	/* The call is done once its reply is written (write_done). */
+	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0)
+		work_free(w);
+	/* Otherwise the call is over once its reply is written (write_done). */
 }
 
 static void write_then_close(uv_write_t *req, int status)
@@ -224,7 +269,6 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	struct swork *w = calloc(1, sizeof(*w));
 	uv_buf_t b;
 
-	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
 	uv_read_stop(&c->h.stream);
 	c->reading = false;
 	c->rejected = true;
@@ -247,6 +291,24 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	}
 }
 
+static void reject_frame(struct sconn *c, uint64_t call_id, lrpc_code code,
+			 const char *message)
+{
+	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
+	reject(c, call_id, code, message);
+}
+
+/* Is there room on @c for one more call with a @body_len request? One
+ * call is always let through, or a large one could never run. */
+static bool room_for(const struct sconn *c, size_t body_len)
+{
+	const struct lrpc__host *h = c->host;
+
+	return !c->inflight ||
+	       (c->inflight < h->opts.max_pipelined &&
+		c->held + body_len + reply_reserve(h) <= h->conn_buffer);
+}
+
 /* Take the complete frames in the read buffer while there is room for
  * another call. \return false when the connection was rejected. */
 static bool take_frames(struct sconn *c)
@@ -254,7 +316,7 @@ static bool take_frames(struct sconn *c)
 	struct lrpc__host *h = c->host;
 	size_t off = 0;
 
-	while (c->rlen - off >= LRPC__FRAME_HDR && c->inflight < MAX_INFLIGHT) {
+	while (c->rlen - off >= LRPC__FRAME_HDR) {
 		struct lrpc__frame f;
 		struct swork *w;
 		char why[LRPC_STATUS_MSG_MAX];
@@ -264,14 +326,15 @@ static bool take_frames(struct sconn *c)
 			snprintf(why, sizeof(why),
 				 "frame of %u bytes exceeds the %zu-byte limit",
 				 f.body_len, h->opts.max_msg_size);
-			reject(c, f.call_id, LRPC_RESOURCE_EXHAUSTED, why);
+			reject_frame(c, f.call_id, LRPC_RESOURCE_EXHAUSTED, why);
 			return false;
 		}
 		if (ret < 0 || f.msg_len) {
-			reject(c, 0, LRPC_INVALID_ARGUMENT, "malformed frame");
+			reject_frame(c, 0, LRPC_INVALID_ARGUMENT, "malformed frame");
 			return false;
 		}
-		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len)
+		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len ||
+		    !room_for(c, f.body_len))
 			break;
 		w = calloc(1, sizeof(*w));
 		if (w)
@@ -279,12 +342,14 @@ static bool take_frames(struct sconn *c)
 		if (!w || !w->body) {
 			if (w)
 				free(w);
-			reject(c, f.call_id, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+			reject_frame(c, f.call_id, LRPC_RESOURCE_EXHAUSTED,
+				     "out of memory");
 			return false;
 		}
 		memcpy(w->body, c->rbuf + off + LRPC__FRAME_HDR, f.body_len);
 		w->f = f;
 		w->conn = c;
+		hold(c, w, f.body_len + reply_reserve(h));
 		w->work.data = w;
 		w->write.data = w;
 		off += LRPC__FRAME_HDR + f.body_len;
@@ -299,14 +364,18 @@ static bool take_frames(struct sconn *c)
 		}
 		if (uv_queue_work(&h->loop, &w->work, work_cb, after_work) < 0) {
 			c->inflight--;
+			hold(c, w, 0);
 			free(w->body);
 			free(w);
-			reject(c, f.call_id, LRPC_UNAVAILABLE, "server is stopping");
+			reject_frame(c, f.call_id, LRPC_UNAVAILABLE,
+				     "server is stopping");
 			return false;
 		}
 	}
-	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-	c->rlen -= off;
+	if (off) { /* (no buffer yet on a fresh connection) */
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
 	return true;
 }
 
@@ -337,6 +406,7 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
  */
 static void sconn_pump(struct sconn *c)
 {
+	struct lrpc__frame f;
 	bool room;
 
 	if (c->pumping || c->rejected || uv_is_closing(&c->h.handle))
@@ -349,7 +419,11 @@ static void sconn_pump(struct sconn *c)
 			sconn_close(c);
 		goto out;
 	}
-	room = c->inflight < MAX_INFLIGHT;
+	/* A whole frame still here waits for room: read no further. A
+	 * partial one is read on, so the buffer holds one frame at most. */
+	room = !(c->rlen >= LRPC__FRAME_HDR &&
+		 lrpc__frame_get(c->rbuf, c->host->opts.max_msg_size, &f) == 0 &&
+		 c->rlen - LRPC__FRAME_HDR >= f.body_len);
 	if (room && !c->reading) {
 		if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
 			sconn_close(c);
@@ -365,8 +439,53 @@ static void sconn_pump(struct sconn *c)
 		c->rbuf = NULL;
 		c->rcap = 0;
 	}
+	/* A header begun and not finished is on the clock. */
+	if (c->rlen == 0 || c->rlen >= LRPC__FRAME_HDR)
+		c->header_since = 0;
+	else if (!c->header_since)
+		c->header_since = uv_now(&c->host->loop);
+	sconn_arm(c);
 out:
 	c->pumping = false;
+}
+
+/* Run the timer for whichever timeout is due first, if any applies. */
+static void sconn_arm(struct sconn *c)
+{
+	const struct lrpc__host *h = c->host;
+	uint64_t due = UINT64_MAX, now = uv_now(&c->host->loop);
+
+	if (!c->inflight)
+		due = c->idle_since + h->opts.idle_timeout_ms;
+	if (c->header_since && c->header_since + h->opts.header_timeout_ms < due)
+		due = c->header_since + h->opts.header_timeout_ms;
+	if (due == UINT64_MAX)
+		uv_timer_stop(&c->timer);
+	else
+		uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct sconn *c = t->data;
+	const struct lrpc__host *h = c->host;
+	uint64_t now = uv_now(&c->host->loop);
+	char why[LRPC_STATUS_MSG_MAX];
+
+	if (c->rejected || uv_is_closing(&c->h.handle))
+		return;
+	if (c->header_since && now >= c->header_since + h->opts.header_timeout_ms) {
+		snprintf(why, sizeof(why),
+			 "frame header incomplete after %u ms (header_timeout_ms)",
+			 h->opts.header_timeout_ms);
+		reject_frame(c, 0, LRPC_DEADLINE_EXCEEDED, why);
+	} else if (!c->inflight && now >= c->idle_since + h->opts.idle_timeout_ms) {
+		/* Nothing to say: a client's pool drops a closed connection
+		 * before it is used again. */
+		sconn_close(c);
+	} else {
+		sconn_arm(c);
+	}
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -380,6 +499,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	c->rlen += (size_t)n;
+	c->idle_since = uv_now(&c->host->loop);
 	sconn_pump(c);
 }
 
@@ -387,6 +507,7 @@ static void on_connection(uv_stream_t *listener, int status)
 {
 	struct lrpc__host *h = listener->data;
 	struct sconn *c;
+	unsigned int n;
 	int ret;
 
 	if (status < 0)
@@ -405,9 +526,13 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	c->h.handle.data = c;
+	uv_timer_init(&h->loop, &c->timer);
+	c->timer.data = c;
+	c->handles = 2;
+	c->idle_since = uv_now(&h->loop);
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
-	atomic_fetch_add(&h->active[c->scheme], 1);
+	n = atomic_fetch_add(&h->active[c->scheme], 1) + 1;
 	if (uv_accept(listener, &c->h.stream) < 0 ||
 	    (listener->type != UV_TCP &&
 	     !lrpc__peer_allowed(h, &c->h.handle))) {
@@ -415,13 +540,21 @@ static void on_connection(uv_stream_t *listener, int status)
 		sconn_close(c);
 		return;
 	}
+	if (n > h->opts.max_conns) {
+		char why[LRPC_STATUS_MSG_MAX];
+
+		snprintf(why, sizeof(why),
+			 "server full: %u %s connections (max_conns)",
+			 h->opts.max_conns, c->scheme == LRPC__SCHEME_TCP ?
+			 "tcp://" : "unix://");
+		atomic_fetch_add(&h->stats.clients_rejected, 1);
+		reject(c, 0, LRPC_RESOURCE_EXHAUSTED, why);
+		return;
+	}
 	if (listener->type == UV_TCP)
 		uv_tcp_nodelay(&c->h.tcp, 1);
 	atomic_fetch_add(&h->stats.clients_accepted, 1);
-	if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
-		sconn_close(c);
-	else
-		c->reading = true;
+	sconn_pump(c); /* starts reading and the idle timeout */
 }
 
 int lrpc__unix_listen(struct lrpc__host *h, struct lrpc__listener *l,
