@@ -54,6 +54,8 @@ int fz_frame_get(const unsigned char *hdr, size_t max_body,
 
 /* handshake_adapter.c: the lrpc:// control socket (runtime/src/ctlproto.h). */
 extern const size_t fz_hello_size, fz_welcome_size;
+/* A refusal's reason after the welcome is shorter than this. */
+extern const size_t fz_refusal_max;
 /* A hello that asks for hand-off handoff ("" for the best). */
 void fz_hello_put(unsigned char *out, const char *handoff);
 /* What the server must answer hello with: 0, a positive errno, or -1 for

@@ -96,7 +96,7 @@ static size_t read_all(int fd, unsigned char *buf, size_t cap, int *memfd)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	unsigned char reply[256];
+	unsigned char reply[512]; /* a welcome and a refusal's reason */
 	uint64_t region_size = 0;
 	uint32_t nlanes = 0;
 	int fd, memfd, status, want;
@@ -125,9 +125,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_die("answered %zu bytes to a partial hello", got);
 		goto probe;
 	}
-	if (got != fz_welcome_size)
+	if (got < fz_welcome_size)
 		fz_die("answered %zu bytes to a hello, not one welcome", got);
 	status = fz_welcome_get(reply, &nlanes, &region_size);
+	/* A refusal is followed by its reason, in text; a welcome by nothing. */
+	if (!status && got != fz_welcome_size)
+		fz_die("%zu bytes after a welcome", got - fz_welcome_size);
+	if (status && got - fz_welcome_size >= fz_refusal_max)
+		fz_die("a refusal's reason of %zu bytes", got - fz_welcome_size);
 	want = fz_hello_expect(data);
 	if (status < 0)
 		fz_die("the welcome has a bad magic or version");

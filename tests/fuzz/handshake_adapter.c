@@ -9,6 +9,7 @@
 
 const size_t fz_hello_size = sizeof(struct lrpc__hello);
 const size_t fz_welcome_size = sizeof(struct lrpc__welcome);
+const size_t fz_refusal_max = LRPC__REFUSAL_MAX;
 
 void fz_hello_put(unsigned char *out, const char *handoff)
 {

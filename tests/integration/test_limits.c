@@ -38,6 +38,8 @@ START_TEST(socket_peers_do_not_lock_out_lrpc)
 	struct peer srv;
 	int fds[2 * SOCK_CONNS], nfds = 0;
 	lrpc_channel *ch[LRPC_MAX_CLIENTS + 1];
+	lrpc_channel_opts o;
+	lrpc_status st;
 
 	h_dir_setup();
 	probe_all(&srv, "limits", uuri, turi, sizeof(uuri));
@@ -64,8 +66,13 @@ START_TEST(socket_peers_do_not_lock_out_lrpc)
 
 		ck_assert_msg(ret == 0, "lrpc:// client %d: %s", i, strerror(-ret));
 	}
-	ck_assert_int_eq(lrpc_channel_open("lrpc://limits", NULL,
+	/* The refusal says which limit it was. */
+	lrpc_channel_opts_init(&o);
+	o.open_status = &st;
+	ck_assert_int_eq(lrpc_channel_open("lrpc://limits", &o,
 					   &ch[LRPC_MAX_CLIENTS]), -EAGAIN);
+	ck_assert_int_eq(st.code, LRPC_RESOURCE_EXHAUSTED);
+	ck_assert_msg(strstr(st.message, "max_clients"), "'%s'", st.message);
 	for (int i = 0; i < LRPC_MAX_CLIENTS; i++)
 		lrpc_channel_close(ch[i]);
 	for (int i = 0; i < nfds; i++)

@@ -3,11 +3,23 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "probe.lrpc.h"
+
+/* The forked child, acting as another uid, exits 0 if its checks held. */
+static void child_passed(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
 
 START_TEST(other_uid_is_refused)
 {
@@ -15,7 +27,6 @@ START_TEST(other_uid_is_refused)
 	char sock[256];
 	struct peer srv;
 	pid_t pid;
-	int status;
 
 	dir = h_dir_setup();
 	h_probe_server(&srv, "private", "1", NULL);
@@ -28,13 +39,58 @@ START_TEST(other_uid_is_refused)
 	if (pid == 0) {
 		lrpc_channel *ch;
 
+		lrpc_channel_opts o;
+		lrpc_status st;
+
 		if (setgid(65534) || setuid(65534))
 			_exit(3);
-		_exit(lrpc_channel_open("lrpc://private", NULL, &ch) == -EACCES ? 0 : 1);
+		lrpc_channel_opts_init(&o);
+		o.open_status = &st;
+		if (lrpc_channel_open("lrpc://private", &o, &ch) != -EACCES)
+			_exit(1);
+		/* ...and says why. */
+		_exit(st.code == LRPC_PERMISSION_DENIED &&
+		      strstr(st.message, "uid 65534") ? 0 : 2);
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	child_passed(pid);
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
+/* Over unix:// the refusal is the answer to the first call, with a reason,
+ * not a connection reset. */
+START_TEST(other_uid_is_told_why_over_unix)
+{
+	const char *dir;
+	char sock[256], uri[300];
+	struct peer srv;
+	pid_t pid;
+
+	dir = h_dir_setup();
+	h_probe_server(&srv, "private", "1", NULL);
+	snprintf(sock, sizeof(sock), "%s/private.sock", dir);
+	snprintf(uri, sizeof(uri), "unix://%s", sock);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(sock, 0666), 0);
+	pid = fork();
+	if (pid == 0) {
+		Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+		lrpc_channel *ch;
+		lrpc_status st;
+		lrpc_code code;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		if (lrpc_channel_open(uri, NULL, &ch) != 0)
+			_exit(4);
+		code = lrpctest__probe__echo__call(ch, &req, &rep, 0, &st);
+		if (code != LRPC_PERMISSION_DENIED) {
+			fprintf(stderr, "%s: %s\n", lrpc_code_name(code), st.message);
+			_exit(1);
+		}
+		_exit(strstr(st.message, "uid 65534") ? 0 : 2);
+	}
+	child_passed(pid);
 	h_kill(&srv, SIGTERM);
 }
 END_TEST
@@ -73,12 +129,13 @@ END_TEST
 
 int main(void)
 {
-	const TTest *const t[] = { other_uid_is_refused, squatted_tmp_dir_is_refused };
+	const TTest *const t[] = { other_uid_is_refused, other_uid_is_told_why_over_unix,
+				   squatted_tmp_dir_is_refused };
 
 	if (geteuid() != 0) {
 		/* Acting as another uid needs root. */
 		printf("SKIP: needs root to act as another uid\n");
 		return 77;
 	}
-	return h_run("peercred", t, 2, 60);
+	return h_run("peercred", t, 3, 60);
 }

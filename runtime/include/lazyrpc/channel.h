@@ -35,7 +35,11 @@ typedef struct lrpc_channel_opts {
 	/* Largest request or reply over unix:// and tcp://; 0: 4 MiB.
 	 * (lrpc:// channels take the server's limit.) */
 	size_t max_msg_size;
-	void *reserved[4];
+	/* If set, why lrpc_channel_open() failed, as the server said it
+	 * when it refused (e.g. RESOURCE_EXHAUSTED "server full: 64 lrpc://
+	 * clients (max_clients)"), else from the errno. Since 0.1.1. */
+	lrpc_status *open_status;
+	void *reserved[3];
 } lrpc_channel_opts;
 
 /** Fill \p opts with the defaults. */
@@ -50,7 +54,8 @@ LRPC_API void lrpc_channel_opts_init(lrpc_channel_opts *opts);
  * this uid, or runs as another uid that is not root), -EAGAIN (server
  * full), -ETIMEDOUT, -EPROTO (handshake garbage), -ECONNRESET (server hung
  * up during the handshake), -EHOSTUNREACH (tcp host does not resolve),
- * -EPROTONOSUPPORT (scheme or hand-off not supported), other -errno.
+ * -EPROTONOSUPPORT (scheme or hand-off not supported), other -errno;
+ * opts->open_status, if set, says why in words.
  * The caller owns *out and releases it with lrpc_channel_close().
  */
 LRPC_API int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,

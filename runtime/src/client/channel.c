@@ -19,6 +19,20 @@ void lrpc_channel_opts_init(lrpc_channel_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 }
 
+/* Unless the transport said why (the server's refusal), say it from the
+ * errno. */
+static void open_failed(lrpc_status *st, const char *uri, int err)
+{
+	lrpc_code code = err == -EACCES ? LRPC_PERMISSION_DENIED :
+			 err == -EAGAIN ? LRPC_RESOURCE_EXHAUSTED :
+			 err == -ETIMEDOUT ? LRPC_DEADLINE_EXCEEDED :
+			 err == -EPROTONOSUPPORT ? LRPC_UNIMPLEMENTED :
+			 LRPC_UNAVAILABLE;
+
+	if (st && !st->message[0])
+		lrpc__status_set(st, code, "opening %s: %s", uri, strerror(-err));
+}
+
 int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,
 		      lrpc_channel **out)
 {
@@ -46,8 +60,10 @@ int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,
 		ch->opts.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	if (!ch->opts.max_msg_size)
 		ch->opts.max_msg_size = LRPC_DEFAULT_MAX_MSG;
+	lrpc__status_set(ch->opts.open_status, LRPC_OK, "%s", "");
 	ret = lrpc__transport_find(addr.scheme)->dial(ch, &addr);
 	if (ret < 0) {
+		open_failed(ch->opts.open_status, uri, ret);
 		lrpc_channel_close(ch);
 		return ret;
 	}

@@ -156,7 +156,8 @@ int lrpc__listen_tcp(struct lrpc__host *h, struct lrpc__listener *l,
 	return 0;
 }
 
-bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle)
+bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle,
+			char *why, size_t why_len)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -164,7 +165,16 @@ bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle)
 
 	if (h->opts.allow_any_uid)
 		return true;
-	return uv_fileno(handle, &fd) == 0 &&
-	       getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	       cred.uid == geteuid();
+	if (uv_fileno(handle, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		snprintf(why, why_len, "the server could not learn the peer's uid");
+		return false;
+	}
+	if (cred.uid == geteuid())
+		return true;
+	snprintf(why, why_len,
+		 "uid %u may not connect: this server admits uid %u only "
+		 "(allow_any_uid)", (unsigned int)cred.uid,
+		 (unsigned int)geteuid());
+	return false;
 }

@@ -118,8 +118,23 @@ static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
 
 /* \return the region's memfd (owned by the caller), or -errno; the
  * welcome in \p w. */
+/* A refusal: the server's reason follows the welcome; put it in \p st. */
+static void refusal(int fd, int err, lrpc_status *st)
+{
+	char why[LRPC__REFUSAL_MAX];
+	ssize_t n = recv(fd, why, sizeof(why) - 1, MSG_DONTWAIT);
+
+	if (n <= 0 || !st)
+		return;
+	why[n] = '\0';
+	lrpc__status_set(st, err == EACCES ? LRPC_PERMISSION_DENIED :
+			     err == EAGAIN ? LRPC_RESOURCE_EXHAUSTED :
+			     LRPC_UNAVAILABLE, "%s", why);
+}
+
 static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
-		     const struct lrpc__handoff *want, struct lrpc__welcome *wp)
+		     const struct lrpc__handoff *want, struct lrpc__welcome *wp,
+		     lrpc_status *st)
 {
 	struct lrpc__welcome w;
 	union {
@@ -163,8 +178,10 @@ static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
 	else if (n != sizeof(w) || w.magic != LRPC__WELCOME_MAGIC ||
 		 w.version != LRPC__CTL_VERSION || (msg.msg_flags & MSG_CTRUNC))
 		ret = -EPROTO;
-	else if (w.status)
+	else if (w.status) {
 		ret = -(int)w.status;
+		refusal(ch->ctl_fd, w.status, st);
+	}
 	else if (!(ch->hand.ops = lrpc__handoff_welcomed(&w, want)))
 		ret = -EPROTO;
 	else if (fd >= 0)
@@ -473,7 +490,7 @@ int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	ret = ctl_connect(ch, addr, c->opts.connect_timeout_ms);
 	if (ret < 0)
 		return ret;
-	fd = handshake(ch, &h, want, &w);
+	fd = handshake(ch, &h, want, &w, c->opts.open_status);
 	if (fd < 0)
 		return fd;
 	ret = region_map(ch, fd);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -107,14 +108,17 @@ static const struct lrpc__peer_ops peer_ops = {
 };
 
 static int send_welcome(struct conn *conn, struct lrpc__welcome w,
-			int status)
+			int status, const char *why)
 {
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov[2] = {
+		{ .iov_base = &w, .iov_len = sizeof(w) },
+		{ .iov_base = (char *)why, .iov_len = 0 },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 1 };
 	uv_os_fd_t fd;
 
 	w.magic = LRPC__WELCOME_MAGIC;
@@ -127,6 +131,8 @@ static int send_welcome(struct conn *conn, struct lrpc__welcome w,
 		w = (struct lrpc__welcome){ .magic = w.magic,
 					    .version = w.version,
 					    .status = w.status };
+		iov[1].iov_len = strnlen(why, LRPC__REFUSAL_MAX - 1);
+		msg.msg_iovlen = 2;
 	} else {
 		struct cmsghdr *c;
 
@@ -146,7 +152,8 @@ static int send_welcome(struct conn *conn, struct lrpc__welcome w,
 	}
 	/* The socket's buffer is empty at this point, so one small message
 	 * never blocks even though libuv made the socket non-blocking. */
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(w))
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) !=
+	    (ssize_t)(sizeof(w) + iov[1].iov_len))
 		return -errno ? -errno : -EIO;
 	return 0;
 }
@@ -189,8 +196,9 @@ static int region_create(struct conn *conn)
 	return 0;
 }
 
-/* \return 0 or a positive errno for the welcome message. */
-static int admit(struct conn *conn, struct lrpc__welcome *w)
+/* \return 0 or a positive errno for the welcome message, and in \p why
+ * (LRPC__REFUSAL_MAX bytes) what the client is told. */
+static int admit(struct conn *conn, struct lrpc__welcome *w, char *why)
 {
 	struct lrpc__host *host = conn->host;
 	unsigned int unstarted;
@@ -198,19 +206,35 @@ static int admit(struct conn *conn, struct lrpc__welcome *w)
 	int ret;
 
 	memcpy(&h, conn->hello, sizeof(h));
-	if (h.magic != LRPC__HELLO_MAGIC || h.version != LRPC__CTL_VERSION)
+	if (h.magic != LRPC__HELLO_MAGIC || h.version != LRPC__CTL_VERSION) {
+		snprintf(why, LRPC__REFUSAL_MAX,
+			 "not a lazyrpc hello of protocol version %u",
+			 LRPC__CTL_VERSION);
 		return EPROTO;
+	}
 	ret = lrpc__handoff_accept(&h, &conn->rs.hand, w);
-	if (ret)
+	if (ret) {
+		snprintf(why, LRPC__REFUSAL_MAX,
+			 "no hand-off both sides offer (asked for '%.16s')",
+			 h.handoff);
 		return ret;
-	if (!lrpc__peer_allowed(host, (uv_handle_t *)&conn->pipe))
+	}
+	if (!lrpc__peer_allowed(host, (uv_handle_t *)&conn->pipe, why,
+				LRPC__REFUSAL_MAX))
 		return EACCES;
 	/* lrpc:// clients only: socket peers have limits of their own. */
-	if (atomic_load(&host->active[LRPC__SCHEME_LRPC]) >= host->opts.max_clients)
+	if (atomic_load(&host->active[LRPC__SCHEME_LRPC]) >= host->opts.max_clients) {
+		snprintf(why, LRPC__REFUSAL_MAX,
+			 "server full: %u lrpc:// clients (max_clients)",
+			 host->opts.max_clients);
 		return EAGAIN;
+	}
 	ret = region_create(conn);
-	if (ret < 0)
+	if (ret < 0) {
+		snprintf(why, LRPC__REFUSAL_MAX,
+			 "the server could not make a region: %s", strerror(-ret));
 		return -ret;
+	}
 	/* Each receiver holds the connection until it exits. */
 	atomic_fetch_add(&conn->refs, conn->rs.geom.nlanes);
 	ret = lrpc__receivers_start(&conn->rs);
@@ -238,6 +262,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	struct conn *conn = s->data;
 	struct lrpc__host *host = conn->host;
 	struct lrpc__welcome w = { 0 };
+	char why[LRPC__REFUSAL_MAX] = "";
 	int status;
 
 	(void)buf;
@@ -255,8 +280,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (conn->hello_len < sizeof(struct lrpc__hello))
 		return;
 	uv_timer_stop(&conn->hello_timer);
-	status = admit(conn, &w);
-	if (send_welcome(conn, w, status) < 0 && status == 0)
+	status = admit(conn, &w, why);
+	if (send_welcome(conn, w, status, why) < 0 && status == 0)
 		status = EPIPE;
 	if (status) {
 		atomic_fetch_add(&host->stats.clients_rejected, 1);

@@ -506,6 +506,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct lrpc__host *h = listener->data;
+	char why[LRPC_STATUS_MSG_MAX];
 	struct sconn *c;
 	unsigned int n;
 	int ret;
@@ -533,16 +534,20 @@ static void on_connection(uv_stream_t *listener, int status)
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
 	n = atomic_fetch_add(&h->active[c->scheme], 1) + 1;
-	if (uv_accept(listener, &c->h.stream) < 0 ||
-	    (listener->type != UV_TCP &&
-	     !lrpc__peer_allowed(h, &c->h.handle))) {
+	if (uv_accept(listener, &c->h.stream) < 0) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
 		sconn_close(c);
 		return;
 	}
+	/* A refusal is an error frame saying why, which the client reads
+	 * as the answer to its first call. */
+	if (listener->type != UV_TCP &&
+	    !lrpc__peer_allowed(h, &c->h.handle, why, sizeof(why))) {
+		atomic_fetch_add(&h->stats.clients_rejected, 1);
+		reject(c, 0, LRPC_PERMISSION_DENIED, why);
+		return;
+	}
 	if (n > h->opts.max_conns) {
-		char why[LRPC_STATUS_MSG_MAX];
-
 		snprintf(why, sizeof(why),
 			 "server full: %u %s connections (max_conns)",
 			 h->opts.max_conns, c->scheme == LRPC__SCHEME_TCP ?

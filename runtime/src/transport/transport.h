@@ -102,7 +102,9 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 		      const char *path, bool make_dirs, uv_connection_cb cb);
 int lrpc__listen_tcp(struct lrpc__host *h, struct lrpc__listener *l,
 		     const struct lrpc__addr *addr, uv_connection_cb cb);
-/* May this unix-socket peer connect? (SO_PEERCRED against our euid) */
-bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle);
+/* May this unix-socket peer connect? (SO_PEERCRED against our euid) If
+ * not, \p why says so, for the peer. */
+bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle,
+			char *why, size_t why_len);
 
 #endif

@@ -4,7 +4,9 @@
  *
  * client -> server: struct lrpc__hello
  * server -> client: struct lrpc__welcome, with the region's memfd attached
- *                   (SCM_RIGHTS) when status is 0
+ *                   (SCM_RIGHTS) when status is 0; a refusal (status not 0)
+ *                   is followed in the same message by why, in text
+ *                   (fewer than LRPC__REFUSAL_MAX bytes, no terminator)
  * The connection then stays open and carries nothing: its end tells each
  * side that the other is gone.
  */
@@ -17,6 +19,7 @@
 #define LRPC__WELCOME_MAGIC 0x57505243u /* "CRPW" */
 #define LRPC__CTL_VERSION 1u
 #define LRPC__HANDOFF_NAME_MAX 16
+#define LRPC__REFUSAL_MAX 192 /* LRPC_STATUS_MSG_MAX */
 
 struct lrpc__hello {
 	uint32_t magic;
