@@ -156,6 +156,7 @@ int lrpc_server_listen(lrpc_server *srv, const char *uri)
 		return -ENOSPC;
 	l = &srv->listeners[srv->nlisteners];
 	memset(l, 0, sizeof(*l));
+	l->lock_fd = -1;
 	snprintf(l->uri, sizeof(l->uri), "%s", uri);
 	ret = lrpc__transport_find(addr.scheme)->listen(&srv->host, l, &addr);
 	if (ret < 0) {
@@ -249,8 +250,7 @@ void lrpc_server_free(lrpc_server *srv)
 	 * runs once more to finish closing what they released. */
 	uv_run(&srv->host.loop, UV_RUN_DEFAULT);
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
-		if (srv->listeners[i].path[0])
-			unlink(srv->listeners[i].path);
+		lrpc__listen_unclaim(&srv->listeners[i]);
 	uv_loop_close(&srv->host.loop);
 	pthread_mutex_destroy(&srv->host.lock);
 	pthread_cond_destroy(&srv->host.idle);

@@ -2,9 +2,11 @@
 /* Listening sockets on a server's loop, for the transports to build on. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,7 +37,70 @@ static int make_dir(const char *path)
 	return 0;
 }
 
-/* A socket file left by a dead server is removed; a live one is kept. */
+/* The lock of socket file PATH: DIR/.BASE.lock, which no lrpc:// name
+ * can be (names do not start with a dot). */
+static int lock_path(const char *path, char *buf, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	int n;
+
+	base = base ? base + 1 : path;
+	n = snprintf(buf, len, "%.*s.%s.lock", (int)(base - path), path, base);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * A socket file belongs to whoever holds an exclusive flock on its lock
+ * file, for as long as that process lives: two servers starting at once
+ * cannot both see the name free, and a killed server's lock goes with it.
+ * \return the lock's fd, -EADDRINUSE (held), -errno.
+ */
+static int lock_name(const char *path)
+{
+	char lock[sizeof(((struct lrpc__listener *)0)->path) + 16];
+	struct stat held, named;
+	int fd, ret = lock_path(path, lock, sizeof(lock));
+
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			ret = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+			close(fd);
+			return ret;
+		}
+		/* The owner before us removes the file as it leaves: if it
+		 * did after our open, we hold a lock nobody else will look
+		 * at. Only the file still under the name counts. */
+		if (fstat(fd, &held) == 0 && stat(lock, &named) == 0 &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+void lrpc__listen_unclaim(struct lrpc__listener *l)
+{
+	char lock[sizeof(l->path) + 16];
+
+	if (l->lock_fd < 0)
+		return;
+	/* The socket first: once the lock file is gone, the next owner may
+	 * bind at once. */
+	if (l->path[0])
+		unlink(l->path);
+	if (lock_path(l->path, lock, sizeof(lock)) == 0)
+		unlink(lock);
+	close(l->lock_fd);
+	l->lock_fd = -1;
+	l->path[0] = '\0';
+}
+
+/* With the name's lock held, a socket file there is a dead server's (or
+ * one from a version without locks, still alive: then it stays). */
 static int claim_path(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -97,20 +162,28 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 				return ret;
 		}
 	}
+	ret = lock_name(l->path);
+	if (ret < 0)
+		return ret;
+	l->lock_fd = ret;
 	ret = claim_path(l->path);
-	if (ret < 0)
+	if (ret == 0)
+		ret = uv_pipe_init(&h->loop, &l->h.pipe, 0);
+	if (ret < 0) {
+		l->path[0] = '\0'; /* a live server's, or none */
+		lrpc__listen_unclaim(l);
 		return ret;
-	ret = uv_pipe_init(&h->loop, &l->h.pipe, 0);
-	if (ret < 0)
-		return ret;
+	}
 	l->h.handle.data = h;
 	ret = uv_pipe_bind(&l->h.pipe, l->path);
 	if (ret == 0)
 		ret = uv_listen(&l->h.stream, 128, cb);
-	if (ret == 0)
+	if (ret == 0) {
 		chmod(l->path, 0600);
-	else
+	} else {
 		l->path[0] = '\0'; /* not ours to unlink */
+		lrpc__listen_unclaim(l);
+	}
 	return ret;
 }
 

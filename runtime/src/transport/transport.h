@@ -62,6 +62,7 @@ union lrpc__uv_stream {
 struct lrpc__listener {
 	union lrpc__uv_stream h;
 	char path[108]; /* socket file to remove at the end, or "" */
+	int lock_fd;    /* with path: the name's lock (listen.c), else -1 */
 	char uri[300];  /* as bound (tcp: with the real port) */
 };
 
@@ -102,6 +103,9 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 		      const char *path, bool make_dirs, uv_connection_cb cb);
 int lrpc__listen_tcp(struct lrpc__host *h, struct lrpc__listener *l,
 		     const struct lrpc__addr *addr, uv_connection_cb cb);
+/* Give up a socket file claimed by lrpc__listen_pipe: remove it and its
+ * lock. Only the owner calls this. */
+void lrpc__listen_unclaim(struct lrpc__listener *l);
 /* May this unix-socket peer connect? (SO_PEERCRED against our euid) If
  * not, \p why says so, for the peer. */
 bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle,
