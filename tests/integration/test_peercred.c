@@ -118,7 +118,11 @@ START_TEST(squatted_tmp_dir_is_refused)
 			_exit(3);
 		if (lrpc_server_new(NULL, &s))
 			_exit(4);
-		_exit(lrpc_server_listen(s, "lrpc://mine") == -EACCES ? 0 : 1);
+		if (lrpc_server_listen(s, "lrpc://mine") != -EACCES)
+			_exit(1);
+		/* ...saying which directory and what to do. */
+		_exit(strstr(lrpc_server_error(s), dir) &&
+		      strstr(lrpc_server_error(s), "LAZYRPC_DIR") ? 0 : 2);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	rmdir(dir);
@@ -127,15 +131,61 @@ START_TEST(squatted_tmp_dir_is_refused)
 }
 END_TEST
 
+/* Listen on lrpc://x with the runtime directory from \p var = \p value:
+ * \return the errno, and the error's words must name \p dir. */
+static int listen_in(const char *var, const char *value, const char *dir)
+{
+	lrpc_server *s;
+	int ret;
+
+	unsetenv("LAZYRPC_DIR");
+	unsetenv("XDG_RUNTIME_DIR");
+	setenv(var, value, 1);
+	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
+	ret = lrpc_server_listen(s, "lrpc://x");
+	if (ret)
+		ck_assert_msg(strstr(lrpc_server_error(s), dir), "'%s'",
+			      lrpc_server_error(s));
+	lrpc_server_free(s);
+	return ret;
+}
+
+/* $LAZYRPC_DIR and $XDG_RUNTIME_DIR/lazyrpc are checked like the /tmp
+ * fallback: another uid's directory, or one others may write, would hand
+ * them our names. */
+START_TEST(runtime_dir_not_ours_is_refused)
+{
+	char dir[64] = "/tmp/lazyrpc-test-XXXXXX", sub[96];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	ck_assert_int_eq(listen_in("LAZYRPC_DIR", dir, dir), -EACCES);
+	ck_assert_int_eq(chown(dir, 0, 0), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(listen_in("LAZYRPC_DIR", dir, dir), -EACCES);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(listen_in("LAZYRPC_DIR", dir, dir), 0);
+	/* XDG_RUNTIME_DIR is ours, but lazyrpc/ in it was made by another. */
+	snprintf(sub, sizeof(sub), "%s/xdg", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/xdg/lazyrpc", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(chown(sub, 65534, 65534), 0);
+	snprintf(sub, sizeof(sub), "%s/xdg", dir);
+	ck_assert_int_eq(listen_in("XDG_RUNTIME_DIR", sub, sub), -EACCES);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const t[] = { other_uid_is_refused, other_uid_is_told_why_over_unix,
-				   squatted_tmp_dir_is_refused };
+				   squatted_tmp_dir_is_refused,
+				   runtime_dir_not_ours_is_refused };
 
 	if (geteuid() != 0) {
 		/* Acting as another uid needs root. */
 		printf("SKIP: needs root to act as another uid\n");
 		return 77;
 	}
-	return h_run("peercred", t, 3, 60);
+	return h_run("peercred", t, 4, 60);
 }

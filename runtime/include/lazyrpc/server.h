@@ -94,12 +94,20 @@ LRPC_API int lrpc_server_add_service(lrpc_server *srv,
  * directory, see lrpc_runtime_dir()), "unix://PATH" or "tcp://HOST:PORT"
  * (framed sockets; port 0 picks a free port, see lrpc_server_listener_uri).
  * \return 0, -EINVAL (bad uri), -EADDRINUSE (a live server has the name or
- * address), -EADDRNOTAVAIL (host does not resolve), -EACCES (the /tmp
- * fallback runtime directory belongs to someone else or is open to others),
+ * address), -EADDRNOTAVAIL (host does not resolve), -EACCES (the runtime
+ * directory belongs to someone else or is open to others: see
+ * lrpc_server_error()),
  * -ENAMETOOLONG, -EPROTONOSUPPORT (unknown scheme), -ENOSPC (too many
  * listeners), -EBUSY (already started), other -errno.
  */
 LRPC_API int lrpc_server_listen(lrpc_server *srv, const char *uri);
+
+/**
+ * Why the last lrpc_server_listen() failed, in words, when more can be
+ * said than its errno (a runtime directory open to others: which, and what
+ * to do), else "". Valid until the next call on \p srv. Since 0.1.1.
+ */
+LRPC_API const char *lrpc_server_error(const lrpc_server *srv);
 
 /**
  * The URI the \p i-th listener (in lrpc_server_listen() order) is bound to,

@@ -19,6 +19,8 @@
 struct lrpc__host;
 struct lrpc__peer;
 
+#define LRPC__ERROR_MAX 320
+
 /* What the server asks of a peer. Both run on the loop thread. */
 struct lrpc__peer_ops {
 	/* The server is stopping: take no more calls; those in progress
@@ -65,6 +67,8 @@ struct lrpc__host {
 		_Atomic uint64_t calls_ok, calls_failed, protocol_errors;
 		_Atomic uint64_t conn_held_peak;
 	} stats;
+	/* Why the last lrpc_server_listen() failed, if a listener said. */
+	char error[LRPC__ERROR_MAX];
 	/* The socket limits, defaults resolved (server.c). */
 	size_t conn_buffer;
 };

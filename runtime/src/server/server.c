@@ -147,6 +147,7 @@ int lrpc_server_listen(lrpc_server *srv, const char *uri)
 
 	if (!srv)
 		return -EINVAL;
+	srv->host.error[0] = '\0';
 	if (srv->started)
 		return -EBUSY;
 	ret = lrpc__uri_parse(uri, &addr);
@@ -169,6 +170,11 @@ int lrpc_server_listen(lrpc_server *srv, const char *uri)
 	}
 	srv->nlisteners++;
 	return 0;
+}
+
+const char *lrpc_server_error(const lrpc_server *srv)
+{
+	return srv ? srv->host.error : "";
 }
 
 int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i, char *buf,

@@ -119,24 +119,35 @@ static int claim_path(const char *path)
 }
 
 /*
- * In the shared /tmp fallback another user could have made our directory
- * first and would then own every name in it: it must be ours and closed.
+ * Whoever may write the runtime directory may replace every name in it:
+ * it must be a directory of ours (or root's) that nobody else can write.
+ * In the shared /tmp fallback another user could have made it first, so
+ * there it must be ours, closed to all, and not a symlink. On refusal
+ * \p why says what to do.
  */
-static int check_tmp_dir(const char *dir)
+static int check_runtime_dir(const char *dir, char *why, size_t why_len)
 {
 	char fallback[64];
 	struct stat st;
+	bool tmp;
 
 	snprintf(fallback, sizeof(fallback), "/tmp/lazyrpc-%u",
 		 (unsigned int)getuid());
-	if (strcmp(dir, fallback) != 0)
-		return 0;
-	if (lstat(dir, &st) < 0)
+	tmp = strcmp(dir, fallback) == 0;
+	if ((tmp ? lstat(dir, &st) : stat(dir, &st)) < 0)
 		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077))
-		return -EACCES;
-	return 0;
+	if (S_ISDIR(st.st_mode) &&
+	    (st.st_uid == geteuid() || (!tmp && st.st_uid == 0)) &&
+	    !(st.st_mode & (tmp ? 077 : 022)))
+		return 0;
+	snprintf(why, why_len,
+		 "runtime directory %s is not private to uid %u (owner %u, "
+		 "mode %03o%s): remove it if someone else made it, or set "
+		 "LAZYRPC_DIR or XDG_RUNTIME_DIR to a directory only you can write",
+		 dir, (unsigned int)geteuid(), (unsigned int)st.st_uid,
+		 (unsigned int)(st.st_mode & 07777),
+		 S_ISDIR(st.st_mode) ? "" : ", not a directory");
+	return -EACCES;
 }
 
 int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
@@ -157,7 +168,8 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 			*slash = '\0';
 			ret = make_dir(dir);
 			if (ret == 0)
-				ret = check_tmp_dir(dir);
+				ret = check_runtime_dir(dir, h->error,
+							sizeof(h->error));
 			if (ret < 0)
 				return ret;
 		}

@@ -175,8 +175,11 @@ static int region_create(struct conn *conn)
 	if (ftruncate(conn->memfd, (off_t)g->region_size) < 0)
 		return -errno;
 	/* A client that shrank the file would make the server fault on
-	 * touching its own mapping. */
-	if (fcntl(conn->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+	 * touching its own mapping; one that grew it would charge us for
+	 * its memory. Only the contents stay writable: both sides write
+	 * them. */
+	if (fcntl(conn->memfd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
 	base = mmap(NULL, g->region_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    conn->memfd, 0);
