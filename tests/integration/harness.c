@@ -37,6 +37,11 @@ const char *h_bin(const char *var)
 
 void h_spawn(struct peer *p, char *const argv[])
 {
+	h_spawn_as(p, argv, (uid_t)-1);
+}
+
+void h_spawn_as(struct peer *p, char *const argv[], uid_t uid)
+{
 	int fds[2];
 
 	memset(p, 0, sizeof(*p));
@@ -45,6 +50,8 @@ void h_spawn(struct peer *p, char *const argv[])
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {
 		dup2(fds[1], 1);
+		if (uid != (uid_t)-1 && (setgid(uid) || setuid(uid)))
+			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}

@@ -31,6 +31,8 @@ const char *h_bin(const char *var);
 
 /* Start argv[0] with stdout piped to us. Aborts the test on failure. */
 void h_spawn(struct peer *p, char *const argv[]);
+/* The same as uid (and gid) \p uid, unless it is (uid_t)-1. */
+void h_spawn_as(struct peer *p, char *const argv[], uid_t uid);
 
 /* Read lines until one starts with \p prefix. \return true if seen in time. */
 bool h_expect(struct peer *p, const char *prefix, int timeout_ms);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -326,6 +327,16 @@ static void on_connection(uv_stream_t *listener, int status)
 int lrpc__lrpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		      const struct lrpc__addr *addr)
 {
+	/*
+	 * Each region must reach its own client only. Any process of our
+	 * uid could otherwise open /proc/<us>/fd/N and map another client's
+	 * region: the kernel allows that only to those that may ptrace us,
+	 * and a task that is not dumpable may be ptraced by CAP_SYS_PTRACE
+	 * alone. The price: no core dumps, and debuggers need that
+	 * capability. It holds for the process's life (until an exec).
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
 	/* The name lives in the runtime directory, made if need be. */
 	return lrpc__listen_pipe(h, l, addr->path, true, on_connection);
 }
