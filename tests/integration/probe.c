@@ -9,6 +9,10 @@
  *   probe load URI THREADS CALLS          each thread makes CALLS Echo calls
  *                                         and checks every reply
  *   probe slow URI                        one Slow call with a long deadline
+ *   probe storm URI DEADLINE_MS           Echo calls with that deadline until one
+ *                                         fails (the server is killed); exit 3
+ *                                         if any returned a second or more
+ *                                         after its deadline
  *
  * Exit status 0 means every check passed.
  */
@@ -219,6 +223,8 @@ static int run_load(const char *uri, unsigned int nthreads, unsigned long calls)
 		return 2;
 	if (lrpc_channel_open(uri, NULL, &ch) < 0)
 		return 1;
+	printf("calling\n"); /* for the kill storm: calls start now */
+	fflush(stdout);
 	for (unsigned int i = 0; i < nthreads; i++) {
 		l[i] = (struct load){ .ch = ch, .id = i, .calls = calls };
 		pthread_create(&t[i], NULL, load_thread, &l[i]);
@@ -249,6 +255,37 @@ static int run_slow(const char *uri)
 	return 0;
 }
 
+/* How late a call may return past its deadline: scheduling on a loaded
+ * machine, not a hang. */
+#define LATE_NS 1000000000ll
+
+static int run_storm(const char *uri, int64_t deadline_ms)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+	lrpc_channel *ch;
+	lrpc_code code;
+
+	if (lrpc_channel_open(uri, NULL, &ch) < 0)
+		return 1;
+	printf("calling\n");
+	fflush(stdout);
+	do {
+		lrpc_deadline d = lrpc_deadline_after_ms(deadline_ms);
+
+		code = lrpctest__probe__echo__call(ch, &req, &rep, d, NULL);
+		if (lrpc_now() > d + LATE_NS) {
+			fprintf(stderr, "a call returned %lld ms after its deadline\n",
+				(long long)((lrpc_now() - d) / 1000000));
+			return 3;
+		}
+		if (code == LRPC_OK)
+			lrpctest__echo_msg__free_unpacked(rep, NULL);
+		req.seq++;
+	} while (code == LRPC_OK);
+	lrpc_channel_close(ch);
+	return code == LRPC_UNAVAILABLE || code == LRPC_DEADLINE_EXCEEDED ? 0 : 4;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "server"))
@@ -259,6 +296,8 @@ int main(int argc, char **argv)
 				(unsigned long)atol(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slow"))
 		return run_slow(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "storm"))
+		return run_storm(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI\n");
 	return 2;
 }
