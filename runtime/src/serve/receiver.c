@@ -29,11 +29,13 @@ static void reply_write(struct lrpc__lane *lane, uint64_t seq,
 	struct lrpc__reply_meta *r = &lane->reply;
 	size_t n = strnlen(rep->message, LRPC_STATUS_MSG_MAX - 1);
 
-	r->seq = seq;
 	r->code = (uint32_t)rep->code;
 	r->rep_len = (uint32_t)rep->len;
 	memcpy(r->message, rep->message, n);
 	r->message[n] = '\0';
+	/* Last, with release: a client that finds its seq here has the
+	 * whole reply, even if we are gone before handing the lane back. */
+	__atomic_store_n(&r->seq, seq, __ATOMIC_RELEASE);
 }
 
 /* The reply goes where the request was: the lane buffer. */

@@ -398,8 +398,12 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 ch->hand.ops->name);
 	if (ret == -ETIMEDOUT)
 		cl->timed_out = true;
-	else if (atomic_load(&ch->dead))
-		ret = -ECONNRESET; /* the server is gone, whatever it wrote */
+	else if (atomic_load(&ch->dead) &&
+		 __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != cl->seq)
+		/* The server went before replying. One that replied and
+		 * then went (a stop lets calls in progress finish) wrote
+		 * the reply's seq last: that reply stands. */
+		ret = -ECONNRESET;
 	if (ret < 0)
 		return lrpc__status_from_errno(st, ret, deadline,
 					       "waiting for the reply");
