@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,45 @@ static pthread_mutex_t enable_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rpal_service_info self;
 static int enabled; /* 0 not yet, 1 yes, -errno failed */
 
+static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t key;
+	unsigned int refs;
+} peers[256];
+
+/* A thread's sender context: the kernel pins the page it lives on. */
+static __thread struct {
+	alignas(64) _Atomic uint32_t word;
+} sender_ctx;
+static __thread int sender_state; /* 0 not yet, 1 registered, -errno */
+
+/*
+ * The kernel keeps a service per mm, so a fork child starts as no service,
+ * with no grants and no registered threads, while its copy of the state
+ * above says otherwise. The locks are held across fork so that the child
+ * gets the state whole; /dev/rpal itself stays open, it holds nothing.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&enable_lock);
+	pthread_mutex_lock(&peers_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&peers_lock);
+	pthread_mutex_unlock(&enable_lock);
+}
+
+static void fork_child(void)
+{
+	enabled = 0;
+	memset(&self, 0, sizeof(self));
+	memset(peers, 0, sizeof(peers));
+	sender_state = 0; /* the forking thread is the child's only one */
+	fork_parent();
+}
+
 static void probe(void)
 {
 	int fd;
@@ -59,6 +99,10 @@ static void probe(void)
 	if (fd < 0)
 		return;
 	if (ioctl(fd, RPAL_IOC_GET_API_VERSION) != RPAL_API_VERSION) {
+		close(fd);
+		return;
+	}
+	if (pthread_atfork(fork_prepare, fork_parent, fork_child)) {
 		close(fd);
 		return;
 	}
@@ -90,13 +134,9 @@ int lrpc__rpal_self(uint32_t *id, uint64_t *key)
 	return ret;
 }
 
-/* Channels to one server share the kernel's grant: released with the last. */
-static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	uint64_t key;
-	unsigned int refs;
-} peers[256];
 
+/* Channels to one server share the kernel's grant (peers[], above):
+ * released with the last. */
 int lrpc__rpal_request(uint64_t key, uint32_t *peer_id)
 {
 	struct rpal_request req = { .key = key };
@@ -138,12 +178,6 @@ void lrpc__rpal_release(uint32_t peer_id)
 		ioctl(rpal_fd, RPAL_IOC_RELEASE, (unsigned long)peer_id);
 	pthread_mutex_unlock(&peers_lock);
 }
-
-/* A thread's sender context: the kernel pins the page it lives on. */
-static __thread struct {
-	alignas(64) _Atomic uint32_t word;
-} sender_ctx;
-static __thread int sender_state; /* 0 not yet, 1 registered, -errno */
 
 static int sender_register(void)
 {
