@@ -398,12 +398,13 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 ch->hand.ops->name);
 	if (ret == -ETIMEDOUT)
 		cl->timed_out = true;
-	else if (atomic_load(&ch->dead) &&
-		 __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != cl->seq)
-		/* The server went before replying. One that replied and
-		 * then went (a stop lets calls in progress finish) wrote
-		 * the reply's seq last: that reply stands. */
-		ret = -ECONNRESET;
+	else if (ret == -ECONNRESET || (ret == 0 && atomic_load(&ch->dead)))
+		/* The server is gone, and a hand-off may say so before it
+		 * says the reply came. One that replied and then went (a
+		 * stop lets calls in progress finish) wrote the reply's seq
+		 * last: that reply stands; without it the call failed. */
+		ret = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) == cl->seq ?
+			      0 : -ECONNRESET;
 	if (ret < 0)
 		return lrpc__status_from_errno(st, ret, deadline,
 					       "waiting for the reply");
