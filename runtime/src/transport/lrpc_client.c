@@ -164,7 +164,9 @@ static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
 		 w.version != LRPC__CTL_VERSION || (msg.msg_flags & MSG_CTRUNC))
 		ret = -EPROTO;
 	else if (w.status)
-		ret = -(int)w.status;
+		/* A refusal says why in an errno; anything past errno's range
+		 * says nothing we could pass on. */
+		ret = w.status < 4096 ? -(int)w.status : -EPROTO;
 	else if (!(ch->hand.ops = lrpc__handoff_welcomed(&w, want)))
 		ret = -EPROTO;
 	else if (fd >= 0)
@@ -188,11 +190,17 @@ static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
 static int region_map(struct shm_chan *ch, int fd)
 {
 	struct stat st;
+	int seals;
 
 	if (lrpc__geom_check(&ch->geom) < 0 || ch->service_id == 0 ||
 	    ch->service_id > LRPC__SERVICE_MASK)
 		return -EPROTO;
-	/* The mapping must not extend past the file, or touching it faults. */
+	/* The mapping must not extend past the file, or touching it faults;
+	 * so the file must be a memfd sealed against shrinking, or the
+	 * server could cut it short under us later. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EPROTO;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size < ch->geom.region_size)
