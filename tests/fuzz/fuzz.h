@@ -109,9 +109,10 @@ struct fz_wl_reply {
 	size_t body_len;
 };
 /* Serve one call on lane 0 as a receiver would, if one comes by \p until
- * and before fz_wl_kick(). \return whether one came and was answered. */
+ * and before fz_wl_kick(); \p before_reply (may be NULL) runs between
+ * taking it and answering. \return whether one came and was answered. */
 bool fz_wl_answer(void *lane0, const struct fz_wl_reply *r,
-		  lrpc_deadline until);
+		  lrpc_deadline until, void (*before_reply)(void));
 /* Make fz_wl_answer() on lane 0 return now if it has no call. */
 void fz_wl_kick(void *lane0);
 

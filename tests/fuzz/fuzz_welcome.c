@@ -14,8 +14,10 @@
  *   byte 1   0: send the whole welcome; n: send its first n - 1 bytes
  *            (zeros past the struct)
  *   2-73     struct lrpc__welcome; 74-81 memfd size; 82-85 reply code;
- *   86-89    reply length; 90-97 reply sequence; then the reply's message
- *            and body (both start there)
+ *   86-89    reply length; 90-97 reply sequence
+ *   98       signals to the client's thread: bit 0 while it waits for the
+ *            welcome, bit 1 while it waits for the reply
+ *   99-      the reply's message and body (both start there)
  * Shorter inputs read as zero-padded. Invariants:
  *  - the client's hello is a hello;
  *  - open returns exactly what fz_wl_expect() says the welcome deserves
@@ -31,6 +33,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -47,21 +51,23 @@
 #define CALL_MS 50
 /* Beyond the timeouts: only a hang fails this. */
 #define MARGIN_MS 2000
-#define HDR 98
+#define HDR 99
 #define MAX_MAP (64u * 1024) /* of lane 0's buffer, on our side */
 
 enum {
 	F_SEAL = 1 << 2, F_SIZED = 1 << 3, F_SHRINK = 1 << 4,
 	F_HANGUP = 1 << 5, F_ANSWER = 1 << 6, F_SEQ = 1 << 7,
+	SIG_WELCOME = 1 << 0, SIG_REPLY = 1 << 1,
 };
 
 static char uri[128];
+static pid_t client_tid; /* the thread that runs the client */
 static int listen_fd = -1;
 static int to_server[2]; /* main -> server thread: opened?, then done */
 static int to_client[2]; /* server thread -> main: ready for the call */
 
 struct input {
-	uint8_t flags;
+	uint8_t flags, signals;
 	size_t sent;
 	unsigned char welcome[256];
 	uint64_t fd_size;
@@ -80,6 +86,37 @@ struct server {
 	bool answered;
 };
 
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* Interrupt the client's thread once it sleeps (in the syscall it makes
+ * next: it has sent what we waited for), as any signal of its process
+ * may. A busy look, bounded: this is a test of EINTR, not of timing. */
+static void interrupt_client(void)
+{
+	lrpc_deadline until = lrpc_deadline_after_ms(FZ_HANG_MS);
+	char path[64], stat[256];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)client_tid);
+	while (lrpc_now() < until) {
+		FILE *f = fopen(path, "r");
+		char *p = NULL;
+
+		if (!f)
+			fz_die("%s: %s", path, strerror(errno));
+		if (fgets(stat, sizeof(stat), f))
+			p = strrchr(stat, ')');
+		fclose(f);
+		if (p && p[1] == ' ' && p[2] == 'S')
+			break;
+		sched_yield();
+	}
+	if (syscall(SYS_tgkill, getpid(), client_tid, SIGRTMIN + 3))
+		fz_die("tgkill: %s", strerror(errno));
+}
+
 static void cleanup(void)
 {
 	char path[108];
@@ -97,6 +134,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc, (void)argv;
 	signal(SIGPIPE, SIG_IGN);
+	/* No SA_RESTART: the harshest signal a client's process may take. */
+	if (sigaction(SIGRTMIN + 3, &(struct sigaction){ .sa_handler = on_signal },
+		      NULL))
+		fz_die("sigaction: %s", strerror(errno));
 	/* The hand-off is the welcome's to name, not the environment's. */
 	unsetenv("LAZYRPC_HANDOFF");
 	fz_runtime_path(path, sizeof(path), "fuzz-welcome", "");
@@ -120,6 +161,7 @@ static void parse(const uint8_t *data, size_t size, struct input *in)
 	memcpy(h, data, size < HDR ? size : HDR);
 	memset(in, 0, sizeof(*in));
 	in->flags = h[0];
+	in->signals = h[98];
 	in->sent = h[1] ? h[1] - 1u : fz_wl_size;
 	memcpy(in->welcome, h + 2, fz_wl_size);
 	memcpy(&in->fd_size, h + 74, 8);
@@ -248,7 +290,9 @@ static void after_open(struct server *s, int memfd)
 	s->lane0_len = map;
 	put_word(to_client[1], 1);
 	s->answered = fz_wl_answer(base, &r,
-				   lrpc_deadline_after_ms(FZ_HANG_MS));
+				   lrpc_deadline_after_ms(FZ_HANG_MS),
+				   in->signals & SIG_REPLY ? interrupt_client :
+							     NULL);
 	/* Nothing more touches it once the client's thread says done. */
 }
 
@@ -275,6 +319,8 @@ static void *server_main(void *arg)
 	}
 	if (!fz_wl_hello_ok(hello))
 		fz_die("the client's hello has a bad magic or version");
+	if (in->signals & SIG_WELCOME)
+		interrupt_client();
 	fd = make_fd(s, &memfd, pipe_fds);
 	send_welcome(conn, in, fd);
 	if (fd >= 0 && fd != memfd)
@@ -327,17 +373,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_t t;
 	int fds = count_fds(), ret, want;
 	int64_t call_ms = CALL_MS;
-	bool hangup;
+	bool hangup, waits;
 
 	parse(data, size, &in);
+	client_tid = (pid_t)syscall(SYS_gettid);
 	hangup = in.flags & F_HANGUP;
 	if (pthread_create(&t, NULL, server_main, &s))
 		fz_die("no server thread");
 	lrpc_channel_opts_init(&o);
-	o.connect_timeout_ms = CONNECT_MS;
+	/* Only a short welcome the server sits on makes the client wait:
+	 * a short timeout then. A whole one is there at once, so the long
+	 * timeout only turns a hang into a report, and a slow thread of ours
+	 * cannot make it expire. */
+	waits = !hangup && in.sent < fz_wl_size;
+	o.connect_timeout_ms = waits ? CONNECT_MS : FZ_HANG_MS;
 	t0 = lrpc_now();
 	ret = lrpc_channel_open(uri, &o, &ch);
-	if (lrpc_now() - t0 > (CONNECT_MS + MARGIN_MS) * 1000000ll)
+	if (lrpc_now() - t0 > (o.connect_timeout_ms + MARGIN_MS) * 1000000ll)
 		fz_die("open took %lld ms", (long long)(lrpc_now() - t0) / 1000000);
 	put_word(to_server[1], ret == 0);
 	get_word(to_client[0], "word from the server thread");

@@ -49,8 +49,11 @@ int fz_wl_expect(const unsigned char *w, size_t sent, bool hangup,
 	struct lrpc__welcome wm;
 	struct lrpc__geom g;
 
+	/* A server that sits on a short welcome is waited for, in vain. */
+	if (sent < sizeof(wm) && !hangup)
+		return -ETIMEDOUT;
 	if (sent == 0)
-		return hangup ? -ECONNRESET : -ETIMEDOUT;
+		return -ECONNRESET;
 	if (sent < sizeof(wm))
 		return -EPROTO;
 	memcpy(&wm, w, sizeof(wm));
@@ -98,7 +101,7 @@ void fz_wl_lane_init(void *lane0)
 }
 
 bool fz_wl_answer(void *lane0, const struct fz_wl_reply *r,
-		  lrpc_deadline until)
+		  lrpc_deadline until, void (*before_reply)(void))
 {
 	struct lrpc__lane *l = lane0;
 	uint32_t w;
@@ -117,6 +120,8 @@ bool fz_wl_answer(void *lane0, const struct fz_wl_reply *r,
 	atomic_fetch_sub(&l->rx.sleepers, 1);
 	if (lrpc__word_state(w) != LRPC__RX_CALL)
 		return false;
+	if (before_reply)
+		before_reply();
 	l->reply.seq = r->seq_given ? r->seq : l->call.seq;
 	l->reply.code = r->code;
 	l->reply.rep_len = r->len;
