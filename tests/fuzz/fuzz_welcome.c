@@ -230,10 +230,11 @@ static int make_fd(struct server *s, int *memfd, int pipe_fds[2])
 	fd = memfd_create("fuzz-welcome", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		fz_die("memfd_create: %s", strerror(errno));
-	/* A size the file system refuses leaves it empty: a small lie too. */
+	/* A size the file system refuses leaves it empty: a lie too, which
+	 * fstat() below tells the checks. */
 	if (ftruncate(fd, (off_t)(in->flags & F_SIZED ? in->fd_size :
-			     fz_wl_region_size(in->welcome) & ((1ull << 40) - 1))))
-		(void)0;
+			     fz_wl_region_size(in->welcome) & ((1ull << 40) - 1))) < 0)
+		s->fd_size = 0;
 	if (in->flags & F_SEAL)
 		s->sealed = !fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
 	if (fstat(fd, &st))
@@ -294,7 +295,7 @@ static void after_open(struct server *s, int memfd)
 				   lrpc_deadline_after_ms(FZ_HANG_MS),
 				   in->signals & SIG_REPLY ? interrupt_client :
 							     NULL);
-	/* Nothing more touches it once the client's thread says done. */
+	/* Unmapped once the client's thread says it is done. */
 }
 
 static void *server_main(void *arg)
@@ -370,11 +371,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lrpc_channel *ch = NULL;
 	lrpc_deadline t0, deadline;
 	lrpc_status st;
-	lrpc_code code;
+	lrpc_code code = LRPC_OK;
 	pthread_t t;
 	int fds = count_fds(), ret, want;
 	int64_t call_ms = CALL_MS;
-	bool hangup, waits;
+	bool hangup, waits, served = false;
 
 	parse(data, size, &in);
 	client_tid = (pid_t)syscall(SYS_gettid);
@@ -405,8 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ch) {
 		/* A call the server answers on the one lane may take its time;
 		 * any other finds nobody and gives up at a short deadline. */
-		bool served = s.lane0 && fz_wl_nlanes(in.welcome) == 1;
-
+		served = s.lane0 && fz_wl_nlanes(in.welcome) == 1;
 		if (served)
 			call_ms = FZ_HANG_MS;
 		deadline = lrpc_deadline_after_ms(call_ms);
@@ -422,17 +422,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_die("a failed call (%s) left a reply", lrpc_code_name(code));
 		if (code == LRPC_OK && rep_len > sizeof(rep))
 			fz_die("a reply past the buffer");
-		/* Lane 0's answer, well-formed, on a channel with nothing else
-		 * to trip on, must come back as it was written. */
-		if (served && s.answered && !hangup && in.sent == fz_wl_size &&
-		    !(in.flags & F_SEQ) && in.reply.code == 0 &&
-		    in.reply.len <= sizeof(rep) &&
-		    in.reply.len <= fz_wl_buf_size(in.welcome) &&
-		    in.reply.len <= in.reply.body_len &&
-		    (code != LRPC_OK || rep_len != in.reply.len ||
-		     memcmp(rep, in.reply.body, rep_len)))
-			fz_die("a good answer came back as %s, %zu bytes",
-			       lrpc_code_name(code), rep_len);
 	}
 	lrpc_channel_close(ch);
 	if (s.lane0)
@@ -440,6 +429,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put_word(to_server[1], 1);
 	if (pthread_join(t, NULL))
 		fz_die("pthread_join");
+	/* Lane 0's answer, well-formed, on a channel with nothing else to
+	 * trip on, must come back as it was written. (s.answered is the
+	 * thread's to write until it is joined.) */
+	if (served && s.answered && !hangup && in.sent == fz_wl_size &&
+	    !(in.flags & F_SEQ) && in.reply.code == 0 &&
+	    in.reply.len <= sizeof(rep) &&
+	    in.reply.len <= fz_wl_buf_size(in.welcome) &&
+	    in.reply.len <= in.reply.body_len &&
+	    (code != LRPC_OK || rep_len != in.reply.len ||
+	     memcmp(rep, in.reply.body, rep_len)))
+		fz_die("a good answer came back as %s, %zu bytes",
+		       lrpc_code_name(code), rep_len);
 	if (count_fds() != fds)
 		fz_die("%d descriptors before the input, %d after", fds,
 		       count_fds());
