@@ -47,8 +47,10 @@
 
 #include "fuzz.h"
 
-#define CONNECT_MS 50
-#define CALL_MS 50
+/* The timeouts of the opens and calls that must wait for nothing: short,
+ * as each is a wait per input. */
+#define CONNECT_MS 10
+#define CALL_MS 10
 /* Beyond the timeouts: only a hang fails this. 2 s was once outrun by a
  * machine loaded far past its cores (crash-stall-under-load). */
 #define MARGIN_MS FZ_HANG_MS
