@@ -184,8 +184,13 @@ static void parse(const uint8_t *data, size_t size, struct input *in)
 static int wait_in(int fd, const char *what)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
 
-	if (poll(&p, 1, FZ_HANG_MS) != 1)
+	/* Our signal for the client may come late, when its thread waits
+	 * here instead. */
+	while ((n = poll(&p, 1, FZ_HANG_MS)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
 		fz_die("no %s for %d ms", what, FZ_HANG_MS);
 	return 0;
 }
