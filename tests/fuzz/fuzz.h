@@ -85,4 +85,37 @@ unsigned char *fz_lane_buf(struct fz_lane *l);
 int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
 		 lrpc_deadline wait_until, struct fz_lane_meta *reply);
 
+/* welcome_adapter.c: the client's side of the lrpc:// handshake, met by a
+ * hostile server (runtime/src/wire/handshake.h, lane.h, handoff/handoff.h). */
+extern const size_t fz_wl_hello_size, fz_wl_size, fz_wl_lane_hdr;
+enum fz_wl_fd { FZ_WL_FD_NONE, FZ_WL_FD_MEMFD, FZ_WL_FD_PIPE, FZ_WL_FD_NULL };
+#define FZ_WL_ANY 1 /* fz_wl_expect(): either way is right */
+bool fz_wl_hello_ok(const unsigned char *hello);
+uint64_t fz_wl_region_size(const unsigned char *welcome);
+uint64_t fz_wl_buf_size(const unsigned char *welcome);
+uint32_t fz_wl_nlanes(const unsigned char *welcome);
+/* What lrpc_channel_open() must return for the first \p sent bytes of
+ * welcome (one message, descriptor \p fd attached, a memfd of \p fd_size
+ * bytes, \p sealed against shrinking), the server hanging up after it or
+ * not: 0, -errno, or FZ_WL_ANY. */
+int fz_wl_expect(const unsigned char *welcome, size_t sent, bool hangup,
+		 enum fz_wl_fd fd, bool sealed, uint64_t fd_size);
+/* Make a region's first lane (at least fz_wl_lane_hdr bytes) callable. */
+void fz_wl_lane_init(void *lane0);
+struct fz_wl_reply {
+	bool seq_given; /* reply with seq, else with the call's */
+	uint64_t seq;
+	uint32_t code, len;
+	const unsigned char *message; /* LRPC_STATUS_MSG_MAX bytes */
+	const unsigned char *body;    /* body_len bytes into the buffer */
+	size_t body_len;
+};
+/* Serve one call on lane 0 as a receiver would, if one comes by \p until
+ * and before fz_wl_kick(); \p before_reply (may be NULL) runs between
+ * taking it and answering. \return whether one came and was answered. */
+bool fz_wl_answer(void *lane0, const struct fz_wl_reply *r,
+		  lrpc_deadline until, void (*before_reply)(void));
+/* Make fz_wl_answer() on lane 0 return now if it has no call. */
+void fz_wl_kick(void *lane0);
+
 #endif

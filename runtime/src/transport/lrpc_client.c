@@ -93,19 +93,16 @@ static void *monitor_main(void *arg)
 }
 
 static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
-		       int64_t ms)
+		       lrpc_deadline deadline)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	ch->ctl_fd = lrpc__sock_connect(addr, lrpc_deadline_after_ms(ms));
+	ch->ctl_fd = lrpc__sock_connect(addr, deadline);
 	if (ch->ctl_fd < 0)
 		return ch->ctl_fd;
-	/* The handshake is a blocking exchange, each step bounded alike. */
-	if (fcntl(ch->ctl_fd, F_SETFL, 0) < 0 ||
-	    setsockopt(ch->ctl_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(ch->ctl_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+	/* The handshake is a blocking exchange, bounded by ctl_timeout(). */
+	if (fcntl(ch->ctl_fd, F_SETFL, 0) < 0)
 		return -errno;
 	/* Whoever listens under our name must be us or root: a region from a
 	 * stranger would be a stranger's memory in our address space. */
@@ -116,8 +113,88 @@ static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
 	return 0;
 }
 
-/* \return the region's memfd (owned by the caller), or -errno; the
- * welcome in \p w. */
+/* Bound the next blocking step on the control socket by what is left
+ * until \p deadline. */
+static int ctl_timeout(int fd, lrpc_deadline deadline)
+{
+	int64_t us = (deadline - lrpc_now() + 999) / 1000;
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+	/* Rounded up: a zero timeval would mean no timeout at all. */
+	if (us <= 0)
+		return -ETIMEDOUT;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Keep the first descriptor a message carries in *fd; close the rest. */
+static void take_fds(struct msghdr *msg, int *fd)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		int nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < nfd; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
+			if (*fd < 0)
+				*fd = f;
+			else
+				close(f);
+		}
+	}
+}
+
+/*
+ * Read the welcome as its bytes come, until it is whole, the server hangs
+ * up or \p deadline. A signal costs a retry, not the channel: socket calls
+ * with a timeout fail with EINTR even under SA_RESTART. The descriptor
+ * sent with it goes to *fd (the caller's to close, even on error).
+ * \return the bytes read, or -errno.
+ */
+static ssize_t recv_welcome(int ctl, struct lrpc__welcome *w,
+			    lrpc_deadline deadline, int *fd)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*w)) {
+		union {
+			struct cmsghdr hdr;
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+		} cm;
+		struct iovec iov = { .iov_base = (char *)w + got,
+				     .iov_len = sizeof(*w) - got };
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cm.buf,
+			.msg_controllen = sizeof(cm.buf),
+		};
+		int ret = ctl_timeout(ctl, deadline);
+		ssize_t n;
+
+		if (ret < 0)
+			return ret;
+		n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		take_fds(&msg, fd);
+		if (msg.msg_flags & MSG_CTRUNC)
+			return -EPROTO;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 /* A refusal: the server's reason follows the welcome; put it in \p st. */
 static void refusal(int fd, int err, lrpc_status *st)
 {
@@ -132,51 +209,36 @@ static void refusal(int fd, int err, lrpc_status *st)
 			     LRPC_UNAVAILABLE, "%s", why);
 }
 
+/* \return the region's memfd (owned by the caller), or -errno; the
+ * welcome in \p wp, a refusal's reason in \p st. */
 static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
-		     const struct lrpc__handoff *want, struct lrpc__welcome *wp,
-		     lrpc_status *st)
+		     const struct lrpc__handoff *want, lrpc_deadline deadline,
+		     struct lrpc__welcome *wp, lrpc_status *st)
 {
 	struct lrpc__welcome w;
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} cm;
-	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf),
-	};
-	struct cmsghdr *c;
 	int fd = -1, ret;
 	ssize_t n;
 
-	if (send(ch->ctl_fd, h, sizeof(*h), MSG_NOSIGNAL) != sizeof(*h))
+	ret = ctl_timeout(ch->ctl_fd, deadline);
+	if (ret < 0)
+		return ret;
+	do
+		n = send(ch->ctl_fd, h, sizeof(*h), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(*h))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
-	n = recvmsg(ch->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-	if (n < 0)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-			for (int i = 0; i < nfd; i++) {
-				int f;
-
-				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
-				if (fd < 0)
-					fd = f;
-				else
-					close(f);
-			}
-		}
-	}
+	n = recv_welcome(ch->ctl_fd, &w, deadline, &fd);
 	ret = -EPROTO;
-	if (n == 0)
+	if (n < 0)
+		ret = (int)n;
+	else if (n == 0)
 		ret = -ECONNRESET;
 	else if (n != sizeof(w) || w.magic != LRPC__WELCOME_MAGIC ||
-		 w.version != LRPC__CTL_VERSION || (msg.msg_flags & MSG_CTRUNC))
+		 w.version != LRPC__CTL_VERSION)
+		ret = -EPROTO;
+	else if (w.status >= 4096)
+		/* A refusal says why in an errno; anything past errno's range
+		 * says nothing we could pass on. */
 		ret = -EPROTO;
 	else if (w.status) {
 		ret = -(int)w.status;
@@ -205,11 +267,17 @@ static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
 static int region_map(struct shm_chan *ch, int fd)
 {
 	struct stat st;
+	int seals;
 
 	if (lrpc__geom_check(&ch->geom) < 0 || ch->service_id == 0 ||
 	    ch->service_id > LRPC__SERVICE_MASK)
 		return -EPROTO;
-	/* The mapping must not extend past the file, or touching it faults. */
+	/* The mapping must not extend past the file, or touching it faults;
+	 * so the file must be a memfd sealed against shrinking, or the
+	 * server could cut it short under us later. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EPROTO;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size < ch->geom.region_size)
@@ -474,6 +542,7 @@ int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	};
 	const struct lrpc__handoff *want;
 	struct lrpc__welcome w;
+	lrpc_deadline deadline;
 	pthread_condattr_t ca;
 	struct shm_chan *ch;
 	int fd, ret;
@@ -492,10 +561,11 @@ int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	pthread_mutex_init(&ch->lock, NULL);
 	c->impl = ch;
 	c->ops = &shm_ops;
-	ret = ctl_connect(ch, addr, c->opts.connect_timeout_ms);
+	deadline = lrpc_deadline_after_ms(c->opts.connect_timeout_ms);
+	ret = ctl_connect(ch, addr, deadline);
 	if (ret < 0)
 		return ret;
-	fd = handshake(ch, &h, want, &w, c->opts.open_status);
+	fd = handshake(ch, &h, want, deadline, &w, c->opts.open_status);
 	if (fd < 0)
 		return fd;
 	ret = region_map(ch, fd);
