@@ -59,12 +59,14 @@ static void *receiver(void *arg)
 	__atomic_store_n(&read_done, 1, __ATOMIC_RELEASE);
 	while (phase == 1)
 		usleep(1000);
-	/* Phase 2: a signal restarts the wait, a call ends it. */
+	/* Phase 2: a signal restarts the wait, a call ends it. Report
+	 * only after the reply, so that no later call races the
+	 * reply-wait that must time out. */
 	r = rpal_wait(fd, 10000000000LL, &w);
 	wait_errno = errno;
-	__atomic_store_n(&wait_ret, r, __ATOMIC_RELEASE);
 	if (r == 0 && rpal_reply_wait(fd, 0, &w) != -1)
 		FAIL("reply_wait did not time out");
+	__atomic_store_n(&wait_ret, r, __ATOMIC_RELEASE);
 	while (phase == 2)
 		usleep(1000);
 	/* Phase 3: serve calls until told to stop. The signal storm may
