@@ -81,6 +81,21 @@ static inline uint32_t snd(uint32_t w)
 	return (w & RPAL_SENDER_ID_MASK) >> RPAL_SENDER_ID_SHIFT;
 }
 
+/* The state letter of /proc/<pid>/task/<tid>/stat (R, S, D, T, ...). */
+static inline char task_state_of(pid_t pid, pid_t tid)
+{
+	char path[80], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	f = fopen(path, "r");
+	if (!f || !fgets(buf, sizeof(buf), f))
+		FAIL("read %s", path);
+	fclose(f);
+	p = strrchr(buf, ')');
+	return p ? p[2] : '?';
+}
+
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;

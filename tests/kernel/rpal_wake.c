@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The try_to_wake_up rules. A waiting receiver woken by a signal becomes
- * RUNNING (EINTR). A receiver whose word says CALL is not woken by a
- * signal, only by the RPAL call. Then calls race a signal storm
- * on the receiver: every call completes, no wakeup is lost.
+ * The wakeup rules. A waiting receiver woken by a signal whose handler
+ * lacks SA_RESTART becomes RUNNING (EINTR); with SA_RESTART its wait
+ * restarts. The kernel decides from its own state, not the state word:
+ * a receiver whose word user space set to WAIT while it sleeps elsewhere
+ * cannot be called. Then calls race a signal storm on the receiver: every
+ * call completes, no wakeup is lost.
  */
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -15,50 +17,65 @@ static volatile pid_t rtid;
 static volatile int phase;
 static volatile long wait_ret, wait_errno;
 static volatile uint32_t service_id, receiver_id;
-static volatile int stop;
+static volatile int stop, read_done, handled;
+static int pipefd[2];
 
-static void on_usr1(int sig) { (void)sig; }
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static void on_signal(int flags)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = flags };
+
+	CHECK_OK(sigaction(SIGUSR1, &sa, NULL));
+}
 
 static char task_state(pid_t tid)
 {
-	char path[64], buf[256], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f || !fgets(buf, sizeof(buf), f))
-		FAIL("read %s", path);
-	fclose(f);
-	p = strrchr(buf, ')');
-	return p ? p[2] : '?';
+	return task_state_of(getpid(), tid);
 }
 
 static void *receiver(void *arg)
 {
 	struct rpal_wait w;
+	char c;
+	long r;
 
 	(void)arg;
 	receiver_id = rpal_register(fd, &rctx, 1);
 	rtid = syscall(SYS_gettid);
-	/* Phase 1 and 2: one wait each, interrupted by a signal. */
-	for (int i = 0; i < 2; i++) {
-		long r = rpal_wait(fd, 10000000000LL, &w);
-
-		wait_errno = errno;
-		__atomic_store_n(&wait_ret, r, __ATOMIC_RELEASE);
-		/* Phase 2 ends with a call: reply to it. */
-		if (r == 0 && rpal_reply_wait(fd, 0, &w) != -1)
-			FAIL("reply_wait did not time out");
-		while (phase == i)
-			usleep(1000);
-	}
+	/* Phase 0: one wait, interrupted by a signal. */
+	r = rpal_wait(fd, 10000000000LL, &w);
+	wait_errno = errno;
+	__atomic_store_n(&wait_ret, r, __ATOMIC_RELEASE);
+	while (phase == 0)
+		usleep(1000);
+	/* Phase 1: asleep outside RPAL, in a pipe read. */
+	if (read(pipefd[0], &c, 1) != 1)
+		FAIL("read: %s", strerror(errno));
+	__atomic_store_n(&read_done, 1, __ATOMIC_RELEASE);
+	while (phase == 1)
+		usleep(1000);
+	/* Phase 2: a signal restarts the wait, a call ends it. Report
+	 * only after the reply, so that no later call races the
+	 * reply-wait that must time out. */
+	r = rpal_wait(fd, 10000000000LL, &w);
+	wait_errno = errno;
+	if (r == 0 && rpal_reply_wait(fd, 0, &w) != -1)
+		FAIL("reply_wait did not time out");
+	__atomic_store_n(&wait_ret, r, __ATOMIC_RELEASE);
+	while (phase == 2)
+		usleep(1000);
 	/* Phase 3: serve calls until told to stop. The signal storm may
 	 * already be under way, so a first wait can be interrupted too. */
 	while (rpal_wait(fd, 10000000000LL, &w))
 		if (errno != EINTR)
 			FAIL("wait: %s", strerror(errno));
 	while (!stop) {
-		long r = rpal_reply_wait(fd, 10000000000LL, &w);
+		r = rpal_reply_wait(fd, 10000000000LL, &w);
 
 		if (r && errno != EINTR)
 			FAIL("reply_wait: %s", strerror(errno));
@@ -100,7 +117,8 @@ int main(void)
 	int signals = 0;
 
 	fd = rpal_open();
-	signal(SIGUSR1, on_usr1);
+	CHECK_OK(pipe(pipefd));
+	on_signal(0);
 	CHECK_OK(ioctl(fd, RPAL_IOC_ENABLE, &info));
 	service_id = info.id;
 	req.key = info.key;
@@ -108,7 +126,7 @@ int main(void)
 	CHECK_OK(ioctl(fd, RPAL_IOC_REQUEST, &req));
 	pthread_create(&r, NULL, receiver, NULL);
 
-	/* 1: a signal wakes a WAIT receiver: EINTR, RUNNING. */
+	/* 0: a signal without SA_RESTART ends a wait: EINTR, RUNNING. */
 	while (!rtid || st(rctx.word) != RPAL_RECEIVER_WAIT || task_state(rtid) != 'S')
 		usleep(1000);
 	wait_ret = 1;
@@ -118,29 +136,39 @@ int main(void)
 	CHECK(wait_ret == -1 && wait_errno == EINTR);
 	CHECK(st(rctx.word) == RPAL_RECEIVER_RUNNING);
 
-	/* 2: CALL vetoes the wakeup until the word leaves CALL. */
-	wait_ret = 1;
+	/* 1: a forged WAIT word does not make a receiver callable. */
 	phase = 1;
-	while (st(rctx.word) != RPAL_RECEIVER_WAIT || task_state(rtid) != 'S')
+	while (task_state(rtid) != 'S')
 		usleep(1000);
-	CHECK(__sync_bool_compare_and_swap(&rctx.word, RPAL_RECEIVER_WAIT,
-					   RPAL_RECEIVER_CALL));
-	syscall(SYS_tgkill, getpid(), rtid, SIGUSR1);
-	usleep(200000);
-	CHECK(wait_ret == 1);
-	CHECK(task_state(rtid) == 'S');
-	/*
-	 * The vetoed signal stays pending, and a pending signal wakes
-	 * nobody again: only the RPAL call wakes the receiver now.
-	 */
 	rctx.word = RPAL_RECEIVER_WAIT;
 	rpal_register(fd, &sctx2, 0);
+	CHECK_ERR(rpal_call(fd, service_id, receiver_id, 1000000000LL), EAGAIN);
+	CHECK_ERR(rpal_call(fd, service_id, 0, 1000000000LL), EAGAIN);
+	CHECK(!read_done && task_state(rtid) == 'S');
+	CHECK(write(pipefd[1], "x", 1) == 1);
+	while (!__atomic_load_n(&read_done, __ATOMIC_ACQUIRE))
+		usleep(1000);
+
+	/* 2: with SA_RESTART the wait restarts; a call then ends it. */
+	on_signal(SA_RESTART);
+	wait_ret = 1;
+	phase = 2;
+	while (st(rctx.word) != RPAL_RECEIVER_WAIT || task_state(rtid) != 'S')
+		usleep(1000);
+	syscall(SYS_tgkill, getpid(), rtid, SIGUSR1);
+	while (!handled)
+		usleep(1000);
+	while (st(rctx.word) != RPAL_RECEIVER_WAIT || task_state(rtid) != 'S')
+		usleep(1000);
+	CHECK(wait_ret == 1);
 	CHECK_OK(rpal_call(fd, service_id, receiver_id, 5000000000LL));
+	while (__atomic_load_n(&wait_ret, __ATOMIC_ACQUIRE) == 1)
+		usleep(1000);
 	CHECK(wait_ret == 0);
 	CHECK_OK(ioctl(fd, RPAL_IOC_UNREGISTER));
 
 	/* 3: calls race signals. */
-	phase = 2;
+	phase = 3;
 	pthread_create(&s, NULL, sender, NULL);
 	while (!stop) {
 		syscall(SYS_tgkill, getpid(), rtid, SIGUSR1);
@@ -149,6 +177,7 @@ int main(void)
 	}
 	pthread_join(s, NULL);
 	/* Release the receiver, possibly in WAIT, with a final signal. */
+	on_signal(0);
 	for (int i = 0; i < 100 && pthread_tryjoin_np(r, NULL); i++) {
 		syscall(SYS_tgkill, getpid(), rtid, SIGUSR1);
 		usleep(10000);

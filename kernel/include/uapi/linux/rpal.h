@@ -3,24 +3,34 @@
  * RPAL: direct call hand-off between cooperating processes, /dev/rpal.
  *
  * A process enables itself as a service and gets a service id and a random
- * key. Another service that learns the key (over a Unix socket, say)
- * requests it and may then call its receiver threads. Each receiver and
- * sender thread registers a call context: 64-byte aligned user memory whose
- * first __u32 is the state word below. The kernel pins that page.
+ * key. Service ids are per effective user: two services of different users
+ * may share one. Another service that learns the key (over a Unix socket,
+ * say) requests it and may then call its receiver threads; a request takes
+ * what ptrace attach (PTRACE_MODE_ATTACH_REALCREDS) takes, in both
+ * directions. Each receiver and sender thread registers a call context:
+ * 64-byte aligned user memory whose first __u32 is the state word below.
+ * The kernel pins that page (its whole folio) and charges it to
+ * RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
+ *
+ * The kernel writes the state word to show where a call is; it decides
+ * from state of its own and never reads the word, so a word user space
+ * overwrites misleads only user space.
  *
  * Receiver state word: bits 0-7 state, bits 8-23 sender id, bits 24-31
  * service id (both ids are those of the caller and are valid in CALL and
  * KERNEL_RET). Sender state word: bits 0-7 state.
  *
  * Errors common to the ioctls:
- *   EFAULT       a pointer argument or the call context is not accessible
+ *   EFAULT       a pointer argument or the call context is not accessible;
+ *                nothing was done
+ *   ENOMEM       out of memory, or the context would exceed RLIMIT_MEMLOCK
  *   EINVAL       unaligned context, reserved field not zero, bad state
  *   ENOTCONN     the process is not a service, or the thread is not
  *                registered in the role the ioctl needs
  *   EEXIST       the process is already a service, or the service is
  *                already requested
  *   EBUSY        the thread is already registered
- *   EACCES       no live service has this key
+ *   EACCES       no live service has this key that the caller may request
  *   ENOENT       release of a service that was not requested
  *   EPERM        call to a service that was not requested
  *   ESRCH        no such receiver in the called service
@@ -28,7 +38,10 @@
  *   ECONNREFUSED the called service has exited
  *   ECONNRESET   the receiver exited during the call
  *   ETIMEDOUT    wait or call timed out
- *   EINTR        wait was interrupted by a signal
+ *   EINTR        wait: a signal handler without SA_RESTART ran (waits
+ *                restart otherwise); call: the caller was killed. A signal
+ *                or stop never ends a call: the call ioctl restarts and
+ *                waits on for the reply.
  *   ENOSPC       out of service, sender or receiver ids
  */
 #ifndef _UAPI_LINUX_RPAL_H
@@ -49,10 +62,9 @@
 
 /*
  * Receiver states. WAIT: asleep in RPAL_IOC_WAIT, callable. CALL: a sender
- * owns the receiver; ordinary wakeups (signals other than SIGKILL, futexes,
- * timers) leave it asleep until the RPAL call wakes it. KERNEL_RET: the call
- * has been handed to the receiver; the runtime may store RUNNING.
- * LAZY_SWITCH is reserved for the user-mode call of a later stage.
+ * owns the receiver and is waking it. KERNEL_RET: the call has been handed
+ * to the receiver; the runtime may store RUNNING. READY is no longer
+ * written. LAZY_SWITCH is reserved for the user-mode call of a later stage.
  */
 enum rpal_receiver_state {
 	RPAL_RECEIVER_RUNNING		= 0,
@@ -92,7 +104,8 @@ struct rpal_register {
 
 /*
  * RPAL_IOC_WAIT and RPAL_IOC_REPLY_WAIT, in: timeout_ns (< 0: forever);
- * out: service and sender id of the caller.
+ * out: service and sender id of the caller. A wait a signal interrupts
+ * stores the time left in timeout_ns, which its restart then waits.
  */
 struct rpal_wait {
 	__s64 timeout_ns;
