@@ -57,6 +57,15 @@ bool lrpc__handoff_available(const struct lrpc__handoff *h)
 	return i >= 0 && usable[i];
 }
 
+bool lrpc__handoff_needs_dumpable(void)
+{
+	pthread_once(&probe_once, probe_all);
+	for (unsigned int i = 0; i < NHANDOFFS; i++)
+		if (usable[i] && handoffs[i]->peers_may_ptrace)
+			return true;
+	return false;
+}
+
 const struct lrpc__handoff *lrpc__handoff_find(const char *name)
 {
 	for (unsigned int i = 0; i < NHANDOFFS; i++)

@@ -56,6 +56,11 @@ struct lrpc__hrecv {
 struct lrpc__handoff {
 	const char *name; /* as in the handshake and lrpc_channel_handoff() */
 
+	/* The kernel lets peers of this hand-off request each other only
+	 * if each may ptrace the other (K2 will let them run code in each
+	 * other), so a server that offers it must stay dumpable. */
+	bool peers_may_ptrace;
+
 	/* Can this process use it at all? Called through
 	 * lrpc__handoff_available() only, which caches the answer. */
 	bool (*probe)(void);
@@ -112,6 +117,10 @@ extern const struct lrpc__handoff lrpc__handoff_rpal_kernel;
 /* May this process use \p h? Probed once per process; LAZYRPC_HANDOFF
  * naming another hand-off rules out all but the fallback (futex). */
 bool lrpc__handoff_available(const struct lrpc__handoff *h);
+
+/* Does a hand-off this process may use need it to stay dumpable
+ * (peers_may_ptrace)? */
+bool lrpc__handoff_needs_dumpable(void);
 
 /* The hand-off \p name, available or not. \return NULL when unknown. */
 const struct lrpc__handoff *lrpc__handoff_find(const char *name);

@@ -379,6 +379,7 @@ static void rpal_kick(struct lrpc__lane *lane)
 
 const struct lrpc__handoff lrpc__handoff_rpal_kernel = {
 	.name = "rpal-kernel",
+	.peers_may_ptrace = true,
 	.probe = rpal_probe,
 	.offer = rpal_offer,
 	.accept = rpal_accept,

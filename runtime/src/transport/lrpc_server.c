@@ -334,8 +334,11 @@ int lrpc__lrpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
 	 * and a task that is not dumpable may be ptraced by CAP_SYS_PTRACE
 	 * alone. The price: no core dumps, and debuggers need that
 	 * capability. It holds for the process's life (until an exec).
+	 * A kernel hand-off whose peers must be able to ptrace each other
+	 * rules it out: its peers may reach all of us anyway.
 	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	if (!lrpc__handoff_needs_dumpable() &&
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
 	/* The name lives in the runtime directory, made if need be. */
 	return lrpc__listen_pipe(h, l, addr->path, true, on_connection);
