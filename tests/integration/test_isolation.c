@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,6 +98,10 @@ START_TEST(same_uid_cannot_open_server_fds)
 
 		/* From root to another uid: every capability goes too. */
 		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(3);
+		/* Changing uid made us not dumpable, which no client that
+		 * exec'd is: a kernel hand-off's peer must be ptraceable. */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
 			_exit(3);
 		if (lrpc_channel_open("lrpc://iso", NULL, &ch) != 0)
 			_exit(4);
