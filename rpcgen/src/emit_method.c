@@ -87,10 +87,12 @@ void emit_method_desc(printer *p, const method_names *mn)
 		"\t\t\"$method$\",\n"
 		"\t\t\"$mfull$\",\n"
 		"\t\t$upper$__$mupper$__ID,\n"
+		"\t\tLRPC_METHOD_UNARY,\n"
 		"\t\t&$in_desc$,\n"
 		"\t\t&$out_desc$,\n"
 		"\t\t$lower$__$mlower$__lrpc_invoke,\n"
-		"\t\t{ NULL, NULL },\n"
+		"\t\tNULL,\n"
+		"\t\t{ NULL },\n"
 		"\t},\n");
 }
 

@@ -15,7 +15,7 @@
 #include "plugin.pb-c.h"
 
 /* The service ABI (lrpc_service_desc layout) the emitted code targets. */
-#define RPCGEN_SERVICE_ABI 1u
+#define RPCGEN_SERVICE_ABI 2u
 #define RPCGEN_VERSION "0.1.0"
 
 typedef Google__Protobuf__Compiler__CodeGeneratorRequest pb_request;

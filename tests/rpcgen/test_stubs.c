@@ -35,7 +35,7 @@ static void check_against_protobuf_c(const lrpc_service_desc *d,
 	ck_assert_str_eq(d->package, pbc->package);
 	ck_assert_str_eq(d->proto_file, proto_file);
 	ck_assert_uint_eq(d->n_methods, pbc->n_methods);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 2; i++)
 		ck_assert_ptr_null(d->reserved[i]);
 	for (size_t i = 0; i < d->n_methods; i++) {
 		const lrpc_method_desc *m = &d->methods[i];
@@ -47,9 +47,15 @@ static void check_against_protobuf_c(const lrpc_service_desc *d,
 		ck_assert_uint_eq(m->id, lrpc_method_id(full));
 		ck_assert_ptr_eq(m->input, pbc->methods[i].input);
 		ck_assert_ptr_eq(m->output, pbc->methods[i].output);
-		ck_assert_ptr_nonnull(m->invoke);
+		ck_assert_uint_le(m->kind, LRPC_METHOD_BIDI_STREAMING);
+		if (m->kind == LRPC_METHOD_UNARY) {
+			ck_assert_ptr_nonnull(m->invoke);
+			ck_assert_ptr_null(m->stream_invoke);
+		} else {
+			ck_assert_ptr_null(m->invoke);
+			ck_assert_ptr_nonnull(m->stream_invoke);
+		}
 		ck_assert_ptr_null(m->reserved[0]);
-		ck_assert_ptr_null(m->reserved[1]);
 		for (size_t j = 0; j < i; j++)
 			ck_assert_uint_ne(d->methods[j].id, m->id);
 	}

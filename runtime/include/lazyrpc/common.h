@@ -25,8 +25,8 @@ extern "C" {
 #endif
 
 #define LRPC_VERSION_MAJOR 0
-#define LRPC_VERSION_MINOR 1
-#define LRPC_VERSION_PATCH 1
+#define LRPC_VERSION_MINOR 2
+#define LRPC_VERSION_PATCH 0
 
 /* The canonical codes, with the same numbers as gRPC. X(NAME, value). */
 #define LRPC_CODE_MAP(X)          \

@@ -7,5 +7,6 @@
 #include "service.h"
 #include "server.h"
 #include "channel.h"
+#include "stream.h"
 
 #endif

@@ -9,6 +9,8 @@
 #ifndef LAZYRPC_SERVICE_H
 #define LAZYRPC_SERVICE_H
 
+#include <stdbool.h>
+
 #include <protobuf-c/protobuf-c.h>
 
 #include "common.h"
@@ -19,6 +21,16 @@ extern "C" {
 
 /* Server-side handle of one call in progress; valid only inside the handler. */
 typedef struct lrpc_call lrpc_call;
+/* The server's side of a stream (stream.h). */
+typedef struct lrpc_server_stream lrpc_server_stream;
+
+/* What a method takes and gives, as declared in the .proto. */
+typedef enum lrpc_method_kind {
+	LRPC_METHOD_UNARY = 0,
+	LRPC_METHOD_CLIENT_STREAMING = 1, /* stream request, one reply */
+	LRPC_METHOD_SERVER_STREAMING = 2, /* one request, stream reply */
+	LRPC_METHOD_BIDI_STREAMING = 3,   /* stream both ways */
+} lrpc_method_kind;
 
 /*
  * Generated for each method: casts \p req and \p rep to the method's types
@@ -30,14 +42,27 @@ typedef lrpc_code (*lrpc_method_invoke_fn)(const void *handlers, void *user,
 					   const ProtobufCMessage *req,
 					   ProtobufCMessage *rep);
 
+/*
+ * Generated for each streaming method: runs the matching member of
+ * \p handlers on \p stream (a server-streaming thunk reads the one
+ * request first), or returns LRPC_UNIMPLEMENTED when that member is NULL.
+ * What it returns ends the stream.
+ */
+typedef lrpc_code (*lrpc_stream_invoke_fn)(const void *handlers, void *user,
+					   lrpc_call *call,
+					   lrpc_server_stream *stream);
+
 typedef struct lrpc_method_desc {
 	const char *name;      /* "SayHello", as in the .proto */
 	const char *full_name; /* "/greeter.Greeter/SayHello" */
 	uint32_t id;           /* lrpc_method_id(full_name) */
+	/* lrpc_method_kind (ABI 2; padding, so 0 = unary, in ABI 1) */
+	uint32_t kind;
 	const ProtobufCMessageDescriptor *input;
 	const ProtobufCMessageDescriptor *output;
-	lrpc_method_invoke_fn invoke;
-	void *reserved[2];
+	lrpc_method_invoke_fn invoke;        /* unary methods, else NULL */
+	lrpc_stream_invoke_fn stream_invoke; /* streaming, else NULL (ABI 2) */
+	void *reserved[1];
 } lrpc_method_desc;
 
 #define LRPC_SERVICE_DESC_MAGIC 0x4c525043u /* "LRPC" */
@@ -51,10 +76,16 @@ typedef struct lrpc_service_desc {
 	const char *proto_file;  /* "greeter.proto" */
 	size_t n_methods;
 	const lrpc_method_desc *methods; /* .proto order */
-	void *reserved[4];
+	/* ABI 2: the serialized google.protobuf.FileDescriptorProto of
+	 * proto_file, for reflection and tools; NULL, 0 if not generated. */
+	const uint8_t *file_descriptor;
+	size_t file_descriptor_len;
+	void *reserved[2];
 } lrpc_service_desc;
 
-#define LRPC_SERVICE_ABI_VERSION 1u
+/* 2 (0.2.0): method kinds, stream_invoke, file_descriptor. The server
+ * takes 1 and 2; an ABI-1 description has unary methods only. */
+#define LRPC_SERVICE_ABI_VERSION 2u
 
 /*
  * Stable method id: 32-bit FNV-1a of the full name ("/pkg.Svc/Method"),
@@ -79,6 +110,13 @@ LRPC_API lrpc_deadline lrpc_call_deadline(const lrpc_call *call);
 
 /** \return the method being served. */
 LRPC_API const lrpc_method_desc *lrpc_call_method(const lrpc_call *call);
+
+/**
+ * Has the call been given up on: cancelled by the client, its deadline
+ * passed, or the client gone? A long handler polls this and returns early
+ * (its reply is then discarded). Thread-safe; never blocks. Since 0.2.0.
+ */
+LRPC_API bool lrpc_call_cancelled(const lrpc_call *call);
 
 /**
  * Memory that lives until the reply has been sent, for the fields of the

@@ -90,13 +90,6 @@ size_t lrpc_channel_max_msg(const lrpc_channel *ch)
 	return ch ? ch->ops->max_msg(ch) : 0;
 }
 
-static lrpc_deadline resolve_deadline(const lrpc_channel *ch, lrpc_deadline d)
-{
-	return d == LRPC_DEADLINE_DEFAULT ?
-		       lrpc_deadline_after_ms(ch->opts.default_timeout_ms) :
-		       d;
-}
-
 /* What one kind of call does with the request and the reply. */
 struct call_io {
 	size_t req_len;
@@ -122,7 +115,7 @@ static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "request of %zu bytes exceeds the %zu-byte limit",
 					 io->req_len, max);
-	deadline = resolve_deadline(ch, deadline);
+	deadline = lrpc__channel_deadline(ch, deadline);
 	code = ch->ops->acquire(ch, io->req_len, deadline, &rb, st);
 	if (code != LRPC_OK)
 		return code;

@@ -34,6 +34,12 @@ static lrpc_code run(const struct lrpc__registry *reg,
 		return LRPC_UNIMPLEMENTED;
 	}
 	m = call.method = e->method;
+	if (m->kind != LRPC_METHOD_UNARY) {
+		snprintf(message, LRPC_STATUS_MSG_MAX,
+			 "%s is a streaming method: open a stream to call it",
+			 m->full_name);
+		return LRPC_UNIMPLEMENTED;
+	}
 	if (deadline <= lrpc_now()) {
 		snprintf(message, LRPC_STATUS_MSG_MAX,
 			 "deadline passed before %s was served", m->full_name);

@@ -3,6 +3,8 @@
 #ifndef LRPC_DISPATCH_H
 #define LRPC_DISPATCH_H
 
+#include <stdatomic.h>
+
 #include "serve/registry.h"
 
 /* What a handler sees of its call (handler.c). */
@@ -10,6 +12,9 @@ struct lrpc_call {
 	const lrpc_method_desc *method;
 	lrpc_deadline deadline;
 	struct lrpc__arena *arena;
+	/* Set (by the transport, from any thread) once the client gave up
+	 * on the call; NULL where the transport cannot tell. */
+	const _Atomic int *cancel;
 	char message[LRPC_STATUS_MSG_MAX];
 };
 

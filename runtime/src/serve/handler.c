@@ -15,6 +15,13 @@ const lrpc_method_desc *lrpc_call_method(const lrpc_call *call)
 	return call->method;
 }
 
+bool lrpc_call_cancelled(const lrpc_call *call)
+{
+	return (call->cancel && atomic_load_explicit(call->cancel,
+						     memory_order_relaxed)) ||
+	       call->deadline <= lrpc_now();
+}
+
 void *lrpc_call_alloc(lrpc_call *call, size_t size)
 {
 	return lrpc__arena_alloc(call->arena, size);

@@ -15,13 +15,20 @@ static int entry_cmp(const void *a, const void *b)
 static int desc_check(const lrpc_service_desc *d)
 {
 	if (d->magic != LRPC_SERVICE_DESC_MAGIC ||
-	    d->abi_version != LRPC_SERVICE_ABI_VERSION || !d->name ||
+	    (d->abi_version != 1 && d->abi_version != LRPC_SERVICE_ABI_VERSION) ||
+	    !d->name ||
 	    (d->n_methods && !d->methods))
 		return -EINVAL;
 	for (size_t i = 0; i < d->n_methods; i++) {
 		const lrpc_method_desc *m = &d->methods[i];
 
-		if (!m->full_name || !m->input || !m->output || !m->invoke ||
+		/* ABI 1 has no kind (padding) and no stream_invoke. */
+		uint32_t kind = d->abi_version == 1 ? LRPC_METHOD_UNARY : m->kind;
+
+		if (kind > LRPC_METHOD_BIDI_STREAMING ||
+		    (kind == LRPC_METHOD_UNARY ? !m->invoke :
+		     !m->stream_invoke) ||
+		    !m->full_name || !m->input || !m->output ||
 		    m->id != lrpc_method_id(m->full_name) ||
 		    m->input->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC ||
 		    m->output->magic != PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)

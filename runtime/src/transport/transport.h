@@ -25,6 +25,42 @@ struct lrpc__req_buf {
 	size_t cap;
 };
 
+struct lrpc__cstream;
+
+/* Writes a message's \p len bytes at \p buf; given by the stream layer. */
+typedef void (*lrpc__cput_fn)(const void *arg, unsigned char *buf);
+
+/*
+ * A transport's stream, client side (client/stream.c wraps it as the
+ * public lrpc_stream). send and close_send are called from the stream's
+ * one writer thread, recv from its one reader thread (the two may run at
+ * once), cancel from any thread until free, free once, last.
+ */
+struct lrpc__cstream_ops {
+	/* Block until the server's window has room for \p len bytes or
+	 * the stream's deadline, then have put() write them and send them.
+	 * \return LRPC_OK, or the code the stream ended with. */
+	lrpc_code (*send)(struct lrpc__cstream *s, size_t len,
+			  lrpc__cput_fn put, const void *arg, lrpc_status *st);
+	/* Half-close. \return LRPC_OK or the code the stream ended with. */
+	lrpc_code (*close_send)(struct lrpc__cstream *s, lrpc_status *st);
+	/* Block for the next message (*msg and *len valid until the next recv
+	 * or free; possibly in memory the server can rewrite) or the end:
+	 * then *end is set and the final code returned with \p st filled. */
+	lrpc_code (*recv)(struct lrpc__cstream *s, const unsigned char **msg,
+			  size_t *len, bool *end, lrpc_status *st);
+	/* Never blocks: wake blocked members, which return CANCELLED, and
+	 * tell the server. Nothing once the stream ended. */
+	void (*cancel)(struct lrpc__cstream *s);
+	/* Cancel if not ended, give back the call context, free. */
+	void (*free)(struct lrpc__cstream *s);
+};
+
+struct lrpc__cstream {
+	const struct lrpc__cstream_ops *ops;
+	lrpc_deadline deadline; /* resolved: never LRPC_DEADLINE_DEFAULT */
+};
+
 /* A client channel's transport. Every member may be called from any
  * thread at once, except close, which is called once, last. */
 struct lrpc__chan_ops {
@@ -40,6 +76,12 @@ struct lrpc__chan_ops {
 			    lrpc_deadline deadline, const unsigned char **rep,
 			    size_t *rep_len, lrpc_status *st);
 	void (*release)(lrpc_channel *ch, struct lrpc__req_buf *rb);
+	/* Open a stream on \p method_id, holding one call context (a lane,
+	 * a connection) until its free; blocks at most until \p deadline for
+	 * one. NULL: this transport carries no streams. */
+	lrpc_code (*stream_open)(lrpc_channel *ch, uint32_t method_id,
+				 lrpc_deadline deadline,
+				 struct lrpc__cstream **out, lrpc_status *st);
 	void (*close)(lrpc_channel *ch);
 };
 
@@ -49,6 +91,16 @@ struct lrpc_channel {
 	lrpc_channel_opts opts;
 	void *impl;
 };
+
+/* \p d, or the channel's default timeout from now for
+ * LRPC_DEADLINE_DEFAULT. */
+static inline lrpc_deadline lrpc__channel_deadline(const lrpc_channel *ch,
+						   lrpc_deadline d)
+{
+	return d == LRPC_DEADLINE_DEFAULT ?
+		       lrpc_deadline_after_ms(ch->opts.default_timeout_ms) :
+		       d;
+}
 
 /* A libuv stream that is a pipe or a TCP socket, seen as either. */
 union lrpc__uv_stream {

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The public client stream over any transport's stream: type checks,
+ * encoding into the transport's window, decoding once from where a
+ * message lies, and the rule that a stream, once ended, stays ended with
+ * the same status.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lazyrpc/stream.h>
+
+#include "transport/transport.h"
+#include "wire/pbdecode.h"
+
+struct lrpc_stream {
+	struct lrpc__cstream *t;
+	lrpc_channel *ch;
+	const lrpc_method_desc *method;
+	struct lrpc__arena arena; /* the last message read */
+	bool ended;
+	lrpc_status final; /* once ended */
+};
+
+static lrpc_code ended(lrpc_stream *s, lrpc_status *st)
+{
+	if (st)
+		*st = s->final;
+	return s->final.code;
+}
+
+/* The transport reported the end: remember it for every later call. */
+static lrpc_code end_with(lrpc_stream *s, lrpc_code code, lrpc_status *st)
+{
+	s->ended = true;
+	s->final.code = code;
+	if (st)
+		memcpy(s->final.message, st->message, sizeof(s->final.message));
+	else
+		s->final.message[0] = '\0';
+	return code;
+}
+
+lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
+			   lrpc_deadline deadline, lrpc_stream **out,
+			   lrpc_status *st)
+{
+	lrpc_stream *s;
+	lrpc_code code;
+
+	if (out)
+		*out = NULL;
+	if (!ch || !method || !out)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "NULL channel, method or stream");
+	if (method->kind == LRPC_METHOD_UNARY)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "%s is unary: call it, not a stream",
+					 method->full_name);
+	if (!ch->ops->stream_open)
+		return lrpc__status_fail(st, LRPC_UNIMPLEMENTED,
+					 "streams are not carried over %s yet",
+					 lrpc_channel_handoff(ch));
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "out of memory");
+	s->ch = ch;
+	s->method = method;
+	lrpc__arena_init(&s->arena);
+	code = ch->ops->stream_open(ch, method->id,
+				    lrpc__channel_deadline(ch, deadline),
+				    &s->t, st);
+	if (code != LRPC_OK) {
+		lrpc__arena_destroy(&s->arena);
+		free(s);
+		return code;
+	}
+	lrpc__status_set(st, LRPC_OK, "%s", "");
+	*out = s;
+	return LRPC_OK;
+}
+
+static void msg_put(const void *arg, unsigned char *buf)
+{
+	protobuf_c_message_pack(arg, buf);
+}
+
+static void raw_put(const void *arg, unsigned char *buf)
+{
+	const struct { const void *p; size_t n; } *r = arg;
+
+	if (r->n)
+		memcpy(buf, r->p, r->n);
+}
+
+static lrpc_code stream_send(lrpc_stream *s, size_t len, lrpc__cput_fn put,
+		      const void *arg, lrpc_status *st)
+{
+	size_t max = lrpc_channel_max_msg(s->ch);
+	lrpc_code code;
+
+	if (s->ended)
+		return ended(s, st);
+	if (len > max)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "message of %zu bytes exceeds the %zu-byte limit",
+					 len, max);
+	code = s->t->ops->send(s->t, len, put, arg, st);
+	if (code == LRPC_OK)
+		lrpc__status_set(st, LRPC_OK, "%s", "");
+	/* A refused write (after close_send) does not end the stream. */
+	return code;
+}
+
+lrpc_code lrpc_stream_write(lrpc_stream *s, const ProtobufCMessage *msg,
+			    lrpc_status *st)
+{
+	if (!s || !msg)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "NULL stream or message");
+	if (msg->descriptor != s->method->input)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "%s takes %s, not %s",
+					 s->method->full_name,
+					 s->method->input->name,
+					 msg->descriptor ? msg->descriptor->name : "?");
+	return stream_send(s, protobuf_c_message_get_packed_size(msg), msg_put, msg,
+		    st);
+}
+
+lrpc_code lrpc_stream_write_raw(lrpc_stream *s, const void *buf, size_t len,
+				lrpc_status *st)
+{
+	struct { const void *p; size_t n; } r = { buf, len };
+
+	if (!s || (!buf && len))
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "NULL stream or buffer");
+	return stream_send(s, len, raw_put, &r, st);
+}
+
+lrpc_code lrpc_stream_close_send(lrpc_stream *s, lrpc_status *st)
+{
+	if (!s)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT, "NULL stream");
+	if (s->ended)
+		return ended(s, st);
+	return s->t->ops->close_send(s->t, st);
+}
+
+/* The next message's bytes, or the end (remembered). */
+static lrpc_code stream_recv(lrpc_stream *s, const unsigned char **msg, size_t *len,
+		      bool *end, lrpc_status *st)
+{
+	lrpc_status local;
+	lrpc_code code;
+
+	*end = false;
+	if (s->ended) {
+		*end = true;
+		return ended(s, st);
+	}
+	if (!st)
+		st = &local;
+	code = s->t->ops->recv(s->t, msg, len, end, st);
+	if (*end || code != LRPC_OK) {
+		*end = true;
+		return end_with(s, code, st);
+	}
+	return LRPC_OK;
+}
+
+lrpc_code lrpc_stream_read(lrpc_stream *s, ProtobufCMessage **msg,
+			   lrpc_status *st)
+{
+	const unsigned char *bytes;
+	size_t len = 0;
+	bool end;
+	lrpc_code code;
+
+	if (msg)
+		*msg = NULL;
+	if (!s || !msg)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "NULL stream or message");
+	lrpc__arena_reset(&s->arena);
+	code = stream_recv(s, &bytes, &len, &end, st);
+	if (end)
+		return code;
+	/* Possibly in memory the server shares: the decoder reads it once. */
+	*msg = lrpc__pb_decode(s->method->output, &s->arena.pb, len, bytes);
+	if (!*msg) {
+		lrpc__status_set(st, LRPC_INTERNAL,
+				 "a message from %s does not decode as %s",
+				 s->method->full_name, s->method->output->name);
+		s->t->ops->cancel(s->t);
+		return end_with(s, LRPC_INTERNAL, st);
+	}
+	lrpc__status_set(st, LRPC_OK, "%s", "");
+	return LRPC_OK;
+}
+
+lrpc_code lrpc_stream_read_raw(lrpc_stream *s, void *buf, size_t cap,
+			       size_t *len, int *end, lrpc_status *st)
+{
+	const unsigned char *bytes;
+	size_t n = 0;
+	bool done;
+	lrpc_code code;
+
+	if (!s || (!buf && cap) || !len || !end)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "NULL stream, buffer or length");
+	*len = 0;
+	code = stream_recv(s, &bytes, &n, &done, st);
+	*end = done;
+	if (done)
+		return code;
+	if (n > cap) {
+		lrpc__status_set(st, LRPC_RESOURCE_EXHAUSTED,
+				 "message of %zu bytes exceeds the %zu-byte buffer",
+				 n, cap);
+		s->t->ops->cancel(s->t);
+		*end = 1;
+		return end_with(s, LRPC_RESOURCE_EXHAUSTED, st);
+	}
+	if (n)
+		memcpy(buf, bytes, n);
+	*len = n;
+	lrpc__status_set(st, LRPC_OK, "%s", "");
+	return LRPC_OK;
+}
+
+void lrpc_stream_cancel(lrpc_stream *s)
+{
+	if (s)
+		s->t->ops->cancel(s->t);
+}
+
+void lrpc_stream_free(lrpc_stream *s)
+{
+	if (!s)
+		return;
+	s->t->ops->free(s->t);
+	lrpc__arena_destroy(&s->arena);
+	free(s);
+}
