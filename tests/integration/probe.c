@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "streams.h"
 #include "probe.lrpc.h"
 
 static lrpc_server *server;
@@ -146,6 +147,8 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);
+	if (!ret)
+		ret = lrpctest_streams_register(server);
 	for (int i = 0; i < 3 && !ret; i++) {
 		ret = lrpc_server_listen(server, uri[i]);
 		/* A minimal kernel (the RPAL test guest) may have no IPv4;
