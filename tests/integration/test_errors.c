@@ -54,6 +54,27 @@ START_TEST(unknown_method_is_unimplemented)
 }
 END_TEST
 
+/* A client that knows the method's name gets it back, not the id alone. */
+START_TEST(unknown_method_is_named)
+{
+	lrpc_method_desc missing = *lrpctest__probe__service_desc.methods;
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	lrpc_status st;
+
+	missing.full_name = "/lrpctest.Probe/Missing";
+	missing.name = "Missing";
+	missing.id = lrpc_method_id(missing.full_name);
+	setup();
+	ck_assert_int_eq(lrpc_channel_call(ch, &missing, &req.base,
+					   (ProtobufCMessage **)&rep, 0, &st),
+			 LRPC_UNIMPLEMENTED);
+	ck_assert_ptr_null(rep);
+	ck_assert_msg(strstr(st.message, "/lrpctest.Probe/Missing"), "%s", st.message);
+	echo_still_works();
+	teardown();
+}
+END_TEST
+
 START_TEST(malformed_request_is_invalid_argument)
 {
 	static const unsigned char junk[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0x99 };
@@ -155,7 +176,7 @@ START_TEST(limits_differ_between_client_and_server)
 }
 END_TEST
 
-H_MAIN("errors", 60, unknown_method_is_unimplemented,
+H_MAIN("errors", 60, unknown_method_is_unimplemented, unknown_method_is_named,
        malformed_request_is_invalid_argument,
        oversized_request_and_reply_are_resource_exhausted,
        wrong_request_type_is_invalid_argument,

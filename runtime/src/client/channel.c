@@ -172,6 +172,7 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 		.req = req,
 		.rep = rep,
 	};
+	lrpc_code code;
 
 	if (rep)
 		*rep = NULL;
@@ -184,7 +185,9 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 					 method->input->name,
 					 req->descriptor ? req->descriptor->name : "?");
 	m.io.req_len = protobuf_c_message_get_packed_size(req);
-	return call(ch, method->id, deadline, &m.io, st);
+	code = call(ch, method->id, deadline, &m.io, st);
+	lrpc__status_name_method(st, code, method->full_name);
+	return code;
 }
 
 struct raw_io {

@@ -167,6 +167,7 @@ static lrpc_code stream_recv(lrpc_stream *s, const unsigned char **msg, size_t *
 	code = s->t->ops->recv(s->t, msg, len, end, st);
 	if (*end || code != LRPC_OK) {
 		*end = true;
+		lrpc__status_name_method(st, code, s->method->full_name);
 		return end_with(s, code, st);
 	}
 	return LRPC_OK;

@@ -33,6 +33,12 @@ lrpc_code lrpc__status_from_peer(lrpc_status *st, uint32_t code,
 lrpc_code lrpc__status_from_errno(lrpc_status *st, int err,
 				  lrpc_deadline deadline, const char *what);
 
+/* status.c: a server answers an id it does not know with UNIMPLEMENTED
+ * "unknown method id 0x..."; a client that knows the method's name says
+ * it instead. */
+void lrpc__status_name_method(lrpc_status *st, lrpc_code code,
+			      const char *full_name);
+
 /* uri.c: "lrpc://NAME", "unix://PATH", "tcp://HOST:PORT". */
 enum lrpc__scheme {
 	LRPC__SCHEME_LRPC = 1, /* path: the control socket in the runtime dir */

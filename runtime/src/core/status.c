@@ -75,3 +75,17 @@ lrpc_code lrpc__status_from_errno(lrpc_status *st, int err,
 	return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s: %s", what,
 				 strerror(-err));
 }
+
+void lrpc__status_name_method(lrpc_status *st, lrpc_code code,
+			      const char *full_name)
+{
+	static const char prefix[] = "unknown method id ";
+	char id[16];
+
+	if (!st || code != LRPC_UNIMPLEMENTED ||
+	    strncmp(st->message, prefix, sizeof(prefix) - 1))
+		return;
+	snprintf(id, sizeof(id), "%.10s", st->message + sizeof(prefix) - 1);
+	lrpc__status_set(st, code, "the server does not serve %s (method id %s)",
+			 full_name, id);
+}
