@@ -60,7 +60,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s server --listen ADDR [--threads N] [--max-size B] [--cpu LIST] [--opt S]\n"
 		"       %s client --connect ADDR --size B [--threads N] [--duration S]\n"
-		"              [--warmup S] [--cpu LIST] [--server-pid PID] [--opt S]\n",
+		"              [--warmup S] [--cpu LIST] [--server-pid PID] [--opt S]\n"
+		"              [--workload echo|stream]\n",
 		prog, prog);
 	exit(2);
 }
@@ -94,6 +95,7 @@ void bench_parse(int argc, char **argv, bench_opts *o)
 		{ "cpu", required_argument, NULL, 'p' },
 		{ "server-pid", required_argument, NULL, 'P' },
 		{ "opt", required_argument, NULL, 'o' },
+		{ "workload", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -126,6 +128,12 @@ void bench_parse(int argc, char **argv, bench_opts *o)
 		case 'p': o->cpus = *optarg ? optarg : NULL; break;
 		case 'P': o->server_pid = (pid_t)atoi(optarg); break;
 		case 'o': o->opt = optarg; break;
+		case 'W':
+			if (!strcmp(optarg, "stream"))
+				o->stream = 1;
+			else if (strcmp(optarg, "echo"))
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -256,6 +264,86 @@ static int check(const unsigned char *req, const unsigned char *rep,
 	return 0;
 }
 
+void bench_pour_stamp(unsigned char *buf, size_t len, uint64_t seq)
+{
+	stamp(buf, len, seq);
+}
+
+/* A poured message must be the next in order and whole. */
+static int pour_check(const unsigned char *m, size_t len, size_t want,
+		      uint64_t seq)
+{
+	uint64_t got = 0;
+
+	if (len != want)
+		return -1;
+	memcpy(&got, m, len < 8 ? len : 8);
+	if (len >= 8 && got != seq)
+		return -1;
+	if (len >= 24 && (memcmp(m + (len / 2 & ~(size_t)7), &seq, 8) ||
+			  memcmp(m + len - 8, &seq, 8)))
+		return -1;
+	return 0;
+}
+
+/* Keep one latency-like sample per message: the gap since the last. */
+static void keep(thread_state *t, uint64_t d)
+{
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 1 << 16;
+		uint32_t *nl = realloc(t->lat, nc * sizeof(*nl));
+		if (!nl)
+			bench_die("out of memory");
+		t->lat = nl;
+		t->cap = nc;
+	}
+	t->lat[t->n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static void pour_loop(thread_state *t, void *ctx)
+{
+	const bench_opts *o = t->o;
+	uint64_t ws = atomic_load(&win_start), we = atomic_load(&win_end);
+	uint64_t seq = 0, last = bench_now_ns();
+	void *s = t->ops->pour_open(ctx, o->size);
+
+	if (!s) {
+		t->failed = 1;
+		snprintf(t->err, sizeof(t->err), "cannot open a stream");
+		atomic_store(&abort_all, 1);
+		return;
+	}
+	while (!atomic_load_explicit(&abort_all, memory_order_relaxed)) {
+		const void *m;
+		size_t len;
+		uint64_t now;
+
+		if (t->ops->pour_next(s, &m, &len)) {
+			t->failed = 1;
+			snprintf(t->err, sizeof(t->err), "message %" PRIu64 " failed", seq);
+			atomic_store(&abort_all, 1);
+			break;
+		}
+		if (pour_check(m, len, o->size, seq)) {
+			t->failed = 1;
+			snprintf(t->err, sizeof(t->err),
+				 "message %" PRIu64 " out of order or torn (len %zu)",
+				 seq, len);
+			atomic_store(&abort_all, 1);
+			break;
+		}
+		seq++;
+		t->calls_total++;
+		now = bench_now_ns();
+		if (now > we)
+			break;
+		if (now > ws)
+			keep(t, now - last);
+		last = now;
+	}
+	t->ops->pour_close(s);
+}
+
 static void *client_thread(void *arg)
 {
 	thread_state *t = arg;
@@ -283,6 +371,11 @@ static void *client_thread(void *arg)
 	pthread_barrier_wait(&start_barrier); /* window is set */
 	if (!ctx)
 		goto out;
+	if (o->stream) {
+		pour_loop(t, ctx);
+		t->ops->close(ctx);
+		goto out;
+	}
 	uint64_t ws = atomic_load(&win_start), we = atomic_load(&win_end);
 	while (!atomic_load_explicit(&abort_all, memory_order_relaxed)) {
 		const void *rep;
@@ -396,6 +489,10 @@ int bench_client_main(const bench_opts *o, const bench_client_ops *ops)
 
 	if (!ts)
 		bench_die("out of memory");
+	if (o->stream && !ops->pour_open) {
+		printf("{\"ok\": false, \"error\": \"no streams in %s\"}\n", ops->name);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	bench_pin(o);
 	if (o->server_pid > 0 && clock_getcpuclockid(o->server_pid, &srv_clock) == 0)

@@ -10,8 +10,12 @@
  *       serves until SIGTERM or SIGINT and exits 0.
  *   NAME client --connect ADDR --size B [--threads N] [--duration S]
  *       [--warmup S] [--cpu LIST] [--server-pid PID] [--opt STRING]
+ *       [--workload echo|stream]
  *       runs N threads, each calling in a closed loop (one call in flight
- *       per thread), and prints one JSON object on stdout.
+ *       per thread), and prints one JSON object on stdout. With
+ *       --workload stream each thread instead opens one server-streaming
+ *       call that pours --size byte messages and reads them as fast as
+ *       they come; "throughput" is then messages per second.
  *
  * A contender fills a bench_client_ops; bench_client_main() does the rest.
  */
@@ -37,6 +41,7 @@ typedef struct bench_opts {
 	double duration;     /* --duration: measured seconds */
 	double warmup;       /* --warmup: seconds before measuring */
 	pid_t server_pid;    /* --server-pid: for the server's CPU time */
+	int stream;          /* --workload stream */
 } bench_opts;
 
 /* Parse argv[1..] into *o; prints usage and exits 2 on error. */
@@ -72,7 +77,19 @@ typedef struct bench_client_ops {
 	/* Optional: a JSON fragment ("\"key\": value") describing the
 	 * connection, e.g. the lazyrpc hand-off in use; NULL if none. */
 	const char *(*describe)(void *ctx);
+	/* --workload stream, optional (NULL: the contender has no streams).
+	 * Open a server stream of \p size byte messages, each stamped by
+	 * bench_pour_stamp() with 0, 1, 2, ...; NULL on failure (printed). */
+	void *(*pour_open)(void *ctx, size_t size);
+	/* Wait for the next message: 0 and *msg, *len (valid until the next
+	 * call), or -1 (printed). */
+	int (*pour_next)(void *stream, const void **msg, size_t *len);
+	/* Cancel the stream and release it. */
+	void (*pour_close)(void *stream);
 } bench_client_ops;
+
+/* Servers of --workload stream: stamp message \p seq of \p len bytes. */
+void bench_pour_stamp(unsigned char *buf, size_t len, uint64_t seq);
 
 /* Run the client: returns the process exit code. */
 int bench_client_main(const bench_opts *o, const bench_client_ops *ops);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// gRPC C++ contender: unary echo with the synchronous API, over a Unix socket
+// gRPC C++ contender: unary echo (and, for --workload stream, a server
+// stream that pours messages) with the synchronous API, over a Unix socket
 // ("unix:/path") or TCP ("127.0.0.1:0" picks an ephemeral port; the server
 // prints the one it got in its READY line). One channel per client thread,
 // each with its own connection (local subchannel pool), as gRPC's own
@@ -27,6 +28,24 @@ class EchoImpl final : public benchgrpc::Echo::Service {
 			  benchgrpc::EchoMsg *rep) override
 	{
 		rep->set_payload(req->payload());
+		return grpc::Status::OK;
+	}
+
+	// Default write options: each Write is sent as it is made, as an
+	// application streaming events would; the client's reads keep up.
+	grpc::Status Pour(grpc::ServerContext *ctx, const benchgrpc::PourReq *req,
+			  grpc::ServerWriter<benchgrpc::EchoMsg> *w) override
+	{
+		std::string buf(req->size(), 'p');
+		benchgrpc::EchoMsg m;
+
+		for (uint64_t seq = 0; !ctx->IsCancelled(); seq++) {
+			bench_pour_stamp(reinterpret_cast<unsigned char *>(&buf[0]),
+					 buf.size(), seq);
+			m.set_payload(buf);
+			if (!w->Write(m))
+				break;
+		}
 		return grpc::Status::OK;
 	}
 };
@@ -105,6 +124,49 @@ void cl_close(void *ctx)
 	delete static_cast<Client *>(ctx);
 }
 
+struct Pour {
+	grpc::ClientContext cc;
+	std::unique_ptr<grpc::ClientReader<benchgrpc::EchoMsg>> r;
+	benchgrpc::EchoMsg m;
+};
+
+void *pour_open(void *ctx, size_t size)
+{
+	auto *c = static_cast<Client *>(ctx);
+	auto *p = new Pour;
+	benchgrpc::PourReq req;
+
+	req.set_size(static_cast<uint32_t>(size));
+	p->r = c->stub->Pour(&p->cc, req);
+	return p;
+}
+
+int pour_next(void *stream, const void **msg, size_t *len)
+{
+	auto *p = static_cast<Pour *>(stream);
+
+	if (!p->r->Read(&p->m)) {
+		grpc::Status s = p->r->Finish();
+		std::fprintf(stderr, "grpc: stream ended: %d %s\n",
+			     static_cast<int>(s.error_code()), s.error_message().c_str());
+		return -1;
+	}
+	*msg = p->m.payload().data();
+	*len = p->m.payload().size();
+	return 0;
+}
+
+void pour_close(void *stream)
+{
+	auto *p = static_cast<Pour *>(stream);
+
+	p->cc.TryCancel();
+	while (p->r->Read(&p->m))
+		;
+	p->r->Finish();
+	delete p;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -114,6 +176,9 @@ int main(int argc, char **argv)
 	ops.connect = cl_connect;
 	ops.call = cl_call;
 	ops.close = cl_close;
+	ops.pour_open = pour_open;
+	ops.pour_next = pour_next;
+	ops.pour_close = pour_close;
 	bench_opts o;
 
 	bench_parse(argc, argv, &o);
