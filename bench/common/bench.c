@@ -286,7 +286,7 @@ static int pour_check(const unsigned char *m, size_t len, size_t want,
 	return 0;
 }
 
-/* Keep one latency-like sample per message: the gap since the last. */
+/* Keep one sample: a call's latency, or the gap between two messages. */
 static void keep(thread_state *t, uint64_t d)
 {
 	if (t->n == t->cap) {
@@ -406,16 +406,7 @@ static void *client_thread(void *arg)
 			break;
 		if (t1 <= ws)
 			continue;
-		if (t->n == t->cap) {
-			size_t nc = t->cap ? t->cap * 2 : 1 << 16;
-			uint32_t *nl = realloc(t->lat, nc * sizeof(*nl));
-			if (!nl)
-				bench_die("out of memory");
-			t->lat = nl;
-			t->cap = nc;
-		}
-		uint64_t d = t1 - t0;
-		t->lat[t->n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		keep(t, t1 - t0);
 	}
 	t->ops->close(ctx);
 out:
