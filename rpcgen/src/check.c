@@ -169,9 +169,9 @@ static char *check_service(const pb_file *file, const pb_service *svc, const typ
 		if (name_breaks_pbc(mn->lower))
 			return rpcgen_asprintf("%s: service %s method %s: protoc-c names its member "
 					       "of %s_Service '%s', a C keyword or predefined macro, "
-					       "so %s does not compile; rename the method",
+					       "so %s.pb-c.h does not compile; rename the method",
 					       file->name, sn.full_name, m->name, sn.c_name,
-					       mn->lower, rpcgen_asprintf("%s.pb-c.h", name_strip_proto(file->name)));
+					       mn->lower, name_strip_proto(file->name));
 		if (!mn->in || !mn->out)
 			return rpcgen_asprintf("%s: service %s method %s: %s type %s is not a "
 					       "message type of this request",

@@ -44,7 +44,8 @@ void emit_method_id(printer *p, const method_names *mn)
 void emit_method_member(printer *p, const method_names *mn)
 {
 	emit_method_vars(p, mn);
-	printer_print(p, "\t/* rpc $method$($in_stream$$in_proto$) returns ($out_stream$$out_proto$) */\n");
+	printer_print(p,
+		"\t/* rpc $method$($in_stream$$in_proto$) returns ($out_stream$$out_proto$) */\n");
 	if (mn->kind != LRPC_METHOD_UNARY) {
 		emit_stream_member(p, mn);
 		return;

@@ -16,7 +16,7 @@
 
 /* The service ABI (lrpc_service_desc layout) the emitted code targets. */
 #define RPCGEN_SERVICE_ABI 2u
-#define RPCGEN_VERSION "0.1.0"
+#define RPCGEN_VERSION "0.2.0"
 
 typedef Google__Protobuf__Compiler__CodeGeneratorRequest pb_request;
 typedef Google__Protobuf__FileDescriptorProto pb_file;
