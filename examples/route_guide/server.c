@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * route-guide-server [URI]: gRPC's route guide in C, until SIGINT or
- * SIGTERM. All four kinds of method:
+ * SIGTERM (its route_guide.proto is gRPC's, in tests/proto/grpc/). All
+ * four kinds of method:
  *   GetFeature    unary: the feature at a point ("" if none)
  *   ListFeatures  server-streaming: every feature inside a rectangle
  *   RecordRoute   client-streaming: points in, one summary out
