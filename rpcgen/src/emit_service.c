@@ -41,7 +41,10 @@ void emit_service_header(printer *p, const svc_names *sn, const type_index *ti)
 		" * Server-side handlers of $full$, one per method. A handler fills\n"
 		" * \\p reply (already initialised; memory for its fields comes from\n"
 		" * lrpc_call_alloc()) and returns LRPC_OK, or returns another code\n"
-		" * after lrpc_call_set_message(). A NULL member answers\n"
+		" * after lrpc_call_set_message(). Streaming handlers read and write\n"
+		" * \\p stream with the method's __server_read / __server_write, and\n"
+		" * what they return ends the stream (a client-streaming handler's\n"
+		" * \\p reply is sent when it returns LRPC_OK). A NULL member answers\n"
 		" * LRPC_UNIMPLEMENTED.\n"
 		" */\n"
 		"typedef struct $cname$_Handlers {\n");
