@@ -12,8 +12,8 @@
 
 typedef struct sym {
 	const char *name;
-	const char *owner; /* what declares it, for the message */
-	bool ours;         /* emitted by us (not by protoc-c) */
+	const char *owner;   /* what declares it, for the message */
+	const pb_file *file; /* whose generated code declares it */
 } sym;
 
 typedef struct sym_list {
@@ -22,7 +22,7 @@ typedef struct sym_list {
 	size_t cap;
 } sym_list;
 
-static void sym_add(sym_list *l, const char *name, const char *owner, bool ours)
+static void sym_add(sym_list *l, const char *name, const char *owner, const pb_file *file)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -33,7 +33,7 @@ static void sym_add(sym_list *l, const char *name, const char *owner, bool ours)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = (sym){ name, owner, ours };
+	l->v[l->n++] = (sym){ name, owner, file };
 }
 
 /* What protoc-c declares for a message (and its nested ones) in x.pb-c.h. */
@@ -49,11 +49,11 @@ static void add_message_syms(sym_list *l, const pb_file *file, const char *scope
 	const char *c = name_full_to_c(full, file);
 	const char *lower = name_full_to_lower(full, file);
 
-	sym_add(l, c, owner, false);
-	sym_add(l, rpcgen_asprintf("%s_Closure", c), owner, false);
-	sym_add(l, rpcgen_asprintf("%s__INIT", name_full_to_upper(full, file)), owner, false);
+	sym_add(l, c, owner, file);
+	sym_add(l, rpcgen_asprintf("%s_Closure", c), owner, file);
+	sym_add(l, rpcgen_asprintf("%s__INIT", name_full_to_upper(full, file)), owner, file);
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-		sym_add(l, rpcgen_asprintf("%s__%s", lower, fns[i]), owner, false);
+		sym_add(l, rpcgen_asprintf("%s__%s", lower, fns[i]), owner, file);
 	for (size_t i = 0; i < m->n_nested_type; i++)
 		add_message_syms(l, file, full, m->nested_type[i]);
 }
@@ -61,22 +61,23 @@ static void add_message_syms(sym_list *l, const pb_file *file, const char *scope
 /* Ours and protoc-c's names for one service and its methods. */
 static void add_service_syms(sym_list *l, const svc_names *sn, const type_index *ti)
 {
+	const pb_file *file = sn->file;
 	const char *pbc = rpcgen_asprintf("protobuf-c's service %s", sn->full_name);
 	const char *own = rpcgen_asprintf("lazyrpc's service %s", sn->full_name);
 	static const char *const pbc_fns[] = { "init", "descriptor", "method_descriptors",
 					       "method_indices_by_name" };
 
 	for (size_t i = 0; i < sizeof(pbc_fns) / sizeof(pbc_fns[0]); i++)
-		sym_add(l, rpcgen_asprintf("%s__%s", sn->lower, pbc_fns[i]), pbc, false);
-	sym_add(l, rpcgen_asprintf("%s_Service", sn->c_name), pbc, false);
-	sym_add(l, rpcgen_asprintf("%s_ServiceDestroy", sn->c_name), pbc, false);
-	sym_add(l, rpcgen_asprintf("%s__BASE_INIT", sn->upper), pbc, false);
-	sym_add(l, rpcgen_asprintf("%s__INIT", sn->upper), pbc, false);
+		sym_add(l, rpcgen_asprintf("%s__%s", sn->lower, pbc_fns[i]), pbc, file);
+	sym_add(l, rpcgen_asprintf("%s_Service", sn->c_name), pbc, file);
+	sym_add(l, rpcgen_asprintf("%s_ServiceDestroy", sn->c_name), pbc, file);
+	sym_add(l, rpcgen_asprintf("%s__BASE_INIT", sn->upper), pbc, file);
+	sym_add(l, rpcgen_asprintf("%s__INIT", sn->upper), pbc, file);
 
-	sym_add(l, rpcgen_asprintf("%s_Handlers", sn->c_name), own, true);
-	sym_add(l, rpcgen_asprintf("%s__service_desc", sn->lower), own, true);
-	sym_add(l, rpcgen_asprintf("%s__register", sn->lower), own, true);
-	sym_add(l, rpcgen_asprintf("%s__lrpc_methods", sn->lower), own, true);
+	sym_add(l, rpcgen_asprintf("%s_Handlers", sn->c_name), own, file);
+	sym_add(l, rpcgen_asprintf("%s__service_desc", sn->lower), own, file);
+	sym_add(l, rpcgen_asprintf("%s__register", sn->lower), own, file);
+	sym_add(l, rpcgen_asprintf("%s__lrpc_methods", sn->lower), own, file);
 
 	for (size_t i = 0; i < sn->svc->n_method; i++) {
 		method_names mn;
@@ -86,12 +87,13 @@ static void add_service_syms(sym_list *l, const svc_names *sn, const type_index 
 						    mn.m->name, sn->full_name);
 		const char *m_own = rpcgen_asprintf("lazyrpc's stubs for method %s of service %s",
 						    mn.m->name, sn->full_name);
-		sym_add(l, rpcgen_asprintf("%s__%s", sn->lower, mn.lower), m_pbc, false);
-		sym_add(l, rpcgen_asprintf("%s__%s__call", sn->lower, mn.lower), m_own, true);
-		sym_add(l, rpcgen_asprintf("%s__%s__lrpc_invoke", sn->lower, mn.lower), m_own, true);
+		sym_add(l, rpcgen_asprintf("%s__%s", sn->lower, mn.lower), m_pbc, file);
+		for (const char *const *fn = name_method_fns(mn.kind); *fn; fn++)
+			sym_add(l, rpcgen_asprintf("%s__%s__%s", sn->lower, mn.lower, *fn), m_own,
+				file);
 		sym_add(l, rpcgen_asprintf("%s__%s__ID", sn->upper, name_camel_to_upper(mn.m->name)),
-			m_own, true);
-		sym_add(l, rpcgen_asprintf("%s_Handlers.%s", sn->c_name, mn.member), m_own, true);
+			m_own, file);
+		sym_add(l, rpcgen_asprintf("%s_Handlers.%s", sn->c_name, mn.member), m_own, file);
 	}
 }
 
@@ -100,30 +102,51 @@ static int cmp_sym(const void *a, const void *b)
 	return strcmp(((const sym *)a)->name, ((const sym *)b)->name);
 }
 
-/* Two declarations of one C name do not compile; find them here instead. */
-static char *check_collisions(const pb_file *file, const type_index *ti)
+/* Every C name the generated code of \p file (both plugins' outputs) declares. */
+static void add_file_syms(sym_list *l, const pb_file *file, const type_index *ti)
 {
-	sym_list l = { 0 };
-	char *err = NULL;
-
 	for (size_t i = 0; i < file->n_message_type; i++)
-		add_message_syms(&l, file, file->package ? file->package : "",
+		add_message_syms(l, file, file->package ? file->package : "",
 				 file->message_type[i]);
 	for (size_t i = 0; i < file->n_service; i++) {
 		svc_names sn;
 
 		svc_names_init(&sn, file, file->service[i]);
-		add_service_syms(&l, &sn, ti);
+		add_service_syms(l, &sn, ti);
 	}
+}
+
+static const char *owner_in(const sym *s, const pb_file *file)
+{
+	return s->file == file ? s->owner : rpcgen_asprintf("%s (in %s)", s->owner, s->file->name);
+}
+
+/*
+ * Two declarations of one C name do not compile (or link); find them here
+ * instead. \p file is checked against itself and every file of the request
+ * (what it imports, and other files on the same protoc command line), so
+ * two files of one package cannot both declare, say, pkg__svc__register.
+ * Files that were not in one protoc run are out of reach. Clashes of
+ * protoc-c's names with protoc-c's count too: protoc-c does not check (a
+ * method Init gives two functions pkg__svc__init).
+ */
+static char *check_collisions(const pb_file *file, const pb_request *req, const type_index *ti)
+{
+	sym_list l = { 0 };
+	char *err = NULL;
+
+	for (size_t f = 0; f < req->n_proto_file; f++)
+		add_file_syms(&l, req->proto_file[f], ti);
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_sym);
 	for (size_t i = 0; i + 1 < l.n && !err; i++) {
 		for (size_t j = i + 1; j < l.n && strcmp(l.v[i].name, l.v[j].name) == 0; j++) {
-			if (!l.v[i].ours && !l.v[j].ours)
-				continue; /* protoc-c's own problem, reported by protoc-c */
+			if (l.v[i].file != file && l.v[j].file != file)
+				continue; /* reported when that file is generated */
 			err = rpcgen_asprintf("%s: the C name %s is generated twice, for %s and for %s; "
 					      "rename one of them",
-					      file->name, l.v[i].name, l.v[i].owner, l.v[j].owner);
+					      file->name, l.v[i].name, owner_in(&l.v[i], file),
+					      owner_in(&l.v[j], file));
 			break;
 		}
 	}
@@ -131,7 +154,7 @@ static char *check_collisions(const pb_file *file, const type_index *ti)
 	return err;
 }
 
-/* Streaming, unknown types and method-id collisions, per service. */
+/* Names protoc-c cannot take, unknown types and method-id collisions, per service. */
 static char *check_service(const pb_file *file, const pb_service *svc, const type_index *ti)
 {
 	svc_names sn;
@@ -143,9 +166,12 @@ static char *check_service(const pb_file *file, const pb_service *svc, const typ
 		method_names *mn = &mns[i];
 
 		method_names_init(mn, &sn, m, ti);
-		if (m->client_streaming || m->server_streaming)
-			return rpcgen_asprintf("%s: service %s method %s: streaming methods are "
-					       "not supported yet", file->name, sn.full_name, m->name);
+		if (name_breaks_pbc(mn->lower))
+			return rpcgen_asprintf("%s: service %s method %s: protoc-c names its member "
+					       "of %s_Service '%s', a C keyword or predefined macro, "
+					       "so %s.pb-c.h does not compile; rename the method",
+					       file->name, sn.full_name, m->name, sn.c_name,
+					       mn->lower, name_strip_proto(file->name));
 		if (!mn->in || !mn->out)
 			return rpcgen_asprintf("%s: service %s method %s: %s type %s is not a "
 					       "message type of this request",
@@ -164,7 +190,7 @@ static char *check_service(const pb_file *file, const pb_service *svc, const typ
 	return NULL;
 }
 
-char *check_file(const pb_file *file, const type_index *ti)
+char *check_file(const pb_file *file, const pb_request *req, const type_index *ti)
 {
 	char *err;
 
@@ -177,5 +203,5 @@ char *check_file(const pb_file *file, const type_index *ti)
 		if (err)
 			return err;
 	}
-	return check_collisions(file, ti);
+	return check_collisions(file, req, ti);
 }

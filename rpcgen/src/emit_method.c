@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pieces emitted once per method. They are small templates kept
+ * The pieces emitted once per method, and those of unary methods (the
+ * streaming kinds are in emit_stream.c). They are small templates kept
  * together so that the handler signature, the thunk that calls it and the
  * client wrapper are visibly written against the same types.
  */
+#include <lazyrpc/service.h>
+
 #include "rpcgen.h"
 
+static const char *const kind_names[] = {
+	"LRPC_METHOD_UNARY", "LRPC_METHOD_CLIENT_STREAMING",
+	"LRPC_METHOD_SERVER_STREAMING", "LRPC_METHOD_BIDI_STREAMING",
+};
+
 /* Every per-method template reads the same variables; set them in one place. */
-static void method_vars(printer *p, const method_names *mn)
+void emit_method_vars(printer *p, const method_names *mn)
 {
 	printer_set(p, "method", mn->m->name);
 	printer_set(p, "mlower", mn->lower);
@@ -21,27 +29,39 @@ static void method_vars(printer *p, const method_names *mn)
 	printer_set(p, "out_desc", mn->out->descriptor);
 	printer_set(p, "in_proto", mn->in->full_name + 1);
 	printer_set(p, "out_proto", mn->out->full_name + 1);
+	printer_set(p, "kind", kind_names[mn->kind]);
+	printer_set(p, "in_stream", mn->m->client_streaming ? "stream " : "");
+	printer_set(p, "out_stream", mn->m->server_streaming ? "stream " : "");
 }
 
 /* A macro, so that switch statements and tools can use the id as a constant. */
 void emit_method_id(printer *p, const method_names *mn)
 {
-	method_vars(p, mn);
+	emit_method_vars(p, mn);
 	printer_print(p, "#define $upper$__$mupper$__ID $id$ /* $mfull$ */\n");
 }
 
 void emit_method_member(printer *p, const method_names *mn)
 {
-	method_vars(p, mn);
+	emit_method_vars(p, mn);
 	printer_print(p,
-		"\t/* rpc $method$($in_proto$) returns ($out_proto$) */\n"
+		"\t/* rpc $method$($in_stream$$in_proto$) returns ($out_stream$$out_proto$) */\n");
+	if (mn->kind != LRPC_METHOD_UNARY) {
+		emit_stream_member(p, mn);
+		return;
+	}
+	printer_print(p,
 		"\tlrpc_code (*$member$)(void *user, lrpc_call *call,\n"
 		"\t\t\tconst $in_c$ *req, $out_c$ *reply);\n");
 }
 
 void emit_method_call_decl(printer *p, const method_names *mn)
 {
-	method_vars(p, mn);
+	if (mn->kind != LRPC_METHOD_UNARY) {
+		emit_stream_decls(p, mn);
+		return;
+	}
+	emit_method_vars(p, mn);
 	printer_print(p,
 		"/**\n"
 		" * Call $mfull$ through \\p ch and wait for the reply\n"
@@ -63,7 +83,11 @@ void emit_method_call_decl(printer *p, const method_names *mn)
  */
 void emit_method_invoke(printer *p, const method_names *mn)
 {
-	method_vars(p, mn);
+	if (mn->kind != LRPC_METHOD_UNARY) {
+		emit_stream_invoke(p, mn);
+		return;
+	}
+	emit_method_vars(p, mn);
 	printer_print(p,
 		"static lrpc_code $lower$__$mlower$__lrpc_invoke(const void *handlers,\n"
 		"\t\tvoid *user, lrpc_call *call, const ProtobufCMessage *req,\n"
@@ -81,25 +105,32 @@ void emit_method_invoke(printer *p, const method_names *mn)
 /* Positional initialisers: the same text compiles as C and as C++. */
 void emit_method_desc(printer *p, const method_names *mn)
 {
-	method_vars(p, mn);
+	bool unary = mn->kind == LRPC_METHOD_UNARY;
+
+	emit_method_vars(p, mn);
 	printer_print(p,
 		"\t{\n"
 		"\t\t\"$method$\",\n"
 		"\t\t\"$mfull$\",\n"
 		"\t\t$upper$__$mupper$__ID,\n"
-		"\t\tLRPC_METHOD_UNARY,\n"
+		"\t\t$kind$,\n"
 		"\t\t&$in_desc$,\n"
-		"\t\t&$out_desc$,\n"
-		"\t\t$lower$__$mlower$__lrpc_invoke,\n"
-		"\t\tNULL,\n"
+		"\t\t&$out_desc$,\n");
+	printer_print(p, unary ? "\t\t$lower$__$mlower$__lrpc_invoke,\n\t\tNULL,\n" :
+				 "\t\tNULL,\n\t\t$lower$__$mlower$__lrpc_stream_invoke,\n");
+	printer_print(p,
 		"\t\t{ NULL },\n"
 		"\t},\n");
 }
 
 void emit_method_call_def(printer *p, const method_names *mn, size_t index)
 {
-	method_vars(p, mn);
+	emit_method_vars(p, mn);
 	printer_set(p, "index", rpcgen_asprintf("%zu", index));
+	if (mn->kind != LRPC_METHOD_UNARY) {
+		emit_stream_defs(p, mn);
+		return;
+	}
 	printer_print(p,
 		"lrpc_code $lower$__$mlower$__call(lrpc_channel *ch,\n"
 		"\t\tconst $in_c$ *req, $out_c$ **reply,\n"

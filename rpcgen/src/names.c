@@ -38,6 +38,24 @@ static const char *const reserved_words[] = {
 	"virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
 };
 
+/*
+ * Method names protoc-c 1.4.1 cannot take: it names the member of its
+ * Pkg__Svc_Service struct after the method, verbatim in snake case, so
+ * these give an x.pb-c.h that does not compile as gnu11 C (keywords, the
+ * GNU ones, and what the headers of the generated code #define: bool,
+ * true, false from <stdbool.h>, static_assert from <assert.h>, linux,
+ * unix, i386 from gcc). Found by compiling protoc-c's output for each.
+ * C++-only keywords (class, new) still compile as C and are allowed.
+ */
+static const char *const breaks_pbc_words[] = {
+	"asm", "auto", "bool", "break", "case", "char", "const", "continue",
+	"default", "do", "double", "else", "enum", "extern", "false", "float",
+	"for", "goto", "i386", "if", "inline", "int", "linux", "long",
+	"register", "restrict", "return", "short", "signed", "sizeof",
+	"static", "static_assert", "struct", "switch", "true", "typedef",
+	"typeof", "union", "unix", "unsigned", "void", "volatile", "while",
+};
+
 /* protoc-c's CamelToLower: '_' before a capital that follows a non-capital. */
 char *name_camel_to_lower(const char *s)
 {
@@ -162,6 +180,15 @@ bool name_is_reserved(const char *ident)
 	return false;
 }
 
+/* Does protoc-c's member for a method called \p lower ("return") break x.pb-c.h? */
+bool name_breaks_pbc(const char *lower)
+{
+	for (size_t i = 0; i < sizeof(breaks_pbc_words) / sizeof(breaks_pbc_words[0]); i++)
+		if (strcmp(lower, breaks_pbc_words[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The handler member for a method: the name protoc-c uses for the same
  * method (so users see one spelling), made safe by a trailing '_'.
@@ -262,4 +289,40 @@ void method_names_init(method_names *mn, const svc_names *sn, const pb_method *m
 	mn->id = lrpc_method_id(mn->full_name);
 	mn->in = types_find(ti, m->input_type);
 	mn->out = types_find(ti, m->output_type);
+	if (m->client_streaming && m->server_streaming)
+		mn->kind = LRPC_METHOD_BIDI_STREAMING;
+	else if (m->client_streaming)
+		mn->kind = LRPC_METHOD_CLIENT_STREAMING;
+	else if (m->server_streaming)
+		mn->kind = LRPC_METHOD_SERVER_STREAMING;
+	else
+		mn->kind = LRPC_METHOD_UNARY;
+}
+
+/*
+ * The functions we emit for a method of \p kind, as suffixes of
+ * pkg__svc__method__: the one list the emitters follow and the collision
+ * check reads, so a new stub cannot escape the check. NULL-terminated.
+ */
+const char *const *name_method_fns(unsigned kind)
+{
+	static const char *const unary[] = { "call", "lrpc_invoke", NULL };
+	static const char *const client[] = { "open", "write", "close_and_recv",
+					      "server_read", "lrpc_stream_invoke", NULL };
+	static const char *const server[] = { "open", "read", "server_write",
+					      "lrpc_stream_invoke", NULL };
+	static const char *const bidi[] = { "open", "write", "read", "close_send",
+					    "server_read", "server_write",
+					    "lrpc_stream_invoke", NULL };
+
+	switch (kind) {
+	case LRPC_METHOD_CLIENT_STREAMING:
+		return client;
+	case LRPC_METHOD_SERVER_STREAMING:
+		return server;
+	case LRPC_METHOD_BIDI_STREAMING:
+		return bidi;
+	default:
+		return unary;
+	}
 }

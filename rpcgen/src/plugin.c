@@ -99,7 +99,7 @@ static void generate(const pb_request *req, pb_response *rsp)
 		if (!files[i])
 			rpcgen_die("request names %s but does not describe it",
 				   req->file_to_generate[i]);
-		rsp->error = check_file(files[i], &ti);
+		rsp->error = check_file(files[i], req, &ti);
 		if (rsp->error)
 			return;
 	}

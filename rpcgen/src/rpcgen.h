@@ -16,7 +16,7 @@
 
 /* The service ABI (lrpc_service_desc layout) the emitted code targets. */
 #define RPCGEN_SERVICE_ABI 2u
-#define RPCGEN_VERSION "0.1.0"
+#define RPCGEN_VERSION "0.2.0"
 
 typedef Google__Protobuf__Compiler__CodeGeneratorRequest pb_request;
 typedef Google__Protobuf__FileDescriptorProto pb_file;
@@ -57,6 +57,7 @@ char *name_full_to_c(const char *full_name, const pb_file *file);
 char *name_full_to_lower(const char *full_name, const pb_file *file);
 char *name_full_to_upper(const char *full_name, const pb_file *file);
 bool name_is_reserved(const char *ident);
+bool name_breaks_pbc(const char *lower);
 char *name_member(const char *method_name);
 char *name_strip_proto(const char *file_name);
 char *name_guard(const char *file_name);
@@ -91,7 +92,7 @@ const type_entry *types_find(const type_index *ti, const char *full_name);
  * Everything that would make the emitted code wrong, found before emitting.
  * \return NULL, or the user error to put in CodeGeneratorResponse.error.
  */
-char *check_file(const pb_file *file, const type_index *ti);
+char *check_file(const pb_file *file, const pb_request *req, const type_index *ti);
 
 /* --- printer.c --------------------------------------------------------- */
 
@@ -132,11 +133,13 @@ typedef struct method_names {
 	uint32_t id;
 	const type_entry *in;
 	const type_entry *out;
+	unsigned kind; /* lrpc_method_kind */
 } method_names;
 
 void svc_names_init(svc_names *sn, const pb_file *file, const pb_service *svc);
 void method_names_init(method_names *mn, const svc_names *sn, const pb_method *m,
 		       const type_index *ti);
+const char *const *name_method_fns(unsigned kind);
 
 void emit_file(const pb_file *file, const type_index *ti, strbuf *h, strbuf *c);
 void emit_service_header(printer *p, const svc_names *sn, const type_index *ti);
@@ -147,6 +150,15 @@ void emit_method_call_decl(printer *p, const method_names *mn);
 void emit_method_invoke(printer *p, const method_names *mn);
 void emit_method_desc(printer *p, const method_names *mn);
 void emit_method_call_def(printer *p, const method_names *mn, size_t index);
+void emit_method_vars(printer *p, const method_names *mn);
+/* emit_stream.c: the streaming kinds' share of the emit_method_* above. */
+void emit_stream_member(printer *p, const method_names *mn);
+void emit_stream_decls(printer *p, const method_names *mn);
+void emit_stream_invoke(printer *p, const method_names *mn);
+void emit_stream_defs(printer *p, const method_names *mn);
+void emit_stream_helpers(printer *p, const pb_file *file);
+/* emit_descriptor.c */
+void emit_file_descriptor(printer *p, const pb_file *file);
 
 /* --- plugin.c ---------------------------------------------------------- */
 

@@ -26,4 +26,40 @@ struct stand_in_log {
 
 extern struct stand_in_log stand_in_log;
 
+/*
+ * Streams, both sides: what was written (packed, so the test can decode
+ * it after the writer's message is gone), and what reads return: the
+ * scripted messages in order (not owned), then LRPC_OK with NULL, or
+ * end_code if that is not LRPC_OK.
+ */
+#define STAND_IN_MAX_MSGS 8
+
+struct stand_in_stream {
+	/* lrpc_stream_open() / the server stream's call */
+	int open_calls;
+	const lrpc_method_desc *method;
+	lrpc_deadline deadline;
+	lrpc_code open_ret;
+	lrpc_code write_ret;
+	/* writes */
+	int n_written;
+	uint8_t *written[STAND_IN_MAX_MSGS];
+	size_t written_len[STAND_IN_MAX_MSGS];
+	/* reads */
+	ProtobufCMessage *to_read[STAND_IN_MAX_MSGS];
+	int n_to_read;
+	int n_read;
+	lrpc_code end_code;
+	/* the rest */
+	int close_send_calls;
+	int cancel_calls;
+	int free_calls;
+	char call_message[LRPC_STATUS_MSG_MAX];
+};
+
+extern struct stand_in_stream stand_in_stream;
+
+/* Forget everything and free what the stand-ins allocated. */
+void stand_in_stream_reset(void);
+
 #endif

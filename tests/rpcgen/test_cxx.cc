@@ -6,8 +6,12 @@
 
 #include "cpackage.lrpc.h"
 #include "greeter.lrpc.h"
+#include "grpc/health/v1/health.lrpc.h"
+#include "grpc/route_guide.lrpc.h"
+#include "grpc_user.lrpc.h"
 #include "messages_only.lrpc.h"
 #include "store.lrpc.h"
+#include "streaming/chat.lrpc.h"
 
 static lrpc_code say_hello(void *, lrpc_call *, const Greeter__HelloRequest *,
 			   Greeter__HelloReply *)
@@ -15,8 +19,38 @@ static lrpc_code say_hello(void *, lrpc_call *, const Greeter__HelloRequest *,
 	return LRPC_OK;
 }
 
+// The streaming handler signatures, as a C++ user writes them.
+static lrpc_code list_features(void *, lrpc_call *, const Routeguide__Rectangle *,
+			       lrpc_server_stream *)
+{
+	return LRPC_OK;
+}
+
+static lrpc_code record_route(void *, lrpc_call *, lrpc_server_stream *,
+			      Routeguide__RouteSummary *)
+{
+	return LRPC_OK;
+}
+
+static lrpc_code route_chat(void *, lrpc_call *, lrpc_server_stream *)
+{
+	return LRPC_OK;
+}
+
 int main()
 {
+	Routeguide__RouteGuide_Handlers rg = {};
+	rg.list_features = list_features;
+	rg.record_route = record_route;
+	rg.route_chat = route_chat;
+	if (routeguide__route_guide__service_desc.methods[3].kind != LRPC_METHOD_BIDI_STREAMING ||
+	    routeguide__route_guide__service_desc.methods[3].stream_invoke(&rg, nullptr, nullptr,
+									   nullptr) != LRPC_OK ||
+	    grpc__health__v1__health__service_desc.file_descriptor_len == 0) {
+		std::fprintf(stderr, "streaming descriptors seen from C++ are wrong\n");
+		return 1;
+	}
+
 	Greeter__Greeter_Handlers h = {};
 	h.say_hello = say_hello;
 	const lrpc_method_desc &m = greeter__greeter__service_desc.methods[0];

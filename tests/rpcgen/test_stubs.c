@@ -20,6 +20,8 @@
 #include "stand_ins.h"
 #endif
 
+#include "test_streams.h"
+
 /*
  * Everything protoc-c and we both say about one service must agree, and
  * every id must be lrpc_method_id() of the full name and unique.
@@ -311,6 +313,7 @@ static Suite *rpcgen_suite(void)
 	tcase_add_test(tc, register_real_runtime);
 #endif
 	suite_add_tcase(s, tc);
+	add_stream_tests(s);
 	return s;
 }
 
