@@ -16,7 +16,8 @@
  * reads until the server ends the stream. Invariants:
  *  - the server ends every stream, by its 1 s deadline or soon after, with
  *    a status code below LRPC_CODE_COUNT;
- *  - a stream of honest ops never ends with INTERNAL (a protocol error);
+ *  - a stream of honest ops never ends with INTERNAL (a protocol error),
+ *    and one that ends so is counted in the server's protocol_errors;
  *  - the next stream opens on the same lane (it was handed back), and the
  *    server answers an Echo call on a channel of its own.
  */
@@ -31,6 +32,7 @@
 
 static struct fz_lane *lane;
 static lrpc_channel *probe_ch;
+static lrpc_server *server;
 static struct fz_stream fs;
 
 /* The hook fuzz_server.c calls: serve the streams too. */
@@ -48,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(name, sizeof(name), "fuzz-lane-stream-%d", (int)getpid());
 	snprintf(uri, sizeof(uri), "lrpc://%s", name);
 	/* Small rings, so that inputs fill and wrap them. */
-	fz_server(uri, false, 4096, 2);
+	server = fz_server(uri, false, 4096, 2);
 	if (lrpc_runtime_dir(dir, sizeof(dir)) < 0)
 		fz_die("no runtime directory");
 	snprintf(ctl, sizeof(ctl), "%s/%s", dir, name);
@@ -102,11 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint64_t seq;
 	lrpc_deadline deadline = lrpc_deadline_after_ms(1000), until;
+	lrpc_server_stats before, after;
 	bool lied = false;
 	uint32_t code;
 	int ret;
 
 	tail = head = 0;
+	lrpc_server_stats_get(server, &before);
 	ret = fz_lane_stream_open(lane, ++seq, lrpctest_streams_echo->id,
 				  deadline, lrpc_deadline_after_ms(FZ_HANG_MS),
 				  &code);
@@ -178,6 +182,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_die("stream ended with code %u", code);
 	if (!lied && code == LRPC_INTERNAL)
 		fz_die("an honest stream ended as a protocol error");
+	lrpc_server_stats_get(server, &after);
+	if (code == LRPC_INTERNAL &&
+	    after.protocol_errors == before.protocol_errors)
+		fz_die("a broken stream was not counted as a protocol error");
 	fz_probe(probe_ch, "lane stream");
 	return 0;
 }
