@@ -164,7 +164,9 @@ _Static_assert(offsetof(struct lrpc__lane, call) == 128, "call meta");
 _Static_assert(offsetof(struct lrpc__lane, reply) == 192, "reply meta");
 _Static_assert(sizeof(struct lrpc__call_meta) == 64, "call meta is one line");
 _Static_assert(sizeof(struct lrpc__reply_meta) == 256, "reply meta");
-_Static_assert(offsetof(struct lrpc__lane, stream) == 448, "stream control");
+_Static_assert(offsetof(struct lrpc__lane, stream) == 448 &&
+		       sizeof(struct lrpc__stream_ctl) == 448,
+	       "stream control (docs/internals.md)");
 _Static_assert(sizeof(struct lrpc__lane) <= LRPC__LANE_HDR_SIZE, "lane header");
 
 /* Geometry of a region; both sides derive addresses from it alone. */
