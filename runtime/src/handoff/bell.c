@@ -60,8 +60,6 @@ static void sleep_on(_Atomic uint32_t *bell, _Atomic uint32_t *sleepers,
 	syscall(SYS_futex, bell, FUTEX_WAIT_BITSET, seen, &ts, NULL,
 		FUTEX_BITSET_MATCH_ANY);
 	disarm(sleepers);
-	/* What the ringer published before ringing is visible from here. */
-	atomic_thread_fence(memory_order_acquire);
 }
 
 static pthread_once_t cpus_once = PTHREAD_ONCE_INIT;
