@@ -392,6 +392,30 @@ START_TEST(server_killed_mid_stream)
 }
 END_TEST
 
+START_TEST(server_stops_mid_stream)
+{
+	struct peer srv;
+	lrpc_channel *ch;
+	struct reader r = { .code = 0 };
+	pthread_t t;
+
+	h_dir_setup();
+	h_probe_server(&srv, "streams", "2", "65536");
+	ch = h_open(&srv);
+	r.s = open_stream(ch, lrpctest_streams_echo, 60000);
+	start_blocked_reader(&r, &t);
+	/* A stop cancels streams (a stream may never end by itself); the
+	 * end is written before the server closes the connection. */
+	kill(srv.pid, SIGTERM);
+	pthread_join(t, NULL);
+	ck_assert_msg(r.code == LRPC_CANCELLED, "read: %s: %s",
+		      lrpc_code_name(r.code), r.st.message);
+	lrpc_stream_free(r.s);
+	ck_assert_int_eq(h_wait(&srv, 10000), 0);
+	lrpc_channel_close(ch);
+}
+END_TEST
+
 /* The killed client: its own channel and a stream, mid-read. */
 static void victim(const char *uri, int ready)
 {
@@ -528,5 +552,6 @@ END_TEST
 
 H_MAIN("streams_lrpc", 240, sum_in_order, count_in_order, echo_in_order,
        half_close_and_refusals, cancel_mid_stream, handler_error_reaches_client,
-       deadline_mid_stream, server_killed_mid_stream, client_killed_mid_stream,
+       deadline_mid_stream, server_killed_mid_stream, server_stops_mid_stream,
+       client_killed_mid_stream,
        reader_stops_reading, too_big_for_the_ring)
