@@ -23,8 +23,10 @@ struct chan_lane {
 	bool timed_out;  /* set by the holder: release as ABANDONED */
 	/* Abandoned by a stream (lrpc_stream_client.c): back once the
 	 * receiver wrote the stream's end. Written by the holder before
-	 * the release that abandons it; cleared by the next taker. */
-	bool stream;
+	 * the release that abandons it; cleared by the next taker. Atomic:
+	 * a thread waiting for an abandoned lane reads it as a taker clears
+	 * it. */
+	_Atomic bool stream;
 };
 
 /*
