@@ -8,6 +8,7 @@
 #ifndef LRPC_FUZZ_H
 #define LRPC_FUZZ_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,8 @@ _Noreturn void fz_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * handlers that never block, on one URI; stopped and freed at exit. */
 lrpc_server *fz_server(const char *uri, bool inline_handlers,
 		       size_t max_msg, unsigned int receivers);
+/* A harness that defines this serves more services (weak: optional). */
+int fz_extra_services(lrpc_server *srv) __attribute__((weak));
 /* "<runtime dir>/<name>-<pid><suffix>" into buf; the runtime dir is a
  * private one, made by the first of these calls. */
 void fz_runtime_path(char *buf, size_t len, const char *name,
@@ -84,6 +87,32 @@ unsigned char *fz_lane_buf(struct fz_lane *l);
  * -EPROTO (the receiver was not waiting), -ECONNRESET. */
 int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
 		 lrpc_deadline wait_until, struct fz_lane_meta *reply);
+
+/* lane_adapter.c: a stream on lane 0 (runtime/src/wire/lane.h,
+ * lane_ring.h): the client's view of its control block and rings. */
+struct fz_stream {
+	_Atomic uint64_t *c2s_tail, *c2s_head, *s2c_tail, *s2c_head, *end_seq;
+	_Atomic uint32_t *cli_flags, *srv_bell, *cli_bell, *cli_sleepers;
+	_Atomic int *cancel;
+	uint32_t *end_code;
+	unsigned char *c2s, *s2c; /* the rings, ring_size bytes each */
+	uint64_t ring_size;
+	uint32_t half_closed; /* the cli_flags bit */
+};
+void fz_lane_stream(struct fz_lane *l, struct fz_stream *s);
+/* Open a stream on lane 0 (our indices reset) as call \p seq and wait for
+ * the answer until \p wait_until. \return as fz_lane_call(); *code the
+ * answer's status (UINT32_MAX when the reply is not the call's). */
+int fz_lane_stream_open(struct fz_lane *l, uint64_t seq, uint32_t method,
+			lrpc_deadline deadline, lrpc_deadline wait_until,
+			uint32_t *code);
+/* Bytes a ring record of a \p len-byte message takes. */
+uint64_t fz_ring_rec(uint64_t len);
+/* Bump a bell and wake its sleepers; sleep on one (announced) while it
+ * reads \p seen, at most \p ms. */
+void fz_wake(_Atomic uint32_t *bell);
+void fz_doze(_Atomic uint32_t *bell, _Atomic uint32_t *sleepers,
+	     uint32_t seen, int ms);
 
 /* welcome_adapter.c: the client's side of the lrpc:// handshake, met by a
  * hostile server (runtime/src/wire/handshake.h, lane.h, handoff/handoff.h). */

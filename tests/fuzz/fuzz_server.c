@@ -122,6 +122,8 @@ lrpc_server *fz_server(const char *uri, bool inline_handlers,
 	if (ret)
 		fz_die("lrpc_server_new: %d", ret);
 	ret = lrpctest__probe__register(srv, &h, srv);
+	if (!ret && fz_extra_services)
+		ret = fz_extra_services(srv);
 	if (!ret)
 		ret = lrpc_server_listen(srv, uri);
 	if (!ret)

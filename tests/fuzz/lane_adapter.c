@@ -3,21 +3,27 @@
  * A hostile lrpc:// client for the lane fuzzer (fuzz.h): the handshake by
  * hand, the region mapped, and calls on lane 0 whose metadata and request
  * bytes are whatever the input says, made with the futex hand-off's own
- * call so that only the lane's contents are hostile.
+ * call so that only the lane's contents are hostile; and streams on that
+ * lane, whose rings and control block the input writes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzz.h"
 #include "handoff/handoff.h"
 #include "wire/handshake.h"
 #include "wire/lane.h"
+#include "wire/lane_ring.h"
 
 struct fz_lane {
 	int ctl;
@@ -106,4 +112,71 @@ int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
 	reply->method_or_code = l->lane->reply.code;
 	reply->len = l->lane->reply.rep_len;
 	return ret;
+}
+
+/* --- streams on lane 0 (fuzz_lane_stream.c) ----------------------------- */
+
+void fz_lane_stream(struct fz_lane *l, struct fz_stream *s)
+{
+	struct lrpc__stream_ctl *c = &l->lane->stream;
+	uint64_t size = lrpc__ring_size(l->g.buf_size);
+
+	*s = (struct fz_stream){
+		.c2s_tail = &c->c2s_tail, .c2s_head = &c->c2s_head,
+		.s2c_tail = &c->s2c_tail, .s2c_head = &c->s2c_head,
+		.end_seq = &c->end_seq, .cli_flags = &c->cli_flags,
+		.srv_bell = &c->srv_bell, .cli_bell = &c->cli_bell,
+		.cli_sleepers = &c->cli_sleepers, .cancel = &l->lane->call.cancel,
+		.end_code = &c->end_code,
+		.c2s = lrpc__lane_buf(l->lane),
+		.s2c = lrpc__lane_buf(l->lane) + size,
+		.ring_size = size,
+		.half_closed = LRPC__STREAM_HALF_CLOSED,
+	};
+}
+
+int fz_lane_stream_open(struct fz_lane *l, uint64_t seq, uint32_t method,
+			lrpc_deadline deadline, lrpc_deadline wait_until,
+			uint32_t *code)
+{
+	struct lrpc__stream_ctl *c = &l->lane->stream;
+	int ret;
+
+	atomic_store(&c->c2s_tail, 0);
+	atomic_store(&c->s2c_head, 0);
+	atomic_store(&c->cli_flags, 0);
+	atomic_store(&c->cli_sleepers, 0);
+	atomic_store(&l->lane->call.cancel, 0);
+	l->lane->call.seq = seq;
+	l->lane->call.deadline = deadline;
+	l->lane->call.method_id = method;
+	l->lane->call.req_len = 0;
+	l->lane->call.flags = LRPC__CALL_STREAM;
+	ret = lrpc__handoff_futex.call(&l->hc, l->lane, l->call_word,
+				       wait_until);
+	l->lane->call.flags = 0;
+	*code = l->lane->reply.seq == seq ? l->lane->reply.code : UINT32_MAX;
+	return ret;
+}
+
+uint64_t fz_ring_rec(uint64_t len)
+{
+	return lrpc__ring_rec(len);
+}
+
+void fz_wake(_Atomic uint32_t *bell)
+{
+	atomic_fetch_add(bell, 1);
+	syscall(SYS_futex, bell, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+void fz_doze(_Atomic uint32_t *bell, _Atomic uint32_t *sleepers,
+	     uint32_t seen, int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (ms % 1000) * 1000000L };
+
+	atomic_fetch_add(sleepers, 1);
+	syscall(SYS_futex, bell, FUTEX_WAIT, seen, &ts, NULL, 0);
+	atomic_fetch_sub(sleepers, 1);
 }

@@ -215,6 +215,14 @@ static int futex_reply_wait(struct lrpc__hrecv *r)
 	return 1;
 }
 
+/* The word goes back to WAIT, so the receiver's next reply_wait finds
+ * whatever the client does next. */
+static void futex_answer(struct lrpc__hrecv *r)
+{
+	reply(r->lane);
+	r->replying = false;
+}
+
 static void futex_kick(struct lrpc__lane *lane)
 {
 	uint32_t expect = LRPC__RX_WAIT;
@@ -279,6 +287,7 @@ const struct lrpc__handoff lrpc__handoff_futex = {
 	.peer_gone = futex_peer_gone,
 	.recv_start = nothing_to_start,
 	.reply_wait = futex_reply_wait,
+	.answer = futex_answer,
 	.recv_stop = nothing_to_stop,
 	.kick = futex_kick,
 };

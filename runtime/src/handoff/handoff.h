@@ -103,6 +103,12 @@ struct lrpc__handoff {
 	 * lane is in it; 0 woken by something that is not (a protocol error,
 	 * counted by the caller); -ESHUTDOWN once *r->conn->stop is seen. */
 	int (*reply_wait)(struct lrpc__hrecv *r);
+	/* Server, the receiver thread, with r->replying: answer the call
+	 * taken last (its reply is written) and return at once, without
+	 * waiting for the next; the receiver goes on running (a stream).
+	 * Clears r->replying, unless answering took another call, which
+	 * the next reply_wait then answers. */
+	void (*answer)(struct lrpc__hrecv *r);
 	/* Server, the receiver thread, last: release a caller still waiting
 	 * and undo recv_start. */
 	void (*recv_stop)(struct lrpc__hrecv *r);

@@ -363,6 +363,18 @@ static int rpal_reply_wait(struct lrpc__hrecv *r)
 	}
 }
 
+/*
+ * Reply and wait no time at all: the kernel switches to the caller, and
+ * the wait times out as soon as this thread runs again. A call that
+ * claimed the receiver in between (only a client that does not wait for
+ * its stream's end does that) is taken, and answered by the next
+ * reply_wait.
+ */
+static void rpal_answer(struct lrpc__hrecv *r)
+{
+	r->replying = receive(true, 0) >= 0;
+}
+
 static void rpal_recv_stop(struct lrpc__hrecv *r)
 {
 	if (r->replying)
@@ -391,6 +403,7 @@ const struct lrpc__handoff lrpc__handoff_rpal_kernel = {
 	.peer_gone = rpal_peer_gone,
 	.recv_start = rpal_recv_start,
 	.reply_wait = rpal_reply_wait,
+	.answer = rpal_answer,
 	.recv_stop = rpal_recv_stop,
 	.kick = rpal_kick,
 };

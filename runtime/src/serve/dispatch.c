@@ -15,13 +15,14 @@
 static lrpc_code run(const struct lrpc__registry *reg,
 		     struct lrpc__arena *arena, uint32_t method_id,
 		     const void *req_bytes, size_t req_len,
-		     lrpc_deadline deadline, ProtobufCMessage **rep_out,
-		     char *message)
+		     lrpc_deadline deadline, const _Atomic int *cancel,
+		     ProtobufCMessage **rep_out, char *message)
 {
 	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
 	struct lrpc_call call = {
 		.deadline = deadline,
 		.arena = arena,
+		.cancel = cancel,
 	};
 	const lrpc_method_desc *m;
 	ProtobufCMessage *req, *rep;
@@ -79,14 +80,25 @@ void lrpc__serve(const struct lrpc__registry *reg, struct lrpc__arena *arena,
 		 lrpc_deadline deadline, size_t max_reply,
 		 lrpc__reply_room room, void *ctx, struct lrpc__reply *out)
 {
+	lrpc__serve_cancellable(reg, arena, method_id, req, req_len, deadline,
+				max_reply, room, ctx, NULL, out);
+}
+
+void lrpc__serve_cancellable(const struct lrpc__registry *reg,
+			     struct lrpc__arena *arena, uint32_t method_id,
+			     const void *req, size_t req_len,
+			     lrpc_deadline deadline, size_t max_reply,
+			     lrpc__reply_room room, void *ctx,
+			     const _Atomic int *cancel, struct lrpc__reply *out)
+{
 	ProtobufCMessage *rep;
 	unsigned char *at;
 	size_t n;
 
 	out->len = 0;
 	out->message[0] = '\0';
-	out->code = run(reg, arena, method_id, req, req_len, deadline, &rep,
-			out->message);
+	out->code = run(reg, arena, method_id, req, req_len, deadline, cancel,
+			&rep, out->message);
 	if (out->code != LRPC_OK)
 		return;
 	n = protobuf_c_message_get_packed_size(rep);

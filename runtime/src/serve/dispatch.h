@@ -41,4 +41,13 @@ void lrpc__serve(const struct lrpc__registry *reg, struct lrpc__arena *arena,
 		 lrpc_deadline deadline, size_t max_reply,
 		 lrpc__reply_room room, void *ctx, struct lrpc__reply *out);
 
+/* The same, with \p cancel as the call's cancellation flag (set from any
+ * thread or process; NULL: none). */
+void lrpc__serve_cancellable(const struct lrpc__registry *reg,
+			     struct lrpc__arena *arena, uint32_t method_id,
+			     const void *req, size_t req_len,
+			     lrpc_deadline deadline, size_t max_reply,
+			     lrpc__reply_room room, void *ctx,
+			     const _Atomic int *cancel, struct lrpc__reply *out);
+
 #endif

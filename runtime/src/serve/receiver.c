@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handoff/bell.h"
 #include "serve/dispatch.h"
+#include "serve/lane_stream.h"
 #include "serve/receiver.h"
 
 struct receiver {
@@ -23,8 +25,8 @@ struct receiver {
 	struct lrpc__arena arena;
 };
 
-static void reply_write(struct lrpc__lane *lane, uint64_t seq,
-			const struct lrpc__reply *rep)
+void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t seq,
+			    const struct lrpc__reply *rep)
 {
 	struct lrpc__reply_meta *r = &lane->reply;
 	size_t n = strnlen(rep->message, LRPC_STATUS_MSG_MAX - 1);
@@ -45,8 +47,9 @@ static unsigned char *lane_room(void *lane, size_t len)
 	return lrpc__lane_buf(lane);
 }
 
-static void serve(struct receiver *rx, struct lrpc__lane *lane)
+static void serve(struct receiver *rx, struct lrpc__hrecv *hr)
 {
+	struct lrpc__lane *lane = hr->lane;
 	struct lrpc__host *h = rx->rs->host;
 	uint64_t buf_size = rx->rs->geom.buf_size;
 	/* Read once: the client may be changing these as we look. */
@@ -54,9 +57,16 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 	lrpc_deadline deadline = LRPC__READ_ONCE(lane->call.deadline);
 	uint32_t method_id = LRPC__READ_ONCE(lane->call.method_id);
 	uint32_t req_len = LRPC__READ_ONCE(lane->call.req_len);
+	uint32_t flags = LRPC__READ_ONCE(lane->call.flags);
 	struct lrpc__reply rep = { .len = 0 };
 
-	if (req_len > buf_size) {
+	if (flags & LRPC__CALL_STREAM) {
+		if (lrpc__lane_stream_serve(rx->rs, hr, &rx->arena, seq,
+					    deadline, method_id, &rep)) {
+			lrpc__arena_reset(&rx->arena);
+			return;
+		}
+	} else if (req_len > buf_size) {
 		snprintf(rep.message, sizeof(rep.message),
 			 "request length %u exceeds the %llu-byte buffer",
 			 req_len, (unsigned long long)buf_size);
@@ -64,11 +74,12 @@ static void serve(struct receiver *rx, struct lrpc__lane *lane)
 		atomic_fetch_add(&h->stats.protocol_errors, 1);
 	} else {
 		/* Decoded in place: lrpc__serve reads the shared bytes once. */
-		lrpc__serve(&h->registry, &rx->arena, method_id,
-			    lrpc__lane_buf(lane), req_len, deadline, buf_size,
-			    lane_room, lane, &rep);
+		lrpc__serve_cancellable(&h->registry, &rx->arena, method_id,
+					lrpc__lane_buf(lane), req_len, deadline,
+					buf_size, lane_room, lane,
+					&lane->call.cancel, &rep);
 	}
-	reply_write(lane, seq, &rep);
+	lrpc__lane_reply_write(lane, seq, &rep);
 	lrpc__arena_reset(&rx->arena);
 	lrpc__count_call(h, rep.code);
 }
@@ -110,7 +121,7 @@ static void *receiver_main(void *arg)
 			atomic_fetch_add(&host->stats.protocol_errors, 1);
 			continue;
 		}
-		serve(rx, r.lane);
+		serve(rx, &r);
 	}
 	if (ret == 0)
 		h->recv_stop(&r);
@@ -184,7 +195,13 @@ int lrpc__receivers_start(struct lrpc__receivers *rs)
 void lrpc__receivers_stop(struct lrpc__receivers *rs)
 {
 	atomic_store(&rs->stop, 1);
-	if (rs->base)
-		for (uint32_t i = 0; i < rs->geom.nlanes; i++)
-			rs->hand.ops->kick(lrpc__region_lane(rs->base, &rs->geom, i));
+	if (!rs->base)
+		return;
+	for (uint32_t i = 0; i < rs->geom.nlanes; i++) {
+		struct lrpc__lane *lane = lrpc__region_lane(rs->base, &rs->geom, i);
+
+		rs->hand.ops->kick(lane);
+		/* A receiver running a stream sleeps on the stream's bell. */
+		lrpc__bell_kick(&lane->stream.srv_bell);
+	}
 }

@@ -38,7 +38,14 @@ void lrpc__receivers_destroy(struct lrpc__receivers *rs);
  * the hand-off. \return 0, -errno (rs->started threads run; stop them). */
 int lrpc__receivers_start(struct lrpc__receivers *rs);
 
-/* Any thread: take no more calls; a receiver in a call finishes it. */
+/* The receiver thread: write the reply to the call \p seq on \p lane,
+ * its seq last, with release. */
+struct lrpc__reply;
+void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t seq,
+			    const struct lrpc__reply *rep);
+
+/* Any thread: take no more calls; a receiver in a call finishes it, a
+ * receiver running a stream has its handler's waits return CANCELLED. */
 void lrpc__receivers_stop(struct lrpc__receivers *rs);
 
 #endif

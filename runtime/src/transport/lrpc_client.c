@@ -21,47 +21,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "handoff/bell.h"
 #include "handoff/handoff.h"
 #include "transport/sock.h"
+#include "transport/lrpc_client.h"
 #include "transport/transport.h"
 #include "wire/handshake.h"
 #include "wire/lane.h"
-
-struct chan_lane {
-	struct lrpc__req_buf rb; /* first: the generic code sees only this */
-	struct lrpc__lane *lane;
-	uint32_t call_word;
-	uint64_t seq;
-	_Atomic int use; /* enum lane_use */
-	bool timed_out;  /* set by the holder: release as ABANDONED */
-};
-
-/*
- * Who may use a lane. ABANDONED: its call timed out and the receiver still
- * has it; it becomes usable once the receiver hands it back (see
- * lane_returned), so that a late reply is never read as a later call's.
- */
-enum lane_use { LANE_FREE, LANE_BUSY, LANE_ABANDONED };
-
-struct shm_chan {
-	int ctl_fd;
-	int wake_fd[2]; /* tells the monitor to quit */
-	void *base;
-	struct lrpc__geom geom;
-	uint32_t service_id;
-	struct lrpc__hclient hand;
-	bool attached;
-
-	struct chan_lane *lanes;
-	/* Only callers that found no lane take the lock and wait. */
-	pthread_mutex_t lock;
-	pthread_cond_t freed;
-	_Atomic unsigned int waiters;
-
-	_Atomic int dead;
-	pthread_t monitor;
-	bool monitor_started;
-};
 
 /* Wait until the control socket closes, then fail every call in flight. */
 static void *monitor_main(void *arg)
@@ -84,8 +50,11 @@ static void *monitor_main(void *arg)
 			break;
 	}
 	atomic_store(&ch->dead, 1);
-	for (uint32_t i = 0; i < ch->geom.nlanes; i++)
+	for (uint32_t i = 0; i < ch->geom.nlanes; i++) {
 		ch->hand.ops->peer_gone(ch->lanes[i].lane);
+		/* A stream's waiters sleep on its bell. */
+		lrpc__bell_kick(&ch->lanes[i].lane->stream.cli_bell);
+	}
 	pthread_mutex_lock(&ch->lock);
 	pthread_cond_broadcast(&ch->freed);
 	pthread_mutex_unlock(&ch->lock);
@@ -313,23 +282,35 @@ static size_t shm_max_msg(const lrpc_channel *c)
  * CPU hint, and threads that each keep their own lane never contend. */
 static __thread uint32_t lane_hint;
 
-/* Has the receiver of an abandoned lane handed it back? */
+/* Has the receiver of an abandoned lane handed it back? A stream's (its
+ * open answered at once) only once it has written the stream's end. */
 static bool lane_returned(const struct shm_chan *ch, const struct chan_lane *cl)
 {
-	return ch->hand.ops->returned(cl->lane, cl->seq);
+	return ch->hand.ops->returned(cl->lane, cl->seq) &&
+	       (!cl->stream || lrpc__lane_stream_ended(cl));
 }
 
 /* Take a free lane, or an abandoned one whose receiver has let go. */
 static bool try_take(const struct shm_chan *ch, struct chan_lane *cl)
 {
-	int use = atomic_load_explicit(&cl->use, memory_order_relaxed);
+	/* Acquire: what the holder wrote before abandoning (seq, stream). */
+	int use = atomic_load_explicit(&cl->use, memory_order_acquire);
 
 	if (use == LANE_ABANDONED && !lane_returned(ch, cl))
 		return false;
-	return use != LANE_BUSY &&
-	       atomic_compare_exchange_strong_explicit(&cl->use, &use, LANE_BUSY,
-						       memory_order_acquire,
-						       memory_order_relaxed);
+	if (use == LANE_BUSY ||
+	    !atomic_compare_exchange_strong_explicit(&cl->use, &use, LANE_BUSY,
+						     memory_order_acquire,
+						     memory_order_relaxed))
+		return false;
+	if (use == LANE_ABANDONED) {
+		/* Handed back: nobody reads the cancel word until our call. */
+		atomic_store_explicit(&cl->lane->call.cancel, 0,
+				      memory_order_relaxed);
+		cl->lane->call.flags = 0;
+		cl->stream = false;
+	}
+	return true;
 }
 
 static struct chan_lane *take_any(struct shm_chan *ch)
@@ -355,8 +336,8 @@ static struct chan_lane *first_abandoned(struct shm_chan *ch)
 	return NULL;
 }
 
-static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
-			     struct lrpc__req_buf **out, lrpc_status *st)
+lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
+			    struct lrpc__req_buf **out, lrpc_status *st)
 {
 	struct shm_chan *ch = c->impl;
 	struct timespec ts = {
@@ -402,7 +383,11 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 			/* Nobody signals when a late reply frees a lane, so
 			 * wait for that lane itself. */
 			pthread_mutex_unlock(&ch->lock);
-			ch->hand.ops->wait_returned(ab->lane, ab->seq, deadline);
+			if (ab->stream)
+				lrpc__lane_stream_wait_ended(ch, ab, deadline);
+			else
+				ch->hand.ops->wait_returned(ab->lane, ab->seq,
+							    deadline);
 			pthread_mutex_lock(&ch->lock);
 		} else {
 			pthread_cond_timedwait(&ch->freed, &ch->lock, &ts);
@@ -413,7 +398,7 @@ static lrpc_code shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline
 	return code;
 }
 
-static void shm_release(lrpc_channel *c, struct lrpc__req_buf *rb)
+void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 {
 	struct shm_chan *ch = c->impl;
 	struct chan_lane *cl = (struct chan_lane *)rb;
@@ -464,8 +449,11 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 "this thread serves %s calls and cannot also "
 					 "make them; open the channel with another hand-off",
 					 ch->hand.ops->name);
-	if (ret == -ETIMEDOUT)
+	if (ret == -ETIMEDOUT) {
 		cl->timed_out = true;
+		/* The handler may still run: lrpc_call_cancelled() says so. */
+		atomic_store_explicit(&lane->call.cancel, 1, memory_order_relaxed);
+	}
 	else if (ret == -ECONNRESET || (ret == 0 && atomic_load(&ch->dead)))
 		/* The server is gone, and a hand-off may say so before it
 		 * says the reply came. One that replied and then went (a
@@ -528,9 +516,10 @@ static void shm_close(lrpc_channel *c)
 
 static const struct lrpc__chan_ops shm_ops = {
 	.max_msg = shm_max_msg,
-	.acquire = shm_acquire,
+	.acquire = lrpc__shm_acquire,
 	.invoke = shm_invoke,
-	.release = shm_release,
+	.release = lrpc__shm_release,
+	.stream_open = lrpc__shm_stream_open,
 	.close = shm_close,
 };
 

@@ -98,7 +98,17 @@ struct lrpc__call_meta {
 	int64_t deadline;
 	uint32_t method_id;
 	uint32_t req_len;
+	uint32_t flags; /* LRPC__CALL_*; a unary call leaves it 0 */
+	/* Nonzero: the client gave up on the call or stream (the handler's
+	 * lrpc_call_cancelled() reads it). Set by a client that timed out or
+	 * cancelled; cleared by whoever takes the lane next, only once the
+	 * receiver has handed it back (transport/lrpc_client.c). */
+	_Atomic int cancel;
 };
+
+/* The call opens a stream on the lane (lane_ring.h): the receiver answers
+ * at once and serves the stream until its handler returns. */
+#define LRPC__CALL_STREAM 1u
 
 /* Written by the receiver before it hands the lane back; read once by the sender. */
 struct lrpc__reply_meta {
@@ -108,11 +118,40 @@ struct lrpc__reply_meta {
 	char message[LRPC_STATUS_MSG_MAX];
 };
 
+/*
+ * A stream's control block (lane_ring.h has the rings it describes).
+ * Each side writes only its own cache line of indices; the bells are
+ * eventcounts the other side bumps to wake a sleeper (handoff/bell.h).
+ */
+struct lrpc__stream_ctl {
+	/* Client-written. */
+	alignas(64) _Atomic uint64_t c2s_tail; /* bytes written to the server */
+	_Atomic uint64_t s2c_head;             /* bytes read from the server */
+	_Atomic uint32_t cli_flags;            /* LRPC__STREAM_HALF_CLOSED */
+	_Atomic uint32_t cli_sleepers;         /* client threads asleep on cli_bell */
+	/* Server-written. */
+	alignas(64) _Atomic uint64_t c2s_head;
+	_Atomic uint64_t s2c_tail;
+	_Atomic uint32_t srv_sleepers;
+	/* The bells: bumped by the side that does not sleep on it. */
+	alignas(64) _Atomic uint32_t cli_bell;
+	_Atomic uint32_t srv_bell;
+	/* Server-written, once: the end of the stream. end_seq (the open's
+	 * seq) is stored last, with release; then code and message are
+	 * whole and the receiver no longer touches the stream. */
+	alignas(64) _Atomic uint64_t end_seq;
+	uint32_t end_code;
+	char end_message[LRPC_STATUS_MSG_MAX];
+};
+
+#define LRPC__STREAM_HALF_CLOSED 1u
+
 struct lrpc__lane {
 	struct lrpc__rx_ctx rx;
 	struct lrpc__tx_ctx tx;
 	struct lrpc__call_meta call;
 	struct lrpc__reply_meta reply;
+	alignas(64) struct lrpc__stream_ctl stream;
 };
 
 /* The lane header takes one page; the buffer starts page-aligned after it. */
@@ -123,6 +162,11 @@ _Static_assert(offsetof(struct lrpc__lane, rx.state) == 0, "rx word at 0");
 _Static_assert(offsetof(struct lrpc__lane, tx) == 64, "tx context");
 _Static_assert(offsetof(struct lrpc__lane, call) == 128, "call meta");
 _Static_assert(offsetof(struct lrpc__lane, reply) == 192, "reply meta");
+_Static_assert(sizeof(struct lrpc__call_meta) == 64, "call meta is one line");
+_Static_assert(sizeof(struct lrpc__reply_meta) == 256, "reply meta");
+_Static_assert(offsetof(struct lrpc__lane, stream) == 448 &&
+		       sizeof(struct lrpc__stream_ctl) == 448,
+	       "stream control (docs/internals.md)");
 _Static_assert(sizeof(struct lrpc__lane) <= LRPC__LANE_HDR_SIZE, "lane header");
 
 /* Geometry of a region; both sides derive addresses from it alone. */

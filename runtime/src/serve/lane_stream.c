@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The server's side of a stream on an lrpc:// lane. The receiver thread
+ * that took the open answers it through the hand-off, then runs the
+ * handler (serve/stream.c) over the lane's two rings: it consumes the
+ * client's and produces its own, waking the client through its bell only
+ * when it sleeps (handoff/bell.h), and writes the stream's end last.
+ *
+ * The client can rewrite the whole lane at any moment, so the rings check
+ * each index they read (wire/lane_ring.c); a broken one ends the stream
+ * as a protocol error and the receiver serves the lane again. A handler
+ * blocked in a read or write returns CANCELLED when the client cancels
+ * (the lane's cancel word, also its lrpc_call_cancelled()) or the
+ * connection stops (the client went away; the server stops): the stop's
+ * kick rings the server's bell.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handoff/bell.h"
+#include "serve/lane_stream.h"
+#include "serve/stream.h"
+#include "wire/lane_ring.h"
+
+struct lane_sstream {
+	struct lrpc_server_stream base; /* first: the stream layer's */
+	struct lrpc__lane *lane;
+	const _Atomic int *stop;
+	struct lrpc__ring in, out;
+	lrpc_deadline deadline;
+	const char *broken; /* why the stream is a protocol error, or NULL */
+	/* The operation in progress, for look(). */
+	const unsigned char **msg;
+	size_t *len;
+	bool *end;
+	size_t put_len;
+	lrpc__put_fn put;
+	const void *put_arg;
+};
+
+static int fail(struct lane_sstream *s, int err)
+{
+	if (!s->broken)
+		s->broken = err == -ENOMEM ?
+				    "out of memory for a message that wraps" :
+				    "the client's ring indices or lengths are impossible";
+	lrpc_call_set_message(s->base.call, "stream ended: %s", s->broken);
+	return LRPC_CANCELLED;
+}
+
+/* Between looks: is the stream over for the handler? */
+static int check(void *ctx)
+{
+	struct lane_sstream *s = ctx;
+
+	if (s->broken)
+		return LRPC_CANCELLED;
+	if (atomic_load_explicit(&s->lane->call.cancel, memory_order_acquire)) {
+		lrpc_call_set_message(s->base.call, "cancelled by the client");
+		return LRPC_CANCELLED;
+	}
+	if (atomic_load_explicit(s->stop, memory_order_acquire)) {
+		lrpc_call_set_message(s->base.call,
+				      "the client went away or the server is stopping");
+		return LRPC_CANCELLED;
+	}
+	if (lrpc_now() >= s->deadline) {
+		lrpc_call_set_message(s->base.call, "the stream's deadline passed");
+		return LRPC_DEADLINE_EXCEEDED;
+	}
+	return -1;
+}
+
+static int look_in(void *ctx)
+{
+	struct lane_sstream *s = ctx;
+	/* Before the ring: a half-close seen covers every record before it. */
+	uint32_t flags = atomic_load_explicit(&s->lane->stream.cli_flags,
+					      memory_order_acquire);
+	int got = lrpc__ring_take(&s->in, s->msg, s->len);
+
+	if (got > 0)
+		return LRPC_OK;
+	if (got < 0)
+		return fail(s, got);
+	if (flags & LRPC__STREAM_HALF_CLOSED) {
+		*s->end = true;
+		return LRPC_OK;
+	}
+	return -1;
+}
+
+static lrpc_code ss_recv(struct lrpc_server_stream *base, lrpc_deadline deadline,
+			 const unsigned char **msg, size_t *len, bool *end)
+{
+	struct lane_sstream *s = (struct lane_sstream *)base;
+	struct lrpc__stream_ctl *c = &s->lane->stream;
+	int code;
+
+	/* The last message is done with: its room is the client's again. */
+	if (lrpc__ring_release(&s->in))
+		lrpc__bell_ring(&c->cli_bell, &c->cli_sleepers);
+	s->deadline = deadline;
+	code = check(s);
+	if (code >= 0)
+		return (lrpc_code)code;
+	s->msg = msg;
+	s->len = len;
+	s->end = end;
+	return (lrpc_code)lrpc__bell_wait(&c->srv_bell, &c->srv_sleepers, look_in,
+					  check, s, deadline);
+}
+
+static int look_out(void *ctx)
+{
+	struct lane_sstream *s = ctx;
+	int room = lrpc__ring_room(&s->out, s->put_len);
+
+	if (room < 0)
+		return fail(s, room);
+	if (!room)
+		return -1;
+	room = lrpc__ring_put(&s->out, s->put_len, s->put, s->put_arg);
+	if (room < 0) {
+		lrpc_call_set_message(s->base.call,
+				      "out of memory for a message that wraps");
+		return LRPC_RESOURCE_EXHAUSTED;
+	}
+	lrpc__bell_ring(&s->lane->stream.cli_bell, &s->lane->stream.cli_sleepers);
+	return LRPC_OK;
+}
+
+static lrpc_code ss_send(struct lrpc_server_stream *base, lrpc_deadline deadline,
+			 size_t len, lrpc__put_fn put, const void *arg)
+{
+	struct lane_sstream *s = (struct lane_sstream *)base;
+	struct lrpc__stream_ctl *c = &s->lane->stream;
+	int code;
+
+	s->deadline = deadline;
+	code = check(s);
+	if (code >= 0)
+		return (lrpc_code)code;
+	s->put_len = len;
+	s->put = put;
+	s->put_arg = arg;
+	return (lrpc_code)lrpc__bell_wait(&c->srv_bell, &c->srv_sleepers, look_out,
+					  check, s, deadline);
+}
+
+static size_t ss_max_msg(const struct lrpc_server_stream *base)
+{
+	const struct lane_sstream *s = (const struct lane_sstream *)base;
+
+	return lrpc__ring_max_msg(s->out.size);
+}
+
+static const struct lrpc__sstream_ops lane_sstream_ops = {
+	.recv = ss_recv,
+	.send = ss_send,
+	.max_msg = ss_max_msg,
+};
+
+/* Last: after end_seq the lane is the client's again. */
+static void end_write(struct lrpc__lane *lane, uint64_t seq, lrpc_code code,
+		      const char *message)
+{
+	struct lrpc__stream_ctl *c = &lane->stream;
+	size_t n = strnlen(message, LRPC_STATUS_MSG_MAX - 1);
+
+	c->end_code = (uint32_t)code;
+	memcpy(c->end_message, message, n);
+	c->end_message[n] = '\0';
+	atomic_store_explicit(&c->end_seq, seq, memory_order_seq_cst);
+	lrpc__bell_ring(&c->cli_bell, &c->cli_sleepers);
+}
+
+bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
+			     struct lrpc__arena *arena, uint64_t seq,
+			     lrpc_deadline deadline, uint32_t method_id,
+			     struct lrpc__reply *rep)
+{
+	struct lrpc__host *h = rs->host;
+	struct lrpc__lane *lane = r->lane;
+	struct lrpc__stream_ctl *c = &lane->stream;
+	const struct lrpc__method_entry *e =
+		lrpc__registry_find(&h->registry, method_id);
+	struct lane_sstream s = {
+		.base.ops = &lane_sstream_ops,
+		.lane = lane,
+		.stop = r->conn->stop,
+	};
+	char message[LRPC_STATUS_MSG_MAX];
+	lrpc_code code;
+
+	if (!e || e->method->kind == LRPC_METHOD_UNARY) {
+		/* Refused as an ordinary call, so that the open fails. */
+		rep->len = 0;
+		rep->code = LRPC_UNIMPLEMENTED;
+		if (e)
+			snprintf(rep->message, sizeof(rep->message),
+				 "%s is unary: call it, not a stream",
+				 e->method->full_name);
+		else
+			snprintf(rep->message, sizeof(rep->message),
+				 "unknown method id 0x%08x", method_id);
+		end_write(lane, seq, rep->code, rep->message);
+		return false;
+	}
+	/* Our indices start at 0; the client set its own before the open. */
+	atomic_store_explicit(&c->c2s_head, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->s2c_tail, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->srv_sleepers, 0, memory_order_relaxed);
+	lrpc__ring_init(&s.in, lrpc__lane_buf(lane), rs->geom.buf_size, 0,
+			&c->c2s_head, &c->c2s_tail);
+	lrpc__ring_init(&s.out, lrpc__lane_buf(lane), rs->geom.buf_size, 1,
+			&c->s2c_tail, &c->s2c_head);
+	lrpc__lane_reply_write(lane, seq, &(struct lrpc__reply){ .code = LRPC_OK });
+	r->conn->ops->answer(r);
+
+	code = lrpc__serve_stream(&h->registry, arena, method_id, deadline,
+				  &lane->call.cancel, &s.base, message);
+	if (s.broken) {
+		code = LRPC_INTERNAL;
+		snprintf(message, sizeof(message), "protocol error: %s", s.broken);
+		atomic_fetch_add(&h->stats.protocol_errors, 1);
+	}
+	lrpc__ring_destroy(&s.in);
+	lrpc__ring_destroy(&s.out);
+	end_write(lane, seq, code, message);
+	lrpc__count_call(h, code);
+	return true;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What lrpc:// channels share between the call path (lrpc_client.c) and
+ * streams (lrpc_stream_client.c): the channel, its lanes and how a lane
+ * is lent out.
+ */
+#ifndef LRPC_LRPC_CLIENT_H
+#define LRPC_LRPC_CLIENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "handoff/handoff.h"
+#include "transport/transport.h"
+#include "wire/lane.h"
+
+struct chan_lane {
+	struct lrpc__req_buf rb; /* first: the generic code sees only this */
+	struct lrpc__lane *lane;
+	uint32_t call_word;
+	uint64_t seq;
+	_Atomic int use; /* enum lane_use */
+	bool timed_out;  /* set by the holder: release as ABANDONED */
+	/* Abandoned by a stream (lrpc_stream_client.c): back once the
+	 * receiver wrote the stream's end. Written by the holder before
+	 * the release that abandons it; cleared by the next taker. Atomic:
+	 * a thread waiting for an abandoned lane reads it as a taker clears
+	 * it. */
+	_Atomic bool stream;
+};
+
+/*
+ * Who may use a lane. ABANDONED: its call timed out and the receiver still
+ * has it; it becomes usable once the receiver hands it back (see
+ * lane_returned), so that a late reply is never read as a later call's.
+ */
+enum lane_use { LANE_FREE, LANE_BUSY, LANE_ABANDONED };
+
+struct shm_chan {
+	int ctl_fd;
+	int wake_fd[2]; /* tells the monitor to quit */
+	void *base;
+	struct lrpc__geom geom;
+	uint32_t service_id;
+	struct lrpc__hclient hand;
+	bool attached;
+
+	struct chan_lane *lanes;
+	/* Only callers that found no lane take the lock and wait. */
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	_Atomic unsigned int waiters;
+
+	_Atomic int dead;
+	pthread_t monitor;
+	bool monitor_started;
+};
+
+/* Lend a lane (FREE, or ABANDONED and handed back), blocking at most
+ * until \p deadline; give it back. The channel's acquire and release. */
+lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
+			    struct lrpc__req_buf **out, lrpc_status *st);
+void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb);
+
+/* lrpc_stream_client.c: the channel's stream_open. */
+lrpc_code lrpc__shm_stream_open(lrpc_channel *c, uint32_t method_id,
+				lrpc_deadline deadline,
+				struct lrpc__cstream **out, lrpc_status *st);
+/* Has the receiver of \p cl written the end of the stream \p cl->seq?
+ * Never blocks. */
+bool lrpc__lane_stream_ended(const struct chan_lane *cl);
+/* Block a while (at most until \p deadline, or the server's death) for
+ * that. */
+void lrpc__lane_stream_wait_ended(struct shm_chan *ch, struct chan_lane *cl,
+				  lrpc_deadline deadline);
+
+#endif
