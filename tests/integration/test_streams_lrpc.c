@@ -222,6 +222,7 @@ START_TEST(half_close_and_refusals)
 					  &s, &st),
 			 LRPC_UNIMPLEMENTED);
 	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(st.message, "/lrpctest.Streams/Nope"), "%s", st.message);
 	unary_ok(ch, 4);
 	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);

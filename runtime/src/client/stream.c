@@ -73,6 +73,7 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 				    lrpc__channel_deadline(ch, deadline),
 				    &s->t, st);
 	if (code != LRPC_OK) {
+		lrpc__status_name_method(st, code, method->full_name);
 		lrpc__arena_destroy(&s->arena);
 		free(s);
 		return code;
