@@ -43,9 +43,29 @@ static lrpc_code echo(void *user, lrpc_call *call, const Bench__EchoMsg *req,
 	return LRPC_OK;
 }
 
+/* Pour messages of the size asked for until the client cancels. */
+static lrpc_code pour(void *user, lrpc_call *call, const Bench__PourReq *req,
+		      lrpc_server_stream *stream)
+{
+	Bench__EchoMsg m = BENCH__ECHO_MSG__INIT;
+	lrpc_code code = LRPC_OK;
+
+	(void)user;
+	m.payload.len = req->size;
+	m.payload.data = lrpc_call_alloc(call, req->size ? req->size : 1);
+	if (!m.payload.data)
+		return LRPC_RESOURCE_EXHAUSTED;
+	memset(m.payload.data, 'p', req->size);
+	for (uint64_t seq = 0; code == LRPC_OK; seq++) {
+		bench_pour_stamp(m.payload.data, m.payload.len, seq);
+		code = bench__echo__pour__server_write(stream, &m);
+	}
+	return code;
+}
+
 static int server(const bench_opts *o)
 {
-	static const Bench__Echo_Handlers handlers = { .echo = echo };
+	static const Bench__Echo_Handlers handlers = { .echo = echo, .pour = pour };
 	lrpc_server_opts so;
 	lrpc_server *srv;
 	int rc;
@@ -145,6 +165,43 @@ static void cl_close(void *ctx)
 	pthread_mutex_unlock(&ch_lock);
 }
 
+static void *pour_open(void *ctx, size_t size)
+{
+	Bench__PourReq req = BENCH__POUR_REQ__INIT;
+	lrpc_stream *s;
+	lrpc_status st;
+	lrpc_code code;
+
+	(void)ctx;
+	req.size = (uint32_t)size;
+	code = bench__echo__pour__open(ch, &req, lrpc_deadline_after_ms(600000), &s, &st);
+	if (code != LRPC_OK) {
+		fprintf(stderr, "lrpc: open Pour: %s: %s\n", lrpc_code_name(code), st.message);
+		return NULL;
+	}
+	return s;
+}
+
+static int pour_next(void *stream, const void **msg, size_t *len)
+{
+	Bench__EchoMsg *m;
+	lrpc_status st;
+	lrpc_code code = bench__echo__pour__read(stream, &m, &st);
+
+	if (code != LRPC_OK || !m) {
+		fprintf(stderr, "lrpc: Pour ended: %s: %s\n", lrpc_code_name(code), st.message);
+		return -1;
+	}
+	*msg = m->payload.data;
+	*len = m->payload.len;
+	return 0;
+}
+
+static void pour_close(void *stream)
+{
+	lrpc_stream_free(stream);
+}
+
 static const char *cl_describe(void *ctx)
 {
 	return ((client *)ctx)->desc;
@@ -158,6 +215,9 @@ int main(int argc, char **argv)
 		.call = cl_call,
 		.close = cl_close,
 		.describe = cl_describe,
+		.pour_open = pour_open,
+		.pour_next = pour_next,
+		.pour_close = pour_close,
 	};
 	bench_opts o;
 
