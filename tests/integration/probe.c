@@ -140,6 +140,7 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	o.max_conn_buffer_kib = env_uint("LRPC_PROBE_CONN_BUFFER_KIB");
 	o.idle_timeout_ms = env_uint("LRPC_PROBE_IDLE_MS");
 	o.header_timeout_ms = env_uint("LRPC_PROBE_HEADER_MS");
+	o.max_receivers = env_uint("LRPC_PROBE_MAX_RECEIVERS");
 	lrpc_runtime_dir(dir, sizeof(dir));
 	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
 	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);

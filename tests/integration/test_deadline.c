@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Deadlines: a slow handler, a late reply, a deadline already past. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -15,8 +16,9 @@ START_TEST(slow_handler_exceeds_deadline_and_late_reply_is_dropped)
 	lrpc_status st;
 
 	h_dir_setup();
-	/* One receiver: the next call must reuse the lane the late reply
-	 * comes back on. */
+	/* One receiver and no more: the next call must reuse the lane the
+	 * late reply comes back on. */
+	setenv("LRPC_PROBE_MAX_RECEIVERS", "1", 1);
 	h_probe_server(&srv, "slowpoke", "1", NULL);
 	ch = h_open(&srv);
 	sreq.tag = 1;

@@ -24,7 +24,8 @@ extern "C" {
 typedef struct lrpc_server lrpc_server;
 
 typedef struct lrpc_server_opts {
-	/* Receiver contexts (and threads) per connected client; 0: one per CPU. */
+	/* Receiver contexts (and threads) each lrpc:// client starts with;
+	 * 0: one per CPU. */
 	unsigned int receivers;
 	/* Largest request or reply in bytes; 0: LRPC_DEFAULT_MAX_MSG. */
 	size_t max_msg_size;
@@ -41,7 +42,16 @@ typedef struct lrpc_server_opts {
 	 * handlers on its receiver threads.
 	 */
 	int inline_handlers;
-	unsigned int reserved0; /* was padding in 0.1.0: never read */
+	/*
+	 * lrpc:// (since 0.2.0, in what was padding in 0.1.0): a client whose
+	 * calls and streams find every receiver busy (or held by a call it
+	 * gave up on) gets one more, up to this many; a receiver is a thread
+	 * and a lane of max_msg_size bytes of the client's region. 0: 4 x
+	 * receivers, at least 8, at most 1024; less than receivers counts as
+	 * receivers; above 1024: -EINVAL. (A 0.1.0 program that filled its
+	 * options without lrpc_server_opts_init() may leave garbage here.)
+	 */
+	unsigned int max_receivers;
 	/*
 	 * unix:// and tcp:// (since 0.1.1, in what was reserved; zero keeps
 	 * the default). Each socket transport counts its own connections.

@@ -155,11 +155,13 @@ void lrpc__receivers_destroy(struct lrpc__receivers *rs)
 	pthread_cond_destroy(&rs->start_cond);
 }
 
-int lrpc__receivers_start(struct lrpc__receivers *rs)
+int lrpc__receivers_start(struct lrpc__receivers *rs, uint32_t n)
 {
 	struct lrpc__host *h = rs->host;
 
-	for (uint32_t i = 0; i < rs->geom.nlanes; i++) {
+	if (n > rs->geom.nlanes)
+		return -EINVAL;
+	for (uint32_t i = rs->started; i < n; i++) {
 		struct receiver *rx = calloc(1, sizeof(*rx));
 		pthread_t t;
 		int ret;
@@ -186,7 +188,7 @@ int lrpc__receivers_start(struct lrpc__receivers *rs)
 	 * names receivers by ids that exist only once each has registered)
 	 * before the client calls. */
 	pthread_mutex_lock(&rs->start_lock);
-	while (rs->start_done < rs->geom.nlanes)
+	while (rs->start_done < n)
 		pthread_cond_wait(&rs->start_cond, &rs->start_lock);
 	pthread_mutex_unlock(&rs->start_lock);
 	return rs->start_error;

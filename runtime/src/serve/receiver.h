@@ -34,9 +34,11 @@ struct lrpc__receivers {
 void lrpc__receivers_init(struct lrpc__receivers *rs, struct lrpc__host *h);
 void lrpc__receivers_destroy(struct lrpc__receivers *rs);
 
-/* Start one thread per lane and wait until each has started its side of
- * the hand-off. \return 0, -errno (rs->started threads run; stop them). */
-int lrpc__receivers_start(struct lrpc__receivers *rs);
+/* Start receiver threads until lanes [0, \p n) have one, and wait until
+ * each has started its side of the hand-off: at the handshake, and on a
+ * client's grow request (loop thread). \return 0, -errno (rs->started
+ * threads run; stop them). */
+int lrpc__receivers_start(struct lrpc__receivers *rs, uint32_t n);
 
 /* The receiver thread: write the reply to the call \p seq on \p lane,
  * its seq last, with release. */

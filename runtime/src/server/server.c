@@ -100,7 +100,16 @@ int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
 	or_default(&srv->host.opts.max_pipelined, DEFAULT_MAX_PIPELINED);
 	or_default(&srv->host.opts.idle_timeout_ms, DEFAULT_IDLE_TIMEOUT_MS);
 	or_default(&srv->host.opts.header_timeout_ms, DEFAULT_HEADER_TIMEOUT_MS);
+	if (!srv->host.opts.max_receivers) {
+		unsigned int r = srv->host.opts.receivers;
+
+		srv->host.opts.max_receivers = r > LRPC__MAX_LANES / 4 ?
+			LRPC__MAX_LANES : r * 4 < 8 ? 8 : r * 4;
+	}
+	if (srv->host.opts.max_receivers < srv->host.opts.receivers)
+		srv->host.opts.max_receivers = srv->host.opts.receivers;
 	if (srv->host.opts.receivers > LRPC__MAX_LANES ||
+	    srv->host.opts.max_receivers > LRPC__MAX_LANES ||
 	    srv->host.opts.max_msg_size > LRPC_MAX_MSG_LIMIT) {
 		free(srv);
 		return -EINVAL;

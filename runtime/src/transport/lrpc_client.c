@@ -21,45 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "handoff/bell.h"
 #include "handoff/handoff.h"
 #include "transport/sock.h"
 #include "transport/lrpc_client.h"
 #include "transport/transport.h"
 #include "wire/handshake.h"
 #include "wire/lane.h"
-
-/* Wait until the control socket closes, then fail every call in flight. */
-static void *monitor_main(void *arg)
-{
-	struct shm_chan *ch = arg;
-	struct pollfd p[2] = {
-		{ .fd = ch->ctl_fd, .events = POLLIN | POLLRDHUP },
-		{ .fd = ch->wake_fd[0], .events = POLLIN },
-	};
-
-	for (;;) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			return NULL;
-		if (p[0].revents)
-			break;
-	}
-	atomic_store(&ch->dead, 1);
-	for (uint32_t i = 0; i < ch->geom.nlanes; i++) {
-		ch->hand.ops->peer_gone(ch->lanes[i].lane);
-		/* A stream's waiters sleep on its bell. */
-		lrpc__bell_kick(&ch->lanes[i].lane->stream.cli_bell);
-	}
-	pthread_mutex_lock(&ch->lock);
-	pthread_cond_broadcast(&ch->freed);
-	pthread_mutex_unlock(&ch->lock);
-	return NULL;
-}
 
 static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
 		       lrpc_deadline deadline)
@@ -229,6 +196,9 @@ static int handshake(struct shm_chan *ch, const struct lrpc__hello *h,
 		.region_size = w.region_size,
 	};
 	ch->service_id = w.service_id;
+	/* A 0.1 server starts every receiver at once. */
+	atomic_store(&ch->active, w.nlanes_active && w.nlanes_active < w.nlanes ?
+					  w.nlanes_active : w.nlanes);
 	*wp = w;
 	return fd;
 }
@@ -315,7 +285,7 @@ static bool try_take(const struct shm_chan *ch, struct chan_lane *cl)
 
 static struct chan_lane *take_any(struct shm_chan *ch)
 {
-	uint32_t n = ch->geom.nlanes, start = lane_hint < n ? lane_hint : 0;
+	uint32_t n = atomic_load(&ch->active), start = lane_hint < n ? lane_hint : 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t k = (start + i) % n;
@@ -379,7 +349,10 @@ lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
 			break;
 		}
 		ab = first_abandoned(ch);
-		if (ab) {
+		if (lrpc__shm_grow(ch)) {
+			/* A new lane serves sooner than a given-up call ends. */
+			pthread_cond_timedwait(&ch->freed, &ch->lock, &ts);
+		} else if (ab) {
 			/* Nobody signals when a late reply frees a lane, so
 			 * wait for that lane itself. */
 			pthread_mutex_unlock(&ch->lock);
@@ -569,7 +542,7 @@ int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	c->handoff = ch->hand.ops->name;
 	if (pipe2(ch->wake_fd, O_CLOEXEC) < 0)
 		return -errno;
-	ret = lrpc__thread_start(&ch->monitor, monitor_main, ch, false);
+	ret = lrpc__thread_start(&ch->monitor, lrpc__shm_monitor, ch, false);
 	if (ret < 0)
 		return ret;
 	ch->monitor_started = true;

@@ -46,6 +46,10 @@ struct shm_chan {
 	bool attached;
 
 	struct chan_lane *lanes;
+	/* Lanes [0, active) have a receiver; the server starts one more on
+	 * request (lrpc_control.c), one request at a time. */
+	_Atomic uint32_t active;
+	_Atomic int grow_pending;
 	/* Only callers that found no lane take the lock and wait. */
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
@@ -61,6 +65,13 @@ struct shm_chan {
 lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
 			    struct lrpc__req_buf **out, lrpc_status *st);
 void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb);
+
+/* lrpc_control.c: the monitor thread (until the server is gone or
+ * wake_fd is written), and asking for one more lane, called with the
+ * lock held by a caller that found none free. \return true if an answer
+ * is coming (freed will be broadcast), false if no more may be asked. */
+void *lrpc__shm_monitor(void *arg);
+bool lrpc__shm_grow(struct shm_chan *ch);
 
 /* lrpc_stream_client.c: the channel's stream_open. */
 lrpc_code lrpc__shm_stream_open(lrpc_channel *c, uint32_t method_id,

@@ -139,6 +139,7 @@ static int send_welcome(struct conn *conn, struct lrpc__welcome w,
 
 		w.service_id = conn->host->service_id;
 		w.nlanes = conn->rs.geom.nlanes;
+		w.nlanes_active = conn->rs.started;
 		w.buf_size = conn->rs.geom.buf_size;
 		w.lane_stride = conn->rs.geom.lane_stride;
 		w.region_size = conn->rs.geom.region_size;
@@ -166,7 +167,9 @@ static int region_create(struct conn *conn)
 	void *base;
 	int ret;
 
-	ret = lrpc__geom_init(g, h->opts.receivers, h->opts.max_msg_size);
+	/* Lanes for every receiver the client may grow to: the memfd is
+	 * sparse, so a lane costs memory only once a receiver uses it. */
+	ret = lrpc__geom_init(g, h->opts.max_receivers, h->opts.max_msg_size);
 	if (ret < 0)
 		return ret;
 	conn->memfd = memfd_create("lazyrpc-lanes",
@@ -202,10 +205,22 @@ static int region_create(struct conn *conn)
 
 /* \return 0 or a positive errno for the welcome message, and in \p why
  * (LRPC__REFUSAL_MAX bytes) what the client is told. */
+/* Give lanes [0, n) a receiver each; each holds the connection until it
+ * exits. \return 0, -errno. */
+static int receivers_add(struct conn *conn, uint32_t n)
+{
+	uint32_t before = conn->rs.started;
+	int ret;
+
+	atomic_fetch_add(&conn->refs, n - before);
+	ret = lrpc__receivers_start(&conn->rs, n);
+	atomic_fetch_sub(&conn->refs, n - conn->rs.started);
+	return ret;
+}
+
 static int admit(struct conn *conn, struct lrpc__welcome *w, char *why)
 {
 	struct lrpc__host *host = conn->host;
-	unsigned int unstarted;
 	struct lrpc__hello h;
 	int ret;
 
@@ -239,12 +254,26 @@ static int admit(struct conn *conn, struct lrpc__welcome *w, char *why)
 			 "the server could not make a region: %s", strerror(-ret));
 		return -ret;
 	}
-	/* Each receiver holds the connection until it exits. */
-	atomic_fetch_add(&conn->refs, conn->rs.geom.nlanes);
-	ret = lrpc__receivers_start(&conn->rs);
-	unstarted = conn->rs.geom.nlanes - conn->rs.started;
-	atomic_fetch_sub(&conn->refs, unstarted);
-	return -ret;
+	return -receivers_add(conn, host->opts.receivers);
+}
+
+/* A client asked for one more receiver: start it, then say so. */
+static void grow(struct conn *conn)
+{
+	static char grown = LRPC__CTL_GROWN;
+	uv_buf_t b = uv_buf_init(&grown, 1);
+
+	if (conn->peer.draining)
+		return; /* stopping: the client learns from the close */
+	if (conn->rs.started >= conn->rs.geom.nlanes ||
+	    receivers_add(conn, conn->rs.started + 1) < 0 ||
+	    uv_try_write((uv_stream_t *)&conn->pipe, &b, 1) != 1) {
+		/* Past nlanes the client broke the protocol; otherwise the
+		 * client cannot be told, and would wait for nothing. */
+		atomic_fetch_add(&conn->host->stats.protocol_errors,
+				 conn->rs.started >= conn->rs.geom.nlanes);
+		conn_close(conn);
+	}
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -253,12 +282,12 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 	(void)hint;
 	/* Until the hello is complete, read straight into it; afterwards the
-	 * client has nothing to say, and a byte is enough to notice that. */
+	 * client only sends grow requests (handshake.h), a byte each. */
 	if (!conn->welcomed)
 		*buf = uv_buf_init((char *)conn->hello + conn->hello_len,
 				   sizeof(struct lrpc__hello) - conn->hello_len);
 	else
-		*buf = uv_buf_init((char *)conn->hello, 1);
+		*buf = uv_buf_init((char *)conn->hello, sizeof(conn->hello));
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -269,15 +298,24 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	char why[LRPC__REFUSAL_MAX] = "";
 	int status;
 
-	(void)buf;
 	if (n == 0)
 		return;
-	if (n < 0 || conn->welcomed) {
-		/* EOF: the client is gone. Data after the handshake: it is
-		 * not speaking our protocol. Either way the client is done. */
-		if (n > 0)
-			atomic_fetch_add(&host->stats.protocol_errors, 1);
-		conn_close(conn);
+	if (n < 0) {
+		conn_close(conn); /* EOF: the client is gone */
+		return;
+	}
+	if (conn->welcomed) {
+		/* After the handshake the client only asks for receivers. */
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf->base[i] != LRPC__CTL_GROW) {
+				atomic_fetch_add(&host->stats.protocol_errors, 1);
+				conn_close(conn);
+				return;
+			}
+			if (uv_is_closing((uv_handle_t *)&conn->pipe))
+				return;
+			grow(conn);
+		}
 		return;
 	}
 	conn->hello_len += (size_t)n;

@@ -7,8 +7,15 @@
  *                   (SCM_RIGHTS) when status is 0; a refusal (status not 0)
  *                   is followed in the same message by why, in text
  *                   (fewer than LRPC__REFUSAL_MAX bytes, no terminator)
- * The connection then stays open and carries nothing: its end tells each
- * side that the other is gone.
+ * The connection then stays open. Its end tells each side that the other
+ * is gone. Besides, it carries single bytes:
+ *   client -> server LRPC__CTL_GROW: all the lanes I may use are busy,
+ *                    start a receiver on the next lane (since 0.2.0);
+ *   server -> client LRPC__CTL_GROWN: done, one more lane may be used.
+ * The region holds nlanes lanes, of which the first nlanes_active have a
+ * receiver from the start; the client asks for the rest one at a time,
+ * and asks again only after the answer. Any other byte, or a grow past
+ * nlanes, is a protocol error that ends the connection.
  */
 #ifndef LRPC_CTLPROTO_H
 #define LRPC_CTLPROTO_H
@@ -20,6 +27,8 @@
 #define LRPC__CTL_VERSION 1u
 #define LRPC__HANDOFF_NAME_MAX 16
 #define LRPC__REFUSAL_MAX 192 /* LRPC_STATUS_MSG_MAX */
+#define LRPC__CTL_GROW '+'
+#define LRPC__CTL_GROWN '+'
 
 struct lrpc__hello {
 	uint32_t magic;
@@ -47,7 +56,8 @@ struct lrpc__welcome {
 	 * and its id; receiver ids are in each lane's receiver context. */
 	uint64_t handoff_key;
 	uint32_t handoff_id;
-	uint32_t reserved;
+	/* Lanes with a receiver from the start; 0 (a 0.1 server): all. */
+	uint32_t nlanes_active;
 };
 
 _Static_assert(sizeof(struct lrpc__hello) == 40, "hello wire size");
