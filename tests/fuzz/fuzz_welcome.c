@@ -120,6 +120,22 @@ static void interrupt_client(void)
 		fz_die("tgkill: %s", strerror(errno));
 }
 
+static struct sockaddr_un listen_sa = { .sun_family = AF_UNIX };
+
+/* A listener for one input. The fake server answers one connection and
+ * then stops listening, so the channel's reconnect (once this server is
+ * gone) is refused at once instead of waiting in a backlog nobody reads,
+ * and never reaches the next input's server. */
+static void listen_up(void)
+{
+	unlink(listen_sa.sun_path);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0 ||
+	    bind(listen_fd, (struct sockaddr *)&listen_sa, sizeof(listen_sa)) ||
+	    listen(listen_fd, 4))
+		fz_die("no fake server: %s", strerror(errno));
+}
+
 static void cleanup(void)
 {
 	char path[108];
@@ -132,8 +148,7 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[sizeof(sa.sun_path)];
+	char path[sizeof(listen_sa.sun_path)];
 
 	(void)argc, (void)argv;
 	signal(SIGPIPE, SIG_IGN);
@@ -145,11 +160,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	unsetenv("LAZYRPC_HANDOFF");
 	fz_runtime_path(path, sizeof(path), "fuzz-welcome", "");
 	snprintf(uri, sizeof(uri), "lrpc://%s", strrchr(path, '/') + 1);
-	strcpy(sa.sun_path, path);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(listen_fd, 4) || pipe2(to_server, O_CLOEXEC) ||
-	    pipe2(to_client, O_CLOEXEC))
+	strcpy(listen_sa.sun_path, path);
+	if (pipe2(to_server, O_CLOEXEC) || pipe2(to_client, O_CLOEXEC))
 		fz_die("no fake server: %s", strerror(errno));
 	atexit(cleanup);
 	return 0;
@@ -317,6 +329,8 @@ static void *server_main(void *arg)
 	conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0)
 		fz_die("accept: %s", strerror(errno));
+	close(listen_fd);
+	listen_fd = -1;
 	while (got < fz_wl_hello_size) {
 		ssize_t n;
 
@@ -387,6 +401,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse(data, size, &in);
 	client_tid = (pid_t)syscall(SYS_gettid);
 	hangup = in.flags & F_HANGUP;
+	listen_up(); /* closed by the server thread: fds stay as counted */
 	if (pthread_create(&t, NULL, server_main, &s))
 		fz_die("no server thread");
 	lrpc_channel_opts_init(&o);

@@ -144,7 +144,10 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	lrpc_runtime_dir(dir, sizeof(dir));
 	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
 	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);
-	snprintf(uri[2], sizeof(uri[2]), "tcp://127.0.0.1:0");
+	/* A restarted server can take its old port back (reconnect tests). */
+	snprintf(uri[2], sizeof(uri[2]), "%s",
+		 getenv("LRPC_PROBE_TCP") ? getenv("LRPC_PROBE_TCP") :
+					    "tcp://127.0.0.1:0");
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);

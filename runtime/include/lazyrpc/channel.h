@@ -39,7 +39,17 @@ typedef struct lrpc_channel_opts {
 	 * when it refused (e.g. RESOURCE_EXHAUSTED "server full: 64 lrpc://
 	 * clients (max_clients)"), else from the errno. Since 0.1.1. */
 	lrpc_status *open_status;
-	void *reserved[3];
+	/*
+	 * A channel whose server went away connects again by itself once the
+	 * name (or address) is served again. Meanwhile calls fail at once with
+	 * UNAVAILABLE; with wait_for_ready set they wait, retrying, until
+	 * their deadline instead (gRPC's wait-for-ready; since 0.2.0, in what
+	 * was reserved). Only calls that were never sent are retried. Stream
+	 * opens do not wait.
+	 */
+	int wait_for_ready;
+	int reserved_int;
+	void *reserved[2];
 } lrpc_channel_opts;
 
 /** Fill \p opts with the defaults. */

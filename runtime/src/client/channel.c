@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
@@ -90,6 +91,26 @@ size_t lrpc_channel_max_msg(const lrpc_channel *ch)
 	return ch ? ch->ops->max_msg(ch) : 0;
 }
 
+/* wait_for_ready: back off before trying an absent server again, 5 ms
+ * doubling to 200 ms (the transport's own dial backoff may refuse sooner
+ * tries at once). \return false once \p deadline has come. */
+static bool wait_ready(lrpc_deadline deadline, unsigned int tries)
+{
+	int64_t ns = (int64_t)5000000 << (tries < 6 ? tries : 6);
+	lrpc_deadline until = lrpc_now() + (ns < 200000000 ? ns : 200000000);
+	struct timespec ts;
+
+	if (lrpc_now() >= deadline)
+		return false;
+	if (until > deadline)
+		until = deadline;
+	ts.tv_sec = until / 1000000000;
+	ts.tv_nsec = until % 1000000000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	return true;
+}
+
 /* What one kind of call does with the request and the reply. */
 struct call_io {
 	size_t req_len;
@@ -116,7 +137,16 @@ static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
 					 "request of %zu bytes exceeds the %zu-byte limit",
 					 io->req_len, max);
 	deadline = lrpc__channel_deadline(ch, deadline);
-	code = ch->ops->acquire(ch, io->req_len, deadline, &rb, st);
+	for (unsigned int tries = 0;; tries++) {
+		code = ch->ops->acquire(ch, io->req_len, deadline, &rb, st);
+		if (code != LRPC_UNAVAILABLE || !ch->opts.wait_for_ready ||
+		    !wait_ready(deadline, tries))
+			break;
+	}
+	if (code == LRPC_UNAVAILABLE && ch->opts.wait_for_ready)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline exceeded waiting for the server: %s",
+					 st ? st->message : "unavailable");
 	if (code != LRPC_OK)
 		return code;
 	io->put(io, rb->buf);

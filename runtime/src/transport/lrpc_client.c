@@ -233,19 +233,13 @@ static int region_map(struct shm_chan *ch, int fd)
 	for (uint32_t i = 0; i < ch->geom.nlanes; i++) {
 		struct chan_lane *cl = &ch->lanes[i];
 
+		cl->ch = ch;
 		cl->lane = lrpc__region_lane(ch->base, &ch->geom, i);
 		cl->rb.buf = lrpc__lane_buf(cl->lane);
 		cl->rb.cap = ch->geom.buf_size;
 		cl->call_word = lrpc__call_word(ch->service_id, i + 1);
 	}
 	return 0;
-}
-
-static size_t shm_max_msg(const lrpc_channel *c)
-{
-	const struct shm_chan *ch = c->impl;
-
-	return ch->geom.buf_size;
 }
 
 /* The lane this thread used last, to try first: it likely still has our
@@ -306,10 +300,9 @@ static struct chan_lane *first_abandoned(struct shm_chan *ch)
 	return NULL;
 }
 
-lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
-			    struct lrpc__req_buf **out, lrpc_status *st)
+lrpc_code lrpc__chan_acquire(struct shm_chan *ch, lrpc_deadline deadline,
+			     struct lrpc__req_buf **out, lrpc_status *st)
 {
-	struct shm_chan *ch = c->impl;
 	struct timespec ts = {
 		.tv_sec = deadline / 1000000000,
 		.tv_nsec = deadline % 1000000000,
@@ -317,12 +310,12 @@ lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
 	struct chan_lane *cl;
 	lrpc_code code = LRPC_OK;
 
-	(void)len; /* every lane holds max_msg bytes */
 	if (atomic_load(&ch->dead))
 		return lrpc__status_fail(st, LRPC_UNAVAILABLE,
 					 "server has gone away");
 	cl = take_any(ch);
 	if (cl) {
+		lrpc__chan_ref(ch);
 		*out = &cl->rb;
 		return LRPC_OK;
 	}
@@ -335,6 +328,7 @@ lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
 		 * comes after it signals us. */
 		cl = take_any(ch);
 		if (cl) {
+			lrpc__chan_ref(ch);
 			*out = &cl->rb;
 			break;
 		}
@@ -371,9 +365,8 @@ lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
 	return code;
 }
 
-void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb)
+void lrpc__chan_release(struct shm_chan *ch, struct lrpc__req_buf *rb)
 {
-	struct shm_chan *ch = c->impl;
 	struct chan_lane *cl = (struct chan_lane *)rb;
 	bool timed_out = cl->timed_out;
 
@@ -387,6 +380,7 @@ void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 		pthread_cond_broadcast(&ch->freed);
 		pthread_mutex_unlock(&ch->lock);
 	}
+	lrpc__chan_unref(ch);
 }
 
 /*
@@ -394,12 +388,11 @@ void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb)
  * out leaves its lane abandoned: busy until the receiver hands it back, so
  * that the late reply can never be taken for a later call's.
  */
-static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
+lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
 			    uint32_t method_id, size_t req_len,
 			    lrpc_deadline deadline, const unsigned char **rep,
 			    size_t *rep_len, lrpc_status *st)
 {
-	struct shm_chan *ch = c->impl;
 	struct chan_lane *cl = (struct chan_lane *)rb;
 	struct lrpc__lane *lane = cl->lane;
 	struct lrpc__reply_meta *r = &lane->reply;
@@ -458,12 +451,8 @@ static lrpc_code shm_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	return LRPC_OK;
 }
 
-static void shm_close(lrpc_channel *c)
+void lrpc__chan_teardown(struct shm_chan *ch)
 {
-	struct shm_chan *ch = c->impl;
-
-	if (!ch)
-		return;
 	if (ch->monitor_started) {
 		char b = 0;
 
@@ -483,20 +472,13 @@ static void shm_close(lrpc_channel *c)
 	pthread_mutex_destroy(&ch->lock);
 	pthread_cond_destroy(&ch->freed);
 	free(ch->lanes);
-	free(ch);
-	c->impl = NULL;
+	/* refs, top and next stay: a late look at refs reads them. */
+	memset(&ch->ctl_fd, 0, sizeof(*ch) - offsetof(struct shm_chan, ctl_fd));
 }
 
-static const struct lrpc__chan_ops shm_ops = {
-	.max_msg = shm_max_msg,
-	.acquire = lrpc__shm_acquire,
-	.invoke = shm_invoke,
-	.release = lrpc__shm_release,
-	.stream_open = lrpc__shm_stream_open,
-	.close = shm_close,
-};
-
-int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
+int lrpc__chan_dial(struct shm_chan *ch, const lrpc_channel_opts *o,
+		    const struct lrpc__addr *addr, lrpc_deadline deadline,
+		    lrpc_status *open_status)
 {
 	struct lrpc__hello h = {
 		.magic = LRPC__HELLO_MAGIC,
@@ -504,47 +486,45 @@ int lrpc__lrpc_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	};
 	const struct lrpc__handoff *want;
 	struct lrpc__welcome w;
-	lrpc_deadline deadline;
 	pthread_condattr_t ca;
-	struct shm_chan *ch;
 	int fd, ret;
 
-	ret = lrpc__handoff_hello(c->opts.handoff, &h, &want);
+	ret = lrpc__handoff_hello(o->handoff, &h, &want);
 	if (ret < 0)
 		return ret;
-	ch = calloc(1, sizeof(*ch));
-	if (!ch)
-		return -ENOMEM;
 	ch->ctl_fd = ch->wake_fd[0] = ch->wake_fd[1] = -1;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&ch->freed, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&ch->lock, NULL);
-	c->impl = ch;
-	c->ops = &shm_ops;
-	deadline = lrpc_deadline_after_ms(c->opts.connect_timeout_ms);
 	ret = ctl_connect(ch, addr, deadline);
 	if (ret < 0)
-		return ret;
-	fd = handshake(ch, &h, want, deadline, &w, c->opts.open_status);
-	if (fd < 0)
-		return fd;
+		goto fail;
+	fd = handshake(ch, &h, want, deadline, &w, open_status);
+	if (fd < 0) {
+		ret = fd;
+		goto fail;
+	}
 	ret = region_map(ch, fd);
 	close(fd);
 	if (ret < 0)
-		return ret;
+		goto fail;
 	ch->hand.dead = &ch->dead;
 	ret = ch->hand.ops->attach(&ch->hand, &w);
 	if (ret < 0)
-		return ret;
+		goto fail;
 	ch->attached = true;
-	c->handoff = ch->hand.ops->name;
-	if (pipe2(ch->wake_fd, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(ch->wake_fd, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto fail;
+	}
 	ret = lrpc__thread_start(&ch->monitor, lrpc__shm_monitor, ch, false);
 	if (ret < 0)
-		return ret;
+		goto fail;
 	ch->monitor_started = true;
 	return 0;
+fail:
+	lrpc__chan_teardown(ch);
+	return ret;
 }

@@ -14,8 +14,12 @@
 #include "transport/transport.h"
 #include "wire/lane.h"
 
+struct shm_chan;
+struct shm_top;
+
 struct chan_lane {
 	struct lrpc__req_buf rb; /* first: the generic code sees only this */
+	struct shm_chan *ch;     /* whose lane this is */
 	struct lrpc__lane *lane;
 	uint32_t call_word;
 	uint64_t seq;
@@ -36,7 +40,20 @@ struct chan_lane {
  */
 enum lane_use { LANE_FREE, LANE_BUSY, LANE_ABANDONED };
 
+/*
+ * One connection to the server: its region, lanes and monitor. A channel
+ * (lrpc_channel.c) has one current connection and replaces it when the
+ * server went away and is back; one that lent out lanes lives on until the
+ * last comes back (refs). The memory of a connection is kept by the
+ * channel until it closes and reused for later connections, so that a
+ * thread that read the current one just before it was replaced may still
+ * look at its refs (lrpc__chan_get).
+ */
 struct shm_chan {
+	_Atomic unsigned int refs; /* the channel's while current, + lanes lent */
+	struct shm_top *top;
+	struct shm_chan *next;     /* every connection of the channel */
+	bool spare;                /* torn down, free for reuse: top's lock */
 	int ctl_fd;
 	int wake_fd[2]; /* tells the monitor to quit */
 	void *base;
@@ -60,11 +77,31 @@ struct shm_chan {
 	bool monitor_started;
 };
 
+/* lrpc_client.c. Connect \p ch (zeroed memory, or a connection torn
+ * down) to \p addr, by \p deadline; on error all it made is undone.
+ * \return 0, -errno (see lrpc_channel_open). */
+int lrpc__chan_dial(struct shm_chan *ch, const lrpc_channel_opts *o,
+		    const struct lrpc__addr *addr, lrpc_deadline deadline,
+		    lrpc_status *open_status);
+/* Undo what dial made, keeping refs, top and next. */
+void lrpc__chan_teardown(struct shm_chan *ch);
 /* Lend a lane (FREE, or ABANDONED and handed back), blocking at most
- * until \p deadline; give it back. The channel's acquire and release. */
-lrpc_code lrpc__shm_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
-			    struct lrpc__req_buf **out, lrpc_status *st);
-void lrpc__shm_release(lrpc_channel *c, struct lrpc__req_buf *rb);
+ * until \p deadline; the lane holds a reference to \p ch, which the
+ * caller must hold meanwhile. Release gives the lane and the reference
+ * back. */
+lrpc_code lrpc__chan_acquire(struct shm_chan *ch, lrpc_deadline deadline,
+			     struct lrpc__req_buf **out, lrpc_status *st);
+void lrpc__chan_release(struct shm_chan *ch, struct lrpc__req_buf *rb);
+/* Run one call on a lent lane (the channel's invoke). */
+lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
+			    uint32_t method_id, size_t req_len,
+			    lrpc_deadline deadline, const unsigned char **rep,
+			    size_t *rep_len, lrpc_status *st);
+
+/* lrpc_channel.c: references to a connection; the last one tears it
+ * down and gives its memory back to the channel. */
+void lrpc__chan_ref(struct shm_chan *ch);
+void lrpc__chan_unref(struct shm_chan *ch);
 
 /* lrpc_control.c: the monitor thread (until the server is gone or
  * wake_fd is written), and asking for one more lane, called with the
@@ -74,9 +111,9 @@ void *lrpc__shm_monitor(void *arg);
 bool lrpc__shm_grow(struct shm_chan *ch);
 
 /* lrpc_stream_client.c: the channel's stream_open. */
-lrpc_code lrpc__shm_stream_open(lrpc_channel *c, uint32_t method_id,
-				lrpc_deadline deadline,
-				struct lrpc__cstream **out, lrpc_status *st);
+lrpc_code lrpc__chan_stream_open(struct shm_chan *ch, uint32_t method_id,
+				 lrpc_deadline deadline,
+				 struct lrpc__cstream **out, lrpc_status *st);
 /* Has the receiver of \p cl written the end of the stream \p cl->seq?
  * Never blocks. */
 bool lrpc__lane_stream_ended(const struct chan_lane *cl);

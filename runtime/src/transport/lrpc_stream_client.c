@@ -23,7 +23,6 @@
 
 struct lane_cstream {
 	struct lrpc__cstream base; /* first: the stream layer's */
-	lrpc_channel *c;
 	struct shm_chan *ch;
 	struct chan_lane *cl;
 	struct lrpc__lane *lane;
@@ -232,7 +231,7 @@ static void cs_free(struct lrpc__cstream *base)
 		cl->stream = true;
 		cl->timed_out = true; /* released ABANDONED */
 	}
-	lrpc__shm_release(s->c, &cl->rb);
+	lrpc__chan_release(s->ch, &cl->rb);
 	lrpc__ring_destroy(&s->out);
 	lrpc__ring_destroy(&s->in);
 	free(s);
@@ -337,11 +336,10 @@ static lrpc_code open_call(struct shm_chan *ch, struct chan_lane *cl,
 				      sizeof(lane->reply.message) - 1);
 }
 
-lrpc_code lrpc__shm_stream_open(lrpc_channel *c, uint32_t method_id,
-				lrpc_deadline deadline,
-				struct lrpc__cstream **out, lrpc_status *st)
+lrpc_code lrpc__chan_stream_open(struct shm_chan *ch, uint32_t method_id,
+				 lrpc_deadline deadline,
+				 struct lrpc__cstream **out, lrpc_status *st)
 {
-	struct shm_chan *ch = c->impl;
 	struct lrpc__req_buf *rb;
 	struct lane_cstream *s;
 	struct chan_lane *cl;
@@ -352,7 +350,7 @@ lrpc_code lrpc__shm_stream_open(lrpc_channel *c, uint32_t method_id,
 	if (!s)
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "out of memory");
-	code = lrpc__shm_acquire(c, 0, deadline, &rb, st);
+	code = lrpc__chan_acquire(ch, deadline, &rb, st);
 	if (code != LRPC_OK) {
 		free(s);
 		return code;
@@ -362,13 +360,12 @@ lrpc_code lrpc__shm_stream_open(lrpc_channel *c, uint32_t method_id,
 	if (code != LRPC_OK) {
 		if (!cl->timed_out)
 			cl->lane->call.flags = 0; /* refused: an ordinary lane */
-		lrpc__shm_release(c, rb);
+		lrpc__chan_release(ch, rb);
 		free(s);
 		return code;
 	}
 	s->base.ops = &lane_cstream_ops;
 	s->base.deadline = deadline;
-	s->c = c;
 	s->ch = ch;
 	s->cl = cl;
 	s->lane = cl->lane;

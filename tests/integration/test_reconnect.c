@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Reconnect: a channel whose server went away connects again by itself
+ * once the name (or address) is served again; calls in between fail fast
+ * with UNAVAILABLE, or wait until their deadline with wait_for_ready.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "probe.lrpc.h"
+
+static lrpc_code echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	lrpc_code code;
+
+	req.seq = seq;
+	code = lrpctest__probe__echo__call(ch, &req, &rep, lrpc_deadline_after_ms(ms), st);
+	if (code == LRPC_OK) {
+		ck_assert_uint_eq(rep->seq, seq);
+		lrpctest__echo_msg__free_unpacked(rep, NULL);
+	}
+	return code;
+}
+
+/* Start the probe server "NAME"; a restart over tcp:// takes the port the
+ * first one got. */
+static void start(struct peer *srv, const char *name, const char *tcp_uri)
+{
+	if (tcp_uri)
+		setenv("LRPC_PROBE_TCP", tcp_uri, 1);
+	h_probe_server(srv, name, "1", NULL);
+}
+
+START_TEST(reconnects_after_restart)
+{
+	char uri[300];
+	struct peer srv;
+	lrpc_channel *ch;
+	lrpc_status st;
+	lrpc_code code;
+	lrpc_deadline give_up;
+
+	h_dir_setup();
+	start(&srv, "phoenix", NULL);
+	memcpy(uri, srv.uri, sizeof(uri));
+	ch = h_open(&srv);
+	ck_assert_int_eq(echo(ch, 1, 5000, &st), LRPC_OK);
+	h_kill(&srv, SIGKILL);
+
+	/* Nobody serves the name: a long deadline still fails at once. */
+	code = echo(ch, 2, 30000, &st);
+	ck_assert_msg(code == LRPC_UNAVAILABLE, "%s: %s", lrpc_code_name(code),
+		      st.message);
+
+	start(&srv, "phoenix", !strncmp(uri, "tcp://", 6) ? uri : NULL);
+	ck_assert_str_eq(srv.uri, uri);
+	/* Back: a call soon goes through (a failed dial backs off a while). */
+	give_up = lrpc_deadline_after_ms(10000);
+	do
+		code = echo(ch, 3, 1000, &st);
+	while (code == LRPC_UNAVAILABLE && lrpc_now() < give_up);
+	ck_assert_msg(code == LRPC_OK, "%s: %s", lrpc_code_name(code), st.message);
+	ck_assert_int_eq(echo(ch, 4, 5000, &st), LRPC_OK);
+	lrpc_channel_close(ch);
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
+struct waiter {
+	lrpc_channel *ch;
+	int ready[2];
+	lrpc_code code;
+	lrpc_status st;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	char b = 1;
+
+	ck_assert_int_eq(write(w->ready[1], &b, 1), 1);
+	w->code = echo(w->ch, 9, 20000, &w->st);
+	return NULL;
+}
+
+START_TEST(wait_for_ready_waits_for_the_server)
+{
+	lrpc_channel_opts o;
+	struct waiter w = { .code = LRPC_UNKNOWN };
+	char uri[300], b;
+	struct peer srv;
+	pthread_t t;
+
+	h_dir_setup();
+	start(&srv, "patient", NULL);
+	memcpy(uri, srv.uri, sizeof(uri));
+	lrpc_channel_opts_init(&o);
+	o.wait_for_ready = 1;
+	w.ch = h_open_opts(&srv, &o);
+	ck_assert_int_eq(echo(w.ch, 1, 5000, &w.st), LRPC_OK);
+	h_kill(&srv, SIGKILL);
+
+	/* Until the channel has noticed, a call is sent and fails as sent;
+	 * once it has, a call waits (here until a short deadline). */
+	while (echo(w.ch, 2, 300, &w.st) != LRPC_DEADLINE_EXCEEDED)
+		;
+	/* A call made while nobody serves waits, and succeeds once the
+	 * server is back. */
+	ck_assert_int_eq(pipe(w.ready), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, waiter_main, &w), 0);
+	ck_assert_int_eq(read(w.ready[0], &b, 1), 1);
+	start(&srv, "patient", !strncmp(uri, "tcp://", 6) ? uri : NULL);
+	pthread_join(t, NULL);
+	ck_assert_msg(w.code == LRPC_OK, "%s: %s", lrpc_code_name(w.code), w.st.message);
+	h_kill(&srv, SIGKILL);
+
+	/* With nobody coming back, it fails at its deadline, saying so. (A
+	 * call sent before the death was noticed fails as sent: UNAVAILABLE,
+	 * never retried.) */
+	w.code = echo(w.ch, 10, 300, &w.st);
+	if (w.code == LRPC_UNAVAILABLE)
+		w.code = echo(w.ch, 11, 300, &w.st);
+	ck_assert_int_eq(w.code, LRPC_DEADLINE_EXCEEDED);
+	ck_assert_msg(strstr(w.st.message, "deadline"), "%s", w.st.message);
+	lrpc_channel_close(w.ch);
+	close(w.ready[0]);
+	close(w.ready[1]);
+}
+END_TEST
+
+H_MAIN("reconnect", 90, reconnects_after_restart, wait_for_ready_waits_for_the_server)
