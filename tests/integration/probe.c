@@ -3,7 +3,9 @@
  * probe: the integration tests' peer, one binary in several modes.
  *
  *   probe server NAME RECEIVERS MAX_MSG   serve lrpc://NAME, unix://DIR/NAME.sock
- *                                         and tcp://127.0.0.1:PORT; prints
+ *                                         and tcp://127.0.0.1:PORT (and, with
+ *                                         LRPC_PROBE_GRPC set,
+ *                                         grpc://127.0.0.1:PORT); prints
  *                                         "listen URI" for each, "ready", and
  *                                         "slow-enter" as each Slow starts
  *   probe load URI THREADS CALLS          each thread makes CALLS Echo calls
@@ -102,6 +104,14 @@ static lrpc_code stats(void *user, lrpc_call *call, const Lrpctest__Empty *req,
 	return LRPC_OK;
 }
 
+static lrpc_code fail(void *user, lrpc_call *call, const Lrpctest__FailReq *req,
+		      Lrpctest__Empty *rep)
+{
+	(void)user, (void)rep;
+	lrpc_call_set_message(call, "%s", req->message);
+	return (lrpc_code)req->code;
+}
+
 static unsigned int env_uint(const char *name)
 {
 	const char *v = getenv(name);
@@ -119,10 +129,12 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 {
 	static const Lrpctest__Probe_Handlers h = {
 		.echo = echo, .slow = slow, .release = release, .stats = stats,
+		.fail = fail,
 	};
 	lrpc_server_opts o;
 	pthread_condattr_t ca;
-	char uri[3][300], dir[200];
+	char uri[4][300], dir[200];
+	unsigned int nuri = getenv("LRPC_PROBE_GRPC") ? 4 : 3;
 	int ret;
 
 	pthread_condattr_init(&ca);
@@ -144,16 +156,17 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
 	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);
 	snprintf(uri[2], sizeof(uri[2]), "tcp://127.0.0.1:0");
+	snprintf(uri[3], sizeof(uri[3]), "grpc://127.0.0.1:0");
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);
 	if (!ret)
 		ret = lrpctest_streams_register(server);
-	for (int i = 0; i < 3 && !ret; i++) {
+	for (unsigned int i = 0; i < nuri && !ret; i++) {
 		ret = lrpc_server_listen(server, uri[i]);
 		/* A minimal kernel (the RPAL test guest) may have no IPv4;
 		 * tests of the other transports still run. */
-		if (ret == -EAFNOSUPPORT && i == 2)
+		if (ret == -EAFNOSUPPORT && i >= 2)
 			ret = 0;
 	}
 	if (!ret)
@@ -163,7 +176,7 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 		return 1;
 	}
 	signal(SIGTERM, on_term);
-	for (unsigned int i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < nuri; i++)
 		if (lrpc_server_listener_uri(server, i, uri[i], sizeof(uri[i])) == 0)
 			printf("listen %s\n", uri[i]);
 	printf("ready\n");

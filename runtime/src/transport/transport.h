@@ -8,6 +8,8 @@
  * lrpc://      lrpc_client.c, lrpc_server.c: a control socket, then lanes
  *              in shared memory and a hand-off (handoff/handoff.h)
  * unix://, tcp:// sock_client.c, sock_server.c: frames (wire/frame.h)
+ * grpc://      grpc_conn.c, grpc_call.c, grpc_stream.c: gRPC over HTTP/2
+ *              (nghttp2, wire/grpc.h); grpc_client.c
  */
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
@@ -149,6 +151,9 @@ int lrpc__unix_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		      const struct lrpc__addr *addr);
 int lrpc__tcp_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		     const struct lrpc__addr *addr);
+int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr);
+int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr);
 
 /* listen.c: listening sockets on the host's loop, for the transports. */
 int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
