@@ -325,12 +325,13 @@ static void after_work(uv_work_t *req, int status)
 		else
 			lrpc__count_call(c->host, LRPC_OK);
 	}
-	lrpc__gstream_put(s); /* may free c */
-	if (!c->closing) {
-		lrpc__gconn_flush(c);
-		if (!c->closing)
-			lrpc__gconn_arm(c);
+	if (c->closing) {
+		lrpc__gstream_put(s); /* may free c */
+		return;
 	}
+	lrpc__gstream_put(s); /* c's handles still hold c */
+	lrpc__gconn_flush(c);
+	lrpc__gconn_arm(c);
 }
 
 void lrpc__gstream_end(struct gstream *s)
