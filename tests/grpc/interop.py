@@ -12,6 +12,7 @@ hand-encoded below). Exit 0: all passed; 1: a case failed; 77: no grpcio.
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -385,6 +386,56 @@ def cancel_after_first_response(ch):
         expect_code(e, grpc.StatusCode.CANCELLED)
 
 
+@case
+def oversized_headers(ch):
+    # 8 KiB of request headers at most: the server (or grpcio, which
+    # reads our SETTINGS_MAX_HEADER_LIST_SIZE) refuses the call.
+    try:
+        unary(ch, "/lrpctest.Probe/Echo")(b"", timeout=10,
+                                           metadata=[("x-big", "a" * 9000)])
+        raise AssertionError("served")
+    except grpc.RpcError as e:
+        assert e.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED,
+                            grpc.StatusCode.INTERNAL), e.code()
+    assert unary(ch, "/lrpctest.Probe/Echo")(b"", timeout=10) == b""
+
+
+def raw_connection(target, data):
+    """Send data on a connection of its own; return what came back before
+    the server closed it (it must, within 10 s)."""
+    host, port = target.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(data)
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    s.close()
+    return got
+
+
+@case
+def bad_http2_costs_one_connection(ch, target):
+    # Not HTTP/2 at all, then a bad frame after a good preface: each
+    # connection is closed (after a GOAWAY in the second case), and the
+    # channel's own connection does not notice.
+    raw_connection(target, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+    # HEADERS on an even (server-initiated) stream id: a connection error.
+    bad = b"\x00\x00\x01\x01\x04\x00\x00\x00\x02\x82"
+    got = raw_connection(target, preface + settings + bad)
+    types, off = [], 0
+    while len(got) - off >= 9:
+        n = int.from_bytes(got[off:off + 3], "big")
+        types.append(got[off + 3])
+        off += 9 + n
+    assert types and types[0] == 4 and 7 in types, types  # SETTINGS ... GOAWAY
+    assert echo_of(unary(ch, "/lrpctest.Probe/Echo")(echo_msg(b"ok", 3), timeout=10)) == (b"ok", 3)
+
+
 def graceful_stop(server, target):
     """A call in progress when the server is told to stop finishes; the
     server then exits 0."""
@@ -427,8 +478,10 @@ def main():
               compressed_request, timeout_on_sleeping_server, concurrent_unary,
               client_streaming, client_streaming_past_window, server_streaming,
               server_streaming_slow_reader, ping_pong, empty_stream,
-              stream_status, cancel_after_begin, cancel_after_first_response):
+              stream_status, cancel_after_begin, cancel_after_first_response,
+              oversized_headers):
         c(ch)
+    bad_http2_costs_one_connection(ch, target)
     ch.close()
     try:
         graceful_stop(server, target)
