@@ -152,7 +152,8 @@ static size_t frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t id,
 	out[6] = (uint8_t)(id >> 16);
 	out[7] = (uint8_t)(id >> 8);
 	out[8] = (uint8_t)id;
-	memcpy(out + 9, payload, len);
+	if (len)
+		memcpy(out + 9, payload, len);
 	return 9 + len;
 }
 

@@ -52,11 +52,12 @@ enum lrpc__grpc_next lrpc__grpc_msgq_next(const struct lrpc__grpc_msgq *q,
 					  const unsigned char **msg,
 					  size_t *len)
 {
-	const unsigned char *h = q->buf + q->off;
+	const unsigned char *h;
 	uint32_t n;
 
 	if (q->len < LRPC__GRPC_PREFIX)
-		return LRPC__GRPC_PARTIAL;
+		return LRPC__GRPC_PARTIAL; /* (buf may still be NULL) */
+	h = q->buf + q->off;
 	n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 |
 	    h[4];
 	*len = n;
