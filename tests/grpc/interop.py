@@ -482,6 +482,13 @@ def main():
               oversized_headers):
         c(ch)
     bad_http2_costs_one_connection(ch, target)
+    # lazyrpc's own grpc:// client too, 4 threads, every reply checked.
+    r = subprocess.run([probe, "load", "grpc://" + target, "4", "300"], env=env,
+                       stdout=subprocess.DEVNULL)
+    print("PASS lazyrpc_client_load" if r.returncode == 0 else
+          "FAIL lazyrpc_client_load: exit %d" % r.returncode)
+    if r.returncode:
+        FAILED.append("lazyrpc_client_load")
     ch.close()
     try:
         graceful_stop(server, target)

@@ -15,6 +15,8 @@
  *                                         fails (the server is killed); exit 3
  *                                         if any returned a second or more
  *                                         after its deadline
+ *   probe fail URI CODE MESSAGE           one Fail call: exit 0 if it ends with
+ *                                         that code and message ("*": any)
  *
  * Exit status 0 means every check passed.
  */
@@ -302,6 +304,32 @@ static int run_storm(const char *uri, int64_t deadline_ms)
 	return code == LRPC_UNAVAILABLE || code == LRPC_DEADLINE_EXCEEDED ? 0 : 4;
 }
 
+static int run_fail(const char *uri, unsigned int code, const char *message)
+{
+	Lrpctest__FailReq req = LRPCTEST__FAIL_REQ__INIT;
+	Lrpctest__Empty *rep;
+	lrpc_channel *ch;
+	lrpc_status st;
+	lrpc_code got;
+
+	if (lrpc_channel_open(uri, NULL, &ch) < 0)
+		return 1;
+	req.code = code;
+	req.message = (char *)message;
+	got = lrpctest__probe__fail__call(ch, &req, &rep,
+					  lrpc_deadline_after_ms(10000), &st);
+	if (got == LRPC_OK)
+		lrpctest__empty__free_unpacked(rep, NULL);
+	lrpc_channel_close(ch);
+	if (got != (lrpc_code)code ||
+	    (code && strcmp(message, "*") && strcmp(st.message, message))) {
+		fprintf(stderr, "fail: got %s \"%s\"\n", lrpc_code_name(got),
+			st.message);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "server"))
@@ -312,8 +340,11 @@ int main(int argc, char **argv)
 				(unsigned long)atol(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slow"))
 		return run_slow(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "fail"))
+		return run_fail(argv[2], (unsigned int)atoi(argv[3]), argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "storm"))
 		return run_storm(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI\n");
+	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI | "
+		"storm URI MS | fail URI CODE MESSAGE\n");
 	return 2;
 }

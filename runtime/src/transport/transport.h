@@ -25,6 +25,10 @@ struct lrpc__host;
 struct lrpc__req_buf {
 	unsigned char *buf;
 	size_t cap;
+	/* Set by the call path before invoke: the method's full name
+	 * ("/pkg.Svc/Method"), NULL for a raw call by id. Transports that
+	 * name methods on the wire (grpc://) need it. */
+	const char *full_name;
 };
 
 struct lrpc__cstream;
