@@ -25,8 +25,8 @@ _Noreturn void fz_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * handlers that never block, on one URI; stopped and freed at exit. */
 lrpc_server *fz_server(const char *uri, bool inline_handlers,
 		       size_t max_msg, unsigned int receivers);
-/* A harness that defines this serves more services (weak: optional). */
-int fz_extra_services(lrpc_server *srv) __attribute__((weak));
+/* If set, fz_server() also registers what this adds (more services). */
+extern int (*fz_server_register)(lrpc_server *srv);
 /* "<runtime dir>/<name>-<pid><suffix>" into buf; the runtime dir is a
  * private one, made by the first of these calls. */
 void fz_runtime_path(char *buf, size_t len, const char *name,
@@ -146,5 +146,20 @@ bool fz_wl_answer(void *lane0, const struct fz_wl_reply *r,
 		  lrpc_deadline until, void (*before_reply)(void));
 /* Make fz_wl_answer() on lane 0 return now if it has no call. */
 void fz_wl_kick(void *lane0);
+
+/* grpc_adapter.c: gRPC's wire pieces (runtime/src/wire/grpc.h). */
+extern const size_t fz_grpc_prefix;
+int fz_grpc_timeout_parse(const char *v, size_t len, int64_t *ns);
+size_t fz_grpc_timeout_format(int64_t ns, char *out);
+size_t fz_grpc_pct_encode(const char *in, size_t len, char *out, size_t cap);
+size_t fz_grpc_pct_decode(const char *in, size_t len, char *out, size_t cap);
+struct fz_msgq;
+struct fz_msgq *fz_msgq_new(size_t max);
+void fz_msgq_free(struct fz_msgq *m);
+int fz_msgq_push(struct fz_msgq *m, const void *p, size_t n);
+/* 1: a message, 0: partial, -1: too big, -2: compressed (wire/grpc.h). */
+int fz_msgq_next(struct fz_msgq *m, const unsigned char **msg, size_t *len);
+void fz_msgq_pop(struct fz_msgq *m);
+size_t fz_msgq_len(const struct fz_msgq *m);
 
 #endif

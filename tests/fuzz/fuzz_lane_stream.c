@@ -35,18 +35,13 @@ static lrpc_channel *probe_ch;
 static lrpc_server *server;
 static struct fz_stream fs;
 
-/* The hook fuzz_server.c calls: serve the streams too. */
-int fz_extra_services(lrpc_server *srv)
-{
-	return lrpctest_streams_register(srv);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char name[64], dir[200], uri[128], ctl[300];
 
 	(void)argc, (void)argv;
 	signal(SIGPIPE, SIG_IGN);
+	fz_server_register = lrpctest_streams_register;
 	snprintf(name, sizeof(name), "fuzz-lane-stream-%d", (int)getpid());
 	snprintf(uri, sizeof(uri), "lrpc://%s", name);
 	/* Small rings, so that inputs fill and wrap them. */

@@ -100,6 +100,8 @@ static void setup(void)
 	atexit(stop_all);
 }
 
+int (*fz_server_register)(lrpc_server *srv);
+
 lrpc_server *fz_server(const char *uri, bool inline_handlers,
 		       size_t max_msg, unsigned int receivers)
 {
@@ -124,8 +126,8 @@ lrpc_server *fz_server(const char *uri, bool inline_handlers,
 	if (ret)
 		fz_die("lrpc_server_new: %d", ret);
 	ret = lrpctest__probe__register(srv, &h, srv);
-	if (!ret && fz_extra_services)
-		ret = fz_extra_services(srv);
+	if (!ret && fz_server_register)
+		ret = fz_server_register(srv);
 	if (!ret)
 		ret = lrpc_server_listen(srv, uri);
 	if (!ret)

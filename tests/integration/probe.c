@@ -3,7 +3,9 @@
  * probe: the integration tests' peer, one binary in several modes.
  *
  *   probe server NAME RECEIVERS MAX_MSG   serve lrpc://NAME, unix://DIR/NAME.sock
- *                                         and tcp://127.0.0.1:PORT; prints
+ *                                         and tcp://127.0.0.1:PORT (and, with
+ *                                         LRPC_PROBE_GRPC set,
+ *                                         grpc://127.0.0.1:PORT); prints
  *                                         "listen URI" for each, "ready", and
  *                                         "slow-enter" as each Slow starts
  *   probe load URI THREADS CALLS          each thread makes CALLS Echo calls
@@ -13,6 +15,8 @@
  *                                         fails (the server is killed); exit 3
  *                                         if any returned a second or more
  *                                         after its deadline
+ *   probe fail URI CODE MESSAGE           one Fail call: exit 0 if it ends with
+ *                                         that code and message ("*": any)
  *
  * Exit status 0 means every check passed.
  */
@@ -102,6 +106,14 @@ static lrpc_code stats(void *user, lrpc_call *call, const Lrpctest__Empty *req,
 	return LRPC_OK;
 }
 
+static lrpc_code fail(void *user, lrpc_call *call, const Lrpctest__FailReq *req,
+		      Lrpctest__Empty *rep)
+{
+	(void)user, (void)rep;
+	lrpc_call_set_message(call, "%s", req->message);
+	return (lrpc_code)req->code;
+}
+
 static unsigned int env_uint(const char *name)
 {
 	const char *v = getenv(name);
@@ -119,10 +131,12 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 {
 	static const Lrpctest__Probe_Handlers h = {
 		.echo = echo, .slow = slow, .release = release, .stats = stats,
+		.fail = fail,
 	};
 	lrpc_server_opts o;
 	pthread_condattr_t ca;
-	char uri[3][300], dir[200];
+	char uri[4][300], dir[200];
+	unsigned int nuri = getenv("LRPC_PROBE_GRPC") ? 4 : 3;
 	int ret;
 
 	pthread_condattr_init(&ca);
@@ -148,16 +162,17 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	snprintf(uri[2], sizeof(uri[2]), "%s",
 		 getenv("LRPC_PROBE_TCP") ? getenv("LRPC_PROBE_TCP") :
 					    "tcp://127.0.0.1:0");
+	snprintf(uri[3], sizeof(uri[3]), "grpc://127.0.0.1:0");
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);
 	if (!ret)
 		ret = lrpctest_streams_register(server);
-	for (int i = 0; i < 3 && !ret; i++) {
+	for (unsigned int i = 0; i < nuri && !ret; i++) {
 		ret = lrpc_server_listen(server, uri[i]);
 		/* A minimal kernel (the RPAL test guest) may have no IPv4;
 		 * tests of the other transports still run. */
-		if (ret == -EAFNOSUPPORT && i == 2)
+		if (ret == -EAFNOSUPPORT && i >= 2)
 			ret = 0;
 	}
 	if (!ret)
@@ -167,7 +182,7 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 		return 1;
 	}
 	signal(SIGTERM, on_term);
-	for (unsigned int i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < nuri; i++)
 		if (lrpc_server_listener_uri(server, i, uri[i], sizeof(uri[i])) == 0)
 			printf("listen %s\n", uri[i]);
 	printf("ready\n");
@@ -293,6 +308,32 @@ static int run_storm(const char *uri, int64_t deadline_ms)
 	return code == LRPC_UNAVAILABLE || code == LRPC_DEADLINE_EXCEEDED ? 0 : 4;
 }
 
+static int run_fail(const char *uri, unsigned int code, const char *message)
+{
+	Lrpctest__FailReq req = LRPCTEST__FAIL_REQ__INIT;
+	Lrpctest__Empty *rep;
+	lrpc_channel *ch;
+	lrpc_status st;
+	lrpc_code got;
+
+	if (lrpc_channel_open(uri, NULL, &ch) < 0)
+		return 1;
+	req.code = code;
+	req.message = (char *)message;
+	got = lrpctest__probe__fail__call(ch, &req, &rep,
+					  lrpc_deadline_after_ms(10000), &st);
+	if (got == LRPC_OK)
+		lrpctest__empty__free_unpacked(rep, NULL);
+	lrpc_channel_close(ch);
+	if (got != (lrpc_code)code ||
+	    (code && strcmp(message, "*") && strcmp(st.message, message))) {
+		fprintf(stderr, "fail: got %s \"%s\"\n", lrpc_code_name(got),
+			st.message);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "server"))
@@ -303,8 +344,11 @@ int main(int argc, char **argv)
 				(unsigned long)atol(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slow"))
 		return run_slow(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "fail"))
+		return run_fail(argv[2], (unsigned int)atoi(argv[3]), argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "storm"))
 		return run_storm(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI\n");
+	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI | "
+		"storm URI MS | fail URI CODE MESSAGE\n");
 	return 2;
 }

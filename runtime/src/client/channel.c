@@ -124,8 +124,8 @@ struct call_io {
 /* The one call path: borrow the transport's buffer, write the request
  * straight into it, send, take the reply where it lies, give it back. */
 static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
-		      lrpc_deadline deadline, struct call_io *io,
-		      lrpc_status *st)
+		      const char *full_name, lrpc_deadline deadline,
+		      struct call_io *io, lrpc_status *st)
 {
 	const unsigned char *rep = NULL;
 	struct lrpc__req_buf *rb;
@@ -150,6 +150,7 @@ static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
 	if (code != LRPC_OK)
 		return code;
 	io->put(io, rb->buf);
+	rb->full_name = full_name;
 	code = ch->ops->invoke(ch, rb, method_id, io->req_len, deadline, &rep,
 			       &rep_len, st);
 	if (code == LRPC_OK)
@@ -215,7 +216,7 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 					 method->input->name,
 					 req->descriptor ? req->descriptor->name : "?");
 	m.io.req_len = protobuf_c_message_get_packed_size(req);
-	code = call(ch, method->id, deadline, &m.io, st);
+	code = call(ch, method->id, method->full_name, deadline, &m.io, st);
 	lrpc__status_name_method(st, code, method->full_name);
 	return code;
 }
@@ -268,5 +269,5 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
 					 "NULL channel, buffer or length");
 	*rep_len = 0;
-	return call(ch, method_id, deadline, &r.io, st);
+	return call(ch, method_id, NULL, deadline, &r.io, st);
 }

@@ -39,11 +39,12 @@ lrpc_code lrpc__status_from_errno(lrpc_status *st, int err,
 void lrpc__status_name_method(lrpc_status *st, lrpc_code code,
 			      const char *full_name);
 
-/* uri.c: "lrpc://NAME", "unix://PATH", "tcp://HOST:PORT". */
+/* uri.c: "lrpc://NAME", "unix://PATH", "tcp://HOST:PORT", "grpc://HOST:PORT". */
 enum lrpc__scheme {
 	LRPC__SCHEME_LRPC = 1, /* path: the control socket in the runtime dir */
 	LRPC__SCHEME_UNIX,     /* path: the socket */
 	LRPC__SCHEME_TCP,      /* host, port */
+	LRPC__SCHEME_GRPC,     /* host, port: gRPC over HTTP/2 (h2c) */
 	LRPC__SCHEME_COUNT
 };
 

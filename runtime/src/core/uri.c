@@ -112,6 +112,7 @@ int lrpc__uri_parse(const char *uri, struct lrpc__addr *addr)
 		{ "lrpc://", LRPC__SCHEME_LRPC, parse_lrpc },
 		{ "unix://", LRPC__SCHEME_UNIX, parse_unix },
 		{ "tcp://", LRPC__SCHEME_TCP, parse_tcp },
+		{ "grpc://", LRPC__SCHEME_GRPC, parse_tcp },
 	};
 
 	if (!uri || !addr)

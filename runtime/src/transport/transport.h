@@ -8,6 +8,8 @@
  * lrpc://      lrpc_client.c, lrpc_server.c: a control socket, then lanes
  *              in shared memory and a hand-off (handoff/handoff.h)
  * unix://, tcp:// sock_client.c, sock_server.c: frames (wire/frame.h)
+ * grpc://      grpc_conn.c, grpc_call.c, grpc_stream.c: gRPC over HTTP/2
+ *              (nghttp2, wire/grpc.h); grpc_client.c
  */
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
@@ -23,6 +25,10 @@ struct lrpc__host;
 struct lrpc__req_buf {
 	unsigned char *buf;
 	size_t cap;
+	/* Set by the call path before invoke: the method's full name
+	 * ("/pkg.Svc/Method"), NULL for a raw call by id. Transports that
+	 * name methods on the wire (grpc://) need it. */
+	const char *full_name;
 };
 
 struct lrpc__cstream;
@@ -149,6 +155,9 @@ int lrpc__unix_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		      const struct lrpc__addr *addr);
 int lrpc__tcp_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		     const struct lrpc__addr *addr);
+int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr);
+int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr);
 
 /* listen.c: listening sockets on the host's loop, for the transports. */
 int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,

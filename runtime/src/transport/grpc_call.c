@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One grpc:// call: an HTTP/2 stream carrying a gRPC request
+ * (PROTOCOL-HTTP2.md). Its headers are checked as they arrive and judged
+ * when complete; its messages are cut out of DATA as it comes; a unary
+ * call's one request runs through lrpc__serve() on libuv's worker pool
+ * and its reply goes back as HEADERS, DATA and trailers; streaming methods
+ * continue in grpc_stream.c. An error before any reply is a Trailers-Only
+ * response. Loop thread only, except work_cb (a worker) and what
+ * grpc_stream.c locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport/grpc_server.h"
+#include "transport/grpc_stream.h"
+
+#define NV(n, v, vlen) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen), \
+			 NGHTTP2_NV_FLAG_NO_COPY_NAME }
+
+struct gstream *lrpc__gstream_new(struct gconn *c, int32_t id)
+{
+	struct gstream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->conn = c;
+	s->id = id;
+	atomic_init(&s->refs, 1);
+	s->deadline = INT64_MAX;
+	lrpc__grpc_msgq_init(&s->in, c->host->opts.max_msg_size);
+	s->next = c->streams;
+	if (c->streams)
+		c->streams->prev = s;
+	c->streams = s;
+	atomic_fetch_add(&c->refs, 1);
+	return s;
+}
+
+void lrpc__gstream_put(struct gstream *s)
+{
+	struct gconn *c = s->conn;
+
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	lrpc__grpc_msgq_free(&s->in);
+	lrpc__gsync_free(s);
+	free(s->out);
+	free(s);
+	lrpc__gconn_unref(c);
+}
+
+static bool is(const uint8_t *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+int lrpc__gstream_header(struct gstream *s, const nghttp2_frame *f,
+			 const uint8_t *name, size_t nlen,
+			 const uint8_t *value, size_t vlen)
+{
+	/* The client's trailers (HCAT_HEADERS) mean nothing to gRPC. */
+	if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	s->header_bytes += nlen + vlen + 32;
+	if (s->header_bytes > LRPC__GRPC_HEADER_MAX)
+		return 0; /* judged when complete */
+	if (is(name, nlen, ":method")) {
+		s->post = is(value, vlen, "POST");
+	} else if (is(name, nlen, ":path")) {
+		if (vlen < sizeof(s->path)) {
+			memcpy(s->path, value, vlen);
+			s->path[vlen] = '\0';
+		}
+	} else if (is(name, nlen, "te")) {
+		s->te = is(value, vlen, "trailers");
+	} else if (is(name, nlen, "content-type")) {
+		/* application/grpc, then nothing, +subtype or ;params */
+		s->any_type = true;
+		s->grpc_type = vlen >= 16 && memcmp(value, "application/grpc", 16) == 0 &&
+			       (vlen == 16 || value[16] == '+' || value[16] == ';');
+	} else if (is(name, nlen, "grpc-timeout")) {
+		int64_t ns, now = lrpc_now();
+
+		if (lrpc__grpc_timeout_parse((const char *)value, vlen, &ns) < 0)
+			s->bad_timeout = true;
+		else
+			s->deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
+	} else if (is(name, nlen, "grpc-encoding")) {
+		if (!is(value, vlen, "identity")) {
+			s->encoded = true;
+			snprintf(s->encoding, sizeof(s->encoding), "%.*s",
+				 (int)(vlen < 24 ? vlen : 24), (const char *)value);
+		}
+	}
+	/* Custom metadata: no API for it yet (docs/api.md); ignored. */
+	return 0;
+}
+
+void lrpc__gstream_status_nv(nghttp2_nv *nv, size_t *n, char *code, size_t code_cap,
+		      char *msg, size_t msg_cap, lrpc_code st, const char *text)
+{
+	size_t len = (size_t)snprintf(code, code_cap, "%u", (unsigned int)st);
+
+	nv[(*n)++] = (nghttp2_nv)NV("grpc-status", code, len);
+	len = lrpc__grpc_pct_encode(text, strnlen(text, LRPC_STATUS_MSG_MAX),
+				    msg, msg_cap);
+	if (len)
+		nv[(*n)++] = (nghttp2_nv)NV("grpc-message", msg, len);
+}
+
+void lrpc__gstream_fail(struct gstream *s, int http, lrpc_code code,
+			const char *fmt, ...)
+{
+	struct gconn *c = s->conn;
+	char status[8], st[12], msg[3 * LRPC_STATUS_MSG_MAX];
+	nghttp2_nv nv[6];
+	size_t n = 0;
+	char text[LRPC_STATUS_MSG_MAX];
+	va_list ap;
+
+	if (s->answered || s->closed || c->closing)
+		return;
+	s->answered = true;
+	atomic_store(&s->cancel, 1);
+	/* (The arguments may be s->message itself.) */
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memcpy(s->message, text, sizeof(text));
+	s->code = code;
+	nv[n++] = (nghttp2_nv)NV(":status", status,
+				 (size_t)snprintf(status, sizeof(status), "%d", http));
+	nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
+	if (code == LRPC_UNIMPLEMENTED && s->encoded)
+		nv[n++] = (nghttp2_nv)NV("grpc-accept-encoding", "identity", 8);
+	lrpc__gstream_status_nv(nv, &n, st, sizeof(st), msg, sizeof(msg), code, s->message);
+	lrpc__count_call(c->host, code);
+	/* Trailers-Only: one HEADERS frame with END_STREAM. The spec would
+	 * have RST_STREAM NO_ERROR follow when the client is still sending,
+	 * but grpcio (1.51) then reports INTERNAL instead of the status; the
+	 * client ends its side on reading the trailers, and what it sends
+	 * until then is given back to the window unread. */
+	if (nghttp2_submit_response(c->ng, s->id, nv, n, NULL) != 0)
+		nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
+					  NGHTTP2_INTERNAL_ERROR);
+}
+
+void lrpc__gstream_headers_done(struct gstream *s)
+{
+	struct lrpc__host *h = s->conn->host;
+	const struct lrpc__method_entry *e;
+
+	if (s->header_bytes > LRPC__GRPC_HEADER_MAX)
+		return lrpc__gstream_fail(s, 200, LRPC_RESOURCE_EXHAUSTED,
+					  "request headers exceed %u bytes",
+					  LRPC__GRPC_HEADER_MAX);
+	if (!s->post)
+		return lrpc__gstream_fail(s, 405, LRPC_INTERNAL,
+					  "gRPC requests are POST");
+	if (!s->grpc_type)
+		return lrpc__gstream_fail(s, 415, LRPC_INTERNAL, "content-type %s",
+					  s->any_type ? "is not application/grpc" :
+							"missing");
+	if (!s->te)
+		return lrpc__gstream_fail(s, 200, LRPC_INTERNAL,
+					  "te: trailers missing (a proxy in the way?)");
+	if (s->bad_timeout)
+		return lrpc__gstream_fail(s, 200, LRPC_INTERNAL,
+					  "malformed grpc-timeout");
+	if (s->encoded)
+		return lrpc__gstream_fail(s, 200, LRPC_UNIMPLEMENTED,
+					  "grpc-encoding %s is not supported: identity only",
+					  s->encoding);
+	/* Ids hash the path: a different path with the same id is not
+	 * the method. */
+	e = s->path[0] == '/' ? lrpc__registry_find(&h->registry,
+						    lrpc_method_id(s->path)) : NULL;
+	if (!e || strcmp(e->method->full_name, s->path) != 0)
+		return lrpc__gstream_fail(s, 200, LRPC_UNIMPLEMENTED,
+					  "unknown method %s", s->path);
+	s->entry = e;
+	if (e->method->kind != LRPC_METHOD_UNARY)
+		lrpc__gsync_start(s);
+	lrpc__gconn_arm(s->conn);
+}
+
+void lrpc__gstream_data(struct gstream *s, const uint8_t *data, size_t len)
+{
+	struct gconn *c = s->conn;
+	const unsigned char *msg;
+	size_t n;
+
+	if (s->answered || !s->entry) {
+		nghttp2_session_consume(c->ng, s->id, len);
+		return;
+	}
+	if (s->sync)
+		return lrpc__gsync_data(s, data, len);
+	/* Unary: the request is at most max_msg_size (checked as soon as
+	 * its prefix is in), so taking it all in is bounded. */
+	nghttp2_session_consume(c->ng, s->id, len);
+	if (lrpc__grpc_msgq_push(&s->in, data, len) < 0)
+		return lrpc__gstream_fail(s, 200, LRPC_RESOURCE_EXHAUSTED,
+					  "out of memory");
+	switch (lrpc__grpc_msgq_next(&s->in, &msg, &n)) {
+	case LRPC__GRPC_TOO_BIG:
+		return lrpc__gstream_fail(s, 200, LRPC_RESOURCE_EXHAUSTED,
+					  "request of %zu bytes exceeds the %zu-byte limit",
+					  n, c->host->opts.max_msg_size);
+	case LRPC__GRPC_COMPRESSED:
+		return lrpc__gstream_fail(s, 200, LRPC_INTERNAL,
+					  "compressed message without grpc-encoding");
+	case LRPC__GRPC_MSG:
+		if (lrpc__grpc_msgq_len(&s->in) > LRPC__GRPC_PREFIX + n)
+			return lrpc__gstream_fail(s, 200, LRPC_UNIMPLEMENTED,
+						  "%s is unary: more than one request",
+						  s->entry->method->full_name);
+		break;
+	case LRPC__GRPC_PARTIAL:
+		break;
+	}
+}
+
+/* Room for the reply after its prefix. */
+static unsigned char *reply_room(void *ctx, size_t len)
+{
+	struct gstream *s = ctx;
+
+	s->out = malloc(LRPC__GRPC_PREFIX + len);
+	return s->out ? s->out + LRPC__GRPC_PREFIX : NULL;
+}
+
+/* A worker thread: the handler runs here, never on the loop. The stream
+ * is the worker's until after_work. */
+static void work_cb(uv_work_t *req)
+{
+	struct gstream *s = req->data;
+	struct lrpc__host *h = s->conn->host;
+	const unsigned char *msg = NULL;
+	struct lrpc__reply rep;
+	struct lrpc__arena arena;
+	size_t n = 0;
+
+	lrpc__grpc_msgq_next(&s->in, &msg, &n);
+	lrpc__arena_init(&arena);
+	lrpc__serve(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
+		    h->opts.max_msg_size, reply_room, s, &rep);
+	lrpc__arena_destroy(&arena);
+	s->code = rep.code;
+	memcpy(s->message, rep.message, sizeof(s->message));
+	if (rep.code == LRPC_OK) {
+		lrpc__grpc_prefix_put(s->out, (uint32_t)rep.len);
+		s->out_len = LRPC__GRPC_PREFIX + rep.len;
+	} else {
+		free(s->out);
+		s->out = NULL;
+	}
+}
+
+ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
+			       size_t length, uint32_t *flags,
+			       nghttp2_data_source *src, void *user)
+{
+	struct gstream *s = src->ptr;
+	char st[12], msg[3 * LRPC_STATUS_MSG_MAX];
+	nghttp2_nv nv[2];
+	size_t n = 0;
+	bool end;
+
+	(void)user;
+	if (s->sync)
+		return lrpc__gsync_read_out(s, buf, length, flags);
+	n = s->out_len - s->out_off < length ? s->out_len - s->out_off : length;
+	memcpy(buf, s->out + s->out_off, n);
+	s->out_off += n;
+	end = s->out_off == s->out_len;
+	if (end) {
+		size_t k = 0;
+
+		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		lrpc__gstream_status_nv(nv, &k, st, sizeof(st), msg, sizeof(msg), s->code,
+			  s->message);
+		if (nghttp2_submit_trailer(ng, id, nv, k) != 0)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	return (ssize_t)n;
+}
+
+int lrpc__gstream_respond(struct gstream *s)
+{
+	struct gconn *c = s->conn;
+	nghttp2_nv nv[] = {
+		NV(":status", "200", 3),
+		NV("content-type", "application/grpc", 16),
+	};
+	nghttp2_data_provider prd = {
+		.source.ptr = s,
+		.read_callback = lrpc__gstream_read_out,
+	};
+
+	return nghttp2_submit_response(c->ng, s->id, nv, 2, &prd);
+}
+
+static void after_work(uv_work_t *req, int status)
+{
+	struct gstream *s = req->data;
+	struct gconn *c = s->conn;
+
+	s->running = false;
+	if (!s->closed && !s->answered && !c->closing) {
+		if (status >= 0 && s->code == LRPC_OK)
+			s->answered = true; /* the reply and trailers follow */
+		if (status < 0)
+			lrpc__gstream_fail(s, 200, LRPC_UNAVAILABLE, "server is stopping");
+		else if (s->code != LRPC_OK)
+			lrpc__gstream_fail(s, 200, s->code, "%s", s->message);
+		else if (lrpc__gstream_respond(s) != 0)
+			nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
+						  NGHTTP2_INTERNAL_ERROR);
+		else
+			lrpc__count_call(c->host, LRPC_OK);
+	}
+	if (c->closing) {
+		lrpc__gstream_put(s); /* may free c */
+		return;
+	}
+	lrpc__gstream_put(s); /* c's handles still hold c */
+	lrpc__gconn_flush(c);
+	lrpc__gconn_arm(c);
+}
+
+void lrpc__gstream_end(struct gstream *s)
+{
+	struct gconn *c = s->conn;
+	const unsigned char *msg;
+	size_t n;
+
+	s->half_closed = true;
+	if (s->answered || !s->entry)
+		return;
+	if (s->sync)
+		return lrpc__gsync_end(s);
+	if (lrpc__grpc_msgq_next(&s->in, &msg, &n) != LRPC__GRPC_MSG ||
+	    lrpc__grpc_msgq_len(&s->in) != LRPC__GRPC_PREFIX + n)
+		return lrpc__gstream_fail(s, 200, LRPC_UNIMPLEMENTED,
+					  "%s is unary: %s", s->entry->method->full_name,
+					  lrpc__grpc_msgq_len(&s->in) ?
+						  "the request is cut short" :
+						  "no request");
+	s->running = true;
+	atomic_fetch_add(&s->refs, 1);
+	s->work.data = s;
+	if (uv_queue_work(&c->host->loop, &s->work, work_cb, after_work) < 0) {
+		s->running = false;
+		atomic_fetch_sub(&s->refs, 1); /* ours still holds it */
+		lrpc__gstream_fail(s, 200, LRPC_UNAVAILABLE, "server is stopping");
+	}
+}
+
+void lrpc__gstream_closed(struct gstream *s)
+{
+	struct gconn *c = s->conn;
+
+	if (s->closed)
+		return;
+	s->closed = true;
+	atomic_store(&s->cancel, 1);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	if (!c->streams)
+		c->idle_since = uv_now(&c->host->loop);
+	if (s->sync)
+		lrpc__gsync_closed(s);
+	lrpc__gstream_put(s);
+}
+
+void lrpc__gstream_expire(struct gstream *s)
+{
+	struct gconn *c = s->conn;
+
+	/* The client's deadline passed and its RST_STREAM is not here yet:
+	 * cancel locally and say so (PROTOCOL-HTTP2.md, Client Cancellation). */
+	s->answered = true;
+	atomic_store(&s->cancel, 1);
+	lrpc__count_call(c->host, LRPC_DEADLINE_EXCEEDED);
+	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+	if (s->sync)
+		lrpc__gsync_closed(s);
+}

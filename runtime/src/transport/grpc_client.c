@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The client side of grpc://HOST:PORT: unary calls to any gRPC server
+ * (h2c with prior knowledge, PROTOCOL-HTTP2.md), nghttp2 driven by the
+ * calling thread. Like sock_client.c, each call borrows a connection of
+ * its own from the channel's pool (opening one when none is idle) and
+ * runs one stream on it; a connection whose call failed midway (deadline,
+ * reset, bad frames) or that got GOAWAY is closed rather than reused.
+ *
+ * Threads: any thread may call at once (the pool is under the channel's
+ * lock); a connection and its nghttp2 session belong to the one thread
+ * that borrowed it. Streams (stream_open) are not carried yet.
+ *
+ * Status: grpc-status and the percent-decoded grpc-message from the
+ * trailers (or a Trailers-Only response); without them one is made from
+ * the HTTP status or the RST_STREAM code as the spec maps them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transport/sock.h"
+#include "transport/transport.h"
+#include "wire/grpc.h"
+
+#define NV(n, v, vlen) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen), \
+			 NGHTTP2_NV_FLAG_NO_COPY_NAME }
+
+struct gcconn {
+	int fd;
+	nghttp2_session *ng;
+	struct gcconn *next;
+	bool broken; /* not to be reused */
+};
+
+struct gchan {
+	struct lrpc__addr addr; /* scheme TCP, for sock.c */
+	char authority[300];
+	size_t max_msg;
+	pthread_mutex_t lock;
+	struct gcconn *idle;
+};
+
+/* One call: the request buffer lent by acquire, then the response. */
+struct gcall {
+	struct lrpc__req_buf rb; /* first: the call path sees this */
+	unsigned char *mem;      /* prefix + request */
+	size_t len, sent;
+	int32_t sid;
+	struct lrpc__grpc_msgq in;
+	int http;        /* :status, 0 if none */
+	int grpc_status; /* -1 if none */
+	char message[LRPC_STATUS_MSG_MAX];
+	bool closed, bad;
+	uint32_t rst;
+};
+
+static void conn_free(struct gcconn *k)
+{
+	if (!k)
+		return;
+	nghttp2_session_del(k->ng);
+	close(k->fd);
+	free(k);
+}
+
+static bool is(const uint8_t *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
+		     const uint8_t *name, size_t nlen, const uint8_t *value,
+		     size_t vlen, uint8_t flags, void *user)
+{
+	struct gcall *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+
+	(void)flags, (void)user;
+	if (!c)
+		return 0;
+	if (is(name, nlen, ":status")) {
+		c->http = vlen == 3 ? (value[0] - '0') * 100 + (value[1] - '0') * 10 +
+				      (value[2] - '0') : 0;
+	} else if (is(name, nlen, "grpc-status")) {
+		int v = 0;
+
+		for (size_t i = 0; i < vlen && v < 1000; i++)
+			v = value[i] >= '0' && value[i] <= '9' ?
+				    v * 10 + (value[i] - '0') : 1000;
+		c->grpc_status = vlen && v < LRPC_CODE_COUNT ? v : LRPC_UNKNOWN;
+	} else if (is(name, nlen, "grpc-message")) {
+		size_t n = lrpc__grpc_pct_decode((const char *)value, vlen, c->message,
+						 sizeof(c->message) - 1);
+
+		c->message[n] = '\0';
+	}
+	return 0;
+}
+
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
+		   const uint8_t *data, size_t len, void *user)
+{
+	struct gcall *c = nghttp2_session_get_stream_user_data(ng, id);
+
+	(void)flags, (void)user;
+	if (c && !c->bad && lrpc__grpc_msgq_push(&c->in, data, len) < 0)
+		c->bad = true;
+	return 0;
+}
+
+static int on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user)
+{
+	struct gcall *c = nghttp2_session_get_stream_user_data(ng, id);
+
+	(void)user;
+	if (c) {
+		c->closed = true;
+		c->rst = code;
+	}
+	return 0;
+}
+
+static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
+			size_t length, uint32_t *flags, nghttp2_data_source *src,
+			void *user)
+{
+	struct gcall *c = src->ptr;
+	size_t n = c->len - c->sent < length ? c->len - c->sent : length;
+
+	(void)ng, (void)id, (void)user;
+	memcpy(buf, c->mem + c->sent, n);
+	c->sent += n;
+	if (c->sent == c->len)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+static int conn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
+{
+	nghttp2_session_callbacks *cb;
+	struct gcconn *k = calloc(1, sizeof(*k));
+	int ret;
+
+	if (!k)
+		return -ENOMEM;
+	k->fd = lrpc__sock_connect(&g->addr, deadline);
+	if (k->fd < 0) {
+		ret = k->fd;
+		free(k);
+		return ret;
+	}
+	if (nghttp2_session_callbacks_new(&cb)) {
+		close(k->fd);
+		free(k);
+		return -ENOMEM;
+	}
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+	ret = nghttp2_session_client_new(&k->ng, cb, k);
+	nghttp2_session_callbacks_del(cb);
+	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, NULL, 0)) {
+		nghttp2_session_del(k->ng);
+		close(k->fd);
+		free(k);
+		return -ENOMEM;
+	}
+	*out = k;
+	return 0;
+}
+
+/* Send what nghttp2 has, read what comes, until the call's stream
+ * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
+static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
+{
+	unsigned char buf[16384];
+
+	while (!c->closed) {
+		const uint8_t *p;
+		ssize_t n;
+		int ret;
+
+		while ((n = nghttp2_session_mem_send(k->ng, &p)) > 0)
+			if ((ret = lrpc__sock_write_all(k->fd, p, (size_t)n, deadline)) < 0)
+				return ret;
+		if (n < 0)
+			return -EPROTO;
+		if (c->closed)
+			break;
+		if (!nghttp2_session_want_read(k->ng))
+			return -ECONNRESET;
+		n = lrpc__sock_read(k->fd, buf, 1, sizeof(buf), deadline);
+		if (n < 0)
+			return (int)n;
+		if (nghttp2_session_mem_recv(k->ng, buf, (size_t)n) < 0)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/* The status when the server sent no grpc-status (PROTOCOL-HTTP2.md). */
+static lrpc_code synthesize(const struct gcall *c, lrpc_status *st)
+{
+	static const struct { uint32_t h2; lrpc_code code; } rst[] = {
+		{ NGHTTP2_REFUSED_STREAM, LRPC_UNAVAILABLE },
+		{ NGHTTP2_CANCEL, LRPC_CANCELLED },
+		{ NGHTTP2_ENHANCE_YOUR_CALM, LRPC_RESOURCE_EXHAUSTED },
+		{ NGHTTP2_INADEQUATE_SECURITY, LRPC_PERMISSION_DENIED },
+	};
+
+	if (c->http && c->http != 200) {
+		lrpc_code code = c->http == 400 ? LRPC_INTERNAL :
+				 c->http == 401 ? LRPC_UNAUTHENTICATED :
+				 c->http == 403 ? LRPC_PERMISSION_DENIED :
+				 c->http == 404 ? LRPC_UNIMPLEMENTED :
+				 (c->http == 429 || c->http == 502 || c->http == 503 ||
+				  c->http == 504) ? LRPC_UNAVAILABLE : LRPC_UNKNOWN;
+
+		return lrpc__status_fail(st, code, "HTTP status %d from the server",
+					 c->http);
+	}
+	for (size_t i = 0; i < sizeof(rst) / sizeof(rst[0]); i++)
+		if (c->rst == rst[i].h2)
+			return lrpc__status_fail(st, rst[i].code,
+						 "stream reset by the server (%s)",
+						 nghttp2_http2_strerror(c->rst));
+	return lrpc__status_fail(st, LRPC_INTERNAL, "%s",
+				 c->rst ? "stream reset by the server" :
+					  "the server sent no grpc-status");
+}
+
+static size_t g_max_msg(const lrpc_channel *ch)
+{
+	return ((const struct gchan *)ch->impl)->max_msg;
+}
+
+static lrpc_code g_acquire(lrpc_channel *ch, size_t len, lrpc_deadline deadline,
+			   struct lrpc__req_buf **rb, lrpc_status *st)
+{
+	struct gcall *c = calloc(1, sizeof(*c));
+
+	(void)deadline;
+	if (c)
+		c->mem = malloc(LRPC__GRPC_PREFIX + len);
+	if (!c || !c->mem) {
+		free(c);
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	c->rb.buf = c->mem + LRPC__GRPC_PREFIX;
+	c->rb.cap = len;
+	lrpc__grpc_msgq_init(&c->in, g_max_msg(ch));
+	*rb = &c->rb;
+	return LRPC_OK;
+}
+
+static void g_release(lrpc_channel *ch, struct lrpc__req_buf *rb)
+{
+	struct gcall *c = (struct gcall *)rb;
+
+	(void)ch;
+	lrpc__grpc_msgq_free(&c->in);
+	free(c->mem);
+	free(c);
+}
+
+static struct gcconn *borrow(struct gchan *g)
+{
+	struct gcconn *k;
+
+	pthread_mutex_lock(&g->lock);
+	k = g->idle;
+	if (k)
+		g->idle = k->next;
+	pthread_mutex_unlock(&g->lock);
+	return k;
+}
+
+static void give_back(struct gchan *g, struct gcconn *k)
+{
+	/* A GOAWAY or a failed call: not again. */
+	if (k->broken || !nghttp2_session_want_read(k->ng) ||
+	    !nghttp2_session_check_request_allowed(k->ng)) {
+		conn_free(k);
+		return;
+	}
+	pthread_mutex_lock(&g->lock);
+	k->next = g->idle;
+	g->idle = k;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
+			  uint32_t method_id, size_t req_len,
+			  lrpc_deadline deadline, const unsigned char **rep,
+			  size_t *rep_len, lrpc_status *st)
+{
+	struct gchan *g = ch->impl;
+	struct gcall *c = (struct gcall *)rb;
+	lrpc_deadline now = lrpc_now();
+	char timeout[12];
+	struct gcconn *k;
+	const unsigned char *msg;
+	size_t n;
+	int ret;
+
+	(void)method_id;
+	if (!rb->full_name)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "grpc:// calls methods by name, not by id");
+	if (deadline <= now)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline passed before the call was sent");
+	nghttp2_nv nv[] = {
+		NV(":method", "POST", 4),
+		NV(":scheme", "http", 4),
+		NV(":path", rb->full_name, strlen(rb->full_name)),
+		NV(":authority", g->authority, strlen(g->authority)),
+		NV("te", "trailers", 8),
+		NV("content-type", "application/grpc", 16),
+		NV("grpc-timeout", timeout, lrpc__grpc_timeout_format(deadline - now, timeout)),
+		NV("user-agent", "grpc-c-lazyrpc", 14),
+	};
+	nghttp2_data_provider prd = { .source.ptr = c, .read_callback = read_req };
+
+	lrpc__grpc_prefix_put(c->mem, (uint32_t)req_len);
+	c->len = LRPC__GRPC_PREFIX + req_len;
+	c->grpc_status = -1;
+	k = borrow(g);
+	if (!k && (ret = conn_open(g, deadline, &k)) < 0)
+		return lrpc__status_from_errno(st, ret, deadline, "connecting");
+	c->sid = nghttp2_submit_request(k->ng, NULL, nv, sizeof(nv) / sizeof(nv[0]),
+					&prd, c);
+	if (c->sid < 0) {
+		conn_free(k);
+		return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s",
+					 nghttp2_strerror(c->sid));
+	}
+	ret = run(k, c, deadline);
+	if (ret < 0) {
+		conn_free(k); /* mid-call: a late reply must not reach another */
+		return ret == -EPROTO ?
+			lrpc__status_fail(st, LRPC_INTERNAL, "bad HTTP/2 from the server") :
+			lrpc__status_from_errno(st, ret, deadline, "waiting for the reply");
+	}
+	nghttp2_session_set_stream_user_data(k->ng, c->sid, NULL);
+	give_back(g, k);
+	if (c->grpc_status < 0)
+		return synthesize(c, st);
+	if (c->grpc_status != LRPC_OK)
+		return lrpc__status_from_peer(st, (uint32_t)c->grpc_status, c->message,
+					      strlen(c->message));
+	if (c->bad || lrpc__grpc_msgq_next(&c->in, &msg, &n) != LRPC__GRPC_MSG ||
+	    lrpc__grpc_msgq_len(&c->in) != LRPC__GRPC_PREFIX + n)
+		return lrpc__status_fail(st, LRPC_INTERNAL,
+					 "a unary reply must be one message of at most %zu bytes",
+					 g->max_msg);
+	*rep = msg;
+	*rep_len = n;
+	return LRPC_OK;
+}
+
+static void g_close(lrpc_channel *ch)
+{
+	struct gchan *g = ch->impl;
+	struct gcconn *k, *next;
+
+	if (!g)
+		return;
+	for (k = g->idle; k; k = next) {
+		next = k->next;
+		conn_free(k);
+	}
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}
+
+static const struct lrpc__chan_ops grpc_chan_ops = {
+	.max_msg = g_max_msg,
+	.acquire = g_acquire,
+	.invoke = g_invoke,
+	.release = g_release,
+	.close = g_close,
+};
+
+int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
+{
+	struct gchan *g = calloc(1, sizeof(*g));
+	struct gcconn *k;
+	int ret;
+
+	if (!g)
+		return -ENOMEM;
+	g->addr = *addr;
+	g->addr.scheme = LRPC__SCHEME_TCP;
+	snprintf(g->authority, sizeof(g->authority),
+		 strchr(addr->host, ':') ? "[%s]:%s" : "%s:%s", addr->host, addr->port);
+	g->max_msg = ch->opts.max_msg_size ? ch->opts.max_msg_size : LRPC_DEFAULT_MAX_MSG;
+	pthread_mutex_init(&g->lock, NULL);
+	ch->impl = g;
+	ch->ops = &grpc_chan_ops;
+	ch->handoff = "grpc";
+	/* One connection now, so that a wrong address fails here. */
+	ret = conn_open(g, lrpc_deadline_after_ms(ch->opts.connect_timeout_ms), &k);
+	if (ret < 0)
+		return ret;
+	k->next = NULL;
+	g->idle = k;
+	return 0;
+}

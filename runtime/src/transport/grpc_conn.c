@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The server side of grpc://HOST:PORT: gRPC over HTTP/2 with prior
+ * knowledge (h2c), grpc/grpc doc/PROTOCOL-HTTP2.md. nghttp2 does HTTP/2
+ * (framing, HPACK, flow control, stream states) on the host's libuv loop;
+ * grpc_call.c does gRPC on each stream. This file owns the connection:
+ * reading into the session, writing what it has to send, its timer, its
+ * limits and its end.
+ *
+ * Threads: the loop thread does everything here and is the only one that
+ * touches the nghttp2 session. Unary handlers run on libuv's worker pool,
+ * streaming handlers on a thread each (grpc_call.c); both come back to
+ * the loop (uv_queue_work's after_work, conn->wake) to answer.
+ *
+ * Limits (lrpc_server_opts): max_conns connections; max_pipelined
+ * streams at once per connection (SETTINGS_MAX_CONCURRENT_STREAMS: nghttp2
+ * refuses more with RST_STREAM REFUSED_STREAM); request headers up to 8 KiB
+ * (SETTINGS_MAX_HEADER_LIST_SIZE; a larger list fails its stream with
+ * RESOURCE_EXHAUSTED); messages up to max_msg_size each way (a longer
+ * prefix fails the stream with RESOURCE_EXHAUSTED before its body is
+ * buffered); a unary request is buffered whole (at most max_msg_size), a
+ * stream holds one unread message plus the HTTP/2 window (64 KiB), so a
+ * connection holds at most max_pipelined x (max_msg_size + 64 KiB) of
+ * requests, plus one reply per stream; output is pulled from nghttp2 only
+ * while less than 64 KiB is waiting to be written. A connection with no
+ * stream for idle_timeout_ms gets GOAWAY and is closed. Bad HTTP/2 (a
+ * connection error) costs that connection, after nghttp2's GOAWAY; a bad
+ * gRPC request costs its stream.
+ *
+ * Stop (lrpc_server_stop): GOAWAY with the last stream taken; those
+ * streams finish and are answered, then the connection closes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport/grpc_server.h"
+#include "transport/grpc_stream.h"
+
+#define WRITE_BATCH 65536u
+
+void lrpc__gconn_unref(struct gconn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->wbuf);
+	free(c);
+}
+
+static void on_closed(uv_handle_t *handle)
+{
+	struct gconn *c = handle->data;
+	struct lrpc__host *h = c->host;
+
+	if (handle != (uv_handle_t *)&c->tcp) {
+		lrpc__gconn_unref(c);
+		return;
+	}
+	/* The socket counts the connection; the others only its memory. */
+	atomic_fetch_sub(&h->stats.clients_active, 1);
+	atomic_fetch_sub(&h->active[LRPC__SCHEME_GRPC], 1);
+	lrpc__gconn_unref(c);
+	lrpc__host_reap(h);
+}
+
+/* Forget the session; every stream is cancelled and its handler's answer
+ * will go nowhere. */
+static void gconn_close(struct gconn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	lrpc__peer_remove(&c->peer);
+	lrpc__gsync_conn_closing(c); /* no more wakes from handlers */
+	while (c->streams)
+		lrpc__gstream_closed(c->streams); /* unlinks it */
+	nghttp2_session_del(c->ng);
+	c->ng = NULL;
+	uv_close((uv_handle_t *)&c->timer, on_closed);
+	uv_close((uv_handle_t *)&c->wake, on_closed);
+	uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void write_done(uv_write_t *req, int status)
+{
+	struct gconn *c = req->data;
+
+	c->writing = false;
+	c->wlen = 0;
+	if (status < 0) {
+		gconn_close(c);
+		return;
+	}
+	lrpc__gconn_flush(c);
+}
+
+void lrpc__gconn_flush(struct gconn *c)
+{
+	uv_buf_t b;
+
+	if (c->closing || c->writing)
+		return;
+	while (c->wlen < WRITE_BATCH) {
+		const uint8_t *p;
+		ssize_t n = nghttp2_session_mem_send(c->ng, &p);
+
+		if (n < 0) {
+			gconn_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (lrpc__buf_reserve(&c->wbuf, &c->wcap, c->wlen + (size_t)n) < 0) {
+			gconn_close(c);
+			return;
+		}
+		memcpy(c->wbuf + c->wlen, p, (size_t)n);
+		c->wlen += (size_t)n;
+	}
+	if (c->wlen) {
+		b = uv_buf_init((char *)c->wbuf, (unsigned int)c->wlen);
+		c->wreq.data = c;
+		if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, write_done) < 0) {
+			gconn_close(c);
+			return;
+		}
+		c->writing = true;
+		return;
+	}
+	/* Nothing left to say and nothing more to hear (GOAWAY either way,
+	 * every stream done): the connection is over. */
+	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
+		gconn_close(c);
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* Run the timer for the earliest stream deadline, or the idle timeout. */
+void lrpc__gconn_arm(struct gconn *c)
+{
+	lrpc_deadline now = lrpc_now(), first = INT64_MAX;
+	uint64_t ms;
+
+	if (c->closing)
+		return;
+	for (struct gstream *s = c->streams; s; s = s->next)
+		if (!s->answered && s->deadline < first)
+			first = s->deadline;
+	if (c->streams) {
+		if (first == INT64_MAX) {
+			uv_timer_stop(&c->timer);
+			return;
+		}
+		ms = first <= now ? 0 : (uint64_t)(first - now) / 1000000 + 1;
+	} else {
+		uint64_t due = c->idle_since + c->host->opts.idle_timeout_ms,
+			 at = uv_now(&c->host->loop);
+
+		ms = due > at ? due - at : 0;
+	}
+	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct gconn *c = t->data;
+	lrpc_deadline now = lrpc_now();
+	struct gstream *s, *next;
+
+	if (c->closing)
+		return;
+	if (!c->streams &&
+	    uv_now(&c->host->loop) >= c->idle_since + c->host->opts.idle_timeout_ms) {
+		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
+				      nghttp2_session_get_last_proc_stream_id(c->ng),
+				      NGHTTP2_NO_ERROR, NULL, 0);
+		c->goaway = true;
+		lrpc__gconn_flush(c);
+		return;
+	}
+	for (s = c->streams; s; s = next) {
+		next = s->next;
+		if (!s->answered && s->deadline <= now)
+			lrpc__gstream_expire(s);
+	}
+	lrpc__gconn_flush(c);
+	lrpc__gconn_arm(c);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	struct gconn *c = a->data;
+
+	if (c->closing)
+		return;
+	lrpc__gstream_serve_asks(c);
+	lrpc__gconn_flush(c);
+}
+
+/* nghttp2's callbacks: find our stream and hand over. */
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
+			    void *user)
+{
+	struct gconn *c = user;
+	struct gstream *s;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	s = lrpc__gstream_new(c, f->hd.stream_id);
+	if (!s)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM */
+	nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, s);
+	return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
+		     const uint8_t *name, size_t nlen, const uint8_t *value,
+		     size_t vlen, uint8_t flags, void *user)
+{
+	struct gstream *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+
+	(void)flags, (void)user;
+	if (!s || f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	return lrpc__gstream_header(s, f, name, nlen, value, vlen);
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
+{
+	struct gstream *s;
+
+	(void)user;
+	if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
+		return 0;
+	s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (!s)
+		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+		lrpc__gstream_headers_done(s);
+	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->half_closed)
+		lrpc__gstream_end(s);
+	return 0;
+}
+
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
+		   const uint8_t *data, size_t len, void *user)
+{
+	struct gstream *s = nghttp2_session_get_stream_user_data(ng, id);
+
+	(void)flags, (void)user;
+	if (!s) {
+		/* Not ours to hold: give the window back at once. */
+		nghttp2_session_consume(ng, id, len);
+		return 0;
+	}
+	lrpc__gstream_data(s, data, len);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
+			   void *user)
+{
+	struct gstream *s = nghttp2_session_get_stream_user_data(ng, id);
+
+	(void)code, (void)user;
+	if (s)
+		lrpc__gstream_closed(s);
+	return 0;
+}
+
+static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f,
+			    int err, void *user)
+{
+	struct gconn *c = user;
+
+	(void)ng, (void)f, (void)err;
+	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
+	return 0;
+}
+
+static int session_new(struct gconn *c)
+{
+	const struct lrpc__host *h = c->host;
+	nghttp2_session_callbacks *cb;
+	nghttp2_option *opt;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h->opts.max_pipelined },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, LRPC__GRPC_HEADER_MAX },
+		/* No server push here, and none expected. */
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+	};
+	int ret;
+
+	if (nghttp2_session_callbacks_new(&cb))
+		return -ENOMEM;
+	if (nghttp2_option_new(&opt)) {
+		nghttp2_session_callbacks_del(cb);
+		return -ENOMEM;
+	}
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
+	/* Windows open only as handlers read (grpc_call.c), so a slow reader
+	 * makes its client wait rather than the server buffer. */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	ret = nghttp2_session_server_new2(&c->ng, cb, c, opt);
+	nghttp2_option_del(opt);
+	nghttp2_session_callbacks_del(cb);
+	if (ret)
+		return -ENOMEM;
+	if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
+				    sizeof(iv) / sizeof(iv[0]))) {
+		nghttp2_session_del(c->ng);
+		c->ng = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
+{
+	static __thread char rbuf[65536]; /* the loop's; consumed at once */
+
+	(void)handle, (void)hint;
+	*buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct gconn *c = st->data;
+	ssize_t used;
+
+	if (n < 0) {
+		gconn_close(c);
+		return;
+	}
+	if (c->closing || n == 0)
+		return;
+	used = nghttp2_session_mem_recv(c->ng, (const uint8_t *)buf->base, (size_t)n);
+	if (used < 0) {
+		/* A connection error: nghttp2 has queued its GOAWAY (unless
+		 * this is no HTTP/2 client at all); it is sent below, and then
+		 * the connection goes, want_read being 0 from now on. */
+		atomic_fetch_add(&c->host->stats.protocol_errors, 1);
+		uv_read_stop(st);
+		if (used == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+			gconn_close(c);
+			return;
+		}
+	}
+	if (!c->streams)
+		c->idle_since = uv_now(&c->host->loop);
+	lrpc__gconn_flush(c);
+	if (!c->closing)
+		lrpc__gconn_arm(c);
+}
+
+/* Stop: GOAWAY naming the last stream taken; those finish. */
+static void peer_drain(struct lrpc__peer *p)
+{
+	struct gconn *c = (struct gconn *)p;
+
+	if (c->closing)
+		return;
+	if (!c->goaway)
+		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
+				      nghttp2_session_get_last_proc_stream_id(c->ng),
+				      NGHTTP2_NO_ERROR, NULL, 0);
+	c->goaway = true;
+	lrpc__gconn_flush(c);
+}
+
+static void peer_close(struct lrpc__peer *p)
+{
+	struct gconn *c = (struct gconn *)p;
+
+	if (!c->closing && !c->streams && !c->writing)
+		gconn_close(c);
+}
+
+static const struct lrpc__peer_ops peer_ops = {
+	.drain = peer_drain,
+	.close = peer_close,
+};
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct lrpc__host *h = listener->data;
+	struct gconn *c;
+	unsigned int n;
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->host = h;
+	if (uv_tcp_init(&h->loop, &c->tcp) < 0) {
+		free(c);
+		return;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->tcp.data = c;
+	uv_timer_init(&h->loop, &c->timer);
+	c->timer.data = c;
+	uv_async_init(&h->loop, &c->wake, on_wake);
+	c->wake.data = c;
+	atomic_init(&c->refs, 3);
+	c->idle_since = uv_now(&h->loop);
+	lrpc__peer_add(h, &c->peer, &peer_ops);
+	atomic_fetch_add(&h->stats.clients_active, 1);
+	n = atomic_fetch_add(&h->active[LRPC__SCHEME_GRPC], 1) + 1;
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || session_new(c) < 0) {
+		atomic_fetch_add(&h->stats.clients_rejected, 1);
+		gconn_close(c);
+		return;
+	}
+	if (n > h->opts.max_conns) {
+		/* Refused the HTTP/2 way: GOAWAY before any stream, with
+		 * the reason as its debug data. */
+		static const char why[] = "server full: max_conns grpc:// connections";
+
+		atomic_fetch_add(&h->stats.clients_rejected, 1);
+		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, 0,
+				      NGHTTP2_REFUSED_STREAM,
+				      (const uint8_t *)why, sizeof(why) - 1);
+		c->goaway = true;
+		lrpc__gconn_flush(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	atomic_fetch_add(&h->stats.clients_accepted, 1);
+	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) < 0) {
+		gconn_close(c);
+		return;
+	}
+	lrpc__gconn_flush(c); /* our SETTINGS */
+	lrpc__gconn_arm(c);
+	if (atomic_load(&h->stop_requested))
+		peer_drain(&c->peer);
+}
+
+int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr)
+{
+	int ret = lrpc__listen_tcp(h, l, addr, on_connection);
+
+	/* listen.c names what it bound tcp://; this listener is grpc://. */
+	if (ret == 0 && strncmp(l->uri, "tcp://", 6) == 0) {
+		char uri[sizeof(l->uri)];
+
+		snprintf(uri, sizeof(uri), "grpc://%s", l->uri + 6);
+		memcpy(l->uri, uri, sizeof(uri));
+	}
+	return ret;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grpc:// server, private to grpc_conn.c (connections: the socket, the
+ * nghttp2 session, GOAWAY, limits) and grpc_call.c (one HTTP/2 stream:
+ * the request's headers, its messages, running the handler, the
+ * response). See grpc_conn.c's header comment for limits and threads.
+ *
+ * Threads: everything here belongs to the loop thread, except the
+ * members marked "handler" (a worker or a stream's own handler thread,
+ * under conn->lock where marked) and the atomics.
+ */
+#ifndef LRPC_GRPC_SERVER_H
+#define LRPC_GRPC_SERVER_H
+
+#include <nghttp2/nghttp2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "serve/dispatch.h"
+#include "serve/host.h"
+#include "serve/stream.h"
+#include "transport/transport.h"
+#include "wire/grpc.h"
+
+/* What a request's headers may add up to (PROTOCOL-HTTP2.md suggests
+ * 8 KiB), counted as SETTINGS_MAX_HEADER_LIST_SIZE counts. */
+#define LRPC__GRPC_HEADER_MAX 8192u
+#define LRPC__GRPC_PATH_MAX 256u
+
+struct gconn;
+
+struct gstream {
+	struct gconn *conn;
+	struct gstream *prev, *next; /* conn's live streams */
+	int32_t id;
+	/* nghttp2's until the stream closes, a unary worker's, a streaming
+	 * handler's, a queued ask's; the last one frees it, on any thread. */
+	_Atomic int refs;
+
+	/* The request's headers, as they arrive. */
+	size_t header_bytes;
+	char path[LRPC__GRPC_PATH_MAX];
+	bool post, te, grpc_type, any_type, encoded;
+	bool bad_timeout;
+	lrpc_deadline deadline; /* INT64_MAX: none given */
+	char encoding[32];
+
+	const struct lrpc__method_entry *entry; /* once the headers pass */
+	struct lrpc__grpc_msgq in;
+	bool half_closed;  /* the client's END_STREAM arrived */
+	bool closed;       /* nghttp2 closed it (or the connection went) */
+	bool answered;     /* a response (or RST_STREAM) is submitted */
+	bool running;      /* a handler has it */
+	_Atomic int cancel; /* set when the client cancels or goes */
+
+	/* The response: one message (unary) or the stream's queue. */
+	unsigned char *out;
+	size_t out_len, out_off;
+	lrpc_code code;
+	char message[LRPC_STATUS_MSG_MAX];
+
+	uv_work_t work;
+	struct gstream_sync *sync; /* streaming methods only (grpc_call.c) */
+};
+
+struct gconn {
+	struct lrpc__peer peer; /* first: the host's list sees only this */
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* the earliest deadline, or the idle timeout */
+	uv_async_t wake;  /* handler threads -> loop (streams) */
+	/* The three handles until closed, and each stream not yet freed:
+	 * the last reference (maybe a handler thread's) frees it. */
+	_Atomic int refs;
+	struct lrpc__host *host;
+	nghttp2_session *ng; /* NULL once the connection is closing */
+	struct gstream *streams; /* live ones */
+	uint64_t idle_since;
+	bool closing, writing, goaway;
+
+	unsigned char *wbuf; /* the one write in flight, or being filled */
+	size_t wlen, wcap;
+	uv_write_t wreq;
+
+	/* Streaming handler threads and the loop, under lock: what each
+	 * stream's handler and loop share (grpc_stream.c), the streams that
+	 * asked the loop for something, and whether wake still works. */
+	pthread_mutex_t lock;
+	struct gstream_sync *asks;
+	bool wake_closed;
+};
+
+/* grpc_conn.c: write what nghttp2 has to send, close when it is done. */
+void lrpc__gconn_flush(struct gconn *c);
+/* grpc_conn.c: the deadline timer must look again (a stream started). */
+void lrpc__gconn_arm(struct gconn *c);
+
+/* grpc_call.c, the loop thread: nghttp2's callbacks, per stream. */
+struct gstream *lrpc__gstream_new(struct gconn *c, int32_t id);
+/* A header of the request (or the client's trailers: ignored). */
+int lrpc__gstream_header(struct gstream *s, const nghttp2_frame *f,
+			 const uint8_t *name, size_t nlen,
+			 const uint8_t *value, size_t vlen);
+/* The request's headers are complete. */
+void lrpc__gstream_headers_done(struct gstream *s);
+void lrpc__gstream_data(struct gstream *s, const uint8_t *data, size_t len);
+void lrpc__gstream_end(struct gstream *s); /* the client's END_STREAM */
+/* nghttp2 closed it, or the connection is going. */
+void lrpc__gstream_closed(struct gstream *s);
+/* The deadline passed: cancel it locally, RST_STREAM CANCEL. */
+void lrpc__gstream_expire(struct gstream *s);
+/* The loop's turn at a streaming handler's requests (conn->wake). */
+void lrpc__gstream_serve_asks(struct gconn *c);
+/* Answer now with \p code, Trailers-Only (\p http: the :status). */
+void lrpc__gstream_fail(struct gstream *s, int http, lrpc_code code,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Drop a reference; the last frees it and may free the connection. */
+void lrpc__gstream_put(struct gstream *s);
+/* grpc_conn.c, any thread: drop a reference (a stream was freed); the
+ * last frees the connection. */
+void lrpc__gconn_unref(struct gconn *c);
+/* grpc_call.c: the response's HEADERS, with the body from read_out. */
+int lrpc__gstream_respond(struct gstream *s);
+ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
+			       size_t length, uint32_t *flags,
+			       nghttp2_data_source *src, void *user);
+/* grpc_call.c: grpc-status and grpc-message for trailers. */
+void lrpc__gstream_status_nv(nghttp2_nv *nv, size_t *n, char *code,
+			     size_t code_cap, char *msg, size_t msg_cap,
+			     lrpc_code st, const char *text);
+
+#endif
