@@ -127,11 +127,28 @@ static void on_term(int sig)
 	lrpc_server_stop(server);
 }
 
+static lrpc_code peer(void *user, lrpc_call *call, const Lrpctest__Empty *req,
+		      Lrpctest__PeerReply *rep)
+{
+	const lrpc_peer *p = lrpc_call_peer(call);
+
+	(void)user, (void)req;
+	rep->transport = lrpc_call_strdup(call, p->transport);
+	rep->address = lrpc_call_strdup(call, p->address);
+	if (!rep->transport || !rep->address)
+		return LRPC_RESOURCE_EXHAUSTED;
+	rep->has_cred = p->has_cred;
+	rep->pid = p->pid;
+	rep->uid = p->uid;
+	rep->gid = p->gid;
+	return LRPC_OK;
+}
+
 static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 {
 	static const Lrpctest__Probe_Handlers h = {
 		.echo = echo, .slow = slow, .release = release, .stats = stats,
-		.fail = fail,
+		.fail = fail, .peer = peer,
 	};
 	lrpc_server_opts o;
 	pthread_condattr_t ca;

@@ -10,6 +10,7 @@
 #define LAZYRPC_SERVICE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -117,6 +118,26 @@ LRPC_API const lrpc_method_desc *lrpc_call_method(const lrpc_call *call);
  * (its reply is then discarded). Thread-safe; never blocks. Since 0.2.0.
  */
 LRPC_API bool lrpc_call_cancelled(const lrpc_call *call);
+
+/* Who made a call, as the transport knows it (since 0.2.0). */
+typedef struct lrpc_peer {
+	const char *transport; /* "lrpc", "unix", "tcp", "grpc"; "" unknown */
+	/* lrpc://, unix://: the client's credentials when it connected
+	 * (SO_PEERCRED, from the kernel: not forgeable by the client). */
+	int has_cred;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	/* tcp://, grpc://: the client's address, "127.0.0.1:5000" or
+	 * "[::1]:5000"; else "". */
+	char address[64];
+} lrpc_peer;
+
+/**
+ * The caller of \p call. Valid while the handler runs; never NULL (a
+ * transport that cannot tell gives transport ""). Thread-safe.
+ */
+LRPC_API const lrpc_peer *lrpc_call_peer(const lrpc_call *call);
 
 /**
  * Memory that lives until the reply has been sent, for the fields of the

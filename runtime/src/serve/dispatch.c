@@ -15,14 +15,15 @@
 static lrpc_code run(const struct lrpc__registry *reg,
 		     struct lrpc__arena *arena, uint32_t method_id,
 		     const void *req_bytes, size_t req_len,
-		     lrpc_deadline deadline, const _Atomic int *cancel,
+		     lrpc_deadline deadline, const struct lrpc__origin *from,
 		     ProtobufCMessage **rep_out, char *message)
 {
 	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
 	struct lrpc_call call = {
 		.deadline = deadline,
 		.arena = arena,
-		.cancel = cancel,
+		.cancel = from ? from->cancel : NULL,
+		.peer = lrpc__origin_peer(from),
 	};
 	const lrpc_method_desc *m;
 	ProtobufCMessage *req, *rep;
@@ -80,16 +81,22 @@ void lrpc__serve(const struct lrpc__registry *reg, struct lrpc__arena *arena,
 		 lrpc_deadline deadline, size_t max_reply,
 		 lrpc__reply_room room, void *ctx, struct lrpc__reply *out)
 {
-	lrpc__serve_cancellable(reg, arena, method_id, req, req_len, deadline,
-				max_reply, room, ctx, NULL, out);
+	lrpc__serve_from(reg, arena, method_id, req, req_len, deadline,
+			 max_reply, room, ctx, NULL, out);
 }
 
-void lrpc__serve_cancellable(const struct lrpc__registry *reg,
-			     struct lrpc__arena *arena, uint32_t method_id,
-			     const void *req, size_t req_len,
-			     lrpc_deadline deadline, size_t max_reply,
-			     lrpc__reply_room room, void *ctx,
-			     const _Atomic int *cancel, struct lrpc__reply *out)
+const lrpc_peer *lrpc__origin_peer(const struct lrpc__origin *from)
+{
+	static const lrpc_peer unknown = { .transport = "" };
+
+	return from && from->peer ? from->peer : &unknown;
+}
+
+void lrpc__serve_from(const struct lrpc__registry *reg,
+		      struct lrpc__arena *arena, uint32_t method_id,
+		      const void *req, size_t req_len, lrpc_deadline deadline,
+		      size_t max_reply, lrpc__reply_room room, void *ctx,
+		      const struct lrpc__origin *from, struct lrpc__reply *out)
 {
 	ProtobufCMessage *rep;
 	unsigned char *at;
@@ -97,7 +104,7 @@ void lrpc__serve_cancellable(const struct lrpc__registry *reg,
 
 	out->len = 0;
 	out->message[0] = '\0';
-	out->code = run(reg, arena, method_id, req, req_len, deadline, cancel,
+	out->code = run(reg, arena, method_id, req, req_len, deadline, from,
 			&rep, out->message);
 	if (out->code != LRPC_OK)
 		return;

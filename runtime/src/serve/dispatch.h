@@ -15,6 +15,7 @@ struct lrpc_call {
 	/* Set (by the transport, from any thread) once the client gave up
 	 * on the call; NULL where the transport cannot tell. */
 	const _Atomic int *cancel;
+	const lrpc_peer *peer; /* never NULL */
 	char message[LRPC_STATUS_MSG_MAX];
 };
 
@@ -41,13 +42,23 @@ void lrpc__serve(const struct lrpc__registry *reg, struct lrpc__arena *arena,
 		 lrpc_deadline deadline, size_t max_reply,
 		 lrpc__reply_room room, void *ctx, struct lrpc__reply *out);
 
-/* The same, with \p cancel as the call's cancellation flag (set from any
- * thread or process; NULL: none). */
-void lrpc__serve_cancellable(const struct lrpc__registry *reg,
-			     struct lrpc__arena *arena, uint32_t method_id,
-			     const void *req, size_t req_len,
-			     lrpc_deadline deadline, size_t max_reply,
-			     lrpc__reply_room room, void *ctx,
-			     const _Atomic int *cancel, struct lrpc__reply *out);
+/* Where a call came from, as the transport tells the handler. */
+struct lrpc__origin {
+	/* The call's cancellation flag, set from any thread or process;
+	 * NULL: none. */
+	const _Atomic int *cancel;
+	const lrpc_peer *peer; /* NULL: unknown */
+};
+
+/* The same, with what the transport knows of the call's origin (\p from
+ * may be NULL). */
+void lrpc__serve_from(const struct lrpc__registry *reg,
+		      struct lrpc__arena *arena, uint32_t method_id,
+		      const void *req, size_t req_len, lrpc_deadline deadline,
+		      size_t max_reply, lrpc__reply_room room, void *ctx,
+		      const struct lrpc__origin *from, struct lrpc__reply *out);
+
+/* The peer a call of \p from shows its handler. */
+const lrpc_peer *lrpc__origin_peer(const struct lrpc__origin *from);
 
 #endif

@@ -22,6 +22,11 @@ bool lrpc_call_cancelled(const lrpc_call *call)
 	       call->deadline <= lrpc_now();
 }
 
+const lrpc_peer *lrpc_call_peer(const lrpc_call *call)
+{
+	return call->peer;
+}
+
 void *lrpc_call_alloc(lrpc_call *call, size_t size)
 {
 	return lrpc__arena_alloc(call->arena, size);

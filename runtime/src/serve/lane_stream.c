@@ -220,7 +220,9 @@ bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
 	r->conn->ops->answer(r);
 
 	code = lrpc__serve_stream(&h->registry, arena, method_id, deadline,
-				  &lane->call.cancel, &s.base, message);
+				  &(struct lrpc__origin){ &lane->call.cancel,
+							  &rs->peer },
+				  &s.base, message);
 	if (s.broken) {
 		code = LRPC_INTERNAL;
 		snprintf(message, sizeof(message), "protocol error: %s", s.broken);

@@ -74,10 +74,11 @@ static void serve(struct receiver *rx, struct lrpc__hrecv *hr)
 		atomic_fetch_add(&h->stats.protocol_errors, 1);
 	} else {
 		/* Decoded in place: lrpc__serve reads the shared bytes once. */
-		lrpc__serve_cancellable(&h->registry, &rx->arena, method_id,
-					lrpc__lane_buf(lane), req_len, deadline,
-					buf_size, lane_room, lane,
-					&lane->call.cancel, &rep);
+		struct lrpc__origin from = { &lane->call.cancel, &rx->rs->peer };
+
+		lrpc__serve_from(&h->registry, &rx->arena, method_id,
+				 lrpc__lane_buf(lane), req_len, deadline,
+				 buf_size, lane_room, lane, &from, &rep);
 	}
 	lrpc__lane_reply_write(lane, seq, &rep);
 	lrpc__arena_reset(&rx->arena);

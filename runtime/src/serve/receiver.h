@@ -17,6 +17,7 @@ struct lrpc__receivers {
 	void *base; /* the region */
 	struct lrpc__geom geom;
 	struct lrpc__hconn hand; /* the hand-off the handshake chose */
+	lrpc_peer peer;          /* the client, for its handlers */
 	_Atomic int stop;
 	_Atomic unsigned int alive;
 	unsigned int started; /* threads created; the starter's only */

@@ -12,14 +12,16 @@
 
 lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 			     struct lrpc__arena *arena, uint32_t method_id,
-			     lrpc_deadline deadline, const _Atomic int *cancel,
+			     lrpc_deadline deadline,
+			     const struct lrpc__origin *from,
 			     struct lrpc_server_stream *s, char *message)
 {
 	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
 	struct lrpc_call call = {
 		.deadline = deadline,
 		.arena = arena,
-		.cancel = cancel,
+		.cancel = from ? from->cancel : NULL,
+		.peer = lrpc__origin_peer(from),
 	};
 	lrpc_code code;
 

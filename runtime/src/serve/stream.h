@@ -47,14 +47,15 @@ struct lrpc_server_stream {
 
 /*
  * Serve a stream opened on \p method_id until its handler returns (on
- * the calling thread), with \p cancel as the call's cancellation flag
- * (may be NULL). Everything the call allocated is in \p arena, which the
+ * the calling thread), with what the transport knows of its origin
+ * (\p from, may be NULL: serve/dispatch.h). Everything the call allocated is in \p arena, which the
  * caller resets afterwards. \return the code that ends the stream; its
  * message is in \p message (LRPC_STATUS_MSG_MAX bytes).
  */
 lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 			     struct lrpc__arena *arena, uint32_t method_id,
-			     lrpc_deadline deadline, const _Atomic int *cancel,
+			     lrpc_deadline deadline,
+			     const struct lrpc__origin *from,
 			     struct lrpc_server_stream *s, char *message);
 
 #endif

@@ -248,8 +248,10 @@ static void work_cb(uv_work_t *req)
 
 	lrpc__grpc_msgq_next(&s->in, &msg, &n);
 	lrpc__arena_init(&arena);
-	lrpc__serve(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
-		    h->opts.max_msg_size, reply_room, s, &rep);
+	lrpc__serve_from(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
+			 h->opts.max_msg_size, reply_room, s,
+			 &(struct lrpc__origin){ &s->cancel, &s->conn->who },
+			 &rep);
 	lrpc__arena_destroy(&arena);
 	s->code = rep.code;
 	memcpy(s->message, rep.message, sizeof(s->message));

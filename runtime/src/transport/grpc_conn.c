@@ -422,6 +422,8 @@ static void on_connection(uv_stream_t *listener, int status)
 		gconn_close(c);
 		return;
 	}
+	c->who.transport = "grpc";
+	lrpc__peer_address(&c->tcp, &c->who);
 	if (n > h->opts.max_conns) {
 		/* Refused the HTTP/2 way: GOAWAY before any stream, with
 		 * the reason as its debug data. */

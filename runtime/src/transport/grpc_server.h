@@ -66,6 +66,7 @@ struct gstream {
 struct gconn {
 	struct lrpc__peer peer; /* first: the host's list sees only this */
 	uv_tcp_t tcp;
+	lrpc_peer who; /* the client, for lrpc_call_peer() */
 	uv_timer_t timer; /* the earliest deadline, or the idle timeout */
 	uv_async_t wake;  /* handler threads -> loop (streams) */
 	/* The three handles until closed, and each stream not yet freed:

@@ -195,7 +195,9 @@ static void *handler_main(void *arg)
 
 	lrpc__arena_init(&arena);
 	code = lrpc__serve_stream(&h->registry, &arena, s->entry->id,
-				  s->deadline, &s->cancel, &y->ss, message);
+				  s->deadline,
+				  &(struct lrpc__origin){ &s->cancel, &c->who },
+				  &y->ss, message);
 	lrpc__arena_destroy(&arena);
 	pthread_mutex_lock(&c->lock);
 	y->done = true;

@@ -241,6 +241,8 @@ static int admit(struct conn *conn, struct lrpc__welcome *w, char *why)
 	if (!lrpc__peer_allowed(host, (uv_handle_t *)&conn->pipe, why,
 				LRPC__REFUSAL_MAX))
 		return EACCES;
+	lrpc__peer_creds((uv_handle_t *)&conn->pipe, &conn->rs.peer);
+	conn->rs.peer.transport = "lrpc";
 	/* lrpc:// clients only: socket peers have limits of their own. */
 	if (atomic_load(&host->active[LRPC__SCHEME_LRPC]) >= host->opts.max_clients) {
 		snprintf(why, LRPC__REFUSAL_MAX,

@@ -32,6 +32,7 @@ struct sconn {
 	int handles;      /* open: h and timer */
 	struct lrpc__host *host;
 	enum lrpc__scheme scheme; /* unix or tcp: whose count it is in */
+	lrpc_peer who;            /* the client, for lrpc_call_peer() */
 	unsigned char *rbuf;
 	size_t rlen, rcap;
 	unsigned int inflight;
@@ -199,9 +200,10 @@ static void work_cb(uv_work_t *req)
 		   w->f.timeout_ns > INT64_MAX - now ? INT64_MAX :
 		   now + w->f.timeout_ns;
 	lrpc__arena_init(&arena);
-	lrpc__serve(&h->registry, &arena, w->f.method_or_code, w->body,
-		    w->f.body_len, deadline, h->opts.max_msg_size, frame_room,
-		    &out, &rep);
+	lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
+			 w->f.body_len, deadline, h->opts.max_msg_size,
+			 frame_room, &out,
+			 &(struct lrpc__origin){ .peer = &w->conn->who }, &rep);
 	lrpc__arena_destroy(&arena);
 	if (rep.code == LRPC_OK) {
 		struct lrpc__frame f = {
@@ -556,8 +558,14 @@ static void on_connection(uv_stream_t *listener, int status)
 		reject(c, 0, LRPC_RESOURCE_EXHAUSTED, why);
 		return;
 	}
-	if (listener->type == UV_TCP)
+	if (listener->type == UV_TCP) {
 		uv_tcp_nodelay(&c->h.tcp, 1);
+		c->who.transport = "tcp";
+		lrpc__peer_address(&c->h.tcp, &c->who);
+	} else {
+		c->who.transport = "unix";
+		lrpc__peer_creds(&c->h.handle, &c->who);
+	}
 	atomic_fetch_add(&h->stats.clients_accepted, 1);
 	sconn_pump(c); /* starts reading and the idle timeout */
 }

@@ -167,6 +167,11 @@ int lrpc__listen_tcp(struct lrpc__host *h, struct lrpc__listener *l,
 /* Give up a socket file claimed by lrpc__listen_pipe: remove it and its
  * lock. Only the owner calls this. */
 void lrpc__listen_unclaim(struct lrpc__listener *l);
+/* peer.c, loop thread, once per connection: what lrpc_call_peer() shows.
+ * The credentials of a Unix socket's client (has_cred 0 if unknown); the
+ * address of a TCP one ("" if unknown). transport is the caller's. */
+void lrpc__peer_creds(uv_handle_t *handle, lrpc_peer *out);
+void lrpc__peer_address(const uv_tcp_t *tcp, lrpc_peer *out);
 /* May this unix-socket peer connect? (SO_PEERCRED against our euid) If
  * not, \p why says so, for the peer. */
 bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle,
