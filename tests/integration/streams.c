@@ -30,7 +30,8 @@ static lrpc_code sum(const void *handlers, void *user, lrpc_call *call,
 		rep.payload.data = lrpc_call_alloc(call, e->payload.len + 1);
 		if (!rep.payload.data)
 			return LRPC_RESOURCE_EXHAUSTED;
-		memcpy(rep.payload.data, e->payload.data, e->payload.len);
+		if (e->payload.len) /* data may be NULL then */
+			memcpy(rep.payload.data, e->payload.data, e->payload.len);
 	}
 	if (code != LRPC_OK)
 		return code;
