@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "probe.lrpc.h"
+#include "rawframe.h"
 #include "streams.h"
 
 #define N 100000u
@@ -508,9 +509,42 @@ START_TEST(streams_beyond_the_limit)
 }
 END_TEST
 
+/* A peer that multiplexes (the runtime's client does not) may have 8
+ * streams open on one connection; the ninth is refused, the connection
+ * stays, and all are freed when it closes. Frames written byte by byte. */
+START_TEST(nine_streams_on_one_connection)
+{
+	lrpc_channel *ch = start();
+	unsigned char h[RAW_HDR], body[LRPC_STATUS_MSG_MAX];
+	uint32_t len;
+	int fd = raw_connect(srv.uri);
+
+	for (uint64_t id = 1; id <= 9; id++) {
+		raw_header(h, 0, id, lrpctest_streams_echo->id);
+		raw_put32(h, 0x4f53524cu); /* "LRSO": OPEN, 5 s left */
+		ck_assert_int_eq(write(fd, h, sizeof(h)), (ssize_t)sizeof(h));
+	}
+	ck_assert(raw_read_n(fd, h, RAW_HDR));
+	ck_assert_uint_eq(raw_get32(h), 0x4553524cu); /* "LRSE": END */
+	ck_assert_uint_eq(raw_get64(h + 8), 9);
+	ck_assert_uint_eq(raw_get32(h + 16), LRPC_RESOURCE_EXHAUSTED);
+	len = raw_get32(h + 4);
+	ck_assert_uint_lt(len, sizeof(body));
+	ck_assert(raw_read_n(fd, body, len));
+	body[len] = '\0';
+	ck_assert_msg(strstr((char *)body, "one connection"), "'%s'", body);
+	wait_streams(ch, 8);
+	close(fd);
+	wait_streams(ch, 0);
+	lrpc_channel_close(ch);
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
 H_MAIN("streams_sock", 120, sum_client_streaming, count_server_streaming,
        echo_bidirectional, half_close, cancel_mid_stream,
        handler_error_reaches_client, deadline_mid_stream,
        server_killed_mid_stream, client_killed_mid_stream,
        reader_stops_server_writer_blocks, reader_stops_client_writer_blocks,
-       stream_then_unary, streams_beyond_the_limit)
+       stream_then_unary, streams_beyond_the_limit,
+       nine_streams_on_one_connection)
