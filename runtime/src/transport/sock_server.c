@@ -12,6 +12,8 @@
  * own is known), and a read buffer of one frame plus one read; a
  * connection with nothing to do is closed after idle_timeout_ms, one that
  * starts a frame header and does not finish it after header_timeout_ms.
+ * Stream frames go to sock_stream_server.c, whose windows bound what a
+ * stream holds (counted in held too); they never wait for room here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
