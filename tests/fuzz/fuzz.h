@@ -42,6 +42,7 @@ void fz_probe(lrpc_channel *ch, const char *what);
 
 /* frame_adapter.c: socket frames (runtime/src/frame.h). */
 struct fz_frame {
+	char kind; /* 0: a call or reply; else a stream frame's kind letter */
 	uint32_t body_len;
 	uint64_t call_id;
 	uint32_t method_or_code;

@@ -103,6 +103,7 @@ static lrpc_code stats(void *user, lrpc_call *call, const Lrpctest__Empty *req,
 	rep->clients_accepted = s.clients_accepted;
 	rep->clients_rejected = s.clients_rejected;
 	rep->conn_held_peak = s.conn_held_peak;
+	rep->streams_active = s.streams_active;
 	return LRPC_OK;
 }
 
@@ -172,6 +173,7 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	o.idle_timeout_ms = env_uint("LRPC_PROBE_IDLE_MS");
 	o.header_timeout_ms = env_uint("LRPC_PROBE_HEADER_MS");
 	o.max_receivers = env_uint("LRPC_PROBE_MAX_RECEIVERS");
+	o.max_streams = env_uint("LRPC_PROBE_MAX_STREAMS");
 	lrpc_runtime_dir(dir, sizeof(dir));
 	snprintf(uri[0], sizeof(uri[0]), "lrpc://%s", name);
 	snprintf(uri[1], sizeof(uri[1]), "unix://%s/%s.sock", dir, name);

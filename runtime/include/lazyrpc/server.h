@@ -57,7 +57,9 @@ typedef struct lrpc_server_opts {
 	 * the default). Each socket transport counts its own connections.
 	 * Memory the server holds for socket peers is bounded by
 	 * max_conns x (max_msg_size + 96 KiB + max_conn_buffer_kib KiB) per
-	 * transport (docs/api.md).
+	 * transport, plus 2 x (max(max_msg_size, 64 KiB) + 4 KiB) for each
+	 * open stream (at most max_streams, and 8 on one connection; see
+	 * docs/api.md).
 	 */
 	unsigned int max_conns;       /* connections at once; 0: 64 */
 	unsigned int max_pipelined;   /* calls one connection may queue; 0: 64 */
@@ -70,7 +72,11 @@ typedef struct lrpc_server_opts {
 	/* A frame header (32 bytes) must arrive within this long of its
 	 * first byte, or the connection is closed; 0: 10000. */
 	unsigned int header_timeout_ms;
-	unsigned int reserved1;
+	/* Streams open at once over unix:// and tcp:// together (since
+	 * 0.2.0, in what was reserved1): each runs its handler on a thread
+	 * of its own. One more is refused with RESOURCE_EXHAUSTED, as is a
+	 * ninth on one connection. 0: 64. */
+	unsigned int max_streams;
 } lrpc_server_opts;
 
 #define LRPC_DEFAULT_MAX_MSG ((size_t)4 << 20)
@@ -160,7 +166,10 @@ typedef struct lrpc_server_stats {
 	/* The most bytes of requests and unsent replies one socket
 	 * connection has held (since 0.1.1). */
 	uint64_t conn_held_peak;
-	uint64_t reserved[7];
+	/* Socket streams open now, their handlers running or their ends
+	 * still being sent (since 0.2.0). */
+	uint64_t streams_active;
+	uint64_t reserved[6];
 } lrpc_server_stats;
 
 /** Snapshot of the counters; thread-safe. \p srv NULL gives zeros. */

@@ -66,6 +66,7 @@ struct lrpc__host {
 		_Atomic uint64_t clients_active, receivers_active;
 		_Atomic uint64_t calls_ok, calls_failed, protocol_errors;
 		_Atomic uint64_t conn_held_peak;
+		_Atomic uint64_t streams_active; /* socket streams */
 	} stats;
 	/* Why the last lrpc_server_listen() failed, if a listener said. */
 	char error[LRPC__ERROR_MAX];

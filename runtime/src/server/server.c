@@ -33,6 +33,7 @@ struct lrpc_server {
 #define DEFAULT_MAX_PIPELINED 64
 #define DEFAULT_IDLE_TIMEOUT_MS 60000
 #define DEFAULT_HEADER_TIMEOUT_MS 10000
+#define DEFAULT_MAX_STREAMS 64
 
 /* The socket options took the place of reserved pointers: the layout of
  * what 0.1.0 callers pass is unchanged. */
@@ -108,6 +109,7 @@ int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
 	}
 	if (srv->host.opts.max_receivers < srv->host.opts.receivers)
 		srv->host.opts.max_receivers = srv->host.opts.receivers;
+	or_default(&srv->host.opts.max_streams, DEFAULT_MAX_STREAMS);
 	if (srv->host.opts.receivers > LRPC__MAX_LANES ||
 	    srv->host.opts.max_receivers > LRPC__MAX_LANES ||
 	    srv->host.opts.max_msg_size > LRPC_MAX_MSG_LIMIT) {
@@ -288,4 +290,5 @@ void lrpc_server_stats_get(lrpc_server *srv, lrpc_server_stats *out)
 	out->calls_failed = atomic_load(&srv->host.stats.calls_failed);
 	out->protocol_errors = atomic_load(&srv->host.stats.protocol_errors);
 	out->conn_held_peak = atomic_load(&srv->host.stats.conn_held_peak);
+	out->streams_active = atomic_load(&srv->host.stats.streams_active);
 }

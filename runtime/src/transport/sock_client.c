@@ -15,27 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "transport/transport.h"
-#include "wire/frame.h"
 #include "transport/sock.h"
-
-struct sock_conn {
-	struct lrpc__req_buf rb; /* first: buf = mem + header */
-	unsigned char *mem;
-	size_t mem_cap;
-	int fd;
-	bool broken;
-	uint64_t next_id;
-	struct sock_conn *next;
-};
-
-struct sock_chan {
-	struct lrpc__addr addr;
-	size_t max_msg;
-	int64_t connect_timeout_ms;
-	pthread_mutex_t lock;
-	struct sock_conn *idle;
-};
+#include "transport/sock_pool.h"
+#include "wire/frame.h"
 
 static void conn_free(struct sock_conn *c)
 {
@@ -94,10 +76,9 @@ static size_t sock_max_msg(const lrpc_channel *c)
 	return ch->max_msg;
 }
 
-static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
-			      struct lrpc__req_buf **out, lrpc_status *st)
+lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
+			  struct sock_conn **out, lrpc_status *st)
 {
-	struct sock_chan *ch = c->impl;
 	struct sock_conn *conn;
 	int ret;
 
@@ -117,6 +98,18 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 			return lrpc__status_from_errno(st, ret, deadline,
 						       "connecting");
 	}
+	*out = conn;
+	return LRPC_OK;
+}
+
+static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
+			      struct lrpc__req_buf **out, lrpc_status *st)
+{
+	struct sock_conn *conn;
+	lrpc_code code = lrpc__sock_take(c->impl, deadline, &conn, st);
+
+	if (code != LRPC_OK)
+		return code;
 	if (conn_reserve(conn, len) < 0) {
 		conn_free(conn);
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
@@ -178,7 +171,7 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 f.body_len, ch->max_msg);
 	}
 	/* Call id 0 with an error: the server could not read our frame's id. */
-	if (ret < 0 || (f.call_id != id &&
+	if (ret < 0 || f.kind != LRPC__FRAME_CALL || (f.call_id != id &&
 			!(f.call_id == 0 && f.method_or_code != LRPC_OK))) {
 		conn->broken = true;
 		return lrpc__status_fail(st, LRPC_INTERNAL,
@@ -210,11 +203,8 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	return LRPC_OK;
 }
 
-static void sock_release(lrpc_channel *c, struct lrpc__req_buf *rb)
+void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn)
 {
-	struct sock_chan *ch = c->impl;
-	struct sock_conn *conn = (struct sock_conn *)rb;
-
 	if (conn->broken) {
 		conn_free(conn);
 		return;
@@ -223,6 +213,11 @@ static void sock_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 	conn->next = ch->idle;
 	ch->idle = conn;
 	pthread_mutex_unlock(&ch->lock);
+}
+
+static void sock_release(lrpc_channel *c, struct lrpc__req_buf *rb)
+{
+	lrpc__sock_give(c->impl, (struct sock_conn *)rb);
 }
 
 static void sock_close(lrpc_channel *c)
@@ -247,6 +242,7 @@ static const struct lrpc__chan_ops sock_ops = {
 	.acquire = sock_acquire,
 	.invoke = sock_invoke,
 	.release = sock_release,
+	.stream_open = lrpc__sock_stream_open,
 	.close = sock_close,
 };
 

@@ -12,6 +12,8 @@
  * own is known), and a read buffer of one frame plus one read; a
  * connection with nothing to do is closed after idle_timeout_ms, one that
  * starts a frame header and does not finish it after header_timeout_ms.
+ * Stream frames go to sock_stream_server.c, whose windows bound what a
+ * stream holds (counted in held too); they never wait for room here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,27 +22,7 @@
 #include <string.h>
 
 #include "serve/dispatch.h"
-#include "serve/host.h"
-#include "transport/transport.h"
-#include "wire/frame.h"
-
-struct sconn {
-	struct lrpc__peer peer; /* first: the host's list sees only this */
-	union lrpc__uv_stream h;
-	uv_timer_t timer; /* the idle or header timeout, whichever is due */
-	uint64_t idle_since, header_since; /* uv_now(); header: 0 if none begun */
-	int handles;      /* open: h and timer */
-	struct lrpc__host *host;
-	enum lrpc__scheme scheme; /* unix or tcp: whose count it is in */
-	lrpc_peer who;            /* the client, for lrpc_call_peer() */
-	unsigned char *rbuf;
-	size_t rlen, rcap;
-	unsigned int inflight;
-	size_t held; /* bytes of requests, replies and reservations */
-	bool closed, reading;
-	bool rejected; /* an error frame is on its way; nothing more is read */
-	bool pumping; /* in sconn_pump: a nested call leaves it to the outer */
-};
+#include "transport/sock_server.h"
 
 struct swork {
 	uv_work_t work;
@@ -85,22 +67,28 @@ static void sconn_close(struct sconn *c)
 	if (uv_is_closing(&c->h.handle))
 		return;
 	lrpc__peer_remove(&c->peer);
+	lrpc__sstreams_cancel(c, true);
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	uv_close(&c->h.handle, on_closed);
 }
 
 /* @w now counts @bytes (instead of what it counted) against its
  * connection's max_conn_buffer; the peak is for lrpc_server_stats. */
-static void hold(struct sconn *c, struct swork *w, size_t bytes)
+void lrpc__sconn_hold(struct sconn *c, ptrdiff_t delta)
 {
 	uint64_t peak;
 
-	c->held = c->held - w->held + bytes;
-	w->held = bytes;
+	c->held += (size_t)delta;
 	peak = atomic_load_explicit(&c->host->stats.conn_held_peak,
 				    memory_order_relaxed);
 	if (c->held > peak) /* loop thread only writes it */
 		atomic_store(&c->host->stats.conn_held_peak, c->held);
+}
+
+static void hold(struct sconn *c, struct swork *w, size_t bytes)
+{
+	lrpc__sconn_hold(c, (ptrdiff_t)bytes - (ptrdiff_t)w->held);
+	w->held = bytes;
 }
 
 static void sconn_arm(struct sconn *c);
@@ -110,7 +98,7 @@ static void sconn_pump(struct sconn *c);
 
 /* A call just finished on @c: if the server is stopping and it was the
  * last, the connection can go; otherwise there is room for another. */
-static void call_done(struct sconn *c)
+void lrpc__sconn_done(struct sconn *c)
 {
 	c->inflight--;
 	if (!c->inflight)
@@ -127,7 +115,7 @@ static void work_free(struct swork *w)
 	hold(c, w, 0);
 	free(w->body);
 	free(w);
-	call_done(c);
+	lrpc__sconn_done(c);
 }
 
 /* Stop reading; the connection closes once its calls are answered. */
@@ -137,6 +125,7 @@ static void peer_drain(struct lrpc__peer *p)
 
 	uv_read_stop(&c->h.stream);
 	c->reading = false;
+	lrpc__sstreams_cancel(c, false);
 	if (!c->inflight)
 		sconn_close(c);
 }
@@ -293,8 +282,8 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	}
 }
 
-static void reject_frame(struct sconn *c, uint64_t call_id, lrpc_code code,
-			 const char *message)
+void lrpc__sconn_reject(struct sconn *c, uint64_t call_id, lrpc_code code,
+			const char *message)
 {
 	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
 	reject(c, call_id, code, message);
@@ -328,12 +317,22 @@ static bool take_frames(struct sconn *c)
 			snprintf(why, sizeof(why),
 				 "frame of %u bytes exceeds the %zu-byte limit",
 				 f.body_len, h->opts.max_msg_size);
-			reject_frame(c, f.call_id, LRPC_RESOURCE_EXHAUSTED, why);
+			lrpc__sconn_reject(c, f.call_id, LRPC_RESOURCE_EXHAUSTED, why);
 			return false;
 		}
-		if (ret < 0 || f.msg_len) {
-			reject_frame(c, 0, LRPC_INVALID_ARGUMENT, "malformed frame");
+		if (ret < 0 || (f.kind == LRPC__FRAME_CALL && f.msg_len)) {
+			lrpc__sconn_reject(c, 0, LRPC_INVALID_ARGUMENT, "malformed frame");
 			return false;
+		}
+		/* Stream frames are bounded by their windows, not by room. */
+		if (f.kind != LRPC__FRAME_CALL) {
+			if (c->rlen - off - LRPC__FRAME_HDR < f.body_len)
+				break;
+			if (!lrpc__sstream_frame(c, &f, c->rbuf + off +
+						 LRPC__FRAME_HDR))
+				return false;
+			off += LRPC__FRAME_HDR + f.body_len;
+			continue;
 		}
 		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len ||
 		    !room_for(c, f.body_len))
@@ -344,7 +343,7 @@ static bool take_frames(struct sconn *c)
 		if (!w || !w->body) {
 			if (w)
 				free(w);
-			reject_frame(c, f.call_id, LRPC_RESOURCE_EXHAUSTED,
+			lrpc__sconn_reject(c, f.call_id, LRPC_RESOURCE_EXHAUSTED,
 				     "out of memory");
 			return false;
 		}
@@ -369,7 +368,7 @@ static bool take_frames(struct sconn *c)
 			hold(c, w, 0);
 			free(w->body);
 			free(w);
-			reject_frame(c, f.call_id, LRPC_UNAVAILABLE,
+			lrpc__sconn_reject(c, f.call_id, LRPC_UNAVAILABLE,
 				     "server is stopping");
 			return false;
 		}
@@ -480,7 +479,7 @@ static void on_timer(uv_timer_t *t)
 		snprintf(why, sizeof(why),
 			 "frame header incomplete after %u ms (header_timeout_ms)",
 			 h->opts.header_timeout_ms);
-		reject_frame(c, 0, LRPC_DEADLINE_EXCEEDED, why);
+		lrpc__sconn_reject(c, 0, LRPC_DEADLINE_EXCEEDED, why);
 	} else if (!c->inflight && now >= c->idle_since + h->opts.idle_timeout_ms) {
 		/* Nothing to say: a client's pool drops a closed connection
 		 * before it is used again. */

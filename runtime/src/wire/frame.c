@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "wire/frame.h"
@@ -37,7 +38,8 @@ static uint64_t get64(const unsigned char *p)
 
 void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f)
 {
-	put32(hdr, LRPC__FRAME_MAGIC);
+	put32(hdr, f->kind == LRPC__FRAME_CALL ? LRPC__FRAME_MAGIC :
+		   LRPC__STREAM_MAGIC | (uint32_t)f->kind << 24);
 	put32(hdr + 4, f->body_len);
 	put64(hdr + 8, f->call_id);
 	put32(hdr + 16, f->method_or_code);
@@ -45,10 +47,44 @@ void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f)
 	put64(hdr + 24, (uint64_t)f->timeout_ns);
 }
 
+/* The fields a stream frame of its kind may use are consistent. */
+static int stream_check(const struct lrpc__frame *f)
+{
+	bool body = f->body_len != 0, code = f->method_or_code != 0;
+	bool msg = f->msg_len != 0, time = f->timeout_ns != 0;
+
+	if (f->call_id == 0)
+		return -EPROTO;
+	switch (f->kind) {
+	case LRPC__FRAME_OPEN:
+		return body || msg ? -EPROTO : 0;
+	case LRPC__FRAME_MSG:
+		return code || msg || time ? -EPROTO : 0;
+	case LRPC__FRAME_HALF_CLOSE:
+	case LRPC__FRAME_CANCEL:
+		return body || code || msg || time ? -EPROTO : 0;
+	case LRPC__FRAME_END:
+		return f->method_or_code >= 1u << 16 ||
+		       f->msg_len != f->body_len || time ? -EPROTO : 0;
+	case LRPC__FRAME_WINDOW:
+		return body || msg || f->method_or_code > 1u << 16 ||
+		       f->timeout_ns < 0 || f->timeout_ns > (int64_t)1 << 32 ?
+			       -EPROTO : 0;
+	default:
+		return -EPROTO;
+	}
+}
+
 int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
 		    struct lrpc__frame *f)
 {
-	if (get32(hdr) != LRPC__FRAME_MAGIC)
+	uint32_t magic = get32(hdr);
+
+	if (magic == LRPC__FRAME_MAGIC)
+		f->kind = LRPC__FRAME_CALL;
+	else if ((magic & 0xffffffu) == LRPC__STREAM_MAGIC)
+		f->kind = (enum lrpc__frame_kind)(magic >> 24);
+	else
 		return -EPROTO;
 	f->body_len = get32(hdr + 4);
 	f->call_id = get64(hdr + 8);
@@ -56,6 +92,8 @@ int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
 	f->msg_len = get32(hdr + 20);
 	f->timeout_ns = (int64_t)get64(hdr + 24);
 	if (f->msg_len > f->body_len || f->msg_len >= LRPC_STATUS_MSG_MAX)
+		return -EPROTO;
+	if (f->kind != LRPC__FRAME_CALL && stream_check(f) < 0)
 		return -EPROTO;
 	if (f->body_len > max_body)
 		return -EMSGSIZE;

@@ -9,6 +9,28 @@
  *  16  u32 method_id    request: the method; reply: the status code
  *  20  u32 msg_len      reply: status message bytes; request: 0
  *  24  i64 timeout_ns   request: time left until the deadline; reply: 0
+ *
+ * Stream frames (since 0.2.0) have the same header; the magic's last byte
+ * names the kind ("LRS" + kind), so that one compare tells a call from a
+ * stream frame and the unary path is not touched. call_id is the stream's
+ * id (the client's, never 0, from the same counter as its call ids). By
+ * kind, with every other field 0 (else -EPROTO):
+ *
+ *   O OPEN        client: method_id, timeout_ns; no body
+ *   M MSG         either: body = one message
+ *   H HALF_CLOSE  client: no more MSG from it; no body
+ *   E END         server: code (< 2^16) and msg_len = body_len, the status
+ *                 message; nothing follows for this stream
+ *   C CANCEL      client: it gave up (its deadline, lrpc_stream_cancel)
+ *   W WINDOW      either: credit back: method_id = messages (<= 2^16),
+ *                 timeout_ns = bytes (0 .. 2^32) the peer may send again
+ *
+ * Flow control (the same both ways): a side may have at most
+ * LRPC__STREAM_WINDOW_MSGS messages and LRPC__STREAM_WINDOW_BYTES payload
+ * bytes sent and not yet credited back by a WINDOW, except that one
+ * message of any size (up to max_msg_size) may go when nothing is
+ * outstanding. The receiver checks that rule on every MSG; breaking it is
+ * a protocol error.
  */
 #ifndef LRPC_FRAME_H
 #define LRPC_FRAME_H
@@ -18,8 +40,23 @@
 
 #define LRPC__FRAME_MAGIC 0x3146524cu /* "LRF1" */
 #define LRPC__FRAME_HDR 32u
+#define LRPC__STREAM_MAGIC 0x0053524cu /* "LRS" + kind in the top byte */
+
+#define LRPC__STREAM_WINDOW_MSGS 64u
+#define LRPC__STREAM_WINDOW_BYTES ((size_t)64 << 10)
+
+enum lrpc__frame_kind {
+	LRPC__FRAME_CALL = 0, /* "LRF1": a unary request or reply */
+	LRPC__FRAME_OPEN = 'O',
+	LRPC__FRAME_MSG = 'M',
+	LRPC__FRAME_HALF_CLOSE = 'H',
+	LRPC__FRAME_END = 'E',
+	LRPC__FRAME_CANCEL = 'C',
+	LRPC__FRAME_WINDOW = 'W',
+};
 
 struct lrpc__frame {
+	enum lrpc__frame_kind kind;
 	uint32_t body_len;
 	uint64_t call_id;
 	uint32_t method_or_code;
@@ -31,10 +68,20 @@ void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f);
 
 /*
  * Decode and check a header against the largest body this side accepts.
- * \return 0, -EPROTO (bad magic or inconsistent lengths), -EMSGSIZE (body
- * too large).
+ * \return 0, -EPROTO (bad magic, unknown kind, a field the kind does not
+ * allow, inconsistent lengths), -EMSGSIZE (body too large; the fields are
+ * filled in).
  */
 int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
 		    struct lrpc__frame *f);
+
+/* May a sender with \p msgs messages and \p bytes bytes outstanding send
+ * one of \p len bytes? (The window rule above; both sides use it.) */
+static inline int lrpc__stream_window_ok(unsigned int msgs, size_t bytes,
+					 size_t len)
+{
+	return msgs < LRPC__STREAM_WINDOW_MSGS &&
+	       (bytes == 0 || bytes + len <= LRPC__STREAM_WINDOW_BYTES);
+}
 
 #endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A unix:// or tcp:// channel's pool of connections (sock_client.c), as
+ * its streams (sock_stream_client.c) borrow them: a stream takes one for
+ * its whole life and gives it back only if it ended cleanly.
+ */
+#ifndef LRPC_SOCK_POOL_H
+#define LRPC_SOCK_POOL_H
+
+#include <pthread.h>
+
+#include "transport/transport.h"
+
+struct sock_conn {
+	struct lrpc__req_buf rb; /* first: buf = mem + header */
+	unsigned char *mem;
+	size_t mem_cap;
+	int fd;
+	bool broken;
+	uint64_t next_id; /* the last call or stream id used */
+	struct sock_conn *next;
+};
+
+struct sock_chan {
+	struct lrpc__addr addr;
+	size_t max_msg;
+	int64_t connect_timeout_ms;
+	pthread_mutex_t lock;
+	struct sock_conn *idle;
+};
+
+/* Take an idle connection or open one by \p deadline. Thread-safe. */
+lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
+			  struct sock_conn **out, lrpc_status *st);
+/* Give \p conn back to the pool, or close it if it is broken. */
+void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn);
+
+/* sock_stream_client.c: chan_ops.stream_open of the socket channels. */
+lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
+				 lrpc_deadline deadline,
+				 struct lrpc__cstream **out, lrpc_status *st);
+
+#endif
