@@ -52,10 +52,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int dial(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), err = 0;
+	socklen_t len = sizeof(err);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+	if (fd < 0)
+		fz_die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+		return fd;
+	/* A signal (libFuzzer's timers) interrupts the call, not the
+	 * connect: it goes on, and its outcome is read once it is done. */
+	if (errno != EINTR)
 		fz_die("connect: %s", strerror(errno));
+	while (poll(&p, 1, FZ_HANG_MS) < 0 && errno == EINTR)
+		;
+	if (!(p.revents & POLLOUT) ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+		fz_die("connect: %s", err ? strerror(err) : "no answer");
 	return fd;
 }
 
