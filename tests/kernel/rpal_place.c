@@ -108,6 +108,7 @@ static void run(int policy, int want, const char *what)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	close(rpal_open());
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
 		printf("needs 2 CPUs\n");
 		return T_SKIP;
