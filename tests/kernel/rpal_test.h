@@ -136,6 +136,26 @@ static inline uint32_t rpal_register(int fd, struct ctx *ctx, int receiver)
 	return r.id;
 }
 
+/*
+ * The caller's side of a test pair: once the service has published its
+ * key in *@key, enable, register this thread as a sender on @ctx and
+ * request the service. Returns the service's id.
+ */
+static inline uint32_t rpal_connect(int fd, volatile uint64_t *key,
+				    struct ctx *ctx)
+{
+	struct rpal_service_info info;
+	struct rpal_request req = { 0 };
+
+	while (!__atomic_load_n(key, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	req.key = *key;
+	CHECK_OK(ioctl(fd, RPAL_IOC_ENABLE, &info));
+	rpal_register(fd, ctx, 0);
+	CHECK_OK(ioctl(fd, RPAL_IOC_REQUEST, &req));
+	return req.id;
+}
+
 /* Wait for a child; returns its exit status or 128 + signal. */
 static inline int reap(pid_t pid)
 {
