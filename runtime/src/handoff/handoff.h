@@ -26,6 +26,7 @@ struct lrpc__hclient {
 	const struct lrpc__handoff *ops;
 	const _Atomic int *dead; /* set once the server is known gone */
 	uint32_t peer;           /* the server as the kernel knows it */
+	uint64_t grant;          /* kernel hand-offs: the key it was asked by */
 	void *priv;              /* the hand-off's own: attach to detach */
 };
 

@@ -56,6 +56,10 @@ static pthread_mutex_t peers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	uint64_t key;
 	unsigned int refs;
+	/* Channels still holding a grant to a service that died and whose
+	 * id the kernel has given to a newer one (a restarted server): their
+	 * releases must not release the newer grant. */
+	unsigned int stale;
 } peers[256];
 
 /* A thread's sender context: the kernel pins the page it lives on. */
@@ -161,6 +165,9 @@ int lrpc__rpal_request(uint64_t key, uint32_t *peer_id)
 		ret = -EPROTO;
 		goto out;
 	}
+	/* The id's last holder died, or the kernel would not give it out;
+	 * its channels (not closed yet) hold a grant that is gone. */
+	peers[req.id].stale += peers[req.id].refs;
 	peers[req.id].key = key;
 	peers[req.id].refs = 1;
 	*peer_id = req.id;
@@ -169,13 +176,17 @@ out:
 	return ret;
 }
 
-void lrpc__rpal_release(uint32_t peer_id)
+void lrpc__rpal_release(uint32_t peer_id, uint64_t key)
 {
 	if (peer_id > 255)
 		return;
 	pthread_mutex_lock(&peers_lock);
-	if (peers[peer_id].refs && !--peers[peer_id].refs)
+	if (peers[peer_id].key != key) {
+		if (peers[peer_id].stale)
+			peers[peer_id].stale--;
+	} else if (peers[peer_id].refs && !--peers[peer_id].refs) {
 		ioctl(rpal_fd, RPAL_IOC_RELEASE, (unsigned long)peer_id);
+	}
 	pthread_mutex_unlock(&peers_lock);
 }
 
@@ -264,16 +275,17 @@ static int rpal_attach(struct lrpc__hclient *c, const struct lrpc__welcome *w)
 	/* The key is what proves who we talk to; an id that does not match
 	 * it means the welcome lied. */
 	if (peer != w->handoff_id) {
-		lrpc__rpal_release(peer);
+		lrpc__rpal_release(peer, w->handoff_key);
 		return -EPROTO;
 	}
 	c->peer = peer;
+	c->grant = w->handoff_key;
 	return 0;
 }
 
 static void rpal_detach(struct lrpc__hclient *c)
 {
-	lrpc__rpal_release(c->peer);
+	lrpc__rpal_release(c->peer, c->grant);
 }
 
 /* The call as one ioctl; errors mapped to the table's. */

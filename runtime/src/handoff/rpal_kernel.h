@@ -14,9 +14,10 @@
  * \p key is not NULL, its key. \return 0, -ENODEV, -errno. */
 int lrpc__rpal_self(uint32_t *id, uint64_t *key);
 
-/* Be allowed to call the service holding \p key. \return 0, -errno. */
+/* Be allowed to call the service holding \p key. \return 0, -errno.
+ * Release gives back what a request of \p key gave \p peer_id. */
 int lrpc__rpal_request(uint64_t key, uint32_t *peer_id);
-void lrpc__rpal_release(uint32_t peer_id);
+void lrpc__rpal_release(uint32_t peer_id, uint64_t key);
 
 /*
  * Call receiver \p receiver_id of service \p peer_id by \p deadline; the
