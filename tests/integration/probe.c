@@ -11,6 +11,7 @@
  *   probe load URI THREADS CALLS          each thread makes CALLS Echo calls
  *                                         and checks every reply
  *   probe slow URI                        one Slow call with a long deadline
+ *   probe slow-until-cancelled URI        the same, returning once cancelled
  *   probe storm URI DEADLINE_MS           Echo calls with that deadline until one
  *                                         fails (the server is killed); exit 3
  *                                         if any returned a second or more
@@ -69,9 +70,29 @@ static lrpc_code slow(void *user, lrpc_call *call, const Lrpctest__SlowReq *req,
 	gen = generation;
 	printf("slow-enter %u\n", req->tag);
 	fflush(stdout);
-	while (gen == generation &&
-	       pthread_cond_timedwait(&released, &lock, &ts) == 0)
-		;
+	while (gen == generation) {
+		struct timespec t = ts;
+
+		if (req->until_cancelled) {
+			/* Look at the cancellation every 10 ms. */
+			lrpc_deadline next = lrpc_deadline_after_ms(10);
+
+			if (next < d)
+				t = (struct timespec){ next / 1000000000,
+						       next % 1000000000 };
+		}
+		if (pthread_cond_timedwait(&released, &lock, &t) != 0 &&
+		    !req->until_cancelled)
+			break;
+		if (req->until_cancelled && lrpc_call_cancelled(call)) {
+			pthread_mutex_unlock(&lock);
+			printf("slow-cancelled %u\n", req->tag);
+			fflush(stdout);
+			return LRPC_CANCELLED;
+		}
+		if (lrpc_now() >= d)
+			break;
+	}
 	pthread_mutex_unlock(&lock);
 	rep->tag = req->tag;
 	return LRPC_OK;
@@ -278,7 +299,7 @@ static int run_load(const char *uri, unsigned int nthreads, unsigned long calls)
 	return failed;
 }
 
-static int run_slow(const char *uri)
+static int run_slow(const char *uri, bool until_cancelled)
 {
 	Lrpctest__SlowReq req = LRPCTEST__SLOW_REQ__INIT;
 	Lrpctest__SlowReply *rep;
@@ -287,6 +308,7 @@ static int run_slow(const char *uri)
 	if (lrpc_channel_open(uri, NULL, &ch) < 0)
 		return 1;
 	req.tag = 42;
+	req.until_cancelled = until_cancelled;
 	printf("calling\n");
 	fflush(stdout);
 	if (lrpctest__probe__slow__call(ch, &req, &rep,
@@ -361,8 +383,10 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "load"))
 		return run_load(argv[2], (unsigned int)atoi(argv[3]),
 				(unsigned long)atol(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "slow-until-cancelled"))
+		return run_slow(argv[2], true);
 	if (argc == 3 && !strcmp(argv[1], "slow"))
-		return run_slow(argv[2]);
+		return run_slow(argv[2], false);
 	if (argc == 5 && !strcmp(argv[1], "fail"))
 		return run_fail(argv[2], (unsigned int)atoi(argv[3]), argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "storm"))

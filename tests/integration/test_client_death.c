@@ -58,4 +58,24 @@ START_TEST(client_killed_mid_call)
 }
 END_TEST
 
-H_MAIN("client_death", 60, client_killed_mid_call)
+/* The handler of a call whose client died sees lrpc_call_cancelled()
+ * long before the call's deadline (60 s) would say so. */
+START_TEST(dead_clients_call_is_cancelled)
+{
+	struct peer srv, cli;
+
+	h_dir_setup();
+	h_probe_server(&srv, "mourner", "2", NULL);
+	char *argv[] = { (char *)h_bin("LRPC_PROBE"), "slow-until-cancelled",
+			 srv.uri, NULL };
+
+	h_spawn(&cli, argv);
+	ck_assert(h_expect(&srv, "slow-enter", 10000));
+	h_kill(&cli, SIGKILL);
+	ck_assert_msg(h_expect(&srv, "slow-cancelled 42", 10000),
+		      "the handler was not told its client went");
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
+H_MAIN("client_death", 60, client_killed_mid_call, dead_clients_call_is_cancelled)

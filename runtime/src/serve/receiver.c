@@ -195,6 +195,15 @@ int lrpc__receivers_start(struct lrpc__receivers *rs, uint32_t n)
 	return rs->start_error;
 }
 
+void lrpc__receivers_cancel(struct lrpc__receivers *rs)
+{
+	if (!rs->base)
+		return;
+	for (uint32_t i = 0; i < rs->geom.nlanes; i++)
+		atomic_store(&lrpc__region_lane(rs->base, &rs->geom, i)->call.cancel,
+			     1);
+}
+
 void lrpc__receivers_stop(struct lrpc__receivers *rs)
 {
 	atomic_store(&rs->stop, 1);

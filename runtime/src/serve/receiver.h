@@ -47,6 +47,11 @@ struct lrpc__reply;
 void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t seq,
 			    const struct lrpc__reply *rep);
 
+/* Loop thread, once the client is gone: the calls in progress are
+ * cancelled (each lane's cancel word, which lrpc_call_cancelled() reads;
+ * the client can write it no more). */
+void lrpc__receivers_cancel(struct lrpc__receivers *rs);
+
 /* Any thread: take no more calls; a receiver in a call finishes it, a
  * receiver running a stream has its handler's waits return CANCELLED. */
 void lrpc__receivers_stop(struct lrpc__receivers *rs);

@@ -303,7 +303,9 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n == 0)
 		return;
 	if (n < 0) {
-		conn_close(conn); /* EOF: the client is gone */
+		/* EOF: the client is gone, and so are its calls. */
+		lrpc__receivers_cancel(&conn->rs);
+		conn_close(conn);
 		return;
 	}
 	if (conn->welcomed) {

@@ -67,6 +67,7 @@ static void sconn_close(struct sconn *c)
 	if (uv_is_closing(&c->h.handle))
 		return;
 	lrpc__peer_remove(&c->peer);
+	atomic_store(&c->gone, 1);
 	lrpc__sstreams_cancel(c, true);
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	uv_close(&c->h.handle, on_closed);
@@ -192,7 +193,8 @@ static void work_cb(uv_work_t *req)
 	lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
 			 w->f.body_len, deadline, h->opts.max_msg_size,
 			 frame_room, &out,
-			 &(struct lrpc__origin){ .peer = &w->conn->who }, &rep);
+			 &(struct lrpc__origin){ &w->conn->gone, &w->conn->who },
+			 &rep);
 	lrpc__arena_destroy(&arena);
 	if (rep.code == LRPC_OK) {
 		struct lrpc__frame f = {

@@ -6,6 +6,8 @@
 #ifndef LRPC_SOCK_SERVER_H
 #define LRPC_SOCK_SERVER_H
 
+#include <stdatomic.h>
+
 #include "serve/host.h"
 #include "transport/transport.h"
 #include "wire/frame.h"
@@ -25,6 +27,10 @@ struct sconn {
 	struct lrpc__host *host;
 	enum lrpc__scheme scheme; /* unix or tcp: whose count it is in */
 	lrpc_peer who;            /* the client, for lrpc_call_peer() */
+	/* Set once the connection is closing (the client hung up, gave up
+	 * on a call, or broke the protocol): its calls in flight are then
+	 * cancelled (lrpc_call_cancelled()). */
+	_Atomic int gone;
 	unsigned char *rbuf;
 	size_t rlen, rcap;
 	unsigned int inflight; /* calls, streams and stream writes */
