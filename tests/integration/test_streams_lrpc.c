@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,6 +87,15 @@ static lrpc_stream *open_stream(lrpc_channel *ch, const lrpc_method_desc *m,
 	return s;
 }
 
+/* A probe server with exactly \p receivers lanes per client: these tests
+ * check that a lane a stream held serves again, so no lane may be added
+ * on demand (max_receivers) in its place. */
+static void streams_server(struct peer *srv, const char *receivers)
+{
+	setenv("LRPC_PROBE_MAX_RECEIVERS", receivers, 1);
+	h_probe_server(srv, "streams", receivers, "65536");
+}
+
 START_TEST(sum_in_order)
 {
 	struct peer srv;
@@ -93,7 +103,7 @@ START_TEST(sum_in_order)
 	lrpc_stream *s;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	s = open_stream(ch, lrpctest_streams_sum, 60000);
 	for (uint64_t i = 0; i < N; i++)
@@ -118,7 +128,7 @@ START_TEST(count_in_order)
 	lrpc_stream *s;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	s = open_stream(ch, lrpctest_streams_count, 60000);
 	req.seq = N;
@@ -169,7 +179,7 @@ START_TEST(echo_in_order)
 	pthread_t t;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	w = (struct writer){ .s = open_stream(ch, lrpctest_streams_echo, 60000),
 			     .n = N, .payload = 100 };
@@ -200,7 +210,7 @@ START_TEST(half_close_and_refusals)
 	lrpc_method_desc unknown;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	s = open_stream(ch, lrpctest_streams_echo, 10000);
 	for (uint64_t i = 0; i < 3; i++)
@@ -282,7 +292,7 @@ START_TEST(cancel_mid_stream)
 
 	h_dir_setup();
 	/* One lane: every call after the stream needs the lane it held. */
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	failed = stat_failed(ch);
 	r.s = open_stream(ch, lrpctest_streams_echo, 30000);
@@ -317,7 +327,7 @@ START_TEST(handler_error_reaches_client)
 	lrpc_status st;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	s = open_stream(ch, lrpctest_streams_echo, 10000);
 	ck_assert_int_eq(write_seq(s, 1, 0), LRPC_OK);
@@ -346,7 +356,7 @@ START_TEST(deadline_mid_stream)
 	lrpc_deadline d;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	d = lrpc_deadline_after_ms(300);
 	ck_assert_int_eq(lrpc_stream_open(ch, lrpctest_streams_echo, d, &s, &st),
@@ -375,7 +385,7 @@ START_TEST(server_killed_mid_stream)
 	lrpc_stream *s2;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "2", "65536");
+	streams_server(&srv, "2");
 	ch = h_open(&srv);
 	r.s = open_stream(ch, lrpctest_streams_echo, 60000);
 	start_blocked_reader(&r, &t);
@@ -401,7 +411,7 @@ START_TEST(server_stops_mid_stream)
 	pthread_t t;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "2", "65536");
+	streams_server(&srv, "2");
 	ch = h_open(&srv);
 	r.s = open_stream(ch, lrpctest_streams_echo, 60000);
 	start_blocked_reader(&r, &t);
@@ -447,7 +457,7 @@ START_TEST(client_killed_mid_stream)
 	char b;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "2", "65536");
+	streams_server(&srv, "2");
 	ck_assert_int_eq(pipe(ready), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -499,7 +509,7 @@ START_TEST(reader_stops_reading)
 	const uint64_t rec = 8 + 1016, bound = 2 * (32768 / rec) + 2;
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	d = lrpc_deadline_after_ms(1000);
 	ck_assert_int_eq(lrpc_stream_open(ch, lrpctest_streams_echo, d, &s, &st),
@@ -532,7 +542,7 @@ START_TEST(too_big_for_the_ring)
 	static unsigned char big[40000];
 
 	h_dir_setup();
-	h_probe_server(&srv, "streams", "1", "65536");
+	streams_server(&srv, "1");
 	ch = h_open(&srv);
 	s = open_stream(ch, lrpctest_streams_echo, 10000);
 	ck_assert_int_eq(lrpc_stream_write_raw(s, big, sizeof(big), &st),
