@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <lazyrpc/lazyrpc.h>
 
@@ -35,6 +36,17 @@ void fz_runtime_path(char *buf, size_t len, const char *name,
 lrpc_channel *fz_channel(const char *uri);
 /* An Echo call through ch that must come back OK and intact. */
 void fz_probe(lrpc_channel *ch, const char *what);
+/* Consume k bytes of a harness's input into out. \return false, and
+ * consume nothing, when fewer are left. */
+static inline bool fz_take(const uint8_t **p, size_t *n, void *out, size_t k)
+{
+	if (*n < k)
+		return false;
+	memcpy(out, *p, k);
+	*p += k;
+	*n -= k;
+	return true;
+}
 /* How long a harness waits for a server that makes no progress before it
  * calls it hung: far beyond any answer, only there to turn a hang into a
  * report. */

@@ -45,16 +45,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static bool take(const uint8_t **p, size_t *n, void *out, size_t k)
-{
-	if (*n < k)
-		return false;
-	memcpy(out, *p, k);
-	*p += k;
-	*n -= k;
-	return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint64_t seq;
@@ -67,14 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool echo;
 	int ret;
 
-	if (!take(&data, &size, &flags, 1))
+	if (!fz_take(&data, &size, &flags, 1))
 		return 0;
 	call.deadline = lrpc_deadline_after_ms(1000);
-	if ((flags & 1) && !take(&data, &size, &call.method_or_code, 4))
+	if ((flags & 1) && !fz_take(&data, &size, &call.method_or_code, 4))
 		return 0;
-	if ((flags & 2) && !take(&data, &size, &call.len, 4))
+	if ((flags & 2) && !fz_take(&data, &size, &call.len, 4))
 		return 0;
-	if ((flags & 4) && !take(&data, &size, &call.deadline, 8))
+	if ((flags & 4) && !fz_take(&data, &size, &call.deadline, 8))
 		return 0;
 	body = size < cap ? size : cap;
 	if (!(flags & 2))

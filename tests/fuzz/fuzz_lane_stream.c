@@ -55,16 +55,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static bool take(const uint8_t **p, size_t *n, void *out, size_t k)
-{
-	if (*n < k)
-		return false;
-	memcpy(out, *p, k);
-	*p += k;
-	*n -= k;
-	return true;
-}
-
 /* Our side's indices, as an honest client keeps them. */
 static uint64_t tail, head;
 
@@ -120,21 +110,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data++, size--;
 		switch (op) {
 		case 0:
-			if (!take(&data, &size, &n8, 1) || size < n8)
+			if (!fz_take(&data, &size, &n8, 1) || size < n8)
 				break;
 			put_record(data, n8);
 			data += n8, size -= n8;
 			break;
 		case 1:
 		case 3:
-			if (!take(&data, &size, &v64, 8))
+			if (!fz_take(&data, &size, &v64, 8))
 				break;
 			atomic_store(op == 1 ? fs.c2s_tail : fs.s2c_head, v64);
 			lied = true;
 			break;
 		case 2:
-			if (!take(&data, &size, &v16, 2) ||
-			    !take(&data, &size, &n8, 1) || size < n8)
+			if (!fz_take(&data, &size, &v16, 2) ||
+			    !fz_take(&data, &size, &n8, 1) || size < n8)
 				break;
 			for (uint32_t i = 0; i < n8; i++)
 				fs.c2s[(v16 + i) % fs.ring_size] = data[i];
@@ -148,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			atomic_store(fs.cancel, 1);
 			break;
 		case 6:
-			if (!take(&data, &size, &v32, 4))
+			if (!fz_take(&data, &size, &v32, 4))
 				break;
 			atomic_store(fs.srv_bell, v32);
 			lied = true;
