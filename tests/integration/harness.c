@@ -197,6 +197,20 @@ Lrpctest__StatsReply *h_stats(lrpc_channel *ch)
 	return s;
 }
 
+lrpc_code h_echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	lrpc_code code;
+
+	req.seq = seq;
+	code = lrpctest__probe__echo__call(ch, &req, &rep, lrpc_deadline_after_ms(ms), st);
+	if (code == LRPC_OK) {
+		ck_assert_uint_eq(rep->seq, seq);
+		lrpctest__echo_msg__free_unpacked(rep, NULL);
+	}
+	return code;
+}
+
 /* Is \p name in the space-separated list \p list? */
 static bool listed(const char *list, const char *name)
 {

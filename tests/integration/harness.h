@@ -67,6 +67,10 @@ lrpc_channel *h_open_opts(const struct peer *srv, const lrpc_channel_opts *o);
  * otherwise); free with lrpctest__stats_reply__free_unpacked. */
 struct Lrpctest__StatsReply *h_stats(lrpc_channel *ch);
 
+/* An Echo call of \p seq through \p ch with \p ms to go; on OK the reply
+ * must carry seq back (fails the test otherwise). \p st may be NULL. */
+lrpc_code h_echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st);
+
 /* Run \p tests as one Check test case, each in its own process; over
  * lrpc://, once per hand-off (SKIP for those this machine lacks). */
 int h_run(const char *name, const TTest *const tests[], int ntests,

@@ -31,20 +31,6 @@ static void give_up(lrpc_channel *ch, uint32_t tag)
 	ck_assert_ptr_null(rep);
 }
 
-static lrpc_code echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st)
-{
-	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
-	lrpc_code code;
-
-	req.seq = seq;
-	code = lrpctest__probe__echo__call(ch, &req, &rep, lrpc_deadline_after_ms(ms), st);
-	if (code == LRPC_OK) {
-		ck_assert_uint_eq(rep->seq, seq);
-		lrpctest__echo_msg__free_unpacked(rep, NULL);
-	}
-	return code;
-}
-
 /* The scenario: both receivers held by calls given up on. */
 START_TEST(abandoned_calls_do_not_starve_new_ones)
 {
@@ -58,7 +44,7 @@ START_TEST(abandoned_calls_do_not_starve_new_ones)
 	give_up(ch, 1);
 	give_up(ch, 2);
 	/* Long before either handler lets go. */
-	ck_assert_msg(echo(ch, 7, 1000, &st) == LRPC_OK, "%s", st.message);
+	ck_assert_msg(h_echo(ch, 7, 1000, &st) == LRPC_OK, "%s", st.message);
 	if (shm()) {
 		Lrpctest__StatsReply *s = h_stats(ch);
 
@@ -88,7 +74,7 @@ START_TEST(growth_stops_at_max_receivers)
 	ch = h_open(&srv);
 	give_up(ch, 1);
 	give_up(ch, 2);
-	ck_assert_int_eq(echo(ch, 8, 300, &st), LRPC_DEADLINE_EXCEEDED);
+	ck_assert_int_eq(h_echo(ch, 8, 300, &st), LRPC_DEADLINE_EXCEEDED);
 	ck_assert_msg(strstr(st.message, "free lane"), "%s", st.message);
 	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);
@@ -108,7 +94,7 @@ static void *burst_main(void *arg)
 	lrpc_status st;
 
 	for (uint64_t i = 0; i < 200 && b->code == LRPC_OK; i++) {
-		b->code = echo(b->ch, ((uint64_t)b->idx << 32) | i, 10000, &st);
+		b->code = h_echo(b->ch, ((uint64_t)b->idx << 32) | i, 10000, &st);
 		if (b->code != LRPC_OK)
 			memcpy(b->why, st.message, sizeof(b->why));
 	}

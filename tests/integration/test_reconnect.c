@@ -12,20 +12,6 @@
 #include "harness.h"
 #include "probe.lrpc.h"
 
-static lrpc_code echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st)
-{
-	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
-	lrpc_code code;
-
-	req.seq = seq;
-	code = lrpctest__probe__echo__call(ch, &req, &rep, lrpc_deadline_after_ms(ms), st);
-	if (code == LRPC_OK) {
-		ck_assert_uint_eq(rep->seq, seq);
-		lrpctest__echo_msg__free_unpacked(rep, NULL);
-	}
-	return code;
-}
-
 /* Start the probe server "NAME"; a restart over tcp:// takes the port the
  * first one got. */
 static void start(struct peer *srv, const char *name, const char *tcp_uri)
@@ -48,11 +34,11 @@ START_TEST(reconnects_after_restart)
 	start(&srv, "phoenix", NULL);
 	memcpy(uri, srv.uri, sizeof(uri));
 	ch = h_open(&srv);
-	ck_assert_int_eq(echo(ch, 1, 5000, &st), LRPC_OK);
+	ck_assert_int_eq(h_echo(ch, 1, 5000, &st), LRPC_OK);
 	h_kill(&srv, SIGKILL);
 
 	/* Nobody serves the name: a long deadline still fails at once. */
-	code = echo(ch, 2, 30000, &st);
+	code = h_echo(ch, 2, 30000, &st);
 	ck_assert_msg(code == LRPC_UNAVAILABLE, "%s: %s", lrpc_code_name(code),
 		      st.message);
 
@@ -61,10 +47,10 @@ START_TEST(reconnects_after_restart)
 	/* Back: a call soon goes through (a failed dial backs off a while). */
 	give_up = lrpc_deadline_after_ms(10000);
 	do
-		code = echo(ch, 3, 1000, &st);
+		code = h_echo(ch, 3, 1000, &st);
 	while (code == LRPC_UNAVAILABLE && lrpc_now() < give_up);
 	ck_assert_msg(code == LRPC_OK, "%s: %s", lrpc_code_name(code), st.message);
-	ck_assert_int_eq(echo(ch, 4, 5000, &st), LRPC_OK);
+	ck_assert_int_eq(h_echo(ch, 4, 5000, &st), LRPC_OK);
 	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);
 }
@@ -83,7 +69,7 @@ static void *waiter_main(void *arg)
 	char b = 1;
 
 	ck_assert_int_eq(write(w->ready[1], &b, 1), 1);
-	w->code = echo(w->ch, 9, 20000, &w->st);
+	w->code = h_echo(w->ch, 9, 20000, &w->st);
 	return NULL;
 }
 
@@ -102,12 +88,12 @@ START_TEST(wait_for_ready_waits_for_the_server)
 	lrpc_channel_opts_init(&o);
 	o.wait_for_ready = 1;
 	w.ch = h_open_opts(&srv, &o);
-	ck_assert_int_eq(echo(w.ch, 1, 5000, &w.st), LRPC_OK);
+	ck_assert_int_eq(h_echo(w.ch, 1, 5000, &w.st), LRPC_OK);
 	h_kill(&srv, SIGKILL);
 
 	/* Until the channel has noticed, a call is sent and fails as sent;
 	 * once it has, a call waits (here until a short deadline). */
-	while (echo(w.ch, 2, 300, &w.st) != LRPC_DEADLINE_EXCEEDED)
+	while (h_echo(w.ch, 2, 300, &w.st) != LRPC_DEADLINE_EXCEEDED)
 		;
 	/* A call made while nobody serves waits, and succeeds once the
 	 * server is back. */
@@ -125,7 +111,7 @@ START_TEST(wait_for_ready_waits_for_the_server)
 	 * sees the control socket close.) */
 	give_up = lrpc_deadline_after_ms(10000);
 	do
-		w.code = echo(w.ch, 10, 300, &w.st);
+		w.code = h_echo(w.ch, 10, 300, &w.st);
 	while (w.code == LRPC_UNAVAILABLE && lrpc_now() < give_up);
 	ck_assert_int_eq(w.code, LRPC_DEADLINE_EXCEEDED);
 	ck_assert_msg(strstr(w.st.message, "deadline"), "%s", w.st.message);
