@@ -15,15 +15,11 @@ import sys
 import threading
 from concurrent import futures
 
-try:
-    import grpc
-except ImportError:
-    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    print("SKIP: python3-grpcio is not installed")
-    sys.exit(77)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grpc_peer import need_grpc  # noqa: E402
+
+grpc = need_grpc()
+
 from interop import echo_msg, fields, varint  # noqa: E402
 
 FAILED = []
