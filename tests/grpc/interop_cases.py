@@ -4,8 +4,10 @@
 grpc/grpc), run by Python gRPC (Debian's python3-grpcio) against lazyrpc's
 grpc.testing.TestService (interop_server.c) over grpc://.
 
-    interop_cases.py SERVER PROTO_DIR CASE
+    interop_cases.py SERVER PROTO_DIR CASE [--client BIN]
 
+With --client, BIN HOST:PORT CASE makes the case instead (interop_client.cc:
+gRPC C++), and this script only starts the server and checks after it.
 The messages are generated at run time from PROTO_DIR/grpc/testing/*.proto
 with protoc --python_out, the way any Python user of these protos would.
 Exit 0: the case passed; 1: it failed; 77: grpcio, protoc or IPv4 missing,
@@ -252,6 +254,7 @@ def have_ipv4():
 def main():
     global E, M
     server_bin, proto_dir, case = sys.argv[1:4]
+    client = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--client" else None
     if case in MISSING:
         print("SKIP %s: %s" % (case, MISSING[case]))
         return 77
@@ -273,7 +276,11 @@ def main():
         grpc.channel_ready_future(ch).result(timeout=10)
         failed = False
         try:
-            CASES[case](ch)
+            if client:
+                r = subprocess.run([client, target, case])
+                assert r.returncode == 0, "%s exited %d" % (client, r.returncode)
+            else:
+                CASES[case](ch)
             # Whatever the case did, the server goes on serving.
             empty_unary(ch)
             print("PASS %s" % case)
