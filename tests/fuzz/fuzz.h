@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <lazyrpc/lazyrpc.h>
 
@@ -174,5 +175,19 @@ int fz_msgq_push(struct fz_msgq *m, const void *p, size_t n);
 int fz_msgq_next(struct fz_msgq *m, const unsigned char **msg, size_t *len);
 void fz_msgq_pop(struct fz_msgq *m);
 size_t fz_msgq_len(const struct fz_msgq *m);
+/* -bin metadata values (wire/grpc.h). */
+size_t fz_grpc_b64_encode(const void *in, size_t len, char *out);
+ssize_t fz_grpc_b64_decode(const char *in, size_t len, unsigned char *out);
+/* A request's metadata as grpc:// collects it (transport/grpc_md.h). */
+extern const size_t fz_md_max; /* LRPC_METADATA_MAX */
+struct fz_md;
+struct fz_md *fz_md_new(void);
+int fz_md_add(struct fz_md *m, const uint8_t *name, size_t nlen,
+	      const uint8_t *value, size_t vlen);
+int fz_md_finish(struct fz_md *m, const char **bad);
+size_t fz_md_count(const struct fz_md *m);
+void fz_md_at(const struct fz_md *m, size_t i, const char **key,
+	      const void **value, size_t *len);
+void fz_md_free(struct fz_md *m);
 
 #endif

@@ -13,6 +13,15 @@
  *      own bytes choose. Whatever the cuts, the messages taken agree with
  *      one reading of the whole stream, and what stays is what the
  *      reading leaves.
+ *   3  base64 (-bin metadata): the rest encodes to base64 that decodes
+ *      back exactly, and as base64 input decodes (in place, too) to at
+ *      most 3/4 of its length or is refused.
+ *   4  metadata: the rest is header pairs (1-byte name length, name,
+ *      1-byte value length, value) as a request's headers bring them.
+ *      What the handler would see is exactly the pairs whose names are
+ *      valid, unreserved keys and whose values hold no NUL, in order,
+ *      within LRPC_METADATA_MAX (past it, the whole set is refused),
+ *      binary values decoded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -131,19 +140,135 @@ static void messages(const uint8_t *p, size_t n)
 	fz_msgq_free(q);
 }
 
+static void base64(const uint8_t *p, size_t n)
+{
+	char *enc = malloc(4 * (n / 3 + 1));
+	unsigned char *dec = malloc(n + 1), *in = malloc(n + 1);
+	size_t e;
+	ssize_t d, d2;
+
+	if (!enc || !dec || !in)
+		fz_die("out of memory");
+	e = fz_grpc_b64_encode(p, n, enc);
+	if (e != (4 * n + 2) / 3)
+		fz_die("base64: %zu bytes encode to %zu", n, e);
+	d = fz_grpc_b64_decode(enc, e, dec);
+	if (d != (ssize_t)n || memcmp(dec, p, n))
+		fz_die("base64: does not decode back");
+	d = fz_grpc_b64_decode((const char *)p, n, dec);
+	if (d >= 0 && (size_t)d > n * 3 / 4)
+		fz_die("base64: %zu bytes decode to %zd", n, d);
+	memcpy(in, p, n);
+	d2 = fz_grpc_b64_decode((const char *)in, n, in);
+	if (d2 != d || (d > 0 && memcmp(in, dec, (size_t)d)))
+		fz_die("base64: in place differs");
+	free(enc);
+	free(dec);
+	free(in);
+}
+
+/* The key rules, read slowly. */
+static bool md_key_ok(const uint8_t *k, size_t n)
+{
+	static const char *const reserved[] = {
+		"content-type", "te", "connection", "host", "keep-alive",
+		"proxy-connection", "transfer-encoding", "upgrade",
+	};
+
+	if (n == 0 || (n >= 5 && !memcmp(k, "grpc-", 5)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdefghijklmnopqrstuvwxyz_.-", k[i]) || !k[i])
+			return false;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (n == strlen(reserved[i]) && !memcmp(k, reserved[i], n))
+			return false;
+	return true;
+}
+
+static void metadata(const uint8_t *p, size_t n)
+{
+	struct { const uint8_t *k, *v; size_t kl, vl; } want[256];
+	size_t nwant = 0, bytes = 0, i = 0;
+	bool too_big = false;
+	struct fz_md *m = fz_md_new();
+	const char *bad = NULL;
+	int r;
+
+	if (!m)
+		fz_die("out of memory");
+	while (i < n && nwant < 256) {
+		size_t kl = p[i++], vl;
+		const uint8_t *k = p + i, *v;
+
+		if (kl > n - i)
+			break;
+		i += kl;
+		if (i >= n)
+			break;
+		vl = p[i++];
+		if (vl > n - i)
+			break;
+		v = p + i;
+		i += vl;
+		if (fz_md_add(m, k, kl, v, vl) < 0)
+			fz_die("metadata: add failed");
+		if (!md_key_ok(k, kl) || memchr(v, 0, vl) || too_big)
+			continue;
+		if (bytes + kl + vl + 32 > fz_md_max) {
+			too_big = true;
+			continue;
+		}
+		bytes += kl + vl + 32;
+		want[nwant].k = k, want[nwant].kl = kl;
+		want[nwant].v = v, want[nwant].vl = vl;
+		nwant++;
+	}
+	r = fz_md_finish(m, &bad);
+	if (too_big != (r == -7 /* -E2BIG */))
+		fz_die("metadata: finish says %d, the limit says %d", r, too_big);
+	if (r == 0 && fz_md_count(m) != nwant)
+		fz_die("metadata: %zu entries, not %zu", fz_md_count(m), nwant);
+	for (size_t j = 0; r == 0 && j < nwant; j++) {
+		const char *key;
+		const void *val;
+		size_t len;
+		bool bin = want[j].kl > 4 && !memcmp(want[j].k + want[j].kl - 4, "-bin", 4);
+		unsigned char dec[256];
+		ssize_t d = bin ? fz_grpc_b64_decode((const char *)want[j].v, want[j].vl, dec) : 0;
+
+		fz_md_at(m, j, &key, &val, &len);
+		if (strlen(key) != want[j].kl || memcmp(key, want[j].k, want[j].kl))
+			fz_die("metadata: entry %zu has another key", j);
+		if (!bin && (len != want[j].vl || memcmp(val, want[j].v, len)))
+			fz_die("metadata: entry %zu has another value", j);
+		if (bin && (d < 0 || len != (size_t)d || memcmp(val, dec, len)))
+			fz_die("metadata: entry %zu is not its value decoded", j);
+	}
+	if (r == -22 /* -EINVAL */ && !bad)
+		fz_die("metadata: refused without naming the key");
+	fz_md_free(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		timeout(data + 1, size - 1);
 		break;
 	case 1:
 		message(data + 1, size - 1);
 		break;
-	default:
+	case 2:
 		messages(data + 1, size - 1);
+		break;
+	case 3:
+		base64(data + 1, size - 1);
+		break;
+	default:
+		metadata(data + 1, size - 1);
 		break;
 	}
 	return 0;

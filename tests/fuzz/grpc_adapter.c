@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
+#include "transport/grpc_md.h"
 #include "wire/grpc.h"
 
 const size_t fz_grpc_prefix = LRPC__GRPC_PREFIX;
@@ -64,4 +65,55 @@ void fz_msgq_pop(struct fz_msgq *m)
 size_t fz_msgq_len(const struct fz_msgq *m)
 {
 	return lrpc__grpc_msgq_len(&m->q);
+}
+
+size_t fz_grpc_b64_encode(const void *in, size_t len, char *out)
+{
+	return lrpc__grpc_b64_encode(in, len, out);
+}
+
+ssize_t fz_grpc_b64_decode(const char *in, size_t len, unsigned char *out)
+{
+	return lrpc__grpc_b64_decode(in, len, out);
+}
+
+const size_t fz_md_max = LRPC_METADATA_MAX;
+
+struct fz_md {
+	struct lrpc__grpc_md_in m;
+};
+
+struct fz_md *fz_md_new(void)
+{
+	return calloc(1, sizeof(struct fz_md));
+}
+
+int fz_md_add(struct fz_md *m, const uint8_t *name, size_t nlen,
+	      const uint8_t *value, size_t vlen)
+{
+	return lrpc__grpc_md_in_add(&m->m, name, nlen, value, vlen);
+}
+
+int fz_md_finish(struct fz_md *m, const char **bad)
+{
+	return lrpc__grpc_md_in_finish(&m->m, bad);
+}
+
+size_t fz_md_count(const struct fz_md *m)
+{
+	return m->m.n;
+}
+
+void fz_md_at(const struct fz_md *m, size_t i, const char **key,
+	      const void **value, size_t *len)
+{
+	*key = m->m.v[i].key;
+	*value = m->m.v[i].value;
+	*len = m->m.v[i].value_len;
+}
+
+void fz_md_free(struct fz_md *m)
+{
+	lrpc__grpc_md_in_free(&m->m);
+	free(m);
 }

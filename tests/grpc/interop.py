@@ -385,15 +385,29 @@ def cancel_after_first_response(ch):
 
 @case
 def oversized_headers(ch):
-    # 8 KiB of request headers at most: the server (or grpcio, which
-    # reads our SETTINGS_MAX_HEADER_LIST_SIZE) refuses the call.
+    # 8 KiB of metadata at most: the server says so.
     try:
         unary(ch, "/lrpctest.Probe/Echo")(b"", timeout=10,
                                            metadata=[("x-big", "a" * 9000)])
         raise AssertionError("served")
     except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e.code()
+        assert e.details() == "request metadata exceeds 8192 bytes", e.details()
+    # 16 KiB of headers in all: the server (or grpcio, which reads our
+    # SETTINGS_MAX_HEADER_LIST_SIZE) refuses the call.
+    try:
+        unary(ch, "/lrpctest.Probe/Echo")(b"", timeout=10,
+                                           metadata=[("x-big", "a" * 17000)])
+        raise AssertionError("served")
+    except grpc.RpcError as e:
         assert e.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED,
                             grpc.StatusCode.INTERNAL), e.code()
+    # A binary value (grpcio sends it in base64) is taken.
+    try:
+        unary(ch, "/lrpctest.Probe/Echo")(b"", timeout=10,
+                                           metadata=[("x-raw-bin", b"\x01\x02")])
+    except grpc.RpcError as e:
+        raise AssertionError("grpcio's own base64 was refused: %r" % e)
     assert unary(ch, "/lrpctest.Probe/Echo")(b"", timeout=10) == b""
 
 

@@ -189,6 +189,62 @@ void special_status_message(TestService::Stub &stub)
 			   "\U0001f608\t\n");
 }
 
+const char echo_initial_key[] = "x-grpc-test-echo-initial";
+const char echo_initial[] = "test_initial_metadata_value";
+const char echo_trailing_key[] = "x-grpc-test-echo-trailing-bin";
+const std::string echo_trailing("\xab\xab\xab", 3);
+
+void echo_ask(ClientContext &ctx)
+{
+	ctx.AddMetadata(echo_initial_key, echo_initial);
+	ctx.AddMetadata(echo_trailing_key, echo_trailing);
+}
+
+void expect_echoed(const ClientContext &ctx)
+{
+	auto i = ctx.GetServerInitialMetadata().find(echo_initial_key);
+	auto t = ctx.GetServerTrailingMetadata().find(echo_trailing_key);
+
+	check(i != ctx.GetServerInitialMetadata().end() &&
+		      std::string(i->second.data(), i->second.size()) == echo_initial,
+	      "initial metadata not echoed");
+	check(t != ctx.GetServerTrailingMetadata().end() &&
+		      std::string(t->second.data(), t->second.size()) == echo_trailing,
+	      "trailing binary metadata not echoed");
+}
+
+void custom_metadata(TestService::Stub &stub)
+{
+	{
+		ClientContext ctx;
+		SimpleRequest req;
+		SimpleResponse rep;
+
+		deadline_in(ctx, 10000);
+		echo_ask(ctx);
+		req.set_response_size(314159);
+		*req.mutable_payload() = zeros(271828);
+		check_status(stub.UnaryCall(&ctx, req, &rep), StatusCode::OK);
+		check(rep.payload().body().size() == 314159, "reply size");
+		expect_echoed(ctx);
+	}
+	ClientContext ctx;
+	StreamingOutputCallRequest req;
+	StreamingOutputCallResponse rep;
+
+	deadline_in(ctx, 10000);
+	echo_ask(ctx);
+	auto s = stub.FullDuplexCall(&ctx);
+	req.add_response_parameters()->set_size(314159);
+	*req.mutable_payload() = zeros(271828);
+	check(s->Write(req), "write failed");
+	check(s->WritesDone(), "half-close failed");
+	check(s->Read(&rep) && rep.payload().body().size() == 314159, "no reply");
+	check(!s->Read(&rep), "a second reply");
+	check_status(s->Finish(), StatusCode::OK);
+	expect_echoed(ctx);
+}
+
 void unimplemented_method(TestService::Stub &stub)
 {
 	ClientContext ctx;
@@ -263,6 +319,7 @@ int main(int argc, char **argv)
 		{ "empty_stream", [&] { empty_stream(*stub); } },
 		{ "status_code_and_message", [&] { status_code_and_message(*stub); } },
 		{ "special_status_message", [&] { special_status_message(*stub); } },
+		{ "custom_metadata", [&] { custom_metadata(*stub); } },
 		{ "unimplemented_method", [&] { unimplemented_method(*stub); } },
 		{ "unimplemented_service",
 		  [&] {

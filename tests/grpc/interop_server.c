@@ -47,6 +47,19 @@ static bool echo_status(lrpc_call *call, const Grpc__Testing__EchoStatus *status
 	return true;
 }
 
+/* custom_metadata: what the client sends under these keys comes back as
+ * a header and a trailer. */
+static void echo_metadata(lrpc_call *call)
+{
+	const lrpc_metadata *m = lrpc_call_metadata_get(call, "x-grpc-test-echo-initial");
+
+	if (m)
+		lrpc_call_add_header(call, m->key, m->value, m->value_len);
+	m = lrpc_call_metadata_get(call, "x-grpc-test-echo-trailing-bin");
+	if (m)
+		lrpc_call_add_trailer(call, m->key, m->value, m->value_len);
+}
+
 /* Point \p p at \p size zero bytes. */
 static bool payload_fill(lrpc_call *call, Grpc__Testing__Payload *p, int32_t size)
 {
@@ -78,6 +91,7 @@ static lrpc_code unary_call(void *user, lrpc_call *call, const Grpc__Testing__Si
 	lrpc_code code;
 
 	(void)user;
+	echo_metadata(call);
 	if (echo_status(call, req->response_status, &code))
 		return code;
 	p = lrpc_call_alloc(call, sizeof(*p));
@@ -176,6 +190,7 @@ static lrpc_code full_duplex_call(void *user, lrpc_call *call, lrpc_server_strea
 	lrpc_code code;
 
 	(void)user;
+	echo_metadata(call);
 	while ((code = grpc__testing__test_service__full_duplex_call__server_read(
 			stream, &req)) == LRPC_OK && req) {
 		code = answer_all(call, stream, req);

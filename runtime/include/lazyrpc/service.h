@@ -156,6 +156,65 @@ LRPC_API char *lrpc_call_strdup(lrpc_call *call, const char *s);
 LRPC_API void lrpc_call_set_message(lrpc_call *call, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* --- Call metadata (since 0.3.0) ---------------------------------------- */
+
+/*
+ * Key/value pairs that travel beside a call's messages, as gRPC's metadata
+ * does: request metadata from the client, and response headers (sent before
+ * the first reply message) and trailers (sent with the status) from the
+ * handler. A key is 1 to 255 bytes of [0-9a-z_.-]; keys ending in "-bin"
+ * carry binary values (base64 on grpc://), any other key a value of
+ * printable ASCII (0x20..0x7e). Keys starting with "grpc-", and the HTTP
+ * headers gRPC itself sends (content-type, te, and HTTP/2's
+ * connection-specific ones), are reserved. Each of the three sets of a
+ * call holds at most LRPC_METADATA_MAX bytes, counted as HTTP/2 counts
+ * headers: key + value + 32 per entry.
+ *
+ * Carried over grpc:// today; over lrpc://, unix:// and tcp:// a handler
+ * sees no request metadata and what it adds is not sent (docs/api.md).
+ */
+#define LRPC_METADATA_MAX 8192u
+#define LRPC_METADATA_KEY_MAX 255u
+
+typedef struct lrpc_metadata {
+	const char *key;   /* NUL-terminated */
+	const void *value; /* value_len bytes, also NUL-terminated */
+	size_t value_len;
+} lrpc_metadata;
+
+/**
+ * The request metadata of \p call, in the order the client sent it; keys
+ * may repeat. *md is set to an array of the returned count (NULL when 0),
+ * valid while the handler runs. Thread-safe.
+ */
+LRPC_API size_t lrpc_call_metadata(const lrpc_call *call, const lrpc_metadata **md);
+
+/**
+ * The first request metadata entry with key \p key, or NULL. Valid while
+ * the handler runs. Thread-safe.
+ */
+LRPC_API const lrpc_metadata *lrpc_call_metadata_get(const lrpc_call *call,
+						     const char *key);
+
+/**
+ * Add a response header: copied at once (\p value may be reused), sent
+ * before the first reply message, or with the status if none is sent.
+ * Call from the handler's thread.
+ * \return 0; -EINVAL (a key that is invalid or reserved, or a value not
+ * allowed for it); -E2BIG (the headers would pass LRPC_METADATA_MAX);
+ * -EALREADY (a streaming handler has written a message: headers are
+ * sent); -ENOMEM.
+ */
+LRPC_API int lrpc_call_add_header(lrpc_call *call, const char *key,
+				  const void *value, size_t value_len);
+
+/**
+ * Add a response trailer, sent with the call's status (whatever it is).
+ * As lrpc_call_add_header(), without -EALREADY.
+ */
+LRPC_API int lrpc_call_add_trailer(lrpc_call *call, const char *key,
+				   const void *value, size_t value_len);
+
 #ifdef __cplusplus
 }
 #endif

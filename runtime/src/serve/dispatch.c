@@ -16,15 +16,12 @@ static lrpc_code run(const struct lrpc__registry *reg,
 		     struct lrpc__arena *arena, uint32_t method_id,
 		     const void *req_bytes, size_t req_len,
 		     lrpc_deadline deadline, const struct lrpc__origin *from,
-		     ProtobufCMessage **rep_out, char *message)
+		     ProtobufCMessage **rep_out, char *message,
+		     struct lrpc__md_out *md_out)
 {
 	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
-	struct lrpc_call call = {
-		.deadline = deadline,
-		.arena = arena,
-		.cancel = from ? from->cancel : NULL,
-		.peer = lrpc__origin_peer(from),
-	};
+	struct lrpc_call call;
+	lrpc__call_init(&call, arena, deadline, from);
 	const lrpc_method_desc *m;
 	ProtobufCMessage *req, *rep;
 	lrpc_code code;
@@ -62,6 +59,7 @@ static lrpc_code run(const struct lrpc__registry *reg,
 	m->output->message_init(rep);
 	call.message[0] = '\0';
 	code = m->invoke(e->handlers, e->user, &call, req, rep);
+	*md_out = call.out;
 	if ((unsigned int)code >= LRPC_CODE_COUNT) {
 		snprintf(message, LRPC_STATUS_MSG_MAX,
 			 "handler of %s returned %d, not a status code",
@@ -92,6 +90,19 @@ const lrpc_peer *lrpc__origin_peer(const struct lrpc__origin *from)
 	return from && from->peer ? from->peer : &unknown;
 }
 
+void lrpc__call_init(struct lrpc_call *call, struct lrpc__arena *arena,
+		     lrpc_deadline deadline, const struct lrpc__origin *from)
+{
+	*call = (struct lrpc_call){
+		.deadline = deadline,
+		.arena = arena,
+		.cancel = from ? from->cancel : NULL,
+		.peer = lrpc__origin_peer(from),
+		.md = from ? from->md : NULL,
+		.n_md = from ? from->n_md : 0,
+	};
+}
+
 void lrpc__serve_from(const struct lrpc__registry *reg,
 		      struct lrpc__arena *arena, uint32_t method_id,
 		      const void *req, size_t req_len, lrpc_deadline deadline,
@@ -104,8 +115,9 @@ void lrpc__serve_from(const struct lrpc__registry *reg,
 
 	out->len = 0;
 	out->message[0] = '\0';
+	out->md = (struct lrpc__md_out){ 0 };
 	out->code = run(reg, arena, method_id, req, req_len, deadline, from,
-			&rep, out->message);
+			&rep, out->message, &out->md);
 	if (out->code != LRPC_OK)
 		return;
 	n = protobuf_c_message_get_packed_size(rep);

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "serve/metadata.h"
 #include "serve/registry.h"
 
 /* What a handler sees of its call (handler.c). */
@@ -16,6 +17,10 @@ struct lrpc_call {
 	 * on the call; NULL where the transport cannot tell. */
 	const _Atomic int *cancel;
 	const lrpc_peer *peer; /* never NULL */
+	/* The request's metadata, in the transport's memory. */
+	const lrpc_metadata *md;
+	size_t n_md;
+	struct lrpc__md_out out; /* what the handler sends beside its reply */
 	char message[LRPC_STATUS_MSG_MAX];
 };
 
@@ -24,6 +29,9 @@ struct lrpc__reply {
 	lrpc_code code;
 	size_t len;  /* reply bytes packed, on OK */
 	char message[LRPC_STATUS_MSG_MAX];
+	/* The handler's headers and trailers, whatever the code; in the
+	 * call's arena, so read them before resetting it. */
+	struct lrpc__md_out md;
 };
 
 /* Room for a reply of \p len bytes, where the transport wants it (a lane
@@ -48,6 +56,10 @@ struct lrpc__origin {
 	 * NULL: none. */
 	const _Atomic int *cancel;
 	const lrpc_peer *peer; /* NULL: unknown */
+	/* The request's metadata, valid until the call returns; n_md 0:
+	 * none (or a transport that carries none). */
+	const lrpc_metadata *md;
+	size_t n_md;
 };
 
 /* The same, with what the transport knows of the call's origin (\p from
@@ -60,5 +72,9 @@ void lrpc__serve_from(const struct lrpc__registry *reg,
 
 /* The peer a call of \p from shows its handler. */
 const lrpc_peer *lrpc__origin_peer(const struct lrpc__origin *from);
+
+/* A new call served in \p arena, as \p from (may be NULL) says it came. */
+void lrpc__call_init(struct lrpc_call *call, struct lrpc__arena *arena,
+		     lrpc_deadline deadline, const struct lrpc__origin *from);
 
 #endif

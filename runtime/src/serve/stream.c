@@ -17,15 +17,12 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 			     struct lrpc_server_stream *s, char *message)
 {
 	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
-	struct lrpc_call call = {
-		.deadline = deadline,
-		.arena = arena,
-		.cancel = from ? from->cancel : NULL,
-		.peer = lrpc__origin_peer(from),
-	};
+	struct lrpc_call call;
 	lrpc_code code;
 
+	lrpc__call_init(&call, arena, deadline, from);
 	message[0] = '\0';
+	s->md = (struct lrpc__md_out){ 0 };
 	if (!e) {
 		snprintf(message, LRPC_STATUS_MSG_MAX, "unknown method id 0x%08x",
 			 method_id);
@@ -48,6 +45,7 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 	lrpc__arena_init(&s->msg_arena);
 	code = e->method->stream_invoke(e->handlers, e->user, &call, s);
 	lrpc__arena_destroy(&s->msg_arena);
+	s->md = call.out;
 	s->call = NULL;
 	if ((unsigned int)code >= LRPC_CODE_COUNT) {
 		snprintf(message, LRPC_STATUS_MSG_MAX,
@@ -108,6 +106,8 @@ lrpc_code lrpc_server_stream_write(lrpc_server_stream *s,
 				      len, max);
 		return LRPC_RESOURCE_EXHAUSTED;
 	}
+	/* Headers go before the first message: from now on they are fixed. */
+	s->call->out.headers_sent = true;
 	return s->ops->send(s, s->call->deadline, len, msg_put, msg);
 }
 

@@ -43,6 +43,10 @@ struct lrpc_server_stream {
 	const struct lrpc__sstream_ops *ops;
 	struct lrpc_call *call;       /* set by lrpc__serve_stream */
 	struct lrpc__arena msg_arena; /* the last message read; stream.c */
+	/* Once lrpc__serve_stream() returned: the handler's headers (if no
+	 * message carried them) and trailers, in its arena. While it runs,
+	 * send reads call->out.headers at the first message. */
+	struct lrpc__md_out md;
 };
 
 /*

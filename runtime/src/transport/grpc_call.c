@@ -49,6 +49,9 @@ void lrpc__gstream_put(struct gstream *s)
 		return;
 	lrpc__grpc_msgq_free(&s->in);
 	lrpc__gsync_free(s);
+	lrpc__grpc_md_in_free(&s->md_in);
+	lrpc__grpc_nvs_free(&s->hdrs);
+	lrpc__grpc_nvs_free(&s->trls);
 	free(s->out);
 	free(s);
 	lrpc__gconn_unref(c);
@@ -96,8 +99,11 @@ int lrpc__gstream_header(struct gstream *s, const nghttp2_frame *f,
 			snprintf(s->encoding, sizeof(s->encoding), "%.*s",
 				 (int)(vlen < 24 ? vlen : 24), (const char *)value);
 		}
+	} else if (nlen && name[0] != ':') {
+		/* Custom metadata (what is not gRPC's own is skipped there). */
+		return lrpc__grpc_md_in_add(&s->md_in, name, nlen, value, vlen) < 0 ?
+			       NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 	}
-	/* Custom metadata: no API for it yet (docs/api.md); ignored. */
 	return 0;
 }
 
@@ -118,9 +124,10 @@ void lrpc__gstream_fail(struct gstream *s, int http, lrpc_code code,
 {
 	struct gconn *c = s->conn;
 	char status[8], st[12], msg[3 * LRPC_STATUS_MSG_MAX];
-	nghttp2_nv nv[6];
-	size_t n = 0;
+	nghttp2_nv nv[6], *all;
+	size_t n = 0, nall;
 	char text[LRPC_STATUS_MSG_MAX];
+	bool md;
 	va_list ap;
 
 	if (s->answered || s->closed || c->closing)
@@ -145,15 +152,20 @@ void lrpc__gstream_fail(struct gstream *s, int http, lrpc_code code,
 	 * but grpcio (1.51) then reports INTERNAL instead of the status; the
 	 * client ends its side on reading the trailers, and what it sends
 	 * until then is given back to the window unread. */
-	if (nghttp2_submit_response(c->ng, s->id, nv, n, NULL) != 0)
+	md = atomic_load(&s->md_final);
+	all = lrpc__grpc_nv_join(nv, n, md ? &s->hdrs : NULL, md ? &s->trls : NULL,
+				 &nall);
+	if (!all || nghttp2_submit_response(c->ng, s->id, all, nall, NULL) != 0)
 		nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
 					  NGHTTP2_INTERNAL_ERROR);
+	free(all);
 }
 
 void lrpc__gstream_headers_done(struct gstream *s)
 {
 	struct lrpc__host *h = s->conn->host;
 	const struct lrpc__method_entry *e;
+	const char *bad = NULL;
 
 	if (s->header_bytes > LRPC__GRPC_HEADER_MAX)
 		return lrpc__gstream_fail(s, 200, LRPC_RESOURCE_EXHAUSTED,
@@ -176,6 +188,20 @@ void lrpc__gstream_headers_done(struct gstream *s)
 		return lrpc__gstream_fail(s, 200, LRPC_UNIMPLEMENTED,
 					  "grpc-encoding %s is not supported: identity only",
 					  s->encoding);
+	switch (lrpc__grpc_md_in_finish(&s->md_in, &bad)) {
+	case 0:
+		break;
+	case -E2BIG:
+		return lrpc__gstream_fail(s, 200, LRPC_RESOURCE_EXHAUSTED,
+					  "request metadata exceeds %u bytes",
+					  LRPC_METADATA_MAX);
+	case -EINVAL:
+		return lrpc__gstream_fail(s, 200, LRPC_INTERNAL,
+					  "metadata %.64s is not base64", bad);
+	default:
+		return lrpc__gstream_fail(s, 200, LRPC_RESOURCE_EXHAUSTED,
+					  "out of memory");
+	}
 	/* Ids hash the path: a different path with the same id is not
 	 * the method. */
 	e = s->path[0] == '/' ? lrpc__registry_find(&h->registry,
@@ -250,8 +276,15 @@ static void work_cb(uv_work_t *req)
 	lrpc__arena_init(&arena);
 	lrpc__serve_from(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
 			 h->opts.max_msg_size, reply_room, s,
-			 &(struct lrpc__origin){ &s->cancel, &s->conn->who },
+			 &(struct lrpc__origin){ &s->cancel, &s->conn->who,
+						 s->md_in.v, s->md_in.n },
 			 &rep);
+	if (lrpc__grpc_md_pack(&rep.md.headers, &s->hdrs) < 0 ||
+	    lrpc__grpc_md_pack(&rep.md.trailers, &s->trls) < 0) {
+		rep.code = LRPC_RESOURCE_EXHAUSTED;
+		snprintf(rep.message, sizeof(rep.message), "out of memory for metadata");
+	}
+	atomic_store(&s->md_final, true);
 	lrpc__arena_destroy(&arena);
 	s->code = rep.code;
 	memcpy(s->message, rep.message, sizeof(s->message));
@@ -273,7 +306,10 @@ ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	nghttp2_nv nv[2];
 	size_t n = 0;
 	bool end;
+	int ret;
 
+	(void)ng; /* s->conn->ng */
+	(void)id; /* s->id */
 	(void)user;
 	if (s->sync)
 		return lrpc__gsync_read_out(s, buf, length, flags);
@@ -287,8 +323,9 @@ ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		lrpc__gstream_status_nv(nv, &k, st, sizeof(st), msg, sizeof(msg), s->code,
 			  s->message);
-		if (nghttp2_submit_trailer(ng, id, nv, k) != 0)
-			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		ret = lrpc__gstream_trailers(s, nv, k);
+		if (ret != 0)
+			return ret;
 	}
 	return (ssize_t)n;
 }
@@ -304,8 +341,28 @@ int lrpc__gstream_respond(struct gstream *s)
 		.source.ptr = s,
 		.read_callback = lrpc__gstream_read_out,
 	};
+	size_t n;
+	nghttp2_nv *all = lrpc__grpc_nv_join(nv, 2, &s->hdrs, NULL, &n);
+	int ret;
 
-	return nghttp2_submit_response(c->ng, s->id, nv, 2, &prd);
+	if (!all)
+		return NGHTTP2_ERR_NOMEM;
+	ret = nghttp2_submit_response(c->ng, s->id, all, n, &prd);
+	free(all);
+	return ret;
+}
+
+int lrpc__gstream_trailers(struct gstream *s, const nghttp2_nv *status, size_t n)
+{
+	size_t nall;
+	nghttp2_nv *all = lrpc__grpc_nv_join(status, n, &s->trls, NULL, &nall);
+	int ret;
+
+	if (!all)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	ret = nghttp2_submit_trailer(s->conn->ng, s->id, all, nall);
+	free(all);
+	return ret ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
 static void after_work(uv_work_t *req, int status)

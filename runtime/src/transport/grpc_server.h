@@ -19,12 +19,14 @@
 #include "serve/dispatch.h"
 #include "serve/host.h"
 #include "serve/stream.h"
+#include "transport/grpc_md.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
-/* What a request's headers may add up to (PROTOCOL-HTTP2.md suggests
- * 8 KiB), counted as SETTINGS_MAX_HEADER_LIST_SIZE counts. */
-#define LRPC__GRPC_HEADER_MAX 8192u
+/* What a request's headers may add up to, counted as
+ * SETTINGS_MAX_HEADER_LIST_SIZE counts: the metadata's own limit plus
+ * 8 KiB (what PROTOCOL-HTTP2.md suggests) for gRPC's headers. */
+#define LRPC__GRPC_HEADER_MAX (LRPC_METADATA_MAX + 8192u)
 #define LRPC__GRPC_PATH_MAX 256u
 
 struct gconn;
@@ -45,6 +47,8 @@ struct gstream {
 	lrpc_deadline deadline; /* INT64_MAX: none given */
 	char encoding[32];
 
+	struct lrpc__grpc_md_in md_in; /* the request's custom metadata */
+
 	const struct lrpc__method_entry *entry; /* once the headers pass */
 	struct lrpc__grpc_msgq in;
 	bool half_closed;  /* the client's END_STREAM arrived */
@@ -58,6 +62,11 @@ struct gstream {
 	size_t out_len, out_off;
 	lrpc_code code;
 	char message[LRPC_STATUS_MSG_MAX];
+	/* The handler's headers and trailers, packed by the thread that ran
+	 * it; a failure the loop sends carries them only once md_final is
+	 * set (the handler returned), never while a handler writes them. */
+	struct lrpc__grpc_nvs hdrs, trls;
+	_Atomic bool md_final;
 
 	uv_work_t work;
 	struct gstream_sync *sync; /* streaming methods only (grpc_call.c) */
@@ -124,6 +133,9 @@ int lrpc__gstream_respond(struct gstream *s);
 ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 			       size_t length, uint32_t *flags,
 			       nghttp2_data_source *src, void *user);
+/* grpc_call.c: submit the trailers: \p status (grpc-status, -message)
+ * and the handler's. \return 0 or an nghttp2 callback error. */
+int lrpc__gstream_trailers(struct gstream *s, const nghttp2_nv *status, size_t n);
 /* grpc_call.c: grpc-status and grpc-message for trailers. */
 void lrpc__gstream_status_nv(nghttp2_nv *nv, size_t *n, char *code,
 			     size_t code_cap, char *msg, size_t msg_cap,

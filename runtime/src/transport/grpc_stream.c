@@ -48,6 +48,7 @@ struct gstream_sync {
 	/* The handler's: the message recv returned last. */
 	unsigned char *cur;
 	size_t cur_cap;
+	bool hdrs_packed; /* s->hdrs holds the handler's headers */
 
 	/* The loop's. */
 	size_t unconsumed; /* DATA bytes not yet given back to the window */
@@ -160,6 +161,12 @@ static lrpc_code ss_send(struct lrpc_server_stream *ss, lrpc_deadline deadline,
 		else
 			y->out = p, y->out_cap = LRPC__GRPC_PREFIX + len;
 	}
+	if (code == LRPC_OK && !y->hdrs_packed) {
+		/* The first message: the loop sends the headers with it. */
+		if (lrpc__grpc_md_pack(&ss->call->out.headers, &y->s->hdrs) < 0)
+			code = LRPC_RESOURCE_EXHAUSTED;
+		y->hdrs_packed = true;
+	}
 	if (code == LRPC_OK) {
 		/* The loop reads out only while out_off < out_len. */
 		lrpc__grpc_prefix_put(y->out, (uint32_t)len);
@@ -196,10 +203,17 @@ static void *handler_main(void *arg)
 	lrpc__arena_init(&arena);
 	code = lrpc__serve_stream(&h->registry, &arena, s->entry->id,
 				  s->deadline,
-				  &(struct lrpc__origin){ &s->cancel, &c->who },
+				  &(struct lrpc__origin){ &s->cancel, &c->who,
+							  s->md_in.v, s->md_in.n },
 				  &y->ss, message);
-	lrpc__arena_destroy(&arena);
 	pthread_mutex_lock(&c->lock);
+	/* Headers no message carried go with the trailers (Trailers-Only). */
+	if ((!y->hdrs_packed && lrpc__grpc_md_pack(&y->ss.md.headers, &s->hdrs) < 0) ||
+	    lrpc__grpc_md_pack(&y->ss.md.trailers, &s->trls) < 0) {
+		code = LRPC_RESOURCE_EXHAUSTED;
+		snprintf(message, sizeof(message), "out of memory for metadata");
+	}
+	atomic_store(&s->md_final, true);
 	y->done = true;
 	if (!y->loop_ended) {
 		y->code = code;
@@ -207,6 +221,7 @@ static void *handler_main(void *arg)
 	}
 	ask(y);
 	pthread_mutex_unlock(&c->lock);
+	lrpc__arena_destroy(&arena); /* the metadata is packed */
 	lrpc__gstream_put(s); /* may free the connection */
 	pthread_mutex_lock(&h->lock);
 	if (atomic_fetch_sub(&h->stats.receivers_active, 1) == 1)
@@ -367,7 +382,7 @@ ssize_t lrpc__gsync_read_out(struct gstream *s, uint8_t *buf, size_t length,
 		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		lrpc__gstream_status_nv(nv, &k, st, sizeof(st), msg, sizeof(msg),
 					code, text);
-		if (nghttp2_submit_trailer(c->ng, s->id, nv, k) != 0)
+		if (lrpc__gstream_trailers(s, nv, k) != 0)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		y->trailers_sent = true;
 		s->answered = true;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The length prefix: 1 byte compressed flag, 4 bytes big-endian length. */
 #define LRPC__GRPC_PREFIX 5u
@@ -38,6 +39,15 @@ size_t lrpc__grpc_pct_encode(const char *in, size_t len, char *out, size_t cap);
  * spec forbids failing on a bad value). Writes at most \p cap bytes.
  * \return the bytes written. */
 size_t lrpc__grpc_pct_decode(const char *in, size_t len, char *out, size_t cap);
+
+/*
+ * Binary ("-bin") metadata values: base64 without padding out (\p out has
+ * room for 4 * ((len + 2) / 3) bytes; \return the length written); padded
+ * or not in, as the spec asks. Decoding may be in place (\p out == \p in).
+ * \return the bytes decoded, -EINVAL (not base64).
+ */
+size_t lrpc__grpc_b64_encode(const void *in, size_t len, char *out);
+ssize_t lrpc__grpc_b64_decode(const char *in, size_t len, unsigned char *out);
 
 /*
  * A stream's received bytes, cut into length-prefixed messages. Bytes are
