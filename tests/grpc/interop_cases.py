@@ -5,9 +5,13 @@ grpc/grpc), run by Python gRPC (Debian's python3-grpcio) against lazyrpc's
 grpc.testing.TestService (interop_server.c) over grpc://.
 
     interop_cases.py SERVER PROTO_DIR CASE [--client BIN]
+    interop_cases.py SERVER PROTO_DIR CASE --lrpc-client BIN --peer py|PEER
 
-With --client, BIN HOST:PORT CASE makes the case instead (interop_client.cc:
+With --client, BIN HOST:PORT CASE makes the case instead (cxx_client.cc:
 gRPC C++), and this script only starts the server and checks after it.
+With --lrpc-client the other way round: lazyrpc's client (interop_client.c,
+BIN grpc://HOST:PORT CASE) makes the case against Python's TestService
+(below) or the one PEER serves (cxx_server.c: gRPC C++).
 The messages are generated at run time from PROTO_DIR/grpc/testing/*.proto
 with protoc --python_out, the way any Python user of these protos would.
 Exit 0: the case passed; 1: it failed; 77: grpcio, protoc or IPv4 missing,
@@ -15,6 +19,8 @@ or the case needs what lazyrpc lacks (said in the output).
 """
 import importlib.util
 import os
+import time
+from concurrent import futures
 import shutil
 import socket
 import subprocess
@@ -257,6 +263,99 @@ def cancel_after_first_response(ch):
     feed.close()
 
 
+def abort_with(ctx, status):
+    code = next(c for c in grpc.StatusCode if c.value[0] == status.code)
+    ctx.abort(code, status.message)
+
+
+def echo_metadata(ctx):
+    md = dict(ctx.invocation_metadata())
+    if ECHO_INITIAL[0] in md:
+        ctx.send_initial_metadata([(ECHO_INITIAL[0], md[ECHO_INITIAL[0]])])
+    if ECHO_TRAILING[0] in md:
+        ctx.set_trailing_metadata([(ECHO_TRAILING[0], md[ECHO_TRAILING[0]])])
+
+
+def answer(req, ctx):
+    for rp in req.response_parameters:
+        if rp.interval_us:
+            time.sleep(min(rp.interval_us, 1000000) / 1e6)
+        yield M.StreamingOutputCallResponse(payload=zeros(rp.size))
+    if req.response_status.code:
+        abort_with(ctx, req.response_status)
+
+
+class PyTestService(grpc.GenericRpcHandler):
+    """grpc.testing.TestService in Python gRPC, for lazyrpc's client."""
+
+    def service(self, details):
+        name = details.method[len(SVC):] if details.method.startswith(SVC) else None
+
+        def unary_call(req, ctx):
+            echo_metadata(ctx)
+            if req.response_status.code:
+                abort_with(ctx, req.response_status)
+            return M.SimpleResponse(payload=zeros(req.response_size))
+
+        def full_duplex(reqs, ctx):
+            echo_metadata(ctx)
+            for req in reqs:
+                yield from answer(req, ctx)
+
+        def half_duplex(reqs, ctx):
+            held = list(reqs)
+            for req in held:
+                yield from answer(req, ctx)
+
+        def streaming_input(reqs, ctx):
+            return M.StreamingInputCallResponse(
+                aggregated_payload_size=sum(len(r.payload.body) for r in reqs))
+
+        kinds = {
+            "EmptyCall": (grpc.unary_unary_rpc_method_handler, lambda req, ctx: E.Empty(),
+                          E.Empty, E.Empty),
+            "UnaryCall": (grpc.unary_unary_rpc_method_handler, unary_call,
+                          M.SimpleRequest, M.SimpleResponse),
+            "StreamingOutputCall": (grpc.unary_stream_rpc_method_handler, answer,
+                                    M.StreamingOutputCallRequest,
+                                    M.StreamingOutputCallResponse),
+            "StreamingInputCall": (grpc.stream_unary_rpc_method_handler, streaming_input,
+                                   M.StreamingInputCallRequest,
+                                   M.StreamingInputCallResponse),
+            "FullDuplexCall": (grpc.stream_stream_rpc_method_handler, full_duplex,
+                               M.StreamingOutputCallRequest, M.StreamingOutputCallResponse),
+            "HalfDuplexCall": (grpc.stream_stream_rpc_method_handler, half_duplex,
+                               M.StreamingOutputCallRequest, M.StreamingOutputCallResponse),
+        }
+        if name not in kinds:
+            return None
+        make, fn, req, rep = kinds[name]
+        return make(fn, request_deserializer=req.FromString,
+                    response_serializer=rep.SerializeToString)
+
+
+def lrpc_client_case(client, peer, case, env):
+    """lazyrpc's client makes the case against a peer's TestService."""
+    if peer == "py":
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                             handlers=[PyTestService()])
+        target = "127.0.0.1:%d" % server.add_insecure_port("127.0.0.1:0")
+        server.start()
+    else:
+        server, target = start_server([peer], env)
+        if not target:
+            print("FAIL: %s did not listen on grpc://" % peer)
+            return 1
+    try:
+        return subprocess.run([client, "grpc://" + target, case], env=env).returncode
+    finally:
+        if peer == "py":
+            server.stop(0).wait()
+        else:
+            server.terminate()
+            server.wait(30)
+
+
 CASES = {f.__name__: f for f in (
     empty_unary, large_unary, client_streaming, server_streaming, ping_pong, empty_stream,
     status_code_and_message, special_status_message, custom_metadata, unimplemented_method,
@@ -275,11 +374,12 @@ def have_ipv4():
 def main():
     global E, M
     server_bin, proto_dir, case = sys.argv[1:4]
-    client = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--client" else None
+    opts = dict(zip(sys.argv[4::2], sys.argv[5::2]))
+    client = opts.get("--client")
     if case in MISSING:
         print("SKIP %s: %s" % (case, MISSING[case]))
         return 77
-    if case not in CASES:
+    if case not in CASES and "--lrpc-client" not in sys.argv:
         print("FAIL: no case %r" % case)
         return 1
     if not have_ipv4():
@@ -289,6 +389,8 @@ def main():
     try:
         E, M = load_messages(proto_dir, tmp)
         env = dict(os.environ, LAZYRPC_DIR=tmp)
+        if "--lrpc-client" in opts:
+            return lrpc_client_case(opts["--lrpc-client"], opts["--peer"], case, env)
         server, target = start_server([server_bin, "grpc://127.0.0.1:0"], env)
         if not target:
             print("FAIL: the interop server did not listen on grpc://")
