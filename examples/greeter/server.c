@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	static const Greeter__Greeter_Handlers handlers = {
 		.say_hello = say_hello,
 	};
+	char real[300];
 	int ret;
 
 	ret = lrpc_server_new(NULL, &server);
@@ -46,6 +47,9 @@ int main(int argc, char **argv)
 		ret = greeter__greeter__register(server, &handlers, NULL);
 	if (ret == 0)
 		ret = lrpc_server_listen(server, uri);
+	/* As bound: "tcp://127.0.0.1:0" and "grpc://..." get their port. */
+	if (ret == 0)
+		ret = lrpc_server_listener_uri(server, 0, real, sizeof(real));
 	if (ret == 0)
 		ret = lrpc_server_start(server);
 	if (ret < 0) {
@@ -55,7 +59,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("greeter-server: serving %s\n", uri);
+	printf("greeter-server: serving %s\n", real);
 	fflush(stdout);
 	lrpc_server_run(server);
 	lrpc_server_free(server);
