@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * interop-client-cxx HOST:PORT CASE: one of gRPC's interop cases
+ * interop-client-cxx HOST:PORT CASE [CA [CERT KEY]]: one of gRPC's interop cases
  * (doc/interop-test-descriptions.md in grpc/grpc) made by gRPC C++
  * (Debian's libgrpc++) against a grpc.testing.TestService at HOST:PORT.
  * interop_cases.py starts lazyrpc's server and runs this with --client.
+ * With CA, over TLS, verifying the server with CA (and presenting CERT,
+ * KEY).
  * Exit 0: passed; 1: failed (why, on stderr); 2: no such case.
  */
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -299,15 +302,34 @@ void cancel_after_first_response(TestService::Stub &stub)
 	check_status(s->Finish(), StatusCode::CANCELLED);
 }
 
+std::string slurp(const char *path)
+{
+	std::ifstream f(path, std::ios::binary);
+
+	return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		std::fprintf(stderr, "usage: interop-client-cxx HOST:PORT CASE\n");
+	std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+
+	if (argc != 3 && argc != 4 && argc != 6) {
+		std::fprintf(stderr, "usage: interop-client-cxx HOST:PORT CASE [CA [CERT KEY]]\n");
 		return 2;
 	}
-	auto ch = grpc::CreateChannel(argv[1], grpc::InsecureChannelCredentials());
+	if (argc >= 4) {
+		grpc::SslCredentialsOptions o;
+
+		o.pem_root_certs = slurp(argv[3]);
+		if (argc == 6) {
+			o.pem_cert_chain = slurp(argv[4]);
+			o.pem_private_key = slurp(argv[5]);
+		}
+		creds = grpc::SslCredentials(o);
+	}
+	auto ch = grpc::CreateChannel(argv[1], creds);
 	auto stub = TestService::NewStub(ch);
 	auto unimpl = UnimplementedService::NewStub(ch);
 	const std::map<std::string, std::function<void()>> cases = {

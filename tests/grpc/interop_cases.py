@@ -6,6 +6,7 @@ grpc.testing.TestService (interop_server.c) over grpc://.
 
     interop_cases.py SERVER PROTO_DIR CASE [--client BIN]
     interop_cases.py SERVER PROTO_DIR CASE --lrpc-client BIN --peer py|PEER
+    ... --tls server|mutual      over grpcs:// (certificates made by openssl)
 
 With --client, BIN HOST:PORT CASE makes the case instead (cxx_client.cc:
 gRPC C++), and this script only starts the server and checks after it.
@@ -28,7 +29,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from grpc_peer import need_grpc, start_server  # noqa: E402
+from grpc_peer import make_certs, need_grpc, start_server  # noqa: E402
 
 grpc = need_grpc()
 
@@ -363,6 +364,40 @@ CASES = {f.__name__: f for f in (
     cancel_after_first_response)}
 
 
+def tls_channel(target, certs, mutual, with_cert=True):
+    def read(k):
+        with open(certs[k], "rb") as f:
+            return f.read()
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=read("ca"),
+        private_key=read("client_key") if mutual and with_cert else None,
+        certificate_chain=read("client_cert") if mutual and with_cert else None)
+    return grpc.secure_channel(target, creds)
+
+
+def no_client_cert_refused(target, certs):
+    """A server that requires client certificates refuses a client
+    without one: the call fails, and the server serves the next."""
+    ch = tls_channel(target, certs, True, with_cert=False)
+    try:
+        method(ch, "unary_unary", "EmptyCall", E.Empty, E.Empty)(E.Empty(), timeout=5)
+        raise AssertionError("served without a client certificate")
+    except grpc.RpcError as e:
+        expect_code(e, grpc.StatusCode.UNAVAILABLE)
+    ch.close()
+
+
+def not_tls_closed(target):
+    """What is not TLS (h2c's preface, here) costs its connection only:
+    the server closes it within 10 s, and goes on serving."""
+    host, port = target.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\0" * 64)
+    while s.recv(4096):
+        pass
+    s.close()
+
+
 def have_ipv4():
     try:
         socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
@@ -391,16 +426,34 @@ def main():
         env = dict(os.environ, LAZYRPC_DIR=tmp)
         if "--lrpc-client" in opts:
             return lrpc_client_case(opts["--lrpc-client"], opts["--peer"], case, env)
-        server, target = start_server([server_bin, "grpc://127.0.0.1:0"], env)
+        tls = opts.get("--tls")
+        argv, tls_args = [server_bin, "grpc://127.0.0.1:0"], []
+        if tls:
+            if not shutil.which("openssl"):
+                print("SKIP %s: openssl is not installed" % case)
+                return 77
+            certs = make_certs(tmp)
+            argv = [server_bin, "--tls", certs["cert"], certs["key"]] + \
+                ([certs["ca"]] if tls == "mutual" else []) + ["grpcs://127.0.0.1:0"]
+            tls_args = [certs["ca"]] + \
+                ([certs["client_cert"], certs["client_key"]] if tls == "mutual" else [])
+        server, target = start_server(argv, env)
         if not target:
-            print("FAIL: the interop server did not listen on grpc://")
+            print("FAIL: the interop server did not listen")
             return 1
-        ch = grpc.insecure_channel(target)
+        if tls:
+            ch = tls_channel(target, certs, tls == "mutual")
+        else:
+            ch = grpc.insecure_channel(target)
         grpc.channel_ready_future(ch).result(timeout=10)
         failed = False
         try:
+            if tls:
+                not_tls_closed(target)
+            if tls == "mutual":
+                no_client_cert_refused(target, certs)
             if client:
-                r = subprocess.run([client, target, case])
+                r = subprocess.run([client, target, case] + tls_args)
                 assert r.returncode == 0, "%s exited %d" % (client, r.returncode)
             else:
                 CASES[case](ch)

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * interop-server URI...: grpc.testing.TestService, as gRPC's interop cases
+ * interop-server [--tls CERT KEY [CLIENT_CA]] URI...: grpc.testing.TestService,
+ * as gRPC's interop cases
  * (doc/interop-test-descriptions.md in grpc/grpc) expect a server to
  * behave, on every URI given (grpc://127.0.0.1:0 for the clients of other
  * implementations); prints "listen URI" for each, then "ready", and runs
  * until SIGINT or SIGTERM. UnimplementedCall and UnimplementedService are
- * left unserved on purpose.
+ * left unserved on purpose. With --tls, grpcs:// URIs use CERT and KEY
+ * (and require client certificates CLIENT_CA verifies, if given).
  *
  * Sizes a client asks for are bounded by what one message may carry, and
  * a HalfDuplexCall keeps at most HALF_DUPLEX_MAX requests: past either,
@@ -257,27 +259,39 @@ int main(int argc, char **argv)
 		.half_duplex_call = half_duplex_call,
 		/* .unimplemented_call left NULL: UNIMPLEMENTED */
 	};
+	lrpc_tls_opts tls = { 0 };
 	char real[300];
-	int ret;
+	int first = 1, ret;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: interop-server URI...\n");
+	if (argc > 3 && strcmp(argv[1], "--tls") == 0) {
+		tls.cert_file = argv[2];
+		tls.key_file = argv[3];
+		first = 4;
+		if (argc > 4 && !strstr(argv[4], "://")) {
+			tls.ca_file = argv[4];
+			first = 5;
+		}
+	}
+	if (argc <= first) {
+		fprintf(stderr, "usage: interop-server [--tls CERT KEY [CLIENT_CA]] URI...\n");
 		return 2;
 	}
 	ret = lrpc_server_new(NULL, &server);
 	if (ret == 0)
 		ret = grpc__testing__test_service__register(server, &handlers, NULL);
-	for (int i = 1; ret == 0 && i < argc; i++)
+	if (ret == 0 && tls.cert_file)
+		ret = lrpc_server_set_tls(server, &tls);
+	for (int i = first; ret == 0 && i < argc; i++)
 		ret = lrpc_server_listen(server, argv[i]);
 	if (ret == 0)
 		ret = lrpc_server_start(server);
 	if (ret < 0) {
-		fprintf(stderr, "interop-server: %s\n", strerror(-ret));
+		fprintf(stderr, "interop-server: %s %s\n", strerror(-ret), lrpc_server_error(server));
 		lrpc_server_free(server);
 		return 1;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (lrpc_server_listener_uri(server, (unsigned int)(i - 1), real,
+	for (int i = first; i < argc; i++) {
+		if (lrpc_server_listener_uri(server, (unsigned int)(i - first), real,
 					     sizeof(real)) == 0)
 			printf("listen %s\n", real);
 	}

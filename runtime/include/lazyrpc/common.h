@@ -78,6 +78,22 @@ typedef int64_t lrpc_deadline;
 /* Use the channel's default timeout (see lrpc_channel_opts). */
 #define LRPC_DEADLINE_DEFAULT ((lrpc_deadline)0)
 
+/*
+ * TLS for grpcs:// (since 0.3.0): PEM files, read when the options are
+ * given. A server needs cert_file and key_file; with ca_file set, it also
+ * requires clients to present a certificate that ca_file verifies. A
+ * client verifies the server with ca_file (NULL: the system's CAs) against
+ * server_name (NULL: the URI's host), and presents cert_file and key_file
+ * if set.
+ */
+typedef struct lrpc_tls_opts {
+	const char *cert_file;   /* certificate chain, own certificate first */
+	const char *key_file;    /* its private key */
+	const char *ca_file;     /* certificates to verify the peer with */
+	const char *server_name; /* client: the name to expect; server: unused */
+	void *reserved[4];
+} lrpc_tls_opts;
+
 /** \return "OK", "DEADLINE_EXCEEDED", ...; "?" for a value outside the map. */
 LRPC_API const char *lrpc_code_name(lrpc_code code);
 

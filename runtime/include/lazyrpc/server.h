@@ -108,8 +108,11 @@ LRPC_API int lrpc_server_add_service(lrpc_server *srv,
  * Listen on \p uri, as many times as wanted (up to 8) before start:
  * "lrpc://NAME" (shared call contexts; NAME resolved in the runtime
  * directory, see lrpc_runtime_dir()), "unix://PATH" or "tcp://HOST:PORT"
- * (framed sockets; port 0 picks a free port, see lrpc_server_listener_uri).
- * \return 0, -EINVAL (bad uri), -EADDRINUSE (a live server has the name or
+ * (framed sockets; port 0 picks a free port, see lrpc_server_listener_uri),
+ * "grpc://HOST:PORT" (gRPC over HTTP/2, h2c) and "grpcs://HOST:PORT" (the
+ * same over TLS, after lrpc_server_set_tls(); since 0.3.0).
+ * \return 0, -EINVAL (bad uri), -ENOKEY (grpcs:// before
+ * lrpc_server_set_tls()), -EADDRINUSE (a live server has the name or
  * address), -EADDRNOTAVAIL (host does not resolve), -EACCES (the runtime
  * directory belongs to someone else or is open to others: see
  * lrpc_server_error()),
@@ -132,6 +135,16 @@ LRPC_API const char *lrpc_server_error(const lrpc_server *srv);
  */
 LRPC_API int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i,
 				      char *buf, size_t len);
+
+/**
+ * The certificate and key (and, with ca_file, the clients' CA) of this
+ * server's grpcs:// listeners (since 0.3.0). The files are read now;
+ * \p tls is not kept. Only before lrpc_server_start(); a second call
+ * replaces the first. See lrpc_server_error() for why a file was refused.
+ * \return 0, -EINVAL (a file missing, unreadable, not PEM, or a key that
+ * does not match its certificate), -EBUSY (started), -ENOMEM.
+ */
+LRPC_API int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls);
 
 /**
  * Start serving in background threads and return.

@@ -113,6 +113,7 @@ int lrpc__uri_parse(const char *uri, struct lrpc__addr *addr)
 		{ "unix://", LRPC__SCHEME_UNIX, parse_unix },
 		{ "tcp://", LRPC__SCHEME_TCP, parse_tcp },
 		{ "grpc://", LRPC__SCHEME_GRPC, parse_tcp },
+		{ "grpcs://", LRPC__SCHEME_GRPCS, parse_tcp },
 	};
 
 	if (!uri || !addr)

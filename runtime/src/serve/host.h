@@ -72,6 +72,8 @@ struct lrpc__host {
 	char error[LRPC__ERROR_MAX];
 	/* The socket limits, defaults resolved (server.c). */
 	size_t conn_buffer;
+	/* grpcs:// listeners' certificate (lrpc_server_set_tls), or NULL. */
+	struct lrpc__tls_ctx *tls;
 };
 
 /* peers.c, loop thread: join and leave the list. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "serve/host.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 #include "wire/lane.h"
 
@@ -183,6 +184,24 @@ int lrpc_server_listen(lrpc_server *srv, const char *uri)
 	return 0;
 }
 
+int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls)
+{
+	struct lrpc__tls_ctx *ctx;
+	int ret;
+
+	if (!srv || !tls)
+		return -EINVAL;
+	srv->host.error[0] = '\0';
+	if (srv->started)
+		return -EBUSY;
+	ret = lrpc__tls_ctx_server(tls, &ctx, srv->host.error, sizeof(srv->host.error));
+	if (ret < 0)
+		return ret;
+	lrpc__tls_ctx_free(srv->host.tls);
+	srv->host.tls = ctx;
+	return 0;
+}
+
 const char *lrpc_server_error(const lrpc_server *srv)
 {
 	return srv ? srv->host.error : "";
@@ -272,6 +291,7 @@ void lrpc_server_free(lrpc_server *srv)
 	pthread_mutex_destroy(&srv->host.lock);
 	pthread_cond_destroy(&srv->host.idle);
 	lrpc__registry_free(&srv->host.registry);
+	lrpc__tls_ctx_free(srv->host.tls);
 	free(srv);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The server side of grpc://HOST:PORT: gRPC over HTTP/2 with prior
- * knowledge (h2c), grpc/grpc doc/PROTOCOL-HTTP2.md. nghttp2 does HTTP/2
+ * knowledge (h2c), grpc/grpc doc/PROTOCOL-HTTP2.md; grpcs:// puts TLS
+ * between the socket and the session (grpc_tls.c). nghttp2 does HTTP/2
  * (framing, HPACK, flow control, stream states) on the host's libuv loop;
  * grpc_call.c does gRPC on each stream. This file owns the connection:
  * reading into the session, writing what it has to send, its timer, its
@@ -14,9 +15,9 @@
  *
  * Limits (lrpc_server_opts): max_conns connections; max_pipelined
  * streams at once per connection (SETTINGS_MAX_CONCURRENT_STREAMS: nghttp2
- * refuses more with RST_STREAM REFUSED_STREAM); request headers up to 8 KiB
- * (SETTINGS_MAX_HEADER_LIST_SIZE; a larger list fails its stream with
- * RESOURCE_EXHAUSTED); messages up to max_msg_size each way (a longer
+ * refuses more with RST_STREAM REFUSED_STREAM); request headers up to 16 KiB
+ * (SETTINGS_MAX_HEADER_LIST_SIZE), 8 KiB of them metadata (a larger list
+ * fails its stream with RESOURCE_EXHAUSTED); messages up to max_msg_size each way (a longer
  * prefix fails the stream with RESOURCE_EXHAUSTED before its body is
  * buffered); a unary request is buffered whole (at most max_msg_size), a
  * stream holds one unread message plus the HTTP/2 window (64 KiB), so a
@@ -46,6 +47,7 @@ void lrpc__gconn_unref(struct gconn *c)
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	pthread_mutex_destroy(&c->lock);
+	lrpc__tls_free(c->tls);
 	free(c->wbuf);
 	free(c);
 }
@@ -97,28 +99,48 @@ static void write_done(uv_write_t *req, int status)
 	lrpc__gconn_flush(c);
 }
 
-void lrpc__gconn_flush(struct gconn *c)
+int lrpc__gconn_pull(struct gconn *c, size_t batch,
+		     int (*put)(struct gconn *c, const uint8_t *p, size_t n))
 {
-	uv_buf_t b;
+	size_t got = 0;
 
-	if (c->closing || c->writing)
-		return;
-	while (c->wlen < WRITE_BATCH) {
+	while (got < batch) {
 		const uint8_t *p;
 		ssize_t n = nghttp2_session_mem_send(c->ng, &p);
 
-		if (n < 0) {
-			gconn_close(c);
-			return;
-		}
+		if (n < 0)
+			return -EPROTO;
 		if (n == 0)
 			break;
-		if (lrpc__buf_reserve(&c->wbuf, &c->wcap, c->wlen + (size_t)n) < 0) {
-			gconn_close(c);
-			return;
-		}
-		memcpy(c->wbuf + c->wlen, p, (size_t)n);
-		c->wlen += (size_t)n;
+		if (put(c, p, (size_t)n) < 0)
+			return -ENOMEM;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Plaintext: the session's bytes go out as they are. */
+static int wbuf_put(struct gconn *c, const uint8_t *p, size_t n)
+{
+	if (lrpc__buf_reserve(&c->wbuf, &c->wcap, c->wlen + n) < 0)
+		return -ENOMEM;
+	memcpy(c->wbuf + c->wlen, p, n);
+	c->wlen += n;
+	return 0;
+}
+
+void lrpc__gconn_flush(struct gconn *c)
+{
+	uv_buf_t b;
+	int ret;
+
+	if (c->closing || c->writing)
+		return;
+	ret = c->tls ? lrpc__gconn_tls_fill(c, WRITE_BATCH) :
+		       lrpc__gconn_pull(c, WRITE_BATCH, wbuf_put);
+	if (ret < 0) {
+		gconn_close(c);
+		return;
 	}
 	if (c->wlen) {
 		b = uv_buf_init((char *)c->wbuf, (unsigned int)c->wlen);
@@ -332,10 +354,26 @@ static void alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(rbuf, sizeof(rbuf));
 }
 
+int lrpc__gconn_recv(struct gconn *c, const uint8_t *p, size_t n)
+{
+	ssize_t used = nghttp2_session_mem_recv(c->ng, p, n);
+
+	if (used < 0) {
+		/* A connection error: nghttp2 has queued its GOAWAY (unless
+		 * this is no HTTP/2 client at all); it is sent below, and then
+		 * the connection goes, want_read being 0 from now on. */
+		atomic_fetch_add(&c->host->stats.protocol_errors, 1);
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		if (used == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+			return -EPROTO;
+	}
+	return 0;
+}
+
 static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	struct gconn *c = st->data;
-	ssize_t used;
+	int ret;
 
 	if (n < 0) {
 		gconn_close(c);
@@ -343,17 +381,11 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	}
 	if (c->closing || n == 0)
 		return;
-	used = nghttp2_session_mem_recv(c->ng, (const uint8_t *)buf->base, (size_t)n);
-	if (used < 0) {
-		/* A connection error: nghttp2 has queued its GOAWAY (unless
-		 * this is no HTTP/2 client at all); it is sent below, and then
-		 * the connection goes, want_read being 0 from now on. */
-		atomic_fetch_add(&c->host->stats.protocol_errors, 1);
-		uv_read_stop(st);
-		if (used == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-			gconn_close(c);
-			return;
-		}
+	ret = c->tls ? lrpc__gconn_tls_recv(c, (const uint8_t *)buf->base, (size_t)n) :
+		       lrpc__gconn_recv(c, (const uint8_t *)buf->base, (size_t)n);
+	if (ret < 0) {
+		gconn_close(c);
+		return;
 	}
 	if (!c->streams)
 		c->idle_since = uv_now(&c->host->loop);
@@ -390,7 +422,7 @@ static const struct lrpc__peer_ops peer_ops = {
 	.close = peer_close,
 };
 
-static void on_connection(uv_stream_t *listener, int status)
+static void accept_conn(uv_stream_t *listener, int status, bool tls)
 {
 	struct lrpc__host *h = listener->data;
 	struct gconn *c;
@@ -417,12 +449,13 @@ static void on_connection(uv_stream_t *listener, int status)
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
 	n = atomic_fetch_add(&h->active[LRPC__SCHEME_GRPC], 1) + 1;
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || session_new(c) < 0) {
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || session_new(c) < 0 ||
+	    (tls && !(c->tls = lrpc__tls_new(h->tls, true, NULL)))) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
 		gconn_close(c);
 		return;
 	}
-	c->who.transport = "grpc";
+	c->who.transport = tls ? "grpcs" : "grpc";
 	lrpc__peer_address(&c->tcp, &c->who);
 	if (n > h->opts.max_conns) {
 		/* Refused the HTTP/2 way: GOAWAY before any stream, with
@@ -449,17 +482,44 @@ static void on_connection(uv_stream_t *listener, int status)
 		peer_drain(&c->peer);
 }
 
-int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
-		      const struct lrpc__addr *addr)
+static void on_connection(uv_stream_t *listener, int status)
 {
-	int ret = lrpc__listen_tcp(h, l, addr, on_connection);
+	accept_conn(listener, status, false);
+}
 
-	/* listen.c names what it bound tcp://; this listener is grpc://. */
+static void on_tls_connection(uv_stream_t *listener, int status)
+{
+	accept_conn(listener, status, true);
+}
+
+static int listen_as(struct lrpc__host *h, struct lrpc__listener *l,
+		     const struct lrpc__addr *addr, const char *scheme, uv_connection_cb cb)
+{
+	int ret = lrpc__listen_tcp(h, l, addr, cb);
+
+	/* listen.c names what it bound tcp://; this listener is ours. */
 	if (ret == 0 && strncmp(l->uri, "tcp://", 6) == 0) {
 		char uri[sizeof(l->uri)];
 
-		snprintf(uri, sizeof(uri), "grpc://%s", l->uri + 6);
+		snprintf(uri, sizeof(uri), "%s%s", scheme, l->uri + 6);
 		memcpy(l->uri, uri, sizeof(uri));
 	}
 	return ret;
+}
+
+int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		      const struct lrpc__addr *addr)
+{
+	return listen_as(h, l, addr, "grpc://", on_connection);
+}
+
+int lrpc__grpcs_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		       const struct lrpc__addr *addr)
+{
+	if (!h->tls) {
+		snprintf(h->error, sizeof(h->error),
+			 "grpcs:// needs the server's certificate: lrpc_server_set_tls()");
+		return -ENOKEY;
+	}
+	return listen_as(h, l, addr, "grpcs://", on_tls_connection);
 }

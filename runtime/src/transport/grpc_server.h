@@ -20,6 +20,7 @@
 #include "serve/host.h"
 #include "serve/stream.h"
 #include "transport/grpc_md.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
@@ -87,6 +88,7 @@ struct gconn {
 	uint64_t idle_since;
 	bool closing, writing, goaway;
 
+	struct lrpc__tls *tls; /* grpcs:// only: the session's TLS */
 	unsigned char *wbuf; /* the one write in flight, or being filled */
 	size_t wlen, wcap;
 	uv_write_t wreq;
@@ -128,6 +130,18 @@ void lrpc__gstream_put(struct gstream *s);
 /* grpc_conn.c, any thread: drop a reference (a stream was freed); the
  * last frees the connection. */
 void lrpc__gconn_unref(struct gconn *c);
+/* grpc_conn.c: bytes from the client into the session. \return 0, or
+ * -EPROTO: close now (not HTTP/2 at all). */
+int lrpc__gconn_recv(struct gconn *c, const uint8_t *p, size_t n);
+/* grpc_conn.c: take what the session has to send, up to about \p batch
+ * bytes, handing each piece to \p put. \return 0, -EPROTO, -ENOMEM. */
+int lrpc__gconn_pull(struct gconn *c, size_t batch,
+		     int (*put)(struct gconn *c, const uint8_t *p, size_t n));
+/* grpc_tls.c, grpcs://: ciphertext from the client, through TLS into the
+ * session; and the session's output through TLS into c->wbuf. \return 0,
+ * or < 0: close the connection. */
+int lrpc__gconn_tls_recv(struct gconn *c, const uint8_t *p, size_t n);
+int lrpc__gconn_tls_fill(struct gconn *c, size_t batch);
 /* grpc_call.c: the response's HEADERS, with the body from read_out. */
 int lrpc__gstream_respond(struct gstream *s);
 ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,

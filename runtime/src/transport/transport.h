@@ -10,6 +10,7 @@
  * unix://, tcp:// sock_client.c, sock_server.c: frames (wire/frame.h)
  * grpc://      grpc_conn.c, grpc_call.c, grpc_stream.c: gRPC over HTTP/2
  *              (nghttp2, wire/grpc.h); grpc_client.c
+ * grpcs://     the same with TLS (tls.c, grpc_tls.c); server side only yet
  */
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
@@ -158,6 +159,9 @@ int lrpc__tcp_listen(struct lrpc__host *h, struct lrpc__listener *l,
 int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr);
 int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		      const struct lrpc__addr *addr);
+int lrpc__grpcs_dial(lrpc_channel *ch, const struct lrpc__addr *addr);
+int lrpc__grpcs_listen(struct lrpc__host *h, struct lrpc__listener *l,
+		       const struct lrpc__addr *addr);
 
 /* listen.c: listening sockets on the host's loop, for the transports. */
 int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
