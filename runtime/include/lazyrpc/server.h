@@ -146,6 +146,36 @@ LRPC_API int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i,
  */
 LRPC_API int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls);
 
+/*
+ * An interceptor (since 0.3.0): code around every call's handler, for
+ * logging, auth and metrics, that sees the method (lrpc_call_method()),
+ * the request metadata, the peer, the status and the duration. Members run
+ * on the handler's thread; either may be NULL.
+ */
+typedef struct lrpc_interceptor {
+	/* Before the handler: LRPC_OK lets the call through; any other code
+	 * ends it with that code (and lrpc_call_set_message()'s message),
+	 * without the handler or the later interceptors. */
+	lrpc_code (*before)(void *arg, lrpc_call *call);
+	/* After the call ended, for every interceptor whose before ran, the
+	 * last added first: its code (the handler's, a refusal's, or a
+	 * reply that could not be sent) and the nanoseconds since the first
+	 * before. May add trailers (lrpc_call_add_trailer()). */
+	void (*after)(void *arg, lrpc_call *call, lrpc_code code, int64_t duration_ns);
+	void *arg; /* passed to both; must outlive the server */
+	void *reserved[2];
+} lrpc_interceptor;
+
+/**
+ * Add \p ic (copied) to the server's chain, after those added before: the
+ * first added runs first and sees the call before the others. Unary calls
+ * and streams alike; a call to an unknown method reaches none. Only
+ * before lrpc_server_start().
+ * \return 0, -EINVAL (NULL, or both members NULL), -ENOSPC (8 already),
+ * -EBUSY (started).
+ */
+LRPC_API int lrpc_server_add_interceptor(lrpc_server *srv, const lrpc_interceptor *ic);
+
 /**
  * Start serving in background threads and return.
  * \return 0, -EINVAL (nothing to listen on or no service), -EBUSY, -errno.

@@ -12,65 +12,52 @@
 #include "serve/dispatch.h"
 #include "wire/pbdecode.h"
 
-static lrpc_code run(const struct lrpc__registry *reg,
-		     struct lrpc__arena *arena, uint32_t method_id,
-		     const void *req_bytes, size_t req_len,
-		     lrpc_deadline deadline, const struct lrpc__origin *from,
-		     ProtobufCMessage **rep_out, char *message,
-		     struct lrpc__md_out *md_out)
+/* Decode, run the handler, pack the reply into room(ctx, len): the call's
+ * part once it is let through. \return its code, the message in the call. */
+static lrpc_code handle(const struct lrpc__method_entry *e, struct lrpc_call *call,
+			const void *req_bytes, size_t req_len, size_t max_reply,
+			lrpc__reply_room room, void *ctx, size_t *len)
 {
-	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
-	struct lrpc_call call;
-	lrpc__call_init(&call, arena, deadline, from);
-	const lrpc_method_desc *m;
+	const lrpc_method_desc *m = e->method;
 	ProtobufCMessage *req, *rep;
 	lrpc_code code;
+	unsigned char *at;
+	size_t n;
 
-	*rep_out = NULL;
-	if (!e) {
-		snprintf(message, LRPC_STATUS_MSG_MAX, "unknown method id 0x%08x",
-			 method_id);
-		return LRPC_UNIMPLEMENTED;
-	}
-	m = call.method = e->method;
-	if (m->kind != LRPC_METHOD_UNARY) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "%s is a streaming method: open a stream to call it",
-			 m->full_name);
-		return LRPC_UNIMPLEMENTED;
-	}
-	if (deadline <= lrpc_now()) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "deadline passed before %s was served", m->full_name);
-		return LRPC_DEADLINE_EXCEEDED;
-	}
-	req = lrpc__pb_decode(m->input, &arena->pb, req_len, req_bytes);
+	req = lrpc__pb_decode(m->input, &call->arena->pb, req_len, req_bytes);
 	if (!req) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "request to %s does not decode as %s", m->full_name,
-			 m->input->name);
+		lrpc_call_set_message(call, "request to %s does not decode as %s",
+				      m->full_name, m->input->name);
 		return LRPC_INVALID_ARGUMENT;
 	}
-	rep = lrpc__arena_alloc(arena, m->output->sizeof_message);
+	rep = lrpc__arena_alloc(call->arena, m->output->sizeof_message);
 	if (!rep) {
-		snprintf(message, LRPC_STATUS_MSG_MAX, "out of memory");
+		lrpc_call_set_message(call, "out of memory");
 		return LRPC_RESOURCE_EXHAUSTED;
 	}
 	m->output->message_init(rep);
-	call.message[0] = '\0';
-	code = m->invoke(e->handlers, e->user, &call, req, rep);
-	*md_out = call.out;
+	call->message[0] = '\0';
+	code = m->invoke(e->handlers, e->user, call, req, rep);
 	if ((unsigned int)code >= LRPC_CODE_COUNT) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "handler of %s returned %d, not a status code",
-			 m->full_name, (int)code);
+		lrpc_call_set_message(call, "handler of %s returned %d, not a status code",
+				      m->full_name, (int)code);
 		return LRPC_UNKNOWN;
 	}
-	if (code != LRPC_OK) {
-		memcpy(message, call.message, LRPC_STATUS_MSG_MAX);
+	if (code != LRPC_OK)
 		return code;
+	n = protobuf_c_message_get_packed_size(rep);
+	if (n > max_reply) {
+		lrpc_call_set_message(call, "reply of %zu bytes exceeds the %zu-byte limit", n,
+				      max_reply);
+		return LRPC_RESOURCE_EXHAUSTED;
 	}
-	*rep_out = rep;
+	at = room(ctx, n);
+	if (!at) {
+		lrpc_call_set_message(call, "out of memory");
+		return LRPC_RESOURCE_EXHAUSTED;
+	}
+	protobuf_c_message_pack(rep, at);
+	*len = n;
 	return LRPC_OK;
 }
 
@@ -109,31 +96,44 @@ void lrpc__serve_from(const struct lrpc__registry *reg,
 		      size_t max_reply, lrpc__reply_room room, void *ctx,
 		      const struct lrpc__origin *from, struct lrpc__reply *out)
 {
-	ProtobufCMessage *rep;
-	unsigned char *at;
-	size_t n;
+	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
+	struct lrpc_call call;
+	lrpc_deadline start;
+	size_t ran;
 
+	lrpc__call_init(&call, arena, deadline, from);
 	out->len = 0;
-	out->message[0] = '\0';
 	out->md = (struct lrpc__md_out){ 0 };
-	out->code = run(reg, arena, method_id, req, req_len, deadline, from,
-			&rep, out->message, &out->md);
-	if (out->code != LRPC_OK)
+	if (!e) {
+		out->code = LRPC_UNIMPLEMENTED;
+		snprintf(out->message, sizeof(out->message), "unknown method id 0x%08x",
+			 method_id);
 		return;
-	n = protobuf_c_message_get_packed_size(rep);
-	if (n > max_reply) {
+	}
+	call.method = e->method;
+	if (e->method->kind != LRPC_METHOD_UNARY) {
+		out->code = LRPC_UNIMPLEMENTED;
 		snprintf(out->message, sizeof(out->message),
-			 "reply of %zu bytes exceeds the %zu-byte limit", n,
-			 max_reply);
-		out->code = LRPC_RESOURCE_EXHAUSTED;
+			 "%s is a streaming method: open a stream to call it",
+			 e->method->full_name);
 		return;
 	}
-	at = room(ctx, n);
-	if (!at) {
-		snprintf(out->message, sizeof(out->message), "out of memory");
-		out->code = LRPC_RESOURCE_EXHAUSTED;
+	if (deadline <= lrpc_now()) {
+		out->code = LRPC_DEADLINE_EXCEEDED;
+		snprintf(out->message, sizeof(out->message),
+			 "deadline passed before %s was served", e->method->full_name);
 		return;
 	}
-	protobuf_c_message_pack(rep, at);
-	out->len = n;
+	start = lrpc_now();
+	out->code = lrpc__intercept_before(&reg->chain, &call, &ran);
+	if (out->code == LRPC_OK)
+		out->code = handle(e, &call, req, req_len, max_reply, room, ctx, &out->len);
+	lrpc__intercept_after(&reg->chain, &call, ran, out->code, start);
+	if (out->code == LRPC_OK) {
+		out->message[0] = '\0';
+	} else {
+		memcpy(out->message, call.message, sizeof(out->message));
+		out->len = 0;
+	}
+	out->md = call.out;
 }

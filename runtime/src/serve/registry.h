@@ -4,6 +4,7 @@
 #define LRPC_REGISTRY_H
 
 #include "core/internal.h"
+#include "serve/intercept.h"
 
 struct lrpc__method_entry {
 	uint32_t id;
@@ -17,6 +18,7 @@ struct lrpc__registry {
 	struct lrpc__method_entry *methods;
 	size_t nmethods;
 	size_t nservices;
+	struct lrpc__intercept_chain chain; /* around every handler */
 };
 
 /* Add every method of \p desc. \return 0, -EINVAL (bad descriptor),

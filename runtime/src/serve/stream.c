@@ -18,7 +18,9 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 {
 	const struct lrpc__method_entry *e = lrpc__registry_find(reg, method_id);
 	struct lrpc_call call;
+	lrpc_deadline start;
 	lrpc_code code;
+	size_t ran;
 
 	lrpc__call_init(&call, arena, deadline, from);
 	message[0] = '\0';
@@ -43,16 +45,21 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 	}
 	s->call = &call;
 	lrpc__arena_init(&s->msg_arena);
-	code = e->method->stream_invoke(e->handlers, e->user, &call, s);
+	start = lrpc_now();
+	code = lrpc__intercept_before(&reg->chain, &call, &ran);
+	if (code == LRPC_OK) {
+		call.message[0] = '\0';
+		code = e->method->stream_invoke(e->handlers, e->user, &call, s);
+		if ((unsigned int)code >= LRPC_CODE_COUNT) {
+			lrpc_call_set_message(&call, "handler of %s returned %d, not a status code",
+					      e->method->full_name, (int)code);
+			code = LRPC_UNKNOWN;
+		}
+	}
+	lrpc__intercept_after(&reg->chain, &call, ran, code, start);
 	lrpc__arena_destroy(&s->msg_arena);
 	s->md = call.out;
 	s->call = NULL;
-	if ((unsigned int)code >= LRPC_CODE_COUNT) {
-		snprintf(message, LRPC_STATUS_MSG_MAX,
-			 "handler of %s returned %d, not a status code",
-			 e->method->full_name, (int)code);
-		return LRPC_UNKNOWN;
-	}
 	if (code != LRPC_OK)
 		memcpy(message, call.message, LRPC_STATUS_MSG_MAX);
 	return code;

@@ -184,6 +184,15 @@ int lrpc_server_listen(lrpc_server *srv, const char *uri)
 	return 0;
 }
 
+int lrpc_server_add_interceptor(lrpc_server *srv, const lrpc_interceptor *ic)
+{
+	if (!srv)
+		return -EINVAL;
+	if (srv->started)
+		return -EBUSY;
+	return lrpc__intercept_add(&srv->host.registry.chain, ic);
+}
+
 int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls)
 {
 	struct lrpc__tls_ctx *ctx;
