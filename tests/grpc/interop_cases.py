@@ -357,6 +357,34 @@ def lrpc_client_case(client, peer, case, env):
             server.wait(30)
 
 
+def auth_interceptor(server_bin, env):
+    """Not an interop case: lazyrpc's own interceptors over grpc://. With
+    --auth, calls without the bearer token are UNAUTHENTICATED before any
+    handler runs, and every call gets the interceptor's trailer."""
+    server, target = start_server([server_bin, "--auth", "s3cret", "grpc://127.0.0.1:0"],
+                                  env)
+    assert target, "the interop server did not listen"
+    try:
+        ch = grpc.insecure_channel(target)
+        call = method(ch, "unary_unary", "EmptyCall", E.Empty, E.Empty)
+        try:
+            call(E.Empty(), timeout=10, metadata=[("authorization", "Bearer wrong")])
+            raise AssertionError("served with a wrong token")
+        except grpc.RpcError as e:
+            expect_code(e, grpc.StatusCode.UNAUTHENTICATED, "EmptyCall needs a bearer token")
+            assert ("x-served-by", "lazyrpc") in list(e.trailing_metadata())
+        rep, c = call.with_call(E.Empty(), timeout=10,
+                                metadata=[("authorization", "Bearer s3cret")])
+        assert ("x-served-by", "lazyrpc") in list(c.trailing_metadata())
+        replies = full_duplex(ch)(iter([]), timeout=10,
+                                  metadata=[("authorization", "Bearer s3cret")])
+        assert list(replies) == []
+        ch.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 CASES = {f.__name__: f for f in (
     empty_unary, large_unary, client_streaming, server_streaming, ping_pong, empty_stream,
     status_code_and_message, special_status_message, custom_metadata, unimplemented_method,
@@ -414,7 +442,7 @@ def main():
     if case in MISSING:
         print("SKIP %s: %s" % (case, MISSING[case]))
         return 77
-    if case not in CASES and "--lrpc-client" not in sys.argv:
+    if case not in CASES and case != "auth_interceptor" and "--lrpc-client" not in sys.argv:
         print("FAIL: no case %r" % case)
         return 1
     if not have_ipv4():
@@ -426,6 +454,10 @@ def main():
         env = dict(os.environ, LAZYRPC_DIR=tmp)
         if "--lrpc-client" in opts:
             return lrpc_client_case(opts["--lrpc-client"], opts["--peer"], case, env)
+        if case == "auth_interceptor":
+            auth_interceptor(server_bin, env)
+            print("PASS auth_interceptor")
+            return 0
         tls = opts.get("--tls")
         argv, tls_args = [server_bin, "grpc://127.0.0.1:0"], []
         if tls:

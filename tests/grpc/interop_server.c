@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * interop-server [--tls CERT KEY [CLIENT_CA]] URI...: grpc.testing.TestService,
+ * interop-server [--tls CERT KEY [CLIENT_CA]] [--auth TOKEN] URI...:
+ * grpc.testing.TestService,
  * as gRPC's interop cases
  * (doc/interop-test-descriptions.md in grpc/grpc) expect a server to
  * behave, on every URI given (grpc://127.0.0.1:0 for the clients of other
  * implementations); prints "listen URI" for each, then "ready", and runs
  * until SIGINT or SIGTERM. UnimplementedCall and UnimplementedService are
  * left unserved on purpose. With --tls, grpcs:// URIs use CERT and KEY
- * (and require client certificates CLIENT_CA verifies, if given).
+ * (and require client certificates CLIENT_CA verifies, if given). With
+ * --auth, an interceptor refuses calls without "authorization: Bearer
+ * TOKEN" (UNAUTHENTICATED) and adds a trailer "x-served-by: lazyrpc".
  *
  * Sizes a client asks for are bounded by what one message may carry, and
  * a HalfDuplexCall keeps at most HALF_DUPLEX_MAX requests: past either,
@@ -242,6 +245,28 @@ static lrpc_code half_duplex_call(void *user, lrpc_call *call, lrpc_server_strea
 	return LRPC_OK;
 }
 
+static const char *token;
+
+/* --auth: an interceptor, not a handler, checks every call. */
+static lrpc_code auth_before(void *arg, lrpc_call *call)
+{
+	const lrpc_metadata *m = lrpc_call_metadata_get(call, "authorization");
+
+	(void)arg;
+	if (!m || m->value_len != 7 + strlen(token) || memcmp(m->value, "Bearer ", 7) ||
+	    memcmp((const char *)m->value + 7, token, strlen(token))) {
+		lrpc_call_set_message(call, "%s needs a bearer token", lrpc_call_method(call)->name);
+		return LRPC_UNAUTHENTICATED;
+	}
+	return LRPC_OK;
+}
+
+static void auth_after(void *arg, lrpc_call *call, lrpc_code code, int64_t ns)
+{
+	(void)arg, (void)code, (void)ns;
+	lrpc_call_add_trailer(call, "x-served-by", "lazyrpc", 7);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -272,8 +297,12 @@ int main(int argc, char **argv)
 			first = 5;
 		}
 	}
+	if (argc > first + 1 && strcmp(argv[first], "--auth") == 0) {
+		token = argv[first + 1];
+		first += 2;
+	}
 	if (argc <= first) {
-		fprintf(stderr, "usage: interop-server [--tls CERT KEY [CLIENT_CA]] URI...\n");
+		fprintf(stderr, "usage: interop-server [--tls CERT KEY [CLIENT_CA]] [--auth TOKEN] URI...\n");
 		return 2;
 	}
 	ret = lrpc_server_new(NULL, &server);
@@ -281,6 +310,11 @@ int main(int argc, char **argv)
 		ret = grpc__testing__test_service__register(server, &handlers, NULL);
 	if (ret == 0 && tls.cert_file)
 		ret = lrpc_server_set_tls(server, &tls);
+	if (ret == 0 && token) {
+		static const lrpc_interceptor auth = { .before = auth_before, .after = auth_after };
+
+		ret = lrpc_server_add_interceptor(server, &auth);
+	}
 	for (int i = first; ret == 0 && i < argc; i++)
 		ret = lrpc_server_listen(server, argv[i]);
 	if (ret == 0)
