@@ -2,15 +2,25 @@
 /*
  * The store: map, log, snapshot, watchers (kv_store.h).
  *
- * Locks: `write` serializes writers (log append, sync, map change, watcher
+ * Locks: `write` serializes writers (log append, map change, watcher
  * events, snapshot) in that order; `map` is a read-write lock that readers
  * share and a writer takes only around the map change; `watchers` guards
- * the watcher list and each watcher's queue. Writers take write, then map
- * or watchers; nothing takes write while holding another.
+ * the watcher list and each watcher's queue; `sync` the group commit.
+ * Writers take write, then map or watchers; sync only once write is let go;
+ * nothing takes write while holding another.
+ *
+ * Group commit (--fsync always): a writer appends and applies its write
+ * under `write`, lets it go, and then waits until the log is synced past
+ * its record; one waiter at a time runs fdatasync for everything appended
+ * by then, so writers that arrive meanwhile share the next one. A writer
+ * is answered only once its record is durable; a reader may see a write
+ * whose writer is still waiting (and which a crash then may take away:
+ * that writer is never answered OK).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +50,13 @@ struct kv_store {
 	uint64_t seq; /* the last write's version */
 	pthread_mutex_t write;
 	pthread_rwlock_t lock;
+	/* Log bytes ever appended (under write) and known durable (under
+	 * sync_lock); a snapshot makes everything before it durable. */
+	_Atomic uint64_t written;
+	uint64_t synced;
+	bool syncing;
+	pthread_mutex_t sync_lock;
+	pthread_cond_t synced_cond;
 	pthread_mutex_t watchers_lock;
 	struct kv_watch *watchers;
 	bool closing;
@@ -80,6 +97,8 @@ int kv_store_open(const struct kv_store_opts *o, struct kv_store **out, char *wh
 	snprintf(s->snap_path, sizeof(s->snap_path), "%s/snapshot", o->dir);
 	pthread_mutex_init(&s->write, NULL);
 	pthread_rwlock_init(&s->lock, NULL);
+	pthread_mutex_init(&s->sync_lock, NULL);
+	pthread_cond_init(&s->synced_cond, NULL);
 	pthread_mutex_init(&s->watchers_lock, NULL);
 	s->log.fd = -1;
 	ret = kv_map_init(&s->map);
@@ -123,6 +142,8 @@ void kv_store_close(struct kv_store *s)
 	kv_map_free(&s->map);
 	pthread_mutex_destroy(&s->write);
 	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_destroy(&s->sync_lock);
+	pthread_cond_destroy(&s->synced_cond);
 	pthread_mutex_destroy(&s->watchers_lock);
 	free(s);
 }
@@ -208,8 +229,44 @@ static void snapshot(struct kv_store *s)
 		kv_snapshot_abort(&snap);
 		return;
 	}
-	if (kv_snapshot_commit(&snap) == 0)
-		kv_log_reset(&s->log);
+	if (kv_snapshot_commit(&snap) != 0)
+		return;
+	/* Everything written so far is in the synced snapshot. */
+	pthread_mutex_lock(&s->sync_lock);
+	s->synced = atomic_load(&s->written);
+	pthread_cond_broadcast(&s->synced_cond);
+	pthread_mutex_unlock(&s->sync_lock);
+	kv_log_reset(&s->log);
+}
+
+/* Wait until the log is durable up to \p end (of s->written). \return 0,
+ * -EIO (fdatasync failed: the writes it covered are not known durable). */
+static int sync_to(struct kv_store *s, uint64_t end)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->sync_lock);
+	while (s->synced < end && ret == 0) {
+		uint64_t target;
+
+		if (s->syncing) {
+			pthread_cond_wait(&s->synced_cond, &s->sync_lock);
+			continue;
+		}
+		s->syncing = true;
+		target = atomic_load(&s->written);
+		pthread_mutex_unlock(&s->sync_lock);
+		/* fdatasync on a log a snapshot has just emptied is harmless;
+		 * the snapshot raised synced past what it held. */
+		ret = kv_log_sync(&s->log) < 0 ? -EIO : 0;
+		pthread_mutex_lock(&s->sync_lock);
+		s->syncing = false;
+		if (ret == 0 && target > s->synced)
+			s->synced = target;
+		pthread_cond_broadcast(&s->synced_cond);
+	}
+	pthread_mutex_unlock(&s->sync_lock);
+	return ret;
 }
 
 int kv_store_write(struct kv_store *s, bool del, const void *key, size_t klen,
@@ -217,7 +274,7 @@ int kv_store_write(struct kv_store *s, bool del, const void *key, size_t klen,
 		   uint64_t *version)
 {
 	const struct kv_entry *e;
-	uint64_t seq;
+	uint64_t seq, end, before;
 	int ret = 0;
 
 	if (klen > KV_KEY_MAX || vlen > KV_VALUE_MAX)
@@ -238,9 +295,8 @@ int kv_store_write(struct kv_store *s, bool del, const void *key, size_t klen,
 	if (ret)
 		goto out;
 	seq = s->seq + 1;
+	before = s->log.size;
 	ret = kv_log_append(&s->log, del ? KV_OP_DEL : KV_OP_PUT, seq, key, klen, val, vlen);
-	if (ret == 0 && s->o.fsync == KV_FSYNC_ALWAYS)
-		ret = kv_log_sync(&s->log);
 	if (ret) {
 		ret = ret == -ENOMEM ? ret : -EIO;
 		goto out;
@@ -259,9 +315,12 @@ int kv_store_write(struct kv_store *s, bool del, const void *key, size_t klen,
 	}
 	s->seq = seq;
 	*version = seq;
+	end = atomic_fetch_add(&s->written, s->log.size - before) + (s->log.size - before);
 	notify(s, del, key, klen, val, vlen, seq);
 	if (s->log.size > s->o.snapshot_bytes)
 		snapshot(s);
+	pthread_mutex_unlock(&s->write);
+	return s->o.fsync == KV_FSYNC_ALWAYS ? sync_to(s, end) : 0;
 out:
 	pthread_mutex_unlock(&s->write);
 	return ret;

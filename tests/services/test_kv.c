@@ -228,23 +228,32 @@ START_TEST(watch_sees_changes_under_its_prefix)
 }
 END_TEST
 
-/* The writer of the crash test: puts k<i> = its value until told to
- * stop or a put fails (the server was killed), counting acks. */
+/* The writers of the crash test: each puts w<n>-k<i> = its value until a
+ * put fails (the server was killed), counting its acks; WRITERS at once,
+ * so that --fsync always commits them in groups. */
+#define WRITERS 3
+
 struct load {
 	lrpc_channel *ch;
-	int first;
+	int id, first;
 	_Atomic int acked; /* puts answered OK: first .. acked - 1 */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
 };
 
-static void value_of(int i, char *v, size_t cap)
+static void key_of(int w, int i, char *k, size_t cap)
+{
+	snprintf(k, cap, "w%d-k%06d", w, i);
+}
+
+static void value_of(int w, int i, char *v, size_t cap)
 {
 	/* About 2 KiB, different for each key, so 1 MiB logs snapshot often. */
-	size_t n = (size_t)snprintf(v, cap, "value-%d-", i);
+	size_t n = (size_t)snprintf(v, cap, "value-%d-%d-", w, i);
 
 	while (n + 16 < cap && n < 2048)
-		n += (size_t)snprintf(v + n, cap - n, "%08x", (unsigned int)(i * 2654435761u + n));
+		n += (size_t)snprintf(v + n, cap - n, "%08x",
+				      (unsigned int)((unsigned int)i * 2654435761u + n + (size_t)w));
 }
 
 static void *writer(void *arg)
@@ -253,63 +262,84 @@ static void *writer(void *arg)
 	char key[32], val[2200];
 
 	for (int i = l->first;; i++) {
-		snprintf(key, sizeof(key), "k%06d", i);
-		value_of(i, val, sizeof(val));
+		key_of(l->id, i, key, sizeof(key));
+		value_of(l->id, i, val, sizeof(val));
 		if (put(l->ch, key, val, NULL) != LRPC_OK)
 			break;
-		pthread_mutex_lock(&l->lock);
+		pthread_mutex_lock(l->lock);
 		atomic_store(&l->acked, i + 1);
-		pthread_cond_broadcast(&l->cond);
-		pthread_mutex_unlock(&l->lock);
+		pthread_cond_broadcast(l->cond);
+		pthread_mutex_unlock(l->lock);
 	}
 	return NULL;
 }
 
-START_TEST(kill_9_loses_no_acknowledged_write)
+/* Every write acknowledged so far is there, intact. */
+static void check_acked(lrpc_channel *ch, const int *acked, int round)
 {
-	struct load l = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-	struct peer srv;
 	char key[32], want[2200], got[2200];
-	pthread_t t;
-	int acked = 0;
 
-	setup();
-	for (int round = 0; round < 5; round++) {
-		/* Each round writes a few hundred more, a different number. */
-		int target = acked + 150 + 97 * round;
-
-		kv_start(&srv, "always");
-		l.ch = h_open(&srv);
-		/* Everything acknowledged before is there, intact. */
-		for (int i = 0; i < acked; i++) {
-			snprintf(key, sizeof(key), "k%06d", i);
-			value_of(i, want, sizeof(want));
-			ck_assert_msg(get(l.ch, key, got, sizeof(got), NULL) == LRPC_OK,
+	for (int w = 0; w < WRITERS; w++) {
+		for (int i = 0; i < acked[w]; i++) {
+			key_of(w, i, key, sizeof(key));
+			value_of(w, i, want, sizeof(want));
+			ck_assert_msg(get(ch, key, got, sizeof(got), NULL) == LRPC_OK,
 				      "round %d: acknowledged %s is gone", round, key);
 			ck_assert_str_eq(got, want);
 		}
-		l.first = acked;
-		atomic_store(&l.acked, acked);
-		ck_assert_int_eq(pthread_create(&t, NULL, writer, &l), 0);
-		pthread_mutex_lock(&l.lock);
-		while (atomic_load(&l.acked) < target)
-			pthread_cond_wait(&l.cond, &l.lock);
-		pthread_mutex_unlock(&l.lock);
-		/* The writer is in the middle of its next put. */
+	}
+}
+
+START_TEST(kill_9_loses_no_acknowledged_write)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct load l[WRITERS];
+	int acked[WRITERS] = { 0 };
+	pthread_t t[WRITERS];
+	struct peer srv;
+	lrpc_channel *ch;
+
+	setup();
+	for (int round = 0; round < 5; round++) {
+		/* Each round writes a few hundred more in all, a different number. */
+		int total = 0, target = 150 + 97 * round;
+
+		for (int w = 0; w < WRITERS; w++)
+			total += acked[w];
+		target += total;
+		kv_start(&srv, "always");
+		ch = h_open(&srv);
+		check_acked(ch, acked, round);
+		for (int w = 0; w < WRITERS; w++) {
+			l[w] = (struct load){ .ch = ch, .id = w, .first = acked[w],
+					      .lock = &lock, .cond = &cond };
+			atomic_store(&l[w].acked, acked[w]);
+			ck_assert_int_eq(pthread_create(&t[w], NULL, writer, &l[w]), 0);
+		}
+		pthread_mutex_lock(&lock);
+		for (;;) {
+			int sum = 0;
+
+			for (int w = 0; w < WRITERS; w++)
+				sum += atomic_load(&l[w].acked);
+			if (sum >= target)
+				break;
+			pthread_cond_wait(&cond, &lock);
+		}
+		pthread_mutex_unlock(&lock);
+		/* The writers are in the middle of their next puts. */
 		h_kill(&srv, SIGKILL);
-		pthread_join(t, NULL);
-		acked = atomic_load(&l.acked);
-		lrpc_channel_close(l.ch);
+		for (int w = 0; w < WRITERS; w++) {
+			pthread_join(t[w], NULL);
+			acked[w] = atomic_load(&l[w].acked);
+		}
+		lrpc_channel_close(ch);
 	}
 	kv_start(&srv, "always");
-	l.ch = h_open(&srv);
-	for (int i = 0; i < acked; i++) {
-		snprintf(key, sizeof(key), "k%06d", i);
-		value_of(i, want, sizeof(want));
-		ck_assert_int_eq(get(l.ch, key, got, sizeof(got), NULL), LRPC_OK);
-		ck_assert_str_eq(got, want);
-	}
-	lrpc_channel_close(l.ch);
+	ch = h_open(&srv);
+	check_acked(ch, acked, 5);
+	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);
 }
 END_TEST
