@@ -385,6 +385,37 @@ def auth_interceptor(server_bin, env):
         server.wait(30)
 
 
+def keepalive(server_bin, env):
+    """Not an interop case: a client that says nothing after its preface
+    gets a PING, and then, still saying nothing, is dropped."""
+    server, target = start_server([server_bin, "--keepalive", "200", "grpc://127.0.0.1:0"],
+                                  env)
+    assert target, "the interop server did not listen"
+    try:
+        host, port = target.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=20)
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\0\0\0\x04\0\0\0\0\0")
+        got, types = b"", []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+            while len(got) >= 9 and len(got) >= 9 + int.from_bytes(got[:3], "big"):
+                n = int.from_bytes(got[:3], "big")
+                types.append((got[3], got[4]))
+                got = got[9 + n:]
+        s.close()
+        assert (6, 0) in types, "no PING before the close: %r" % types
+        # A client that answers (grpcio does) is served as ever.
+        ch = grpc.insecure_channel(target)
+        method(ch, "unary_unary", "EmptyCall", E.Empty, E.Empty)(E.Empty(), timeout=10)
+        ch.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 CASES = {f.__name__: f for f in (
     empty_unary, large_unary, client_streaming, server_streaming, ping_pong, empty_stream,
     status_code_and_message, special_status_message, custom_metadata, unimplemented_method,
@@ -442,7 +473,8 @@ def main():
     if case in MISSING:
         print("SKIP %s: %s" % (case, MISSING[case]))
         return 77
-    if case not in CASES and case != "auth_interceptor" and "--lrpc-client" not in sys.argv:
+    if (case not in CASES and case not in ("auth_interceptor", "keepalive") and
+            "--lrpc-client" not in sys.argv):
         print("FAIL: no case %r" % case)
         return 1
     if not have_ipv4():
@@ -454,9 +486,9 @@ def main():
         env = dict(os.environ, LAZYRPC_DIR=tmp)
         if "--lrpc-client" in opts:
             return lrpc_client_case(opts["--lrpc-client"], opts["--peer"], case, env)
-        if case == "auth_interceptor":
-            auth_interceptor(server_bin, env)
-            print("PASS auth_interceptor")
+        if case in ("auth_interceptor", "keepalive"):
+            (auth_interceptor if case == "auth_interceptor" else keepalive)(server_bin, env)
+            print("PASS " + case)
             return 0
         tls = opts.get("--tls")
         argv, tls_args = [server_bin, "grpc://127.0.0.1:0"], []

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * interop-server [--tls CERT KEY [CLIENT_CA]] [--auth TOKEN] URI...:
+ * interop-server [--tls CERT KEY [CLIENT_CA]] [--auth TOKEN] [--keepalive MS]
+ * URI...:
  * grpc.testing.TestService,
  * as gRPC's interop cases
  * (doc/interop-test-descriptions.md in grpc/grpc) expect a server to
@@ -11,6 +12,8 @@
  * (and require client certificates CLIENT_CA verifies, if given). With
  * --auth, an interceptor refuses calls without "authorization: Bearer
  * TOKEN" (UNAUTHENTICATED) and adds a trailer "x-served-by: lazyrpc".
+ * With --keepalive, a silent client gets a PING after MS and is dropped
+ * MS later.
  *
  * Sizes a client asks for are bounded by what one message may carry, and
  * a HalfDuplexCall keeps at most HALF_DUPLEX_MAX requests: past either,
@@ -19,6 +22,7 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -246,6 +250,7 @@ static lrpc_code half_duplex_call(void *user, lrpc_call *call, lrpc_server_strea
 }
 
 static const char *token;
+static unsigned int keepalive_ms;
 
 /* --auth: an interceptor, not a handler, checks every call. */
 static lrpc_code auth_before(void *arg, lrpc_call *call)
@@ -301,6 +306,10 @@ int main(int argc, char **argv)
 		token = argv[first + 1];
 		first += 2;
 	}
+	if (argc > first + 1 && strcmp(argv[first], "--keepalive") == 0) {
+		keepalive_ms = (unsigned int)atoi(argv[first + 1]);
+		first += 2;
+	}
 	if (argc <= first) {
 		fprintf(stderr, "usage: interop-server [--tls CERT KEY [CLIENT_CA]] [--auth TOKEN] URI...\n");
 		return 2;
@@ -310,6 +319,8 @@ int main(int argc, char **argv)
 		ret = grpc__testing__test_service__register(server, &handlers, NULL);
 	if (ret == 0 && tls.cert_file)
 		ret = lrpc_server_set_tls(server, &tls);
+	if (ret == 0 && keepalive_ms)
+		ret = lrpc_server_set_keepalive(server, keepalive_ms, keepalive_ms);
 	if (ret == 0 && token) {
 		static const lrpc_interceptor auth = { .before = auth_before, .after = auth_after };
 

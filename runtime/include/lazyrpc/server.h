@@ -137,6 +137,19 @@ LRPC_API int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i,
 				      char *buf, size_t len);
 
 /**
+ * PING keepalive on grpc:// and grpcs:// connections (since 0.3.0): a
+ * connection from which nothing was heard for \p interval_ms gets an
+ * HTTP/2 PING, and is closed if nothing more is heard within
+ * \p timeout_ms (0: 20000), so that a client that vanished without a
+ * word (a dead host, a cut network) does not hold its streams forever.
+ * Anything the client sends counts as heard. \p interval_ms 0 (the
+ * default) turns it off. Only before lrpc_server_start().
+ * \return 0, -EINVAL (NULL), -EBUSY (started).
+ */
+LRPC_API int lrpc_server_set_keepalive(lrpc_server *srv, unsigned int interval_ms,
+				       unsigned int timeout_ms);
+
+/**
  * The certificate and key (and, with ca_file, the clients' CA) of this
  * server's grpcs:// listeners (since 0.3.0). The files are read now;
  * \p tls is not kept. Only before lrpc_server_start(); a second call

@@ -193,6 +193,18 @@ int lrpc_server_add_interceptor(lrpc_server *srv, const lrpc_interceptor *ic)
 	return lrpc__intercept_add(&srv->host.registry.chain, ic);
 }
 
+int lrpc_server_set_keepalive(lrpc_server *srv, unsigned int interval_ms,
+			      unsigned int timeout_ms)
+{
+	if (!srv)
+		return -EINVAL;
+	if (srv->started)
+		return -EBUSY;
+	srv->host.keepalive_ms = interval_ms;
+	srv->host.keepalive_timeout_ms = timeout_ms ? timeout_ms : 20000;
+	return 0;
+}
+
 int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls)
 {
 	struct lrpc__tls_ctx *ctx;

@@ -160,11 +160,22 @@ void lrpc__gconn_flush(struct gconn *c)
 
 static void on_timer(uv_timer_t *t);
 
-/* Run the timer for the earliest stream deadline, or the idle timeout. */
+/* When keepalive next has something to do (uv_now ms), or UINT64_MAX. */
+static uint64_t keepalive_due(const struct gconn *c)
+{
+	const struct lrpc__host *h = c->host;
+
+	if (!h->keepalive_ms)
+		return UINT64_MAX;
+	return c->pinging ? c->ping_at + h->keepalive_timeout_ms : c->heard_at + h->keepalive_ms;
+}
+
+/* Run the timer for the earliest stream deadline, or the idle timeout,
+ * or keepalive's next step, whichever comes first. */
 void lrpc__gconn_arm(struct gconn *c)
 {
 	lrpc_deadline now = lrpc_now(), first = INT64_MAX;
-	uint64_t ms;
+	uint64_t ms = UINT64_MAX, at = uv_now(&c->host->loop), due;
 
 	if (c->closing)
 		return;
@@ -172,18 +183,38 @@ void lrpc__gconn_arm(struct gconn *c)
 		if (!s->answered && s->deadline < first)
 			first = s->deadline;
 	if (c->streams) {
-		if (first == INT64_MAX) {
-			uv_timer_stop(&c->timer);
-			return;
-		}
-		ms = first <= now ? 0 : (uint64_t)(first - now) / 1000000 + 1;
+		if (first != INT64_MAX)
+			ms = first <= now ? 0 : (uint64_t)(first - now) / 1000000 + 1;
 	} else {
-		uint64_t due = c->idle_since + c->host->opts.idle_timeout_ms,
-			 at = uv_now(&c->host->loop);
-
+		due = c->idle_since + c->host->opts.idle_timeout_ms;
 		ms = due > at ? due - at : 0;
 	}
+	due = keepalive_due(c);
+	if (due != UINT64_MAX && (due > at ? due - at : 0) < ms)
+		ms = due > at ? due - at : 0;
+	if (ms == UINT64_MAX) {
+		uv_timer_stop(&c->timer);
+		return;
+	}
 	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* \return false once the connection is closed: its client stayed silent
+ * past a PING and keepalive_timeout_ms. */
+static bool keepalive(struct gconn *c)
+{
+	uint64_t at = uv_now(&c->host->loop);
+
+	if (keepalive_due(c) > at)
+		return true;
+	if (c->pinging) {
+		gconn_close(c);
+		return false;
+	}
+	nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, NULL);
+	c->pinging = true;
+	c->ping_at = at;
+	return true;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -192,7 +223,7 @@ static void on_timer(uv_timer_t *t)
 	lrpc_deadline now = lrpc_now();
 	struct gstream *s, *next;
 
-	if (c->closing)
+	if (c->closing || !keepalive(c))
 		return;
 	if (!c->streams &&
 	    uv_now(&c->host->loop) >= c->idle_since + c->host->opts.idle_timeout_ms) {
@@ -381,6 +412,9 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	}
 	if (c->closing || n == 0)
 		return;
+	/* Anything from the client shows it is there (gRPC keepalive's rule). */
+	c->heard_at = uv_now(&c->host->loop);
+	c->pinging = false;
 	ret = c->tls ? lrpc__gconn_tls_recv(c, (const uint8_t *)buf->base, (size_t)n) :
 		       lrpc__gconn_recv(c, (const uint8_t *)buf->base, (size_t)n);
 	if (ret < 0) {
@@ -445,7 +479,7 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	uv_async_init(&h->loop, &c->wake, on_wake);
 	c->wake.data = c;
 	atomic_init(&c->refs, 3);
-	c->idle_since = uv_now(&h->loop);
+	c->idle_since = c->heard_at = uv_now(&h->loop);
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
 	n = atomic_fetch_add(&h->active[LRPC__SCHEME_GRPC], 1) + 1;

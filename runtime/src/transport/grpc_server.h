@@ -89,6 +89,10 @@ struct gconn {
 	bool closing, writing, goaway;
 
 	struct lrpc__tls *tls; /* grpcs:// only: the session's TLS */
+	/* Keepalive (uv_now ms): when the client was last heard, and the
+	 * PING that waits for it to be heard again. */
+	uint64_t heard_at, ping_at;
+	bool pinging;
 	unsigned char *wbuf; /* the one write in flight, or being filled */
 	size_t wlen, wcap;
 	uv_write_t wreq;
