@@ -17,6 +17,7 @@ struct lrpc__registry {
 	struct lrpc__method_entry *methods;
 	size_t nmethods;
 	size_t nservices;
+	const lrpc_service_desc **services; /* nservices, in order added */
 };
 
 /* Add every method of \p desc. \return 0, -EINVAL (bad descriptor),
