@@ -15,6 +15,9 @@ struct lrpc_call {
 	/* Set (by the transport, from any thread) once the client gave up
 	 * on the call; NULL where the transport cannot tell. */
 	const _Atomic int *cancel;
+	/* Set once the server stops taking calls, for a stream the transport
+	 * ends then; NULL where it does not (unary calls finish). */
+	const _Atomic int *stop;
 	const lrpc_peer *peer; /* never NULL */
 	char message[LRPC_STATUS_MSG_MAX];
 };
@@ -48,6 +51,8 @@ struct lrpc__origin {
 	 * NULL: none. */
 	const _Atomic int *cancel;
 	const lrpc_peer *peer; /* NULL: unknown */
+	/* The server is stopping, for streams it ends then; NULL: none. */
+	const _Atomic int *stop;
 };
 
 /* The same, with what the transport knows of the call's origin (\p from

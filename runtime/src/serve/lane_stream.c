@@ -221,7 +221,7 @@ bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
 
 	code = lrpc__serve_stream(&h->registry, arena, method_id, deadline,
 				  &(struct lrpc__origin){ &lane->call.cancel,
-							  &rs->peer },
+							  &rs->peer, s.stop },
 				  &s.base, message);
 	if (s.broken) {
 		code = LRPC_INTERNAL;

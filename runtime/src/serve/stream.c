@@ -21,6 +21,7 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 		.deadline = deadline,
 		.arena = arena,
 		.cancel = from ? from->cancel : NULL,
+		.stop = from ? from->stop : NULL,
 		.peer = lrpc__origin_peer(from),
 	};
 	lrpc_code code;

@@ -269,6 +269,24 @@ static void loop_fail(struct gstream *s, lrpc_code code, const char *why)
 	nghttp2_session_resume_data(c->ng, s->id);
 }
 
+void lrpc__gsync_stop(struct gstream *s)
+{
+	struct gstream_sync *y = s->sync;
+	struct gconn *c = s->conn;
+	bool done;
+
+	if (!y || s->closed || s->answered)
+		return;
+	pthread_mutex_lock(&c->lock);
+	done = y->done || y->loop_ended;
+	pthread_mutex_unlock(&c->lock);
+	if (done)
+		return;
+	/* Its lrpc_call_cancelled() too, for a handler that only waits. */
+	atomic_store(&s->cancel, 1);
+	loop_fail(s, LRPC_UNAVAILABLE, "the server is stopping");
+}
+
 /* Give back to the window what the head message needs. */
 static void credit(struct gstream *s)
 {
