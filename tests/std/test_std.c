@@ -209,25 +209,30 @@ END_TEST
 /* --- reflection --------------------------------------------------------- */
 
 struct refl {
+	struct peer srv;
+	lrpc_channel *ch;
 	lrpc_stream *s;
 	uint8_t *buf;
 };
 
-/* v1 or v1alpha: the same bytes, so v1's types serve both here. */
-static void refl_open(lrpc_channel *ch, struct refl *r, bool alpha)
+/* A server, a channel and a reflection stream on it: v1 or v1alpha, the
+ * same bytes, so v1's types serve both here. */
+static void refl_begin(struct refl *r, bool alpha)
 {
 	const lrpc_method_desc *m = alpha ?
 		&grpc__reflection__v1alpha__server_reflection__service_desc.methods[0] :
 		&grpc__reflection__v1__server_reflection__service_desc.methods[0];
 	lrpc_status st;
 
-	ck_assert_msg(lrpc_stream_open(ch, m, lrpc_deadline_after_ms(DEADLINE_MS), &r->s,
+	start(&r->srv);
+	r->ch = h_open(&r->srv);
+	ck_assert_msg(lrpc_stream_open(r->ch, m, lrpc_deadline_after_ms(DEADLINE_MS), &r->s,
 				       &st) == LRPC_OK, "%s", st.message);
 	r->buf = malloc(REPLY_MAX);
 	ck_assert_ptr_nonnull(r->buf);
 }
 
-static void refl_close(struct refl *r)
+static void refl_end(struct refl *r)
 {
 	size_t len;
 	int end = 0;
@@ -240,6 +245,13 @@ static void refl_close(struct refl *r)
 	ck_assert_int_eq(end, 1);
 	lrpc_stream_free(r->s);
 	free(r->buf);
+	lrpc_channel_close(r->ch);
+	h_kill(&r->srv, SIGTERM);
+}
+
+static void done(refl_rep *rep)
+{
+	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
 }
 
 static refl_rep *ask(struct refl *r, refl_req *req)
@@ -301,24 +313,18 @@ static void list_services(bool alpha)
 		"grpc.reflection.v1alpha.ServerReflection",
 		"grpc.health.v1.Health", "lrpcstd.Catalog", "lrpcstd.Control",
 	};
-	struct peer srv;
 	struct refl r;
-	lrpc_channel *ch;
 	refl_rep *rep;
 
-	start(&srv);
-	ch = h_open(&srv);
-	refl_open(ch, &r, alpha);
+	refl_begin(&r, alpha);
 	rep = ask_str(&r, REQ_CASE(LIST_SERVICES), "");
 	ck_assert_int_eq(rep->message_response_case, REP_CASE(LIST_SERVICES_RESPONSE));
 	ck_assert_str_eq(rep->valid_host, "localhost");
 	ck_assert_uint_eq(rep->list_services_response->n_service, 5);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		ck_assert_msg(lists(rep, want[i]), "%s not listed", want[i]);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
-	refl_close(&r);
-	lrpc_channel_close(ch);
-	h_kill(&srv, SIGTERM);
+	done(rep);
+	refl_end(&r);
 }
 
 START_TEST(reflection_list_services)
@@ -402,46 +408,40 @@ START_TEST(reflection_files_and_symbols)
 		  "grpc/health/v1/health.proto" },
 	};
 	static const char *const kinds[] = { "kinds.proto", "google/protobuf/empty.proto" };
-	struct peer srv;
 	struct refl r;
-	lrpc_channel *ch;
 	refl_rep *rep;
 
-	start(&srv);
-	ch = h_open(&srv);
-	refl_open(ch, &r, false);
+	refl_begin(&r, false);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "catalog.proto");
 	expect_files(rep, catalog_files, 3);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "kinds.proto");
 	expect_files(rep, kinds, 2);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
 		rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), symbols[i].symbol);
 		expect_first_file(rep, symbols[i].file);
-		grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+		done(rep);
 	}
 	/* What it does not know is an error response; the stream goes on. */
 	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), "lrpcstd.Nothing");
 	expect_error(rep, LRPC_NOT_FOUND);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), "lrpcstd");
 	expect_error(rep, LRPC_NOT_FOUND);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "nothing.proto");
 	expect_error(rep, LRPC_NOT_FOUND);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(ALL_EXTENSION_NUMBERS_OF_TYPE), "lrpcstd.Item");
 	ck_assert_int_eq(rep->message_response_case, REP_CASE(ALL_EXTENSION_NUMBERS_RESPONSE));
 	ck_assert_str_eq(rep->all_extension_numbers_response->base_type_name, "lrpcstd.Item");
 	ck_assert_uint_eq(rep->all_extension_numbers_response->n_extension_number, 0);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "catalog.proto");
 	expect_files(rep, catalog_files, 3);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
-	refl_close(&r);
-	lrpc_channel_close(ch);
-	h_kill(&srv, SIGTERM);
+	done(rep);
+	refl_end(&r);
 }
 END_TEST
 
@@ -449,24 +449,18 @@ END_TEST
 START_TEST(reflection_v1alpha_describes_itself)
 {
 	static const char *const alpha[] = { "grpc/reflection/v1alpha/reflection.proto" };
-	struct peer srv;
 	struct refl r;
-	lrpc_channel *ch;
 	refl_rep *rep;
 
-	start(&srv);
-	ch = h_open(&srv);
-	refl_open(ch, &r, true);
+	refl_begin(&r, true);
 	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL),
 		      "grpc.reflection.v1alpha.ServerReflection");
 	expect_files(rep, alpha, 1);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), "lrpcstd.Item.Key");
 	expect_files(rep, catalog_files, 3);
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
-	refl_close(&r);
-	lrpc_channel_close(ch);
-	h_kill(&srv, SIGTERM);
+	done(rep);
+	refl_end(&r);
 }
 END_TEST
 
