@@ -209,13 +209,23 @@ def reflection(cl, version, ch):
         pool, _ = build_pool(cl, version, svc)
         assert pool.FindServiceByName(svc).full_name == svc
     pool, files = build_pool(cl, version, "lrpcstd.Catalog")
-    assert set(files) == {"catalog.proto", "kinds.proto", "google/protobuf/empty.proto"}, files
+    assert set(files) == {"catalog.proto", "kinds.proto", "google/protobuf/empty.proto",
+                          "google/protobuf/descriptor.proto"}, files
     lookup = pool.FindServiceByName("lrpcstd.Catalog").methods_by_name["Lookup"]
     assert lookup.input_type.full_name == "lrpcstd.Item.Key"
     assert lookup.output_type.full_name == "lrpcstd.Item"
     stamp = pool.FindMessageTypeByName("lrpcstd.Stamp")
     assert stamp.fields_by_name["none"].message_type.full_name == "google.protobuf.Empty"
     assert pool.FindEnumTypeByName("lrpcstd.Item.Shelf").values_by_name["TOP"].number == 1
+    ext = pool.FindExtensionByName("lrpcstd.shelf_label")
+    assert ext.containing_type.full_name == "google.protobuf.MessageOptions", ext
+    rep = ask(cl, version, file_containing_extension=cl.m[version].ExtensionRequest(
+        containing_type="google.protobuf.MessageOptions", extension_number=50001))
+    first = descriptor_pb2.FileDescriptorProto.FromString(
+        rep.file_descriptor_response.file_descriptor_proto[0])
+    assert first.name == "kinds.proto", first.name
+    rep = ask(cl, version, all_extension_numbers_of_type="google.protobuf.MessageOptions")
+    assert list(rep.all_extension_numbers_response.extension_number) == [50001], rep
     # Messages made from the served descriptors call the service.
     key_cls = message_class(pool, "lrpcstd.Item.Key")
     item_cls = message_class(pool, "lrpcstd.Item")

@@ -298,6 +298,19 @@ static refl_rep *ask_str(struct refl *r, int which, const char *arg)
 	return ask(r, &req);
 }
 
+static refl_rep *ask_ext(struct refl *r, const char *type, int32_t number)
+{
+	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+	Grpc__Reflection__V1__ExtensionRequest ext =
+		GRPC__REFLECTION__V1__EXTENSION_REQUEST__INIT;
+
+	ext.containing_type = (char *)type;
+	ext.extension_number = number;
+	req.message_request_case = REQ_CASE(FILE_CONTAINING_EXTENSION);
+	req.file_containing_extension = &ext;
+	return ask(r, &req);
+}
+
 static bool lists(const refl_rep *rep, const char *service)
 {
 	for (size_t i = 0; i < rep->list_services_response->n_service; i++)
@@ -378,9 +391,12 @@ static void expect_first_file(const refl_rep *rep, const char *name)
 	google__protobuf__file_descriptor_proto__free_unpacked(fd, NULL);
 }
 
+/* Its imports, then theirs (kinds.proto's descriptor.proto). */
 static const char *const catalog_files[] = {
 	"catalog.proto", "google/protobuf/empty.proto", "kinds.proto",
+	"google/protobuf/descriptor.proto",
 };
+#define N_CATALOG_FILES (sizeof(catalog_files) / sizeof(catalog_files[0]))
 
 static void expect_error(const refl_rep *rep, lrpc_code code)
 {
@@ -402,21 +418,24 @@ START_TEST(reflection_files_and_symbols)
 		{ "lrpcstd.Item.Shelf", "catalog.proto" },      /* nested enum */
 		{ "lrpcstd.Kind", "kinds.proto" },              /* enum of an import */
 		{ "lrpcstd.Stamp", "kinds.proto" },
+		{ "lrpcstd.shelf_label", "kinds.proto" },      /* extension */
 		{ "google.protobuf.Empty", "google/protobuf/empty.proto" },
 		{ "grpc.health.v1.Health.Watch", "grpc/health/v1/health.proto" },
 		{ "grpc.health.v1.HealthCheckResponse.ServingStatus",
 		  "grpc/health/v1/health.proto" },
 	};
-	static const char *const kinds[] = { "kinds.proto", "google/protobuf/empty.proto" };
+	static const char *const kinds[] = {
+		"kinds.proto", "google/protobuf/descriptor.proto", "google/protobuf/empty.proto",
+	};
 	struct refl r;
 	refl_rep *rep;
 
 	refl_begin(&r, false);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "catalog.proto");
-	expect_files(rep, catalog_files, 3);
+	expect_files(rep, catalog_files, N_CATALOG_FILES);
 	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "kinds.proto");
-	expect_files(rep, kinds, 2);
+	expect_files(rep, kinds, 3);
 	done(rep);
 	for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
 		rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), symbols[i].symbol);
@@ -433,13 +452,28 @@ START_TEST(reflection_files_and_symbols)
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "nothing.proto");
 	expect_error(rep, LRPC_NOT_FOUND);
 	done(rep);
+	rep = ask_ext(&r, "google.protobuf.MessageOptions", 50001);
+	expect_first_file(rep, "kinds.proto");
+	done(rep);
+	rep = ask_ext(&r, "google.protobuf.MessageOptions", 50002);
+	expect_error(rep, LRPC_NOT_FOUND);
+	done(rep);
+	rep = ask_str(&r, REQ_CASE(ALL_EXTENSION_NUMBERS_OF_TYPE),
+		      "google.protobuf.MessageOptions");
+	ck_assert_int_eq(rep->message_response_case, REP_CASE(ALL_EXTENSION_NUMBERS_RESPONSE));
+	ck_assert_uint_eq(rep->all_extension_numbers_response->n_extension_number, 1);
+	ck_assert_int_eq(rep->all_extension_numbers_response->extension_number[0], 50001);
+	done(rep);
+	rep = ask_str(&r, REQ_CASE(ALL_EXTENSION_NUMBERS_OF_TYPE), "lrpcstd.Nothing");
+	expect_error(rep, LRPC_NOT_FOUND);
+	done(rep);
 	rep = ask_str(&r, REQ_CASE(ALL_EXTENSION_NUMBERS_OF_TYPE), "lrpcstd.Item");
 	ck_assert_int_eq(rep->message_response_case, REP_CASE(ALL_EXTENSION_NUMBERS_RESPONSE));
 	ck_assert_str_eq(rep->all_extension_numbers_response->base_type_name, "lrpcstd.Item");
 	ck_assert_uint_eq(rep->all_extension_numbers_response->n_extension_number, 0);
 	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "catalog.proto");
-	expect_files(rep, catalog_files, 3);
+	expect_files(rep, catalog_files, N_CATALOG_FILES);
 	done(rep);
 	refl_end(&r);
 }
@@ -458,7 +492,7 @@ START_TEST(reflection_v1alpha_describes_itself)
 	expect_files(rep, alpha, 1);
 	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), "lrpcstd.Item.Key");
-	expect_files(rep, catalog_files, 3);
+	expect_files(rep, catalog_files, N_CATALOG_FILES);
 	done(rep);
 	refl_end(&r);
 }
