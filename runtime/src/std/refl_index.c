@@ -159,19 +159,18 @@ static int symbol_cmp(const void *a, const void *b)
 		      ((const struct refl_symbol *)b)->name);
 }
 
-int refl_index_build(struct refl_index *ix, const lrpc_server *srv)
+int refl_index_build(struct refl_index *ix, const lrpc_service_desc *const *descs,
+		     size_t n)
 {
 	struct builder b = { .ix = ix };
-	const lrpc_service_desc *d;
-	size_t n = 0;
 
 	memset(ix, 0, sizeof(*ix));
-	while (lrpc_server_service(srv, n))
-		n++;
 	ix->services = calloc(n ? n : 1, sizeof(*ix->services));
 	if (!ix->services)
 		return -ENOMEM;
-	for (size_t i = 0; (d = lrpc_server_service(srv, i)); i++) {
+	for (size_t i = 0; i < n; i++) {
+		const lrpc_service_desc *d = descs[i];
+
 		ix->services[ix->nservices++] = d->name;
 		add_file(&b, d->proto_file, d->file_descriptor,
 			 d->file_descriptor_len);

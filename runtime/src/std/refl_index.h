@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <lazyrpc/server.h>
+#include <lazyrpc/service.h>
 
 #include "google/protobuf/descriptor.pb-c.h"
 
@@ -43,9 +43,10 @@ struct refl_index {
 	size_t nservices;
 };
 
-/* Index the services of \p srv (started: they are fixed). \return 0,
- * -ENOMEM (*ix then holds nothing). */
-int refl_index_build(struct refl_index *ix, const lrpc_server *srv);
+/* Index the services \p descs (the server's, in the order added).
+ * \return 0, -ENOMEM (*ix then holds nothing). */
+int refl_index_build(struct refl_index *ix, const lrpc_service_desc *const *descs,
+		     size_t n);
 void refl_index_free(struct refl_index *ix);
 
 /* \return the index of the file named \p name, or -1. */

@@ -8,28 +8,22 @@
  * bytes are the same: v1alpha is served by v1's handler and v1's message
  * types, under a method description of its own that names v1alpha's
  * path. Its embedded file (for clients that ask for it) stays v1alpha's.
+ * What each request gets is refl_answer.c's.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <lazyrpc/std.h>
 
 #include "grpc/reflection/v1/reflection.lrpc.h"
 #include "grpc/reflection/v1alpha/reflection.lrpc.h"
-#include "std/refl_index.h"
-
-typedef Grpc__Reflection__V1__ServerReflectionRequest refl_req;
-typedef Grpc__Reflection__V1__ServerReflectionResponse refl_rep;
+#include "std/refl_answer.h"
 
 struct reflection {
 	const lrpc_server *srv;
 	pthread_mutex_t lock; /* until the index is built */
 	bool built;
-	int build_err;
 	struct refl_index ix;
 	/* v1alpha, described here: v1's types and handler, v1alpha's names. */
 	lrpc_method_desc alpha_method;
@@ -41,160 +35,19 @@ static const struct refl_index *index_of(struct reflection *r)
 {
 	pthread_mutex_lock(&r->lock);
 	if (!r->built) {
-		r->build_err = refl_index_build(&r->ix, r->srv);
-		r->built = r->build_err == 0;
+		const lrpc_service_desc **descs;
+		size_t n = 0;
+
+		while (lrpc_server_service(r->srv, n))
+			n++;
+		descs = calloc(n ? n : 1, sizeof(*descs));
+		for (size_t i = 0; descs && i < n; i++)
+			descs[i] = lrpc_server_service(r->srv, i);
+		r->built = descs && refl_index_build(&r->ix, descs, n) == 0;
+		free(descs);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return r->built ? &r->ix : NULL;
-}
-
-/* What one response points at, freed once it is written. */
-struct answer {
-	refl_rep rep;
-	Grpc__Reflection__V1__FileDescriptorResponse files;
-	Grpc__Reflection__V1__ListServiceResponse list;
-	Grpc__Reflection__V1__ExtensionNumberResponse numbers;
-	Grpc__Reflection__V1__ErrorResponse error;
-	void *mem[3];
-};
-
-static void answer_error(struct answer *a, lrpc_code code, const char *what,
-			 const char *name)
-{
-	char *msg;
-
-	grpc__reflection__v1__error_response__init(&a->error);
-	a->error.error_code = (int32_t)code;
-	if (asprintf(&msg, "%s '%.200s' not found", what, name) < 0)
-		msg = NULL;
-	a->mem[0] = msg;
-	a->error.error_message = msg ? msg : (char *)"not found";
-	a->rep.message_response_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
-	a->rep.error_response = &a->error;
-}
-
-/* \p file (an index, or -1) and what it imports. \return LRPC_OK or
- * RESOURCE_EXHAUSTED. */
-static lrpc_code answer_file(struct answer *a, const struct refl_index *ix,
-			     long file, const char *what, const char *name)
-{
-	size_t *order, n;
-	ProtobufCBinaryData *bytes;
-
-	if (file < 0) {
-		answer_error(a, LRPC_NOT_FOUND, what, name);
-		return LRPC_OK;
-	}
-	order = calloc(ix->nfiles, sizeof(*order));
-	bytes = calloc(ix->nfiles, sizeof(*bytes));
-	a->mem[0] = order;
-	a->mem[1] = bytes;
-	if (!order || !bytes)
-		return LRPC_RESOURCE_EXHAUSTED;
-	n = refl_closure(ix, (size_t)file, order);
-	for (size_t i = 0; i < n; i++) {
-		bytes[i].data = (uint8_t *)ix->files[order[i]].data;
-		bytes[i].len = ix->files[order[i]].len;
-	}
-	grpc__reflection__v1__file_descriptor_response__init(&a->files);
-	a->files.n_file_descriptor_proto = n;
-	a->files.file_descriptor_proto = bytes;
-	a->rep.message_response_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE;
-	a->rep.file_descriptor_response = &a->files;
-	return LRPC_OK;
-}
-
-static lrpc_code answer_list(struct answer *a, const struct refl_index *ix)
-{
-	Grpc__Reflection__V1__ServiceResponse *v = calloc(ix->nservices + 1, sizeof(*v));
-	Grpc__Reflection__V1__ServiceResponse **p = calloc(ix->nservices + 1, sizeof(*p));
-
-	a->mem[0] = v;
-	a->mem[1] = p;
-	if (!v || !p)
-		return LRPC_RESOURCE_EXHAUSTED;
-	for (size_t i = 0; i < ix->nservices; i++) {
-		grpc__reflection__v1__service_response__init(&v[i]);
-		v[i].name = (char *)ix->services[i];
-		p[i] = &v[i];
-	}
-	grpc__reflection__v1__list_service_response__init(&a->list);
-	a->list.n_service = ix->nservices;
-	a->list.service = p;
-	a->rep.message_response_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE;
-	a->rep.list_services_response = &a->list;
-	return LRPC_OK;
-}
-
-static lrpc_code answer_numbers(struct answer *a, const struct refl_index *ix,
-				const char *type)
-{
-	int32_t *nums;
-	size_t n = 0;
-
-	if (refl_find_symbol(ix, type) < 0) {
-		answer_error(a, LRPC_NOT_FOUND, "type", type);
-		return LRPC_OK;
-	}
-	nums = calloc(ix->nexts + 1, sizeof(*nums));
-	a->mem[0] = nums;
-	if (!nums)
-		return LRPC_RESOURCE_EXHAUSTED;
-	for (size_t i = 0; i < ix->nexts; i++)
-		if (strcmp(ix->exts[i].extendee, type) == 0)
-			nums[n++] = ix->exts[i].number;
-	grpc__reflection__v1__extension_number_response__init(&a->numbers);
-	a->numbers.base_type_name = (char *)type;
-	a->numbers.n_extension_number = n;
-	a->numbers.extension_number = nums;
-	a->rep.message_response_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE;
-	a->rep.all_extension_numbers_response = &a->numbers;
-	return LRPC_OK;
-}
-
-static const char *str(const char *s)
-{
-	return s ? s : "";
-}
-
-/* Fill \p a for \p req. \return LRPC_OK, or what ends the stream. */
-static lrpc_code answer(struct answer *a, const struct refl_index *ix,
-			const refl_req *req)
-{
-	const Grpc__Reflection__V1__ExtensionRequest *ext;
-
-	grpc__reflection__v1__server_reflection_response__init(&a->rep);
-	a->rep.valid_host = (char *)str(req->host);
-	a->rep.original_request = (refl_req *)req;
-	switch (req->message_request_case) {
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
-		return answer_file(a, ix, refl_find_file(ix, str(req->file_by_filename)),
-				   "file", str(req->file_by_filename));
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
-		return answer_file(a, ix, refl_find_symbol(ix, str(req->file_containing_symbol)),
-				   "symbol", str(req->file_containing_symbol));
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
-		ext = req->file_containing_extension;
-		return answer_file(a, ix, ext ? refl_find_ext(ix, str(ext->containing_type),
-							      ext->extension_number) : -1,
-				   "extension of", ext ? str(ext->containing_type) : "");
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE:
-		return answer_numbers(a, ix, str(req->all_extension_numbers_of_type));
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
-		return answer_list(a, ix);
-	default:
-		grpc__reflection__v1__error_response__init(&a->error);
-		a->error.error_code = LRPC_INVALID_ARGUMENT;
-		a->error.error_message = (char *)"the request asks for nothing";
-		a->rep.message_response_case =
-			GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
-		a->rep.error_response = &a->error;
-		return LRPC_OK;
-	}
 }
 
 static lrpc_code info(void *user, lrpc_call *call, lrpc_server_stream *stream)
@@ -209,20 +62,19 @@ static lrpc_code info(void *user, lrpc_call *call, lrpc_server_stream *stream)
 	}
 	for (;;) {
 		refl_req *req;
-		struct answer a = { 0 };
+		struct refl_answer a;
 
 		code = grpc__reflection__v1__server_reflection__server_reflection_info__server_read(
 			stream, &req);
 		if (code != LRPC_OK || !req)
 			return code; /* the client's half-close ends it with OK */
-		code = answer(&a, ix, req);
+		code = refl_answer(&a, ix, req);
 		if (code == LRPC_OK)
 			code = grpc__reflection__v1__server_reflection__server_reflection_info__server_write(
 				stream, &a.rep);
 		else
 			lrpc_call_set_message(call, "out of memory for a reflection response");
-		for (size_t i = 0; i < sizeof(a.mem) / sizeof(a.mem[0]); i++)
-			free(a.mem[i]);
+		refl_answer_release(&a);
 		if (code != LRPC_OK)
 			return code;
 	}
