@@ -27,6 +27,9 @@ except ImportError:
     print("SKIP: python3-grpcio is not installed")
     sys.exit(77)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import spawn  # noqa: E402
+
 MAX_MSG = 1 << 20
 FAILED = []
 
@@ -456,17 +459,10 @@ def main():
     probe = sys.argv[1] if len(sys.argv) > 1 else os.environ["LRPC_PROBE"]
     env = dict(os.environ, LRPC_PROBE_GRPC="1")
     env.setdefault("LAZYRPC_DIR", tempfile.mkdtemp(prefix="lrpc-grpc-"))
-    server = subprocess.Popen([probe, "server", "grpc-interop-%d" % os.getpid(), "2",
-                               str(MAX_MSG)], stdout=subprocess.PIPE, env=env, text=True)
-    target = None
-    for line in server.stdout:
-        if line.startswith("listen grpc://"):
-            target = line.split("grpc://", 1)[1].strip()
-        if line.strip() == "ready":
-            break
+    server, target = spawn.grpc_server([probe, "server", "grpc-interop-%d" % os.getpid(),
+                                        "2", str(MAX_MSG)], env)
     if not target:
         print("FAIL: the probe server did not listen on grpc://")
-        server.kill()
         return 1
     opts = [("grpc.max_send_message_length", 4 * MAX_MSG),
             ("grpc.max_receive_message_length", 4 * MAX_MSG)]

@@ -32,6 +32,9 @@ except ImportError:
     print("SKIP: python3-grpcio or python3-protobuf is not installed")
     sys.exit(77)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import spawn  # noqa: E402
+
 FAILED = []
 PROTOS = ["grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
           "grpc/reflection/v1alpha/reflection.proto", "catalog.proto", "kinds.proto"]
@@ -290,17 +293,9 @@ def main():
     mods = generate(protoc, roots, tmp)
     env = dict(os.environ)
     env.setdefault("LAZYRPC_DIR", tmp)
-    server = subprocess.Popen([std_server, "std-py-%d" % os.getpid()],
-                              stdout=subprocess.PIPE, env=env, text=True)
-    target = None
-    for line in server.stdout:
-        if line.startswith("listen grpc://"):
-            target = line.split("grpc://", 1)[1].strip()
-        if line.strip() == "ready":
-            break
+    server, target = spawn.grpc_server([std_server, "std-py-%d" % os.getpid()], env)
     if not target:
         print("FAIL: std_server did not listen on grpc://")
-        server.kill()
         return 1
     ch = grpc.insecure_channel(target)
     grpc.channel_ready_future(ch).result(timeout=10)
