@@ -49,7 +49,8 @@ typedef struct lrpc_health lrpc_health;
  * the service named in the request (NOT_FOUND if none), Watch sends it at
  * once and again at each change until the client cancels, the call's
  * deadline passes or the server stops. The name "" (the server as a
- * whole) starts SERVING; every other name is unknown until set.
+ * whole) starts SERVING; every other name is unknown until set. A Watch
+ * holds a stream (a thread; over lrpc:// a lane) while it lasts.
  * Only before lrpc_server_start(). *out (may be NULL) is valid until
  * lrpc_server_free(), which frees it.
  * \return 0, -EINVAL (NULL srv), -EEXIST (health already added, or a

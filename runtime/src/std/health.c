@@ -4,24 +4,19 @@
  * sets, Check to read it, Watch to follow it.
  *
  * A Watch runs on a stream thread of its own (as every streaming handler
- * does) and waits on the health's condition variable for a change. The
- * runtime gives a handler no wake-up for its call's end (a cancel over
- * lrpc:// is a word in shared memory, a stop a flag), so the wait is cut
- * every WATCH_POLL_MS to look at lrpc_call_cancelled(): a watch ends at
- * most that long after its client cancelled or the server stopped.
+ * does), listed in the health while it lasts, and waits in
+ * lrpc_server_stream_wait(): a set or clear wakes every Watch listed, and
+ * the transport ends the wait when the client cancels or goes or the
+ * server stops, so a Watch ends at once then.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <lazyrpc/std.h>
 
 #include "grpc/health/v1/health.lrpc.h"
-
-#define WATCH_POLL_MS 50
 
 typedef Grpc__Health__V1__HealthCheckRequest health_req;
 typedef Grpc__Health__V1__HealthCheckResponse health_rep;
@@ -31,13 +26,26 @@ struct entry {
 	lrpc_health_status status;
 };
 
+/* A Watch in progress, on its handler's stack. */
+struct watcher {
+	lrpc_server_stream *stream;
+	struct watcher *next;
+};
+
 struct lrpc_health {
 	pthread_mutex_t lock;
-	pthread_cond_t changed; /* broadcast on every set and clear */
-	struct entry *v;        /* under lock */
+	struct entry *v; /* under lock, as the rest */
 	size_t n, cap;
+	struct watcher *watching; /* woken on every set and clear */
 	unsigned int watchers;
 };
+
+/* Under h->lock: the statuses changed. */
+static void wake_watchers(lrpc_health *h)
+{
+	for (struct watcher *w = h->watching; w; w = w->next)
+		lrpc_server_stream_wake(w->stream);
+}
 
 /* Under h->lock. */
 static struct entry *find(lrpc_health *h, const char *name)
@@ -71,59 +79,46 @@ static lrpc_code check(void *user, lrpc_call *call, const health_req *req,
 	return LRPC_OK;
 }
 
-/* Wait for a change until \p until at the latest. Under h->lock. */
-static void wait_change(lrpc_health *h, lrpc_deadline until)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)(until / 1000000000),
-		.tv_nsec = (long)(until % 1000000000),
-	};
-
-	pthread_cond_timedwait(&h->changed, &h->lock, &ts);
-}
-
 static lrpc_code watch(void *user, lrpc_call *call, const health_req *req,
 		       lrpc_server_stream *stream)
 {
 	lrpc_health *h = user;
 	const char *name = name_of(req);
-	lrpc_deadline deadline = lrpc_call_deadline(call);
+	struct watcher self = { stream, NULL }, **pp;
 	int sent = -1;
 	lrpc_code code;
 
 	pthread_mutex_lock(&h->lock);
+	self.next = h->watching;
+	h->watching = &self;
 	h->watchers++;
 	for (;;) {
 		struct entry *e = find(h, name);
 		int now = e ? (int)e->status : LRPC_HEALTH_SERVICE_UNKNOWN;
+		health_rep rep = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
 
+		/* Neither a write (it may wait for the client's window) nor
+		 * the wait is under the lock lrpc_health_set() takes; a set
+		 * in between has woken us, so its change is not missed. */
+		pthread_mutex_unlock(&h->lock);
 		if (now != sent) {
-			health_rep rep = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-
 			rep.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)now;
-			/* A write may wait for the client's window: not under
-			 * the lock that lrpc_health_set() takes. */
-			pthread_mutex_unlock(&h->lock);
 			code = grpc__health__v1__health__watch__server_write(stream, &rep);
-			pthread_mutex_lock(&h->lock);
-			if (code != LRPC_OK)
-				break;
 			sent = now;
-			continue;
+		} else {
+			code = lrpc_server_stream_wait(stream);
 		}
-		if (lrpc_call_cancelled(call)) {
-			code = lrpc_now() >= deadline ? LRPC_DEADLINE_EXCEEDED :
-							LRPC_CANCELLED;
-			lrpc_call_set_message(call, code == LRPC_CANCELLED ?
-					      "watch cancelled, or the server is stopping" :
-					      "the watch's deadline passed");
+		pthread_mutex_lock(&h->lock);
+		if (code != LRPC_OK)
 			break;
-		}
-		lrpc_deadline poll = lrpc_deadline_after_ms(WATCH_POLL_MS);
-		wait_change(h, poll < deadline ? poll : deadline);
 	}
+	for (pp = &h->watching; *pp != &self; pp = &(*pp)->next)
+		;
+	*pp = self.next;
 	h->watchers--;
 	pthread_mutex_unlock(&h->lock);
+	if (code == LRPC_CANCELLED)
+		lrpc_call_set_message(call, "watch cancelled, or the server is stopping");
 	return code;
 }
 
@@ -139,14 +134,12 @@ static void health_free(void *arg)
 	for (size_t i = 0; i < h->n; i++)
 		free(h->v[i].name);
 	free(h->v);
-	pthread_cond_destroy(&h->changed);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
 int lrpc_server_add_health(lrpc_server *srv, lrpc_health **out)
 {
-	pthread_condattr_t ca;
 	lrpc_health *h;
 	int ret;
 
@@ -158,11 +151,6 @@ int lrpc_server_add_health(lrpc_server *srv, lrpc_health **out)
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_init(&ca);
-	/* lrpc_deadline is CLOCK_MONOTONIC. */
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->changed, &ca);
-	pthread_condattr_destroy(&ca);
 	ret = lrpc_health_set(h, "", LRPC_HEALTH_SERVING);
 	/* Handlers may use it until the server is freed: it goes then. */
 	if (ret == 0)
@@ -212,7 +200,7 @@ int lrpc_health_set(lrpc_health *h, const char *service,
 		e->name = name;
 	}
 	e->status = status;
-	pthread_cond_broadcast(&h->changed);
+	wake_watchers(h);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
@@ -228,7 +216,7 @@ int lrpc_health_clear(lrpc_health *h, const char *service)
 	if (e) {
 		free(e->name);
 		*e = h->v[--h->n];
-		pthread_cond_broadcast(&h->changed);
+		wake_watchers(h);
 	}
 	pthread_mutex_unlock(&h->lock);
 	return e ? 0 : -ENOENT;
