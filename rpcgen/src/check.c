@@ -198,6 +198,15 @@ char *check_file(const pb_file *file, const pb_request *req, const type_index *t
 		return rpcgen_asprintf("%s: file names may only hold letters, digits and "
 				       "_-./+@=,~ (they are printed into C code)",
 				       file->name ? file->name : "(unnamed file)");
+	/* The files it imports are printed into it too (their descriptors);
+	 * protoc sends exactly those besides the files to generate. */
+	for (size_t i = 0; i < req->n_proto_file; i++)
+		if (!req->proto_file[i]->name ||
+		    !name_is_c_string_safe(req->proto_file[i]->name))
+			return rpcgen_asprintf("%s imports a file named '%s': file names may "
+					       "only hold letters, digits and _-./+@=,~",
+					       file->name, req->proto_file[i]->name ?
+					       req->proto_file[i]->name : "");
 	for (size_t i = 0; i < file->n_service; i++) {
 		err = check_service(file, file->service[i], ti);
 		if (err)

@@ -86,7 +86,8 @@ static void emit_header(const pb_file *file, const type_index *ti, strbuf *out)
 	printer_free(&p);
 }
 
-static void emit_source(const pb_file *file, const type_index *ti, strbuf *out)
+static void emit_source(const pb_file *file, const pb_request *req,
+			const type_index *ti, strbuf *out)
 {
 	printer p;
 
@@ -98,7 +99,7 @@ static void emit_source(const pb_file *file, const type_index *ti, strbuf *out)
 	if (file->n_service) {
 		printer_print(&p, "\n");
 		emit_stream_helpers(&p, file);
-		emit_file_descriptor(&p, file);
+		emit_file_descriptor(&p, file, req);
 	}
 	for (size_t i = 0; i < file->n_service; i++) {
 		svc_names sn;
@@ -109,8 +110,9 @@ static void emit_source(const pb_file *file, const type_index *ti, strbuf *out)
 	printer_free(&p);
 }
 
-void emit_file(const pb_file *file, const type_index *ti, strbuf *h, strbuf *c)
+void emit_file(const pb_file *file, const pb_request *req, const type_index *ti,
+	       strbuf *h, strbuf *c)
 {
 	emit_header(file, ti, h);
-	emit_source(file, ti, c);
+	emit_source(file, req, ti, c);
 }

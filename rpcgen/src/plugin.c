@@ -58,7 +58,7 @@ static void write_all(int fd, const uint8_t *p, size_t len)
 	}
 }
 
-static const pb_file *find_file(const pb_request *req, const char *name)
+const pb_file *rpcgen_find_file(const pb_request *req, const char *name)
 {
 	for (size_t i = 0; i < req->n_proto_file; i++)
 		if (req->proto_file[i]->name && strcmp(req->proto_file[i]->name, name) == 0)
@@ -95,7 +95,7 @@ static void generate(const pb_request *req, pb_response *rsp)
 	}
 	types_build(&ti, req);
 	for (size_t i = 0; i < req->n_file_to_generate; i++) {
-		files[i] = find_file(req, req->file_to_generate[i]);
+		files[i] = rpcgen_find_file(req, req->file_to_generate[i]);
 		if (!files[i])
 			rpcgen_die("request names %s but does not describe it",
 				   req->file_to_generate[i]);
@@ -108,7 +108,7 @@ static void generate(const pb_request *req, pb_response *rsp)
 		const char *stem = name_strip_proto(files[i]->name);
 		strbuf h = { 0 }, c = { 0 };
 
-		emit_file(files[i], &ti, &h, &c);
+		emit_file(files[i], req, &ti, &h, &c);
 		add_output(rsp, rpcgen_asprintf("%s.lrpc.h", stem), &h);
 		add_output(rsp, rpcgen_asprintf("%s.lrpc.c", stem), &c);
 		sb_free(&h);

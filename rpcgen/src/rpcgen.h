@@ -15,7 +15,7 @@
 #include "plugin.pb-c.h"
 
 /* The service ABI (lrpc_service_desc layout) the emitted code targets. */
-#define RPCGEN_SERVICE_ABI 2u
+#define RPCGEN_SERVICE_ABI 3u
 #define RPCGEN_VERSION "0.2.0"
 
 typedef Google__Protobuf__Compiler__CodeGeneratorRequest pb_request;
@@ -141,7 +141,8 @@ void method_names_init(method_names *mn, const svc_names *sn, const pb_method *m
 		       const type_index *ti);
 const char *const *name_method_fns(unsigned kind);
 
-void emit_file(const pb_file *file, const type_index *ti, strbuf *h, strbuf *c);
+void emit_file(const pb_file *file, const pb_request *req, const type_index *ti,
+	       strbuf *h, strbuf *c);
 void emit_service_header(printer *p, const svc_names *sn, const type_index *ti);
 void emit_service_source(printer *p, const svc_names *sn, const type_index *ti);
 void emit_method_id(printer *p, const method_names *mn);
@@ -158,9 +159,12 @@ void emit_stream_invoke(printer *p, const method_names *mn);
 void emit_stream_defs(printer *p, const method_names *mn);
 void emit_stream_helpers(printer *p, const pb_file *file);
 /* emit_descriptor.c */
-void emit_file_descriptor(printer *p, const pb_file *file);
+void emit_file_descriptor(printer *p, const pb_file *file, const pb_request *req);
 
 /* --- plugin.c ---------------------------------------------------------- */
+
+/* The file of \p req named \p name, or NULL. */
+const pb_file *rpcgen_find_file(const pb_request *req, const char *name);
 
 /* Read a request from \p in, write the response to \p out. \return 0. */
 int rpcgen_run(int in_fd, int out_fd);

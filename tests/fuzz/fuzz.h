@@ -53,6 +53,15 @@ static inline bool fz_take(const uint8_t **p, size_t *n, void *out, size_t k)
  * report. */
 #define FZ_HANG_MS 10000
 
+/* reflection_adapter.c: lazyrpc-std's reflection answers
+ * (runtime/src/std/refl_answer.h). Index \p descs once; \return 0, -ENOMEM. */
+int fz_reflection_init(const lrpc_service_desc *const *descs, size_t n);
+/* Decode \p data as a ServerReflectionRequest as the server does and
+ * answer it: the packed response (malloc'd, *out_len bytes, the request's
+ * kind in *req_case), or NULL when it does not decode. */
+uint8_t *fz_reflection_answer(const uint8_t *data, size_t len, size_t *out_len,
+			      int *req_case);
+
 /* frame_adapter.c: socket frames (runtime/src/frame.h). */
 struct fz_frame {
 	char kind; /* 0: a call or reply; else a stream frame's kind letter */

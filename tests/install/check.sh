@@ -28,9 +28,35 @@ cc "${flags[@]}" -c greeter.pb-c.c greeter.lrpc.c $(pkg-config --cflags lazyrpc)
 c++ -std=c++17 -Wall -Wextra -Werror -I. -o cxx cxx.cc greeter.pb-c.o greeter.lrpc.o \
 	$(pkg-config --cflags --libs lazyrpc)
 
+# lazyrpc-std through its own pkg-config file: health and reflection on a
+# server, as C and C++.
+cat > std.c <<'EOF'
+#include <lazyrpc/std.h>
+#include "greeter.lrpc.h"
+int main(void)
+{
+	static const Greeter__Greeter_Handlers h = { 0 };
+	lrpc_server *srv;
+	lrpc_health *health;
+
+	if (lrpc_server_new(NULL, &srv) || lrpc_server_add_health(srv, &health) ||
+	    lrpc_server_add_reflection(srv) || greeter__greeter__register(srv, &h, NULL) ||
+	    lrpc_health_set(health, "greeter.Greeter", LRPC_HEALTH_SERVING))
+		return 1;
+	lrpc_server_free(srv);
+	return 0;
+}
+EOF
+cc "${flags[@]}" -o std std.c greeter.pb-c.o greeter.lrpc.o $(pkg-config --cflags --libs lazyrpc-std)
+cp std.c std.cc
+c++ -std=c++17 -Wall -Wextra -Werror -I. -o std_cxx std.cc greeter.pb-c.o greeter.lrpc.o \
+	$(pkg-config --cflags --libs lazyrpc-std)
+
 libdir=$(dirname "$(find "$root" -name 'liblazyrpc.so.0' | head -n1)")
 export LD_LIBRARY_PATH="$libdir" LAZYRPC_DIR="$work/run"
 ./cxx
+./std
+./std_cxx
 coproc SERVER { exec ./server lrpc://installed; }
 # Copied at once: bash 5.2 now and then unsets SERVER_PID while the server
 # still runs (after the command substitution below), which left it running.

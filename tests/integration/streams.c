@@ -109,8 +109,8 @@ static lrpc_method_desc methods[] = {
 
 const lrpc_service_desc lrpctest_streams_desc = {
 	LRPC_SERVICE_DESC_MAGIC, LRPC_SERVICE_ABI_VERSION, "lrpctest.Streams",
-	"Streams", "lrpctest", "probe.proto", 3, methods, NULL, 0,
-	{ NULL, NULL },
+	"Streams", "lrpctest", "probe.proto", 3, methods, NULL, 0, NULL,
+	{ NULL },
 };
 
 const lrpc_method_desc *const lrpctest_streams_sum = &methods[0];

@@ -138,6 +138,41 @@ START_TEST(file_descriptor_shared)
 }
 END_TEST
 
+/*
+ * Each file's imports travel with it, imports first, each once and only
+ * the ones protoc named: route_guide.proto for grpc_user.proto,
+ * common/types.proto for store.proto, none for greeter.proto.
+ */
+START_TEST(dependencies_embedded)
+{
+	const lrpc_file_desc *deps = atlas__atlas__service_desc.dependencies;
+	file_proto *f;
+
+	ck_assert_ptr_nonnull(deps);
+	ck_assert_str_eq(deps[0].name, "grpc/route_guide.proto");
+	ck_assert_ptr_null(deps[1].name);
+	f = google__protobuf__file_descriptor_proto__unpack(NULL, deps[0].len, deps[0].data);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->name, "grpc/route_guide.proto");
+	ck_assert_uint_eq(f->n_message_type, 5);
+	ck_assert_ptr_null(f->source_code_info);
+	google__protobuf__file_descriptor_proto__free_unpacked(f, NULL);
+	/* The same bytes as route_guide.proto's own embedding. */
+	ck_assert_uint_eq(deps[0].len, routeguide__route_guide__service_desc.file_descriptor_len);
+	ck_assert_mem_eq(deps[0].data, routeguide__route_guide__service_desc.file_descriptor,
+			 deps[0].len);
+
+	deps = acme__store__v1__inventory__service_desc.dependencies;
+	ck_assert_str_eq(deps[0].name, "common/types.proto");
+	ck_assert_ptr_null(deps[1].name);
+	ck_assert_ptr_eq(deps, acme__store__v1__order_desk__service_desc.dependencies);
+
+	deps = greeter__greeter__service_desc.dependencies;
+	ck_assert_ptr_nonnull(deps);
+	ck_assert_ptr_null(deps[0].name);
+}
+END_TEST
+
 #ifdef RPCGEN_TEST_STAND_INS
 
 /* --- handlers, through the thunks ------------------------------------- */
@@ -510,6 +545,7 @@ void add_stream_tests(Suite *s)
 	tcase_add_test(tc, kinds_recorded);
 	tcase_add_test(tc, file_descriptors_parse);
 	tcase_add_test(tc, file_descriptor_shared);
+	tcase_add_test(tc, dependencies_embedded);
 	suite_add_tcase(s, tc);
 #ifdef RPCGEN_TEST_STAND_INS
 	tc = tcase_create("streaming stubs");

@@ -37,8 +37,8 @@ static void check_against_protobuf_c(const lrpc_service_desc *d,
 	ck_assert_str_eq(d->package, pbc->package);
 	ck_assert_str_eq(d->proto_file, proto_file);
 	ck_assert_uint_eq(d->n_methods, pbc->n_methods);
-	for (size_t i = 0; i < 2; i++)
-		ck_assert_ptr_null(d->reserved[i]);
+	ck_assert_ptr_nonnull(d->dependencies);
+	ck_assert_ptr_null(d->reserved[0]);
 	for (size_t i = 0; i < d->n_methods; i++) {
 		const lrpc_method_desc *m = &d->methods[i];
 		char full[256];

@@ -105,6 +105,25 @@ LRPC_API int lrpc_server_add_service(lrpc_server *srv,
 				     const void *handlers, void *user);
 
 /**
+ * The \p i-th service added (in lrpc_server_add_service() order), or NULL
+ * past the last: for tools such as reflection. The services are fixed once
+ * the server has started; from then on any thread may ask. Since 0.3.0.
+ */
+LRPC_API const lrpc_service_desc *lrpc_server_service(const lrpc_server *srv,
+						       size_t i);
+
+/**
+ * Have lrpc_server_free() call \p fn(\p arg) once every thread of the
+ * server has stopped and no handler runs, before it frees the server:
+ * where state that handlers use (their \p user) can be released. Called
+ * in reverse order of registration, on the thread of lrpc_server_free();
+ * not called if this fails. Only before lrpc_server_start(). Since 0.3.0.
+ * \return 0, -EINVAL (NULL argument), -EBUSY (already started), -ENOMEM.
+ */
+LRPC_API int lrpc_server_on_free(lrpc_server *srv, void (*fn)(void *arg),
+				 void *arg);
+
+/**
  * Listen on \p uri, as many times as wanted (up to 8) before start:
  * "lrpc://NAME" (shared call contexts; NAME resolved in the runtime
  * directory, see lrpc_runtime_dir()), "unix://PATH" or "tcp://HOST:PORT"

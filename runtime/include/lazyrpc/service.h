@@ -68,6 +68,14 @@ typedef struct lrpc_method_desc {
 
 #define LRPC_SERVICE_DESC_MAGIC 0x4c525043u /* "LRPC" */
 
+/* One .proto file's serialized google.protobuf.FileDescriptorProto
+ * (ABI 3). */
+typedef struct lrpc_file_desc {
+	const char *name;    /* "google/protobuf/empty.proto"; NULL ends a list */
+	const uint8_t *data; /* without source info */
+	size_t len;
+} lrpc_file_desc;
+
 typedef struct lrpc_service_desc {
 	uint32_t magic;          /* LRPC_SERVICE_DESC_MAGIC */
 	uint32_t abi_version;    /* LRPC_SERVICE_ABI_VERSION */
@@ -81,12 +89,17 @@ typedef struct lrpc_service_desc {
 	 * proto_file, for reflection and tools; NULL, 0 if not generated. */
 	const uint8_t *file_descriptor;
 	size_t file_descriptor_len;
-	void *reserved[2];
+	/* ABI 3: every file proto_file imports, directly or not, each once,
+	 * ending with { NULL }; what a reflection client needs besides the
+	 * file itself. NULL if not generated. */
+	const lrpc_file_desc *dependencies;
+	void *reserved[1];
 } lrpc_service_desc;
 
-/* 2 (0.2.0): method kinds, stream_invoke, file_descriptor. The server
- * takes 1 and 2; an ABI-1 description has unary methods only. */
-#define LRPC_SERVICE_ABI_VERSION 2u
+/* 2 (0.2.0): method kinds, stream_invoke, file_descriptor. 3 (0.3.0):
+ * dependencies, in what was reserved[0]. The server takes 1, 2 and 3; an
+ * ABI-1 description has unary methods only. */
+#define LRPC_SERVICE_ABI_VERSION 3u
 
 /*
  * Stable method id: 32-bit FNV-1a of the full name ("/pkg.Svc/Method"),

@@ -143,6 +143,24 @@ LRPC_API lrpc_code lrpc_server_stream_read(lrpc_server_stream *s,
 LRPC_API lrpc_code lrpc_server_stream_write(lrpc_server_stream *s,
 					    const ProtobufCMessage *msg);
 
+/**
+ * Wait, without reading, until another thread calls
+ * lrpc_server_stream_wake() on \p s (a wake that came since the last wait
+ * counts: none is lost), the stream ends for the handler (the client
+ * cancelled or went away, the server stops) or the call's deadline: for a
+ * handler that sends when something else happens (a health Watch). On the
+ * handler's thread only. \return LRPC_OK (woken), CANCELLED,
+ * DEADLINE_EXCEEDED. Since 0.3.0.
+ */
+LRPC_API lrpc_code lrpc_server_stream_wait(lrpc_server_stream *s);
+
+/**
+ * From any thread, while \p s's handler runs: make its
+ * lrpc_server_stream_wait() (in progress, or the next) return LRPC_OK.
+ * Never blocks beyond a short lock. Since 0.3.0.
+ */
+LRPC_API void lrpc_server_stream_wake(lrpc_server_stream *s);
+
 /** \return the call of \p s (deadline, method, cancellation, memory). */
 LRPC_API lrpc_call *lrpc_server_stream_call(lrpc_server_stream *s);
 

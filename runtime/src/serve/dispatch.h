@@ -16,6 +16,9 @@ struct lrpc_call {
 	/* Set (by the transport, from any thread) once the client gave up
 	 * on the call; NULL where the transport cannot tell. */
 	const _Atomic int *cancel;
+	/* Set once the server stops taking calls, for a stream the transport
+	 * ends then; NULL where it does not (unary calls finish). */
+	const _Atomic int *stop;
 	const lrpc_peer *peer; /* never NULL */
 	/* The request's metadata, in the transport's memory. */
 	const lrpc_metadata *md;
@@ -56,6 +59,8 @@ struct lrpc__origin {
 	 * NULL: none. */
 	const _Atomic int *cancel;
 	const lrpc_peer *peer; /* NULL: unknown */
+	/* The server is stopping, for streams it ends then; NULL: none. */
+	const _Atomic int *stop;
 	/* The request's metadata, valid until the call returns; n_md 0:
 	 * none (or a transport that carries none). */
 	const lrpc_metadata *md;

@@ -19,6 +19,8 @@ bool lrpc_call_cancelled(const lrpc_call *call)
 {
 	return (call->cancel && atomic_load_explicit(call->cancel,
 						     memory_order_relaxed)) ||
+	       (call->stop && atomic_load_explicit(call->stop,
+						   memory_order_relaxed)) ||
 	       call->deadline <= lrpc_now();
 }
 

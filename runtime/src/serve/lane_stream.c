@@ -156,10 +156,36 @@ static size_t ss_max_msg(const struct lrpc_server_stream *base)
 	return lrpc__ring_max_msg(s->out.size);
 }
 
+/* lrpc_server_stream_wait(): the same bell as reads, with its own look. */
+static int look_woken(void *ctx)
+{
+	struct lane_sstream *s = ctx;
+
+	return atomic_exchange(&s->base.woken, 0) ? LRPC_OK : -1;
+}
+
+static lrpc_code ss_wait(struct lrpc_server_stream *base, lrpc_deadline deadline)
+{
+	struct lane_sstream *s = (struct lane_sstream *)base;
+	struct lrpc__stream_ctl *c = &s->lane->stream;
+
+	s->deadline = deadline;
+	return (lrpc_code)lrpc__bell_wait(&c->srv_bell, &c->srv_sleepers, look_woken,
+					  check, s, deadline);
+}
+
+/* A kick, as a stop's: it wakes the handler whether or not it sleeps. */
+static void ss_wake(struct lrpc_server_stream *base)
+{
+	lrpc__bell_kick(&((struct lane_sstream *)base)->lane->stream.srv_bell);
+}
+
 static const struct lrpc__sstream_ops lane_sstream_ops = {
 	.recv = ss_recv,
 	.send = ss_send,
 	.max_msg = ss_max_msg,
+	.wait = ss_wait,
+	.wake = ss_wake,
 };
 
 /* Last: after end_seq the lane is the client's again. */
@@ -221,7 +247,7 @@ bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
 
 	code = lrpc__serve_stream(&h->registry, arena, method_id, deadline,
 				  &(struct lrpc__origin){ &lane->call.cancel,
-							  &rs->peer },
+							  &rs->peer, s.stop },
 				  &s.base, message);
 	if (s.broken) {
 		code = LRPC_INTERNAL;

@@ -15,7 +15,7 @@ static int entry_cmp(const void *a, const void *b)
 static int desc_check(const lrpc_service_desc *d)
 {
 	if (d->magic != LRPC_SERVICE_DESC_MAGIC ||
-	    (d->abi_version != 1 && d->abi_version != LRPC_SERVICE_ABI_VERSION) ||
+	    d->abi_version < 1 || d->abi_version > LRPC_SERVICE_ABI_VERSION ||
 	    !d->name ||
 	    (d->n_methods && !d->methods))
 		return -EINVAL;
@@ -40,6 +40,7 @@ static int desc_check(const lrpc_service_desc *d)
 int lrpc__registry_add(struct lrpc__registry *r, const lrpc_service_desc *desc,
 		       const void *handlers, void *user)
 {
+	const lrpc_service_desc **svcs;
 	struct lrpc__method_entry *m;
 	size_t n;
 	int ret;
@@ -55,6 +56,10 @@ int lrpc__registry_add(struct lrpc__registry *r, const lrpc_service_desc *desc,
 			if (desc->methods[j].id == desc->methods[i].id)
 				return -EEXIST;
 	}
+	svcs = realloc(r->services, (r->nservices + 1) * sizeof(*svcs));
+	if (!svcs)
+		return -ENOMEM;
+	r->services = svcs;
 	m = realloc(r->methods, (n ? n : 1) * sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -69,7 +74,7 @@ int lrpc__registry_add(struct lrpc__registry *r, const lrpc_service_desc *desc,
 	qsort(m, n, sizeof(*m), entry_cmp);
 	r->methods = m;
 	r->nmethods = n;
-	r->nservices++;
+	svcs[r->nservices++] = desc;
 	return 0;
 }
 
@@ -86,6 +91,8 @@ lrpc__registry_find(const struct lrpc__registry *r, uint32_t id)
 void lrpc__registry_free(struct lrpc__registry *r)
 {
 	free(r->methods);
+	free(r->services);
 	r->methods = NULL;
+	r->services = NULL;
 	r->nmethods = r->nservices = 0;
 }

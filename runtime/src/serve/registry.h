@@ -18,6 +18,7 @@ struct lrpc__registry {
 	struct lrpc__method_entry *methods;
 	size_t nmethods;
 	size_t nservices;
+	const lrpc_service_desc **services; /* nservices, in order added */
 	struct lrpc__intercept_chain chain; /* around every handler */
 };
 

@@ -44,6 +44,7 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 		return LRPC_DEADLINE_EXCEEDED;
 	}
 	s->call = &call;
+	atomic_store(&s->woken, 0);
 	lrpc__arena_init(&s->msg_arena);
 	start = lrpc_now();
 	code = lrpc__intercept_before(&reg->chain, &call, &ran);
@@ -121,4 +122,18 @@ lrpc_code lrpc_server_stream_write(lrpc_server_stream *s,
 lrpc_call *lrpc_server_stream_call(lrpc_server_stream *s)
 {
 	return s->call;
+}
+
+lrpc_code lrpc_server_stream_wait(lrpc_server_stream *s)
+{
+	if (atomic_exchange(&s->woken, 0))
+		return LRPC_OK;
+	return s->ops->wait(s, s->call->deadline);
+}
+
+void lrpc_server_stream_wake(lrpc_server_stream *s)
+{
+	/* Before the transport's wake: a wait that looks after it sees it. */
+	atomic_store(&s->woken, 1);
+	s->ops->wake(s);
 }

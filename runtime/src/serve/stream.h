@@ -37,10 +37,18 @@ struct lrpc__sstream_ops {
 			  size_t len, lrpc__put_fn put, const void *arg);
 	/* Largest message send takes. */
 	size_t (*max_msg)(const struct lrpc_server_stream *s);
+	/* Block until s->woken is set (take it: LRPC_OK), the end of the
+	 * call (CANCELLED, as recv sees it) or \p deadline
+	 * (DEADLINE_EXCEEDED). Handler's thread. */
+	lrpc_code (*wait)(struct lrpc_server_stream *s, lrpc_deadline deadline);
+	/* Any thread, while the handler runs, after s->woken was set: make
+	 * a wait in progress look at it. */
+	void (*wake)(struct lrpc_server_stream *s);
 };
 
 struct lrpc_server_stream {
 	const struct lrpc__sstream_ops *ops;
+	_Atomic int woken;            /* lrpc_server_stream_wake() since the last wait */
 	struct lrpc_call *call;       /* set by lrpc__serve_stream */
 	struct lrpc__arena msg_arena; /* the last message read; stream.c */
 	/* Once lrpc__serve_stream() returned: the handler's headers (if no

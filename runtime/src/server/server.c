@@ -27,6 +27,11 @@ struct lrpc_server {
 	unsigned int nlisteners;
 	pthread_t loop_thread;
 	bool started, joined;
+	struct on_free {
+		void (*fn)(void *arg);
+		void *arg;
+	} *on_free;
+	size_t non_free;
 };
 
 #define DEFAULT_MAX_CLIENTS 64
@@ -149,6 +154,29 @@ int lrpc_server_add_service(lrpc_server *srv, const lrpc_service_desc *desc,
 	if (srv->started)
 		return -EBUSY;
 	return lrpc__registry_add(&srv->host.registry, desc, handlers, user);
+}
+
+const lrpc_service_desc *lrpc_server_service(const lrpc_server *srv, size_t i)
+{
+	if (!srv || i >= srv->host.registry.nservices)
+		return NULL;
+	return srv->host.registry.services[i];
+}
+
+int lrpc_server_on_free(lrpc_server *srv, void (*fn)(void *arg), void *arg)
+{
+	struct on_free *v;
+
+	if (!srv || !fn)
+		return -EINVAL;
+	if (srv->started)
+		return -EBUSY;
+	v = realloc(srv->on_free, (srv->non_free + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[srv->non_free++] = (struct on_free){ fn, arg };
+	srv->on_free = v;
+	return 0;
 }
 
 int lrpc_server_listen(lrpc_server *srv, const char *uri)
@@ -309,6 +337,11 @@ void lrpc_server_free(lrpc_server *srv)
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
 		lrpc__listen_unclaim(&srv->listeners[i]);
 	uv_loop_close(&srv->host.loop);
+	/* Every handler has returned: what they used may go, last added
+	 * first (a service freed before what it was built on). */
+	while (srv->non_free--)
+		srv->on_free[srv->non_free].fn(srv->on_free[srv->non_free].arg);
+	free(srv->on_free);
 	pthread_mutex_destroy(&srv->host.lock);
 	pthread_cond_destroy(&srv->host.idle);
 	lrpc__registry_free(&srv->host.registry);

@@ -428,7 +428,8 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		lrpc__gconn_arm(c);
 }
 
-/* Stop: GOAWAY naming the last stream taken; those finish. */
+/* Stop: GOAWAY naming the last stream taken; unary calls finish, streams
+ * end with UNAVAILABLE (one may never end by itself). */
 static void peer_drain(struct lrpc__peer *p)
 {
 	struct gconn *c = (struct gconn *)p;
@@ -440,6 +441,10 @@ static void peer_drain(struct lrpc__peer *p)
 				      nghttp2_session_get_last_proc_stream_id(c->ng),
 				      NGHTTP2_NO_ERROR, NULL, 0);
 	c->goaway = true;
+	for (struct gstream *s = c->streams, *next; s; s = next) {
+		next = s->next;
+		lrpc__gsync_stop(s);
+	}
 	lrpc__gconn_flush(c);
 }
 

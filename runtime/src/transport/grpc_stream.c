@@ -184,10 +184,42 @@ static size_t ss_max_msg(const struct lrpc_server_stream *ss)
 	return ((const struct gstream_sync *)ss)->s->conn->host->opts.max_msg_size;
 }
 
+static lrpc_code ss_wait(struct lrpc_server_stream *ss, lrpc_deadline deadline)
+{
+	struct gstream_sync *y = sync_of(ss);
+	struct gconn *c = y->s->conn;
+	lrpc_code code;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		code = y->gone || atomic_load(&y->s->cancel) ? LRPC_CANCELLED :
+		       atomic_exchange(&ss->woken, 0) ? LRPC_OK : (lrpc_code)-1;
+		if ((int)code >= 0)
+			break;
+		if (!wait_until(y, deadline)) {
+			code = LRPC_DEADLINE_EXCEEDED;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return code;
+}
+
+static void ss_wake(struct lrpc_server_stream *ss)
+{
+	struct gstream_sync *y = sync_of(ss);
+
+	pthread_mutex_lock(&y->s->conn->lock);
+	pthread_cond_broadcast(&y->cond);
+	pthread_mutex_unlock(&y->s->conn->lock);
+}
+
 static const struct lrpc__sstream_ops sstream_ops = {
 	.recv = ss_recv,
 	.send = ss_send,
 	.max_msg = ss_max_msg,
+	.wait = ss_wait,
+	.wake = ss_wake,
 };
 
 static void *handler_main(void *arg)
@@ -282,6 +314,24 @@ static void loop_fail(struct gstream *s, lrpc_code code, const char *why)
 	pthread_mutex_unlock(&c->lock);
 	atomic_store(&s->cancel, 1);
 	nghttp2_session_resume_data(c->ng, s->id);
+}
+
+void lrpc__gsync_stop(struct gstream *s)
+{
+	struct gstream_sync *y = s->sync;
+	struct gconn *c = s->conn;
+	bool done;
+
+	if (!y || s->closed || s->answered)
+		return;
+	pthread_mutex_lock(&c->lock);
+	done = y->done || y->loop_ended;
+	pthread_mutex_unlock(&c->lock);
+	if (done)
+		return;
+	/* Its lrpc_call_cancelled() too, for a handler that only waits. */
+	atomic_store(&s->cancel, 1);
+	loop_fail(s, LRPC_UNAVAILABLE, "the server is stopping");
 }
 
 /* Give back to the window what the head message needs. */

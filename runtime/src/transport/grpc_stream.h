@@ -20,6 +20,11 @@ void lrpc__gsync_end(struct gstream *s);
 /* Loop thread: the stream is over (closed, reset, expired): wake the
  * handler, whose reads and writes then fail with CANCELLED. */
 void lrpc__gsync_closed(struct gstream *s);
+/* Loop thread: the server is stopping. A stream's handler may wait for
+ * ever (a watch, a bidi stream without deadline), so it is ended here
+ * with UNAVAILABLE, as socket streams are: its reads and writes fail,
+ * lrpc_call_cancelled() says so, and the connection can close. */
+void lrpc__gsync_stop(struct gstream *s);
 /* Loop thread, inside nghttp2_session_mem_send: the next DATA bytes. */
 ssize_t lrpc__gsync_read_out(struct gstream *s, uint8_t *buf, size_t length,
 			     uint32_t *flags);

@@ -236,10 +236,39 @@ static size_t ss_max_msg(const struct lrpc_server_stream *ss)
 	return ((const struct sstream *)ss)->host->opts.max_msg_size;
 }
 
+static lrpc_code ss_wait(struct lrpc_server_stream *ss, lrpc_deadline deadline)
+{
+	struct sstream *s = (struct sstream *)ss;
+	lrpc_code code;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		code = atomic_load(&s->cancel) || s->gone ? LRPC_CANCELLED :
+		       atomic_exchange(&ss->woken, 0) ? LRPC_OK :
+		       lrpc_now() >= deadline ? LRPC_DEADLINE_EXCEEDED : (lrpc_code)-1;
+		if ((int)code >= 0)
+			break;
+		wait_until(s, deadline);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return code;
+}
+
+static void ss_wake(struct lrpc_server_stream *ss)
+{
+	struct sstream *s = (struct sstream *)ss;
+
+	pthread_mutex_lock(&s->lock);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
 static const struct lrpc__sstream_ops sstream_ops = {
 	.recv = ss_recv,
 	.send = ss_send,
 	.max_msg = ss_max_msg,
+	.wait = ss_wait,
+	.wake = ss_wake,
 };
 
 static void *stream_thread(void *arg)
