@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Asynchronous calls over a transport that cannot send a call without
+ * waiting for its reply (the rpal-kernel hand-off's call is one blocking
+ * ioctl; grpc:// until it has its own): a few threads the channel owns
+ * each run one call at a time on the synchronous path and report it.
+ * Calls beyond those threads wait in the pool's queue (the channel's
+ * async_queue_max bounds it). So at most POOL_MAX of a channel's async
+ * calls are on the wire at once here; the others are in flight only from
+ * the caller's point of view. A cancel or deadline finishes a call at
+ * once (cq.c), but one already running goes on until its own deadline:
+ * the thread cannot be interrupted in the hand-off.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/call.h"
+#include "client/pending.h"
+#include "transport/transport.h"
+
+#define POOL_MAX 8
+
+struct lrpc__async_pool {
+	lrpc_channel *ch;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct lrpc_async *head, *tail;
+	unsigned int queued, idle, nthreads;
+	bool stop;
+	pthread_t threads[POOL_MAX];
+};
+
+struct pool_io {
+	struct lrpc__call_io io;
+	struct lrpc_async *p;
+	bool taken;
+};
+
+static void pool_put(struct lrpc__call_io *io, unsigned char *buf)
+{
+	struct pool_io *c = (struct pool_io *)io;
+
+	if (io->req_len)
+		memcpy(buf, c->p->req, io->req_len);
+}
+
+static lrpc_code pool_take(struct lrpc__call_io *io, const unsigned char *rep,
+			   size_t len, lrpc_status *st)
+{
+	struct pool_io *c = (struct pool_io *)io;
+
+	(void)st;
+	c->taken = true;
+	lrpc__pending_done(c->p, LRPC_OK, rep, len, NULL);
+	return LRPC_OK;
+}
+
+static void run_one(struct lrpc__async_pool *pl, struct lrpc_async *p)
+{
+	struct pool_io c = {
+		.io = { .req_len = p->req_len, .put = pool_put, .take = pool_take },
+		.p = p,
+	};
+	lrpc_status st;
+	lrpc_code code;
+
+	code = lrpc__call(pl->ch, p->method_id, p->full_name, p->deadline,
+			  &c.io, &st);
+	if (!c.taken)
+		lrpc__pending_done(p, code, NULL, 0, &st);
+}
+
+static void *pool_thread(void *arg)
+{
+	struct lrpc__async_pool *pl = arg;
+
+	pthread_mutex_lock(&pl->lock);
+	for (;;) {
+		struct lrpc_async *p = pl->head;
+
+		if (!p) {
+			if (pl->stop)
+				break;
+			pl->idle++;
+			pthread_cond_wait(&pl->work, &pl->lock);
+			pl->idle--;
+			continue;
+		}
+		pl->head = p->next;
+		if (!pl->head)
+			pl->tail = NULL;
+		pl->queued--;
+		pthread_mutex_unlock(&pl->lock);
+		/* A call cancelled or expired while queued is only dropped. */
+		if (!lrpc__pending_finished(p))
+			run_one(pl, p);
+		lrpc__pending_put(p);
+		pthread_mutex_lock(&pl->lock);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return NULL;
+}
+
+static struct lrpc__async_pool *pool_get(lrpc_channel *ch)
+{
+	struct lrpc__async_pool *pl = atomic_load(&ch->pool), *none = NULL;
+
+	if (pl)
+		return pl;
+	pl = calloc(1, sizeof(*pl));
+	if (!pl)
+		return NULL;
+	pl->ch = ch;
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->work, NULL);
+	if (atomic_compare_exchange_strong(&ch->pool, &none, pl))
+		return pl;
+	pthread_cond_destroy(&pl->work);
+	pthread_mutex_destroy(&pl->lock);
+	free(pl);
+	return none;
+}
+
+void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p)
+{
+	struct lrpc__async_pool *pl = pool_get(ch);
+
+	if (!pl) {
+		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+		lrpc__pending_put(p);
+		return;
+	}
+	pthread_mutex_lock(&pl->lock);
+	if (pl->queued >= lrpc__async_queue_max(ch)) {
+		pthread_mutex_unlock(&pl->lock);
+		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
+				   "%u asynchronous calls wait already (async_queue_max)",
+				   pl->queued);
+		lrpc__pending_put(p);
+		return;
+	}
+	p->next = NULL;
+	if (pl->tail)
+		pl->tail->next = p;
+	else
+		pl->head = p;
+	pl->tail = p;
+	pl->queued++;
+	if (pl->idle)
+		pthread_cond_signal(&pl->work);
+	else if (pl->nthreads < POOL_MAX &&
+		 lrpc__thread_start(&pl->threads[pl->nthreads], pool_thread, pl,
+				    false) == 0)
+		pl->nthreads++;
+	if (!pl->nthreads) {
+		/* Not one thread: nobody would ever run it. */
+		pl->head = pl->tail = NULL;
+		pl->queued = 0;
+		pthread_mutex_unlock(&pl->lock);
+		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
+				   "no thread for asynchronous calls");
+		lrpc__pending_put(p);
+		return;
+	}
+	pthread_mutex_unlock(&pl->lock);
+}
+
+void lrpc__async_pool_close(lrpc_channel *ch)
+{
+	struct lrpc__async_pool *pl = atomic_load(&ch->pool);
+
+	if (!pl)
+		return;
+	pthread_mutex_lock(&pl->lock);
+	pl->stop = true;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->lock);
+	for (unsigned int i = 0; i < pl->nthreads; i++)
+		pthread_join(pl->threads[i], NULL);
+	pthread_cond_destroy(&pl->work);
+	pthread_mutex_destroy(&pl->lock);
+	free(pl);
+	ch->pool = NULL;
+}
