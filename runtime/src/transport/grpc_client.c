@@ -349,6 +349,11 @@ static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
 	}
 	nghttp2_session_set_stream_user_data(k->ng, c->sid, NULL);
 	give_back(g, k);
+	/* A server resets a call at its deadline (grpc-timeout); gRPC's own
+	 * clients report the deadline, not the reset. */
+	if (c->grpc_status < 0 && c->rst == NGHTTP2_CANCEL && lrpc_now() >= deadline)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED, "%s",
+					 "deadline exceeded (the server reset the call)");
 	if (c->grpc_status < 0)
 		return synthesize(c, st);
 	if (c->grpc_status != LRPC_OK)
