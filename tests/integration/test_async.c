@@ -26,7 +26,8 @@ static bool shm(void)
  * channel's pool (client/async_pool.c): rpal-kernel, grpc://. */
 static bool tells_server(const lrpc_channel *ch)
 {
-	return shm() && strcmp(lrpc_channel_handoff(ch), "rpal-kernel");
+	return strcmp(h_transport(), "grpc") &&
+	       strcmp(lrpc_channel_handoff(ch), "rpal-kernel");
 }
 
 /* One call's slot: what it sent and what came back. */

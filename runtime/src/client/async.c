@@ -197,3 +197,46 @@ void lrpc_async_cancel(lrpc_async *handle)
 	if (handle)
 		lrpc__cq_cancel(handle);
 }
+
+bool lrpc__aqueue_push(struct lrpc__aqueue *q, struct lrpc_async *p,
+		       unsigned int max)
+{
+	if (q->live >= max) {
+		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
+				   "%u asynchronous calls wait for a call context "
+				   "already (async_queue_max)", q->live);
+		lrpc__pending_put(p);
+		return false;
+	}
+	p->next = NULL;
+	p->tctx = q;
+	if (q->tail)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->live++;
+	return true;
+}
+
+struct lrpc_async *lrpc__aqueue_pop(struct lrpc__aqueue *q)
+{
+	struct lrpc_async *p = q->head;
+
+	if (!p)
+		return NULL;
+	q->head = p->next;
+	if (!q->head)
+		q->tail = NULL;
+	lrpc__aqueue_abandon(q, p);
+	return p;
+}
+
+bool lrpc__aqueue_abandon(struct lrpc__aqueue *q, struct lrpc_async *p)
+{
+	if (p->tctx != q)
+		return false;
+	p->tctx = NULL;
+	q->live--;
+	return true;
+}

@@ -25,8 +25,8 @@ struct lrpc__async_pool {
 	lrpc_channel *ch;
 	pthread_mutex_t lock;
 	pthread_cond_t work;
-	struct lrpc_async *head, *tail;
-	unsigned int queued, idle, nthreads;
+	struct lrpc__aqueue q;
+	unsigned int idle, nthreads;
 	bool stop;
 	pthread_t threads[POOL_MAX];
 };
@@ -77,7 +77,7 @@ static void *pool_thread(void *arg)
 
 	pthread_mutex_lock(&pl->lock);
 	for (;;) {
-		struct lrpc_async *p = pl->head;
+		struct lrpc_async *p = lrpc__aqueue_pop(&pl->q);
 
 		if (!p) {
 			if (pl->stop)
@@ -87,10 +87,6 @@ static void *pool_thread(void *arg)
 			pl->idle--;
 			continue;
 		}
-		pl->head = p->next;
-		if (!pl->head)
-			pl->tail = NULL;
-		pl->queued--;
 		pthread_mutex_unlock(&pl->lock);
 		/* A call cancelled or expired while queued is only dropped. */
 		if (!lrpc__pending_finished(p))
@@ -132,21 +128,10 @@ void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p)
 		return;
 	}
 	pthread_mutex_lock(&pl->lock);
-	if (pl->queued >= lrpc__async_queue_max(ch)) {
+	if (!lrpc__aqueue_push(&pl->q, p, lrpc__async_queue_max(ch))) {
 		pthread_mutex_unlock(&pl->lock);
-		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
-				   "%u asynchronous calls wait already (async_queue_max)",
-				   pl->queued);
-		lrpc__pending_put(p);
 		return;
 	}
-	p->next = NULL;
-	if (pl->tail)
-		pl->tail->next = p;
-	else
-		pl->head = p;
-	pl->tail = p;
-	pl->queued++;
 	if (pl->idle)
 		pthread_cond_signal(&pl->work);
 	else if (pl->nthreads < POOL_MAX &&
@@ -155,8 +140,7 @@ void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p)
 		pl->nthreads++;
 	if (!pl->nthreads) {
 		/* Not one thread: nobody would ever run it. */
-		pl->head = pl->tail = NULL;
-		pl->queued = 0;
+		lrpc__aqueue_pop(&pl->q);
 		pthread_mutex_unlock(&pl->lock);
 		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
 				   "no thread for asynchronous calls");

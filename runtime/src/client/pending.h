@@ -102,4 +102,21 @@ void lrpc__async_pool_close(lrpc_channel *ch);
 /* The channel's queue bound (async_queue_max, resolved). */
 unsigned int lrpc__async_queue_max(const lrpc_channel *ch);
 
+/* async.c: a transport's queue of calls waiting for a call context, under
+ * the transport's lock. A queued call's tctx is the queue; abandon (a
+ * cancel or deadline) sets it NULL and uncounts it, and the transport
+ * drops such calls as it pops them. */
+struct lrpc__aqueue {
+	struct lrpc_async *head, *tail;
+	unsigned int live; /* queued and not abandoned */
+};
+/* Append \p p, unless \p max calls wait already: then \p p fails with
+ * RESOURCE_EXHAUSTED and is put. \return whether it was queued. */
+bool lrpc__aqueue_push(struct lrpc__aqueue *q, struct lrpc_async *p,
+		       unsigned int max);
+/* The head, taken off (NULL if empty); uncounted if it was live. */
+struct lrpc_async *lrpc__aqueue_pop(struct lrpc__aqueue *q);
+/* Abandon: \return true if \p p was waiting in \p q (now uncounted). */
+bool lrpc__aqueue_abandon(struct lrpc__aqueue *q, struct lrpc_async *p);
+
 #endif

@@ -67,8 +67,7 @@ struct watcher {
 struct lrpc__lasync {
 	lrpc_channel *c;
 	pthread_mutex_t lock;
-	struct lrpc_async *head, *tail; /* queued: tctx == this */
-	unsigned int queued;            /* live ones among them */
+	struct lrpc__aqueue q;
 	struct watcher *w[MAX_WATCHERS];
 	unsigned int nw;
 	bool stop;
@@ -252,16 +251,6 @@ static struct chan_lane *want_lane(struct lrpc__lasync *a, struct shm_chan *ch,
 	return cl;
 }
 
-static struct lrpc_async *pop(struct lrpc__lasync *a)
-{
-	struct lrpc_async *p = a->head;
-
-	a->head = p->next;
-	if (!a->head)
-		a->tail = NULL;
-	return p;
-}
-
 /* Watcher 0: send what waits, while there are lanes. \return true if
  * some still wait with nothing to wake us for them (then look again
  * soon). */
@@ -269,13 +258,13 @@ static bool dispatch(struct lrpc__lasync *a)
 {
 	bool poll = false;
 
-	while (a->head && !a->stop) {
-		struct lrpc_async *p = a->head;
+	while (a->q.head && !a->stop) {
+		struct lrpc_async *p = a->q.head;
 		struct chan_lane *cl = NULL;
 		struct shm_chan *ch;
 
-		if (p->tctx != a) { /* finished while queued (abandon) */
-			lrpc__pending_put(pop(a));
+		if (p->tctx != &a->q) { /* finished while queued (abandon) */
+			lrpc__pending_put(lrpc__aqueue_pop(&a->q));
 			continue;
 		}
 		ch = lrpc__chan_current(a->c);
@@ -289,10 +278,8 @@ static bool dispatch(struct lrpc__lasync *a)
 			ch = lrpc__chan_use(a->c, p->deadline, &code, &st);
 			pthread_mutex_lock(&a->lock);
 			if (!ch) {
-				if (p->tctx == a)
-					a->queued--;
-				p->tctx = NULL;
-				lrpc__pending_done(pop(a), code, NULL, 0, &st);
+				lrpc__pending_done(lrpc__aqueue_pop(&a->q), code,
+						   NULL, 0, &st);
 				lrpc__pending_put(p);
 				continue;
 			}
@@ -300,10 +287,8 @@ static bool dispatch(struct lrpc__lasync *a)
 		cl = lrpc__chan_try_acquire(ch);
 		if (!cl)
 			cl = want_lane(a, ch, &poll);
-		if (cl && p->tctx == a) {
-			pop(a);
-			a->queued--;
-			p->tctx = NULL;
+		if (cl && p->tctx == &a->q) {
+			lrpc__aqueue_pop(&a->q);
 			send_on(a, ch, cl, p);
 		} else if (cl) {
 			lrpc__chan_release(ch, &cl->rb);
@@ -335,10 +320,9 @@ static void drop_all(struct watcher *w)
 		lrpc__chan_release(cl->ch, &cl->rb);
 		lrpc__pending_put(p);
 	}
-	while (w->idx == 0 && a->head) {
-		struct lrpc_async *p = pop(a);
+	while (w->idx == 0 && a->q.head) {
+		struct lrpc_async *p = lrpc__aqueue_pop(&a->q);
 
-		p->tctx = NULL;
 		lrpc__pending_fail(p, LRPC_CANCELLED, "channel closed");
 		lrpc__pending_put(p);
 	}
@@ -369,7 +353,7 @@ static void *watch(void *arg)
 			else
 				i++;
 		}
-		if (w->idx == 0 && a->head && dispatch(a))
+		if (w->idx == 0 && a->q.head && dispatch(a))
 			until = lrpc_now() + RETRY_NS;
 		if (a->stop)
 			break;
@@ -441,7 +425,7 @@ void lrpc__lrpc_async_start(lrpc_channel *c, struct lrpc_async *p)
 		return;
 	}
 	pthread_mutex_lock(&a->lock);
-	if (!a->head && ch) {
+	if (!a->q.head && ch) {
 		struct chan_lane *cl = lrpc__chan_try_acquire(ch);
 
 		if (cl) {
@@ -453,23 +437,8 @@ void lrpc__lrpc_async_start(lrpc_channel *c, struct lrpc_async *p)
 	}
 	if (ch)
 		lrpc__chan_unref(ch);
-	if (a->queued >= lrpc__async_queue_max(c)) {
-		pthread_mutex_unlock(&a->lock);
-		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
-				   "%u asynchronous calls wait for a lane already "
-				   "(async_queue_max)", lrpc__async_queue_max(c));
-		lrpc__pending_put(p);
-		return;
-	}
-	p->next = NULL;
-	p->tctx = a;
-	if (a->tail)
-		a->tail->next = p;
-	else
-		a->head = p;
-	a->tail = p;
-	a->queued++;
-	kick(a->w[0]);
+	if (lrpc__aqueue_push(&a->q, p, lrpc__async_queue_max(c)))
+		kick(a->w[0]);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -480,10 +449,8 @@ void lrpc__lrpc_async_abandon(lrpc_channel *c, struct lrpc_async *p)
 	if (!a)
 		return; /* it ran on the pool */
 	pthread_mutex_lock(&a->lock);
-	if (p->tctx == a) {
+	if (lrpc__aqueue_abandon(&a->q, p)) {
 		/* Queued: dispatch drops it. */
-		a->queued--;
-		p->tctx = NULL;
 	} else if (p->tctx) {
 		struct chan_lane *cl = p->tctx;
 
