@@ -284,6 +284,12 @@ static bool dispatch(struct lrpc__lasync *a)
 				continue;
 			}
 		}
+		if (!ch->hand.ops->send) {
+			/* Reconnected over a hand-off that cannot send. */
+			lrpc__chan_unref(ch);
+			lrpc__async_pool_start(a->c, lrpc__aqueue_pop(&a->q));
+			continue;
+		}
 		cl = lrpc__chan_try_acquire(ch);
 		if (!cl)
 			cl = want_lane(a, ch, &poll);
