@@ -23,11 +23,10 @@ static bool shm(void)
 }
 
 /* Does a cancel reach the handler? Not where async calls run on the
- * channel's pool (client/async_pool.c): rpal-kernel, grpc://. */
+ * channel's pool (client/async_pool.c): rpal-kernel. */
 static bool tells_server(const lrpc_channel *ch)
 {
-	return strcmp(h_transport(), "grpc") &&
-	       strcmp(lrpc_channel_handoff(ch), "rpal-kernel");
+	return strcmp(lrpc_channel_handoff(ch), "rpal-kernel");
 }
 
 /* One call's slot: what it sent and what came back. */

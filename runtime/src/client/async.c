@@ -219,6 +219,16 @@ bool lrpc__aqueue_push(struct lrpc__aqueue *q, struct lrpc_async *p,
 	return true;
 }
 
+void lrpc__aqueue_requeue(struct lrpc__aqueue *q, struct lrpc_async *p)
+{
+	p->tctx = q;
+	p->next = q->head;
+	q->head = p;
+	if (!q->tail)
+		q->tail = p;
+	q->live++;
+}
+
 struct lrpc_async *lrpc__aqueue_pop(struct lrpc__aqueue *q)
 {
 	struct lrpc_async *p = q->head;
@@ -230,6 +240,16 @@ struct lrpc_async *lrpc__aqueue_pop(struct lrpc__aqueue *q)
 		q->tail = NULL;
 	lrpc__aqueue_abandon(q, p);
 	return p;
+}
+
+void lrpc__aqueue_cancel_all(struct lrpc__aqueue *q)
+{
+	struct lrpc_async *p;
+
+	while ((p = lrpc__aqueue_pop(q))) {
+		lrpc__pending_fail(p, LRPC_CANCELLED, "channel closed");
+		lrpc__pending_put(p);
+	}
 }
 
 bool lrpc__aqueue_abandon(struct lrpc__aqueue *q, struct lrpc_async *p)

@@ -114,8 +114,13 @@ struct lrpc__aqueue {
  * RESOURCE_EXHAUSTED and is put. \return whether it was queued. */
 bool lrpc__aqueue_push(struct lrpc__aqueue *q, struct lrpc_async *p,
 		       unsigned int max);
+/* Put \p p back at the head (a call the peer refused unseen), whatever
+ * the bound. */
+void lrpc__aqueue_requeue(struct lrpc__aqueue *q, struct lrpc_async *p);
 /* The head, taken off (NULL if empty); uncounted if it was live. */
 struct lrpc_async *lrpc__aqueue_pop(struct lrpc__aqueue *q);
+/* Close: every call still queued ends CANCELLED ("channel closed"). */
+void lrpc__aqueue_cancel_all(struct lrpc__aqueue *q);
 /* Abandon: \return true if \p p was waiting in \p q (now uncounted). */
 bool lrpc__aqueue_abandon(struct lrpc__aqueue *q, struct lrpc_async *p);
 

@@ -326,14 +326,10 @@ static void drop_all(struct watcher *w)
 		lrpc__chan_release(cl->ch, &cl->rb);
 		lrpc__pending_put(p);
 	}
-	while (w->idx == 0 && a->q.head) {
-		struct lrpc_async *p = lrpc__aqueue_pop(&a->q);
-
-		lrpc__pending_fail(p, LRPC_CANCELLED, "channel closed");
-		lrpc__pending_put(p);
-	}
-	if (w->idx == 0)
+	if (w->idx == 0) {
+		lrpc__aqueue_cancel_all(&a->q);
 		unwait(a);
+	}
 }
 
 static void *watch(void *arg)

@@ -27,12 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "client/pending.h"
+#include "transport/async_loop.h"
 #include "transport/sock.h"
 #include "transport/sock_pool.h"
 #include "wire/frame.h"
@@ -60,23 +60,11 @@ struct aconn {
 struct lrpc__sock_async {
 	struct sock_chan *sc;
 	unsigned int queue_max;
-	pthread_mutex_t lock;
-	int ep, efd;
-	pthread_t thread;
-	bool stop;
+	struct lrpc__aloop loop; /* its lock guards the rest */
 	struct aconn *conns;
 	unsigned int nconns;
 	struct lrpc__aqueue q;
 };
-
-static void kick(struct lrpc__sock_async *sa)
-{
-	uint64_t one = 1;
-
-	if (write(sa->efd, &one, sizeof(one)) < 0) {
-		/* The count is far from full: never. */
-	}
-}
 
 static void arm(struct lrpc__sock_async *sa, struct aconn *k, bool out)
 {
@@ -84,7 +72,7 @@ static void arm(struct lrpc__sock_async *sa, struct aconn *k, bool out)
 				  .data.ptr = k };
 
 	if (k->out_armed != out)
-		epoll_ctl(sa->ep, EPOLL_CTL_MOD, k->fd, &ev);
+		epoll_ctl(sa->loop.ep, EPOLL_CTL_MOD, k->fd, &ev);
 	k->out_armed = out;
 }
 
@@ -143,7 +131,7 @@ static void send_on(struct lrpc__sock_async *sa, struct aconn *k,
 	p->tctx = k;
 	if (!flush(sa, k)) {
 		k->broken = true;
-		kick(sa);
+		lrpc__aloop_kick(&sa->loop);
 	}
 }
 
@@ -283,13 +271,13 @@ static struct aconn *conn_open(struct lrpc__sock_async *sa, struct lrpc_async *p
 		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_unlock(&sa->lock);
+	pthread_mutex_unlock(&sa->loop.lock);
 	fd = lrpc__sock_connect(&sa->sc->addr, until < p->deadline ? until : p->deadline);
-	pthread_mutex_lock(&sa->lock);
+	pthread_mutex_lock(&sa->loop.lock);
 	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK) == 0) {
 		k->fd = fd;
 		ev.data.ptr = k;
-		if (epoll_ctl(sa->ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
+		if (epoll_ctl(sa->loop.ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
 			k->next = sa->conns;
 			sa->conns = k;
 			sa->nconns++;
@@ -309,7 +297,7 @@ static struct aconn *conn_open(struct lrpc__sock_async *sa, struct lrpc_async *p
 /* Send what waits, while connections have room or may be opened. */
 static void dispatch(struct lrpc__sock_async *sa)
 {
-	while (sa->q.head && !sa->stop) {
+	while (sa->q.head && !sa->loop.stop) {
 		struct lrpc_async *p = sa->q.head;
 		struct aconn *k = NULL;
 
@@ -335,8 +323,8 @@ static void *watch(void *arg)
 	struct lrpc__sock_async *sa = arg;
 	struct epoll_event ev[64];
 
-	pthread_mutex_lock(&sa->lock);
-	while (!sa->stop) {
+	pthread_mutex_lock(&sa->loop.lock);
+	while (!sa->loop.stop) {
 		int n;
 
 		for (struct aconn *k = sa->conns, *next; k; k = next) {
@@ -347,19 +335,10 @@ static void *watch(void *arg)
 				conn_close(sa, k, LRPC_CANCELLED, "cancelled");
 		}
 		dispatch(sa);
-		pthread_mutex_unlock(&sa->lock);
-		n = epoll_wait(sa->ep, ev, 64, -1);
-		pthread_mutex_lock(&sa->lock);
+		n = lrpc__aloop_wait(&sa->loop, ev, 64);
 		for (int i = 0; i < n; i++) {
 			struct aconn *k = ev[i].data.ptr;
-			uint64_t v;
 
-			if (!k) {
-				if (read(sa->efd, &v, sizeof(v)) < 0) {
-					/* EAGAIN: another read took it. */
-				}
-				continue;
-			}
 			if ((ev[i].events & EPOLLOUT) && !flush(sa, k))
 				k->broken = true;
 			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
@@ -368,13 +347,8 @@ static void *watch(void *arg)
 	}
 	while (sa->conns)
 		conn_close(sa, sa->conns, LRPC_CANCELLED, "channel closed");
-	while (sa->q.head) {
-		struct lrpc_async *p = lrpc__aqueue_pop(&sa->q);
-
-		lrpc__pending_fail(p, LRPC_CANCELLED, "channel closed");
-		lrpc__pending_put(p);
-	}
-	pthread_mutex_unlock(&sa->lock);
+	lrpc__aqueue_cancel_all(&sa->q);
+	pthread_mutex_unlock(&sa->loop.lock);
 	return NULL;
 }
 
@@ -382,7 +356,6 @@ static struct lrpc__sock_async *sa_get(lrpc_channel *c)
 {
 	struct sock_chan *sc = c->impl;
 	struct lrpc__sock_async *sa = atomic_load(&sc->async), *none = NULL;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
 	if (sa)
 		return sa;
@@ -391,27 +364,13 @@ static struct lrpc__sock_async *sa_get(lrpc_channel *c)
 		return NULL;
 	sa->sc = sc;
 	sa->queue_max = lrpc__async_queue_max(c);
-	pthread_mutex_init(&sa->lock, NULL);
-	sa->ep = epoll_create1(EPOLL_CLOEXEC);
-	sa->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (sa->ep < 0 || sa->efd < 0 ||
-	    epoll_ctl(sa->ep, EPOLL_CTL_ADD, sa->efd, &ev) < 0 ||
-	    lrpc__thread_start(&sa->thread, watch, sa, false) < 0)
-		goto fail;
+	if (lrpc__aloop_start(&sa->loop, watch, sa) < 0) {
+		free(sa);
+		return NULL;
+	}
 	if (atomic_compare_exchange_strong(&sc->async, &none, sa))
 		return sa;
-	pthread_mutex_lock(&sa->lock);
-	sa->stop = true;
-	kick(sa);
-	pthread_mutex_unlock(&sa->lock);
-	pthread_join(sa->thread, NULL);
-	sa->thread = 0;
-fail:
-	if (sa->ep >= 0)
-		close(sa->ep);
-	if (sa->efd >= 0)
-		close(sa->efd);
-	pthread_mutex_destroy(&sa->lock);
+	lrpc__aloop_stop(&sa->loop); /* another thread made one first */
 	free(sa);
 	return none;
 }
@@ -425,13 +384,13 @@ void lrpc__sock_async_start(lrpc_channel *c, struct lrpc_async *p)
 		lrpc__async_pool_start(c, p);
 		return;
 	}
-	pthread_mutex_lock(&sa->lock);
+	pthread_mutex_lock(&sa->loop.lock);
 	k = sa->q.head ? NULL : with_room(sa);
 	if (k)
 		send_on(sa, k, p);
 	else if (lrpc__aqueue_push(&sa->q, p, sa->queue_max))
-		kick(sa);
-	pthread_mutex_unlock(&sa->lock);
+		lrpc__aloop_kick(&sa->loop);
+	pthread_mutex_unlock(&sa->loop.lock);
 }
 
 void lrpc__sock_async_abandon(lrpc_channel *c, struct lrpc_async *p)
@@ -441,7 +400,7 @@ void lrpc__sock_async_abandon(lrpc_channel *c, struct lrpc_async *p)
 
 	if (!sa)
 		return;
-	pthread_mutex_lock(&sa->lock);
+	pthread_mutex_lock(&sa->loop.lock);
 	if (lrpc__aqueue_abandon(&sa->q, p)) {
 		/* Queued: dispatch drops it. */
 	} else if (p->tctx) {
@@ -454,9 +413,9 @@ void lrpc__sock_async_abandon(lrpc_channel *c, struct lrpc_async *p)
 			}
 		k->draining = true;
 		if (!k->wanted)
-			kick(sa);
+			lrpc__aloop_kick(&sa->loop);
 	}
-	pthread_mutex_unlock(&sa->lock);
+	pthread_mutex_unlock(&sa->loop.lock);
 }
 
 void lrpc__sock_async_close(lrpc_channel *c)
@@ -466,14 +425,7 @@ void lrpc__sock_async_close(lrpc_channel *c)
 
 	if (!sa)
 		return;
-	pthread_mutex_lock(&sa->lock);
-	sa->stop = true;
-	kick(sa);
-	pthread_mutex_unlock(&sa->lock);
-	pthread_join(sa->thread, NULL);
-	close(sa->ep);
-	close(sa->efd);
-	pthread_mutex_destroy(&sa->lock);
+	lrpc__aloop_stop(&sa->loop);
 	free(sa);
 	atomic_store(&sc->async, NULL);
 }
