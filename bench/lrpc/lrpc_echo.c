@@ -227,9 +227,8 @@ static void async_start(struct async_call *c)
 	struct async_loop *l = c->l;
 
 	c->t0 = bench_now_ns();
-	if (lrpc_channel_call_async(ch, &bench__echo__service_desc.methods[0],
-				    &l->req.base, lrpc_deadline_after_ms(10000),
-				    l->cq, on_echo, c, NULL) == 0)
+	if (bench__echo__echo__call_async(ch, &l->req, lrpc_deadline_after_ms(10000),
+					  l->cq, on_echo, c, NULL) == 0)
 		l->outstanding++;
 	else
 		l->stop = l->failed = true;

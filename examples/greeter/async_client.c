@@ -63,9 +63,10 @@ int main(int argc, char **argv)
 		req.name = names[i];
 		/* Encoded before it returns: req may go at once. Failures of
 		 * the call come to on_reply, never from here. */
-		if (lrpc_channel_call_async(ch, &greeter__greeter__service_desc.methods[0],
-					    &req.base, lrpc_deadline_after_ms(1000), cq,
-					    on_reply, names[i], NULL) == 0)
+		if (greeter__greeter__say_hello__call_async(ch, &req,
+							    lrpc_deadline_after_ms(1000),
+							    cq, on_reply, names[i],
+							    NULL) == 0)
 			outstanding++;
 	}
 	if (outstanding) {

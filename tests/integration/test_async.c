@@ -105,9 +105,10 @@ static lrpc_async *start_echo(lrpc_channel *ch, lrpc_cq *cq, struct slot *s,
 	req.payload.data = (uint8_t *)&s->seq;
 	req.payload.len = sizeof(s->seq);
 	in_start = true;
-	ck_assert_int_eq(lrpc_channel_call_async(ch, M_ECHO, &req.base,
-						 lrpc_deadline_after_ms(ms), cq,
-						 on_echo, s, &h), 0);
+	/* The generated wrapper of lrpc_channel_call_async(). */
+	ck_assert_int_eq(lrpctest__probe__echo__call_async(ch, &req,
+							   lrpc_deadline_after_ms(ms),
+							   cq, on_echo, s, &h), 0);
 	in_start = false;
 	ck_assert_ptr_nonnull(h);
 	outstanding++;

@@ -38,7 +38,20 @@ struct lrpc_cq {
 	size_t nheap, heap_cap;
 	unsigned long outstanding;       /* started, callback not run */
 	bool running;                    /* in lrpc_cq_run (its thread only) */
+	/* The owner's, until lrpc_cq_free(), and one per call whose memory
+	 * lives: a transport may look at a finished call (and so at this
+	 * lock) after its callback ran and the cq was freed. */
+	_Atomic unsigned long refs;
 };
+
+static void cq_unref(lrpc_cq *cq)
+{
+	if (atomic_fetch_sub_explicit(&cq->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	free(cq->heap);
+	pthread_mutex_destroy(&cq->lock);
+	free(cq);
+}
 
 int lrpc_cq_new(lrpc_cq **out)
 {
@@ -69,6 +82,7 @@ int lrpc_cq_new(lrpc_cq **out)
 		return ret;
 	}
 	pthread_mutex_init(&cq->lock, NULL);
+	atomic_store(&cq->refs, 1);
 	*out = cq;
 	return 0;
 }
@@ -82,13 +96,12 @@ int lrpc_cq_free(lrpc_cq *cq)
 		pthread_mutex_unlock(&cq->lock);
 		return -EBUSY;
 	}
-	pthread_mutex_unlock(&cq->lock);
+	/* No call can finish any more, so nothing writes the fds. */
 	close(cq->efd);
 	close(cq->tfd);
 	close(cq->epfd);
-	free(cq->heap);
-	pthread_mutex_destroy(&cq->lock);
-	free(cq);
+	pthread_mutex_unlock(&cq->lock);
+	cq_unref(cq);
 	return 0;
 }
 
@@ -190,6 +203,7 @@ int lrpc__cq_add(lrpc_cq *cq, struct lrpc_async *p)
 		cq->heap_cap = n;
 	}
 	p->cq = cq;
+	atomic_fetch_add(&cq->refs, 1);
 	atomic_store(&p->refs, 2);
 	cq->nheap++;
 	heap_set(cq, cq->nheap - 1, p);
@@ -282,8 +296,12 @@ bool lrpc__pending_finished(struct lrpc_async *p)
 
 void lrpc__pending_put(struct lrpc_async *p)
 {
-	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
-		lrpc__pending_free(p);
+	lrpc_cq *cq = p->cq;
+
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	lrpc__pending_free(p);
+	cq_unref(cq);
 }
 
 /* The cq's thread: tell the transport that \p p, finished here, may still

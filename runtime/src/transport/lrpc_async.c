@@ -349,6 +349,7 @@ static void *watch(void *arg)
 		/* Read first: a kick after this makes the wait return. */
 		uint32_t k = atomic_load_explicit(&w->kick, memory_order_seq_cst);
 		lrpc_deadline until = 0;
+		unsigned int nv;
 
 		for (unsigned int i = 0; i < w->n;) {
 			struct chan_lane *cl = w->cl[i];
@@ -374,9 +375,10 @@ static void *watch(void *arg)
 				.uaddr = (uintptr_t)&w->cl[i]->lane->tx.state,
 				.flags = FUTEX2_SIZE_U32,
 			};
+		nv = w->n + 1; /* w->n may grow once we let go of the lock */
 		w->sleeping = true;
 		pthread_mutex_unlock(&a->lock);
-		waitv(v, w->n + 1, until);
+		waitv(v, nv, until);
 		pthread_mutex_lock(&a->lock);
 		w->sleeping = false;
 	}
