@@ -353,6 +353,36 @@ START_TEST(callbacks_never_run_inside_the_start)
 }
 END_TEST
 
+/* The server dies with calls in flight and queued: every one ends, none
+ * OK, none hangs until its deadline. */
+START_TEST(server_death_ends_every_call)
+{
+	enum { N = 12 };
+	struct slot s[N];
+	struct peer srv;
+	lrpc_channel *ch;
+	lrpc_cq *cq;
+
+	/* Over lrpc://, 4 lanes at most: the rest wait in the queue. */
+	setenv("LRPC_PROBE_MAX_RECEIVERS", "4", 1);
+	ch = setup(&srv, "asyncdeath", "2", NULL, &cq);
+	for (int i = 0; i < N; i++) {
+		s[i] = (struct slot){ .seq = (uint64_t)i + 1 };
+		start_slow(ch, cq, &s[i], 60000, false);
+	}
+	ck_assert(h_expect(&srv, "slow-enter", 10000));
+	h_kill(&srv, SIGKILL);
+	run_all(cq);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(s[i].calls, 1);
+		ck_assert_msg(s[i].code == LRPC_UNAVAILABLE, "call %d: %s %s", i,
+			      lrpc_code_name(s[i].code), s[i].msg);
+	}
+	ck_assert_int_eq(lrpc_cq_free(cq), 0);
+	lrpc_channel_close(ch);
+}
+END_TEST
+
 struct uvt {
 	lrpc_cq *cq;
 	uv_poll_t poll;
@@ -432,5 +462,6 @@ END_TEST
 H_MAIN("async", 120, a_thousand_in_flight_from_one_thread,
        queued_and_in_flight_calls_end_at_their_deadline,
        a_full_queue_refuses_with_resource_exhausted, cancel_from_the_cq_thread,
-       callbacks_never_run_inside_the_start, a_libuv_loop_drives_the_cq,
+       callbacks_never_run_inside_the_start, server_death_ends_every_call,
+       a_libuv_loop_drives_the_cq,
        cq_free_only_when_nothing_is_outstanding)
