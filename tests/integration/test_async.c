@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "probe.lrpc.h"
+#include "streams.h"
 
 #define M_ECHO (&lrpctest__probe__service_desc.methods[0])
 #define M_SLOW (&lrpctest__probe__service_desc.methods[1])
@@ -383,6 +384,122 @@ START_TEST(server_death_ends_every_call)
 }
 END_TEST
 
+/* --- Stream operations -------------------------------------------------- */
+
+struct pipe {
+	lrpc_stream *s;
+	lrpc_cq *cq;
+	uint64_t wrote, read, n; /* messages written, read, to send */
+	bool ended;
+	lrpc_code end;
+};
+
+static void on_written(void *arg, lrpc_code code, ProtobufCMessage *msg,
+		       const lrpc_status *st, lrpc_async *h);
+
+static void write_next(struct pipe *pp)
+{
+	Lrpctest__EchoMsg m = LRPCTEST__ECHO_MSG__INIT;
+
+	m.seq = pp->wrote;
+	ck_assert_int_eq(lrpc_stream_write_async(pp->s, &m.base, pp->cq, on_written,
+						 pp, NULL), 0);
+	outstanding++;
+}
+
+static void on_written(void *arg, lrpc_code code, ProtobufCMessage *msg,
+		       const lrpc_status *st, lrpc_async *h)
+{
+	struct pipe *pp = arg;
+
+	(void)h;
+	outstanding--;
+	ck_assert_msg(code == LRPC_OK, "write %llu: %s", (unsigned long long)pp->wrote,
+		      st->message);
+	ck_assert_ptr_null(msg);
+	if (++pp->wrote < pp->n)
+		write_next(pp);
+	else
+		ck_assert_int_eq(lrpc_stream_close_send(pp->s, NULL), LRPC_OK);
+}
+
+static void on_read(void *arg, lrpc_code code, ProtobufCMessage *msg,
+		    const lrpc_status *st, lrpc_async *h)
+{
+	struct pipe *pp = arg;
+
+	(void)h, (void)st;
+	outstanding--;
+	if (code != LRPC_OK || !msg) {
+		pp->ended = true;
+		pp->end = code;
+		return;
+	}
+	/* In order, one by one; the message is the callback's. */
+	ck_assert_uint_eq(((Lrpctest__EchoMsg *)msg)->seq, pp->read);
+	pp->read++;
+	protobuf_c_message_free_unpacked(msg, NULL);
+	ck_assert_int_eq(lrpc_stream_read_async(pp->s, pp->cq, on_read, pp, NULL), 0);
+	outstanding++;
+}
+
+/* One thread writes and reads a bidirectional stream through the cq. */
+START_TEST(stream_operations_complete_on_the_cq)
+{
+	struct pipe pp = { .n = 300 };
+	struct peer srv;
+	lrpc_channel *ch;
+	lrpc_status st;
+
+	if (!strcmp(h_transport(), "grpc"))
+		return; /* the grpc:// client carries no streams yet */
+	ch = setup(&srv, "asyncstream", "2", NULL, &pp.cq);
+	ck_assert_int_eq(lrpc_stream_open(ch, lrpctest_streams_echo,
+					  lrpc_deadline_after_ms(60000), &pp.s, &st),
+			 LRPC_OK);
+	write_next(&pp);
+	ck_assert_int_eq(lrpc_stream_read_async(pp.s, pp.cq, on_read, &pp, NULL), 0);
+	outstanding++;
+	run_all(pp.cq);
+	ck_assert(pp.ended);
+	ck_assert_int_eq(pp.end, LRPC_OK);
+	ck_assert_uint_eq(pp.wrote, pp.n);
+	ck_assert_uint_eq(pp.read, pp.n);
+	lrpc_stream_free(pp.s);
+	teardown(&srv, ch, pp.cq);
+}
+END_TEST
+
+/* A read waiting for a message that never comes ends CANCELLED when
+ * cancelled from the cq's thread, and so does the stream. */
+START_TEST(cancel_a_waiting_stream_read)
+{
+	struct pipe pp = { .n = 0 };
+	struct peer srv;
+	lrpc_channel *ch;
+	lrpc_async *h;
+	lrpc_status st;
+	ProtobufCMessage *m;
+
+	if (!strcmp(h_transport(), "grpc"))
+		return;
+	ch = setup(&srv, "asyncsread", "2", NULL, &pp.cq);
+	ck_assert_int_eq(lrpc_stream_open(ch, lrpctest_streams_echo,
+					  lrpc_deadline_after_ms(60000), &pp.s, &st),
+			 LRPC_OK);
+	ck_assert_int_eq(lrpc_stream_read_async(pp.s, pp.cq, on_read, &pp, &h), 0);
+	outstanding++;
+	ck_assert_int_eq(lrpc_cq_run(pp.cq, 0, 0), 0);
+	lrpc_async_cancel(h);
+	run_all(pp.cq);
+	ck_assert(pp.ended);
+	ck_assert_int_eq(pp.end, LRPC_CANCELLED);
+	ck_assert_int_eq(lrpc_stream_read(pp.s, &m, &st), LRPC_CANCELLED);
+	lrpc_stream_free(pp.s);
+	teardown(&srv, ch, pp.cq);
+}
+END_TEST
+
 struct uvt {
 	lrpc_cq *cq;
 	uv_poll_t poll;
@@ -463,5 +580,6 @@ H_MAIN("async", 120, a_thousand_in_flight_from_one_thread,
        queued_and_in_flight_calls_end_at_their_deadline,
        a_full_queue_refuses_with_resource_exhausted, cancel_from_the_cq_thread,
        callbacks_never_run_inside_the_start, server_death_ends_every_call,
-       a_libuv_loop_drives_the_cq,
+       a_libuv_loop_drives_the_cq, stream_operations_complete_on_the_cq,
+       cancel_a_waiting_stream_read,
        cq_free_only_when_nothing_is_outstanding)

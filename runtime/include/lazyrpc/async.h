@@ -31,6 +31,7 @@
 #include "channel.h"
 #include "common.h"
 #include "service.h"
+#include "stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -137,6 +138,41 @@ LRPC_API int lrpc_channel_call_raw_async(lrpc_channel *ch, uint32_t method_id,
  * never blocks. A call that has already finished is left alone.
  */
 LRPC_API void lrpc_async_cancel(lrpc_async *handle);
+
+/* --- Stream operations ------------------------------------------------ */
+
+/**
+ * A stream operation's result, in lrpc_cq_run(). For a read: on LRPC_OK
+ * \p msg is the next message (the method's output type), owned by the
+ * callback (free it with protobuf_c_message_free_unpacked(msg, NULL)), or
+ * NULL when the server ended the stream with OK; any other code is how
+ * the stream ended (as lrpc_stream_read()). For a write, \p msg is NULL
+ * and \p code is what lrpc_stream_write() would have returned.
+ */
+typedef void (*lrpc_stream_cb)(void *arg, lrpc_code code, ProtobufCMessage *msg,
+			       const lrpc_status *st, lrpc_async *handle);
+
+/**
+ * Start reading the next message of \p s; \p cb runs in lrpc_cq_run(\p
+ * cq) with it. At most one read of a stream may be outstanding (sync or
+ * async), and one write; lrpc_stream_free() only once their callbacks
+ * ran. A cancel of the operation (lrpc_async_cancel()) cancels the stream.
+ * Thread-safe on different streams. See docs/api.md for how these run.
+ * \return 0: \p cb will run exactly once; -EINVAL, -ENOMEM: it never will.
+ */
+LRPC_API int lrpc_stream_read_async(lrpc_stream *s, lrpc_cq *cq,
+				    lrpc_stream_cb cb, void *arg,
+				    lrpc_async **handle);
+
+/**
+ * Start writing \p msg (encoded before this returns; the caller may free
+ * it at once) to \p s; \p cb runs once it is in the stream's window or the
+ * stream ended. Rules as lrpc_stream_read_async().
+ * \return 0: \p cb will run exactly once; -EINVAL, -ENOMEM: it never will.
+ */
+LRPC_API int lrpc_stream_write_async(lrpc_stream *s, const ProtobufCMessage *msg,
+				     lrpc_cq *cq, lrpc_stream_cb cb, void *arg,
+				     lrpc_async **handle);
 
 #ifdef __cplusplus
 }

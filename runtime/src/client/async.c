@@ -13,6 +13,7 @@
  * to the hand-off.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,17 +59,24 @@ static lrpc_code raw_take(struct lrpc_async *p, const unsigned char *rep,
 	return LRPC_OK;
 }
 
+/* The reply goes to the callback only on OK: then the transport's take
+ * wrote it before the call finished, under the cq's lock. A call that
+ * finished otherwise may still see its transport's take write p->rep (or
+ * p->raw), which the call's free frees: not touched here. */
 void lrpc__pending_callback(struct lrpc_async *p)
 {
-	if (p->method) {
-		ProtobufCMessage *rep = p->code == LRPC_OK ? p->rep : NULL;
+	bool ok = p->code == LRPC_OK;
+	ProtobufCMessage *rep = ok ? p->rep : NULL;
 
-		lrpc__status_name_method(&p->st, p->code, p->method->full_name);
+	if (ok)
 		p->rep = NULL; /* the callback's now */
+	if (p->stream) {
+		p->cb.stream(p->arg, p->code, rep, &p->st, p);
+	} else if (p->method) {
+		lrpc__status_name_method(&p->st, p->code, p->method->full_name);
 		p->cb.msg(p->arg, p->code, rep, &p->st, p);
 	} else {
-		bool ok = p->code == LRPC_OK && p->raw;
-
+		ok = ok && p->raw;
 		p->cb.raw(p->arg, p->code, ok ? p->raw : NULL,
 			  ok ? p->raw_len : 0, &p->st, p);
 	}
@@ -85,8 +93,8 @@ void lrpc__pending_free(struct lrpc_async *p)
 }
 
 /* Make the call and start it; its failures go to the callback. */
-static int start(lrpc_channel *ch, struct lrpc_async *p, lrpc_deadline deadline,
-		 lrpc_cq *cq, const char *why_not)
+int lrpc__async_start(lrpc_channel *ch, struct lrpc_async *p,
+		      lrpc_deadline deadline, lrpc_cq *cq, const char *why_not)
 {
 	size_t max = ch->ops->max_msg(ch);
 
@@ -108,7 +116,9 @@ static int start(lrpc_channel *ch, struct lrpc_async *p, lrpc_deadline deadline,
 		lrpc__pending_fail(p, LRPC_DEADLINE_EXCEEDED,
 				   "deadline passed before the call was sent");
 	else {
-		(ch->ops->start ? ch->ops->start : lrpc__async_pool_start)(ch, p);
+		/* Stream operations block in the stream: the pool runs them. */
+		(ch->ops->start && !p->run ? ch->ops->start :
+					     lrpc__async_pool_start)(ch, p);
 		return 0;
 	}
 	lrpc__pending_put(p); /* the transport's: it never had it */
@@ -159,7 +169,7 @@ int lrpc_channel_call_async(lrpc_channel *ch, const lrpc_method_desc *method,
 		}
 		protobuf_c_message_pack(req, p->req);
 	}
-	return started(start(ch, p, deadline, cq, why_not), p, handle);
+	return started(lrpc__async_start(ch, p, deadline, cq, why_not), p, handle);
 }
 
 int lrpc_channel_call_raw_async(lrpc_channel *ch, uint32_t method_id,
@@ -189,7 +199,7 @@ int lrpc_channel_call_raw_async(lrpc_channel *ch, uint32_t method_id,
 	}
 	if (req_len)
 		memcpy(p->req, req, req_len);
-	return started(start(ch, p, deadline, cq, NULL), p, handle);
+	return started(lrpc__async_start(ch, p, deadline, cq, NULL), p, handle);
 }
 
 void lrpc_async_cancel(lrpc_async *handle)

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * Asynchronous calls over a transport that cannot send a call without
- * waiting for its reply (the rpal-kernel hand-off's call is one blocking
- * ioctl; grpc:// until it has its own): a few threads the channel owns
- * each run one call at a time on the synchronous path and report it.
- * Calls beyond those threads wait in the pool's queue (the channel's
- * async_queue_max bounds it). So at most POOL_MAX of a channel's async
- * calls are on the wire at once here; the others are in flight only from
- * the caller's point of view. A cancel or deadline finishes a call at
- * once (cq.c), but one already running goes on until its own deadline:
- * the thread cannot be interrupted in the hand-off.
+ * What asynchronous calls cannot do without blocking a thread, done on a
+ * few threads the channel owns: calls over a hand-off that cannot send
+ * without waiting for the reply (rpal-kernel's call is one blocking
+ * ioctl; lrpc:// on a kernel without futex_waitv), and stream operations
+ * (stream_async.c). Each thread runs one at a time on the synchronous
+ * path and reports it. What finds every thread busy waits in the pool's
+ * queue (the channel's async_queue_max bounds it), so at most POOL_MAX of
+ * a channel's such operations run at once; the others are in flight only
+ * from the caller's point of view. A cancel or deadline finishes a call
+ * at once (cq.c), but one already running goes on until its own deadline:
+ * the thread cannot be interrupted in the hand-off (a stream operation
+ * is: its abandon cancels the stream).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -89,8 +91,12 @@ static void *pool_thread(void *arg)
 		}
 		pthread_mutex_unlock(&pl->lock);
 		/* A call cancelled or expired while queued is only dropped. */
-		if (!lrpc__pending_finished(p))
-			run_one(pl, p);
+		if (!lrpc__pending_finished(p)) {
+			if (p->run)
+				p->run(p);
+			else
+				run_one(pl, p);
+		}
 		lrpc__pending_put(p);
 		pthread_mutex_lock(&pl->lock);
 	}

@@ -308,7 +308,9 @@ void lrpc__pending_put(struct lrpc_async *p)
  * be in flight. */
 static void abandon(struct lrpc_async *p)
 {
-	if (p->ch->ops->abandon)
+	if (p->abandon)
+		p->abandon(p);
+	else if (p->ch->ops->abandon)
 		p->ch->ops->abandon(p->ch, p);
 }
 

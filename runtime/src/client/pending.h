@@ -44,10 +44,16 @@ struct lrpc_async {
 
 	/* async.c */
 	lrpc__take_fn take;
+	/* A stream operation (stream_async.c): run on a pool thread instead
+	 * of a unary call, and what a cancel or deadline does to it. */
+	void (*run)(struct lrpc_async *p);
+	void (*abandon)(struct lrpc_async *p);
+	lrpc_stream *stream;
 	const lrpc_method_desc *method;
 	union {
 		lrpc_call_cb msg;
 		lrpc_call_raw_cb raw;
+		lrpc_stream_cb stream;
 	} cb;
 	void *arg;
 	ProtobufCMessage *rep; /* a decoded reply, until the callback */
@@ -86,6 +92,12 @@ int lrpc__cq_add(lrpc_cq *cq, struct lrpc_async *p);
  * and let the transport know. */
 void lrpc__cq_cancel(struct lrpc_async *p);
 
+/* async.c: put \p p (its fields for the transport set) on \p cq and, if
+ * \p why_not is NULL and nothing else fails it first, start it on \p ch.
+ * \return 0 (its callback will run), -ENOMEM (\p p is freed). */
+int lrpc__async_start(lrpc_channel *ch, struct lrpc_async *p,
+		      lrpc_deadline deadline, lrpc_cq *cq, const char *why_not);
+
 /* async.c, for cq.c: run the callback of a finished call, then free what
  * the call held except its memory. */
 void lrpc__pending_callback(struct lrpc_async *p);
@@ -98,6 +110,15 @@ void lrpc__pending_free(struct lrpc_async *p);
 void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p);
 /* channel close: stop the pool's threads (no call may be outstanding). */
 void lrpc__async_pool_close(lrpc_channel *ch);
+
+/* stream.c, for stream_async.c: a read whose message the caller owns
+ * (free it with protobuf_c_message_free_unpacked()), and what a stream
+ * belongs to. */
+lrpc_code lrpc__stream_read_owned(lrpc_stream *s, ProtobufCMessage **msg,
+				  lrpc_status *st);
+lrpc_channel *lrpc__stream_channel(const lrpc_stream *s);
+lrpc_deadline lrpc__stream_deadline(const lrpc_stream *s);
+const lrpc_method_desc *lrpc__stream_method(const lrpc_stream *s);
 
 /* The channel's queue bound (async_queue_max, resolved). */
 unsigned int lrpc__async_queue_max(const lrpc_channel *ch);
