@@ -128,6 +128,8 @@ void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p)
 {
 	struct lrpc__async_pool *pl = pool_get(ch);
 
+	/* Atomic: the cq's thread may be abandoning it meanwhile. */
+	p->pooled = true;
 	if (!pl) {
 		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED, "out of memory");
 		lrpc__pending_put(p);

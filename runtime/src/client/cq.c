@@ -310,7 +310,7 @@ static void abandon(struct lrpc_async *p)
 {
 	if (p->abandon)
 		p->abandon(p);
-	else if (p->ch->ops->abandon)
+	else if (!p->pooled && p->ch->ops->abandon)
 		p->ch->ops->abandon(p->ch, p);
 }
 

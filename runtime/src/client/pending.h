@@ -49,6 +49,8 @@ struct lrpc_async {
 	void (*run)(struct lrpc_async *p);
 	void (*abandon)(struct lrpc_async *p);
 	lrpc_stream *stream;
+	/* Run by async_pool.c: the channel's abandon must not look at it. */
+	_Atomic bool pooled;
 	const lrpc_method_desc *method;
 	union {
 		lrpc_call_cb msg;
