@@ -371,8 +371,9 @@ static struct lrpc_async *take_locked(lrpc_cq *cq, unsigned int max)
 	return head;
 }
 
-/* Empty the eventfd and timerfd (lock held, so a finish cannot slip
- * between the read and the flag). */
+/* Empty the eventfd once the list is, and the timerfd once it fired
+ * (lock held, so a finish cannot slip between the read and the flag);
+ * then arm the timer for what is now the earliest deadline. */
 static void drain_locked(lrpc_cq *cq)
 {
 	uint64_t v;
@@ -383,10 +384,13 @@ static void drain_locked(lrpc_cq *cq)
 		}
 		cq->signalled = false;
 	}
-	if (read(cq->tfd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: the timer has not fired. */
+	if (cq->armed && cq->armed <= lrpc_now()) {
+		/* One-shot: it fired and is disarmed now. */
+		if (read(cq->tfd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: not yet seen as expired. */
+		}
+		cq->armed = 0;
 	}
-	cq->armed = -1; /* rearm from the heap */
 	timer_arm(cq);
 }
 
