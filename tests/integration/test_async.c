@@ -500,6 +500,43 @@ START_TEST(cancel_a_waiting_stream_read)
 }
 END_TEST
 
+/* With wait_for_ready, a call started while nobody serves waits in the
+ * queue, and is sent once the server is back. */
+START_TEST(wait_for_ready_calls_wait_for_the_server)
+{
+	struct slot s = { .seq = 41 };
+	lrpc_channel_opts o;
+	struct peer srv;
+	lrpc_channel *ch;
+	lrpc_status st;
+	lrpc_cq *cq;
+	char uri[300];
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+
+	if (!strcmp(h_transport(), "grpc"))
+		return; /* its test server cannot take its port back */
+	lrpc_channel_opts_init(&o);
+	o.wait_for_ready = 1;
+	ch = setup(&srv, "asyncready", "2", &o, &cq);
+	memcpy(uri, srv.uri, sizeof(uri));
+	h_kill(&srv, SIGKILL);
+	/* Until the channel has noticed, a call fails as sent; once it has,
+	 * a synchronous call waits (here until a short deadline). */
+	while (lrpctest__probe__echo__call(ch, &req, &rep, lrpc_deadline_after_ms(200),
+					   &st) != LRPC_DEADLINE_EXCEEDED)
+		;
+	start_echo(ch, cq, &s, 20000);
+	ck_assert_int_eq(lrpc_cq_run(cq, 0, 0), 0); /* it waits */
+	if (!strcmp(h_transport(), "tcp"))
+		setenv("LRPC_PROBE_TCP", uri, 1);
+	h_probe_server(&srv, "asyncready", "2", NULL);
+	run_all(cq);
+	ck_assert_int_eq(s.calls, 1);
+	ck_assert_msg(s.code == LRPC_OK, "%s %s", lrpc_code_name(s.code), s.msg);
+	teardown(&srv, ch, cq);
+}
+END_TEST
+
 struct uvt {
 	lrpc_cq *cq;
 	uv_poll_t poll;
@@ -580,6 +617,7 @@ H_MAIN("async", 120, a_thousand_in_flight_from_one_thread,
        queued_and_in_flight_calls_end_at_their_deadline,
        a_full_queue_refuses_with_resource_exhausted, cancel_from_the_cq_thread,
        callbacks_never_run_inside_the_start, server_death_ends_every_call,
+       wait_for_ready_calls_wait_for_the_server,
        a_libuv_loop_drives_the_cq, stream_operations_complete_on_the_cq,
        cancel_a_waiting_stream_read,
        cq_free_only_when_nothing_is_outstanding)

@@ -44,12 +44,13 @@ void lrpc__aloop_kick(struct lrpc__aloop *l)
 	}
 }
 
-int lrpc__aloop_wait(struct lrpc__aloop *l, struct epoll_event *ev, int max)
+int lrpc__aloop_wait(struct lrpc__aloop *l, struct epoll_event *ev, int max,
+		     int timeout_ms)
 {
 	int n, k = 0;
 
 	pthread_mutex_unlock(&l->lock);
-	n = epoll_wait(l->ep, ev, max, -1);
+	n = epoll_wait(l->ep, ev, max, timeout_ms);
 	pthread_mutex_lock(&l->lock);
 	for (int i = 0; i < n; i++) {
 		uint64_t v;

@@ -24,10 +24,12 @@ struct lrpc__aloop {
 int lrpc__aloop_start(struct lrpc__aloop *l, void *(*fn)(void *), void *arg);
 /* Any thread: make the thread look again. */
 void lrpc__aloop_kick(struct lrpc__aloop *l);
-/* The thread, lock held: release it while waiting for events; an event
- * with data.ptr NULL (a kick) is consumed here and not returned.
- * \return the events in \p ev (at most \p max). */
-int lrpc__aloop_wait(struct lrpc__aloop *l, struct epoll_event *ev, int max);
+/* The thread, lock held: release it while waiting for events, at most
+ * \p timeout_ms (-1: no limit); an event with data.ptr NULL (a kick) is
+ * consumed here and not returned. \return the events in \p ev (at most
+ * \p max). */
+int lrpc__aloop_wait(struct lrpc__aloop *l, struct epoll_event *ev, int max,
+		     int timeout_ms);
 /* Set stop, wake and join the thread, free the descriptors and lock. */
 void lrpc__aloop_stop(struct lrpc__aloop *l);
 

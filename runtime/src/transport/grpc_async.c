@@ -30,6 +30,7 @@
 #include "transport/grpc_client.h"
 
 #define MAX_CONNS 4
+#define RETRY_MS 20 /* wait_for_ready: how often to try connecting again */
 /* Streams per connection at most: below any peer's MAX_CONCURRENT_STREAMS
  * that lazyrpc servers send by default (max_pipelined, 64), so that calls
  * sent before the peer's SETTINGS arrive are rarely refused. */
@@ -56,6 +57,7 @@ struct gaconn {
 struct lrpc__grpc_async {
 	struct gchan *g;
 	unsigned int queue_max;
+	bool wait_ready; /* the channel's wait_for_ready */
 	struct lrpc__aloop loop; /* its lock guards the rest */
 	struct gaconn *conns;
 	unsigned int nconns;
@@ -227,7 +229,8 @@ static struct gaconn *with_room(struct lrpc__grpc_async *ga)
 
 /* Lock held, released meanwhile: a new connection, for \p p. \return it,
  * or NULL with \p p ended. */
-static struct gaconn *conn_open(struct lrpc__grpc_async *ga, struct lrpc_async *p)
+static struct gaconn *conn_open(struct lrpc__grpc_async *ga, struct lrpc_async *p,
+				bool *retry)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 	struct gaconn *ak = calloc(1, sizeof(*ak));
@@ -253,7 +256,10 @@ static struct gaconn *conn_open(struct lrpc__grpc_async *ga, struct lrpc_async *
 	}
 	free(ak);
 	lrpc__status_from_errno(&st, ret, p->deadline, "connecting");
-	lrpc__pending_done(p, st.code, NULL, 0, &st);
+	/* wait_for_ready: leave it queued, try again soon. */
+	*retry = ga->wait_ready && st.code == LRPC_UNAVAILABLE;
+	if (!*retry)
+		lrpc__pending_done(p, st.code, NULL, 0, &st);
 	return NULL;
 }
 
@@ -288,9 +294,12 @@ static void submit(struct lrpc__grpc_async *ga, struct gaconn *ak,
 	p->tctx = gc;
 }
 
-/* Submit what waits while connections have room or may be opened. */
-static void dispatch(struct lrpc__grpc_async *ga)
+/* Submit what waits while connections have room or may be opened.
+ * \return true if the head waits for a server to connect to again. */
+static bool dispatch(struct lrpc__grpc_async *ga)
 {
+	bool retry = false;
+
 	while (ga->q.head && !ga->loop.stop) {
 		struct lrpc_async *p = ga->q.head;
 		struct gaconn *ak = NULL;
@@ -298,9 +307,11 @@ static void dispatch(struct lrpc__grpc_async *ga)
 		if (p->tctx == &ga->q && p->deadline > lrpc_now()) {
 			ak = with_room(ga);
 			if (!ak && ga->nconns >= MAX_CONNS)
-				return;
+				return false;
 			if (!ak)
-				ak = conn_open(ga, p); /* NULL: p ended */
+				ak = conn_open(ga, p, &retry); /* NULL: p ended */
+			if (retry)
+				return true;
 		}
 		/* Only the watcher pops: p is still the head. */
 		if (ak && p->tctx == &ga->q) {
@@ -311,6 +322,7 @@ static void dispatch(struct lrpc__grpc_async *ga)
 			lrpc__pending_put(lrpc__aqueue_pop(&ga->q));
 		}
 	}
+	return false;
 }
 
 /* Reset the streams of abandoned calls, and write for every connection. */
@@ -344,11 +356,12 @@ static void *watch(void *arg)
 
 	pthread_mutex_lock(&ga->loop.lock);
 	while (!ga->loop.stop) {
+		bool retry;
 		int n;
 
-		dispatch(ga);
+		retry = dispatch(ga);
 		pump_all(ga);
-		n = lrpc__aloop_wait(&ga->loop, ev, 64);
+		n = lrpc__aloop_wait(&ga->loop, ev, 64, retry ? RETRY_MS : -1);
 		for (int i = 0; i < n; i++) {
 			struct gaconn *ak = ev[i].data.ptr;
 
@@ -379,6 +392,7 @@ static struct lrpc__grpc_async *ga_get(lrpc_channel *c)
 		return NULL;
 	ga->g = g;
 	ga->queue_max = lrpc__async_queue_max(c);
+	ga->wait_ready = c->opts.wait_for_ready;
 	if (lrpc__aloop_start(&ga->loop, watch, ga) < 0) {
 		free(ga);
 		return NULL;

@@ -17,7 +17,8 @@
  * one more receiver (lrpc__shm_grow), and redials a server that went
  * away. A lane held by a synchronous call that timed out is not
  * signalled when it comes back; while calls wait for one, watcher 0 looks
- * again every 10 ms.
+ * again every 10 ms, as it does for a server that went away while calls of
+ * a wait_for_ready channel wait.
  *
  * Deadlines and cancels finish a call in its cq (cq.c); abandon then sets
  * the lane's cancel word, which the handler reads as lrpc_call_cancelled(),
@@ -282,6 +283,11 @@ static bool dispatch(struct lrpc__lasync *a)
 			pthread_mutex_unlock(&a->lock);
 			ch = lrpc__chan_use(a->c, p->deadline, &code, &st);
 			pthread_mutex_lock(&a->lock);
+			/* wait_for_ready: try again soon; the redial backs
+			 * off by itself, the cq ends the call at its deadline. */
+			if (!ch && code == LRPC_UNAVAILABLE &&
+			    a->c->opts.wait_for_ready && p->tctx == &a->q)
+				return true;
 			if (!ch) {
 				lrpc__pending_done(lrpc__aqueue_pop(&a->q), code,
 						   NULL, 0, &st);

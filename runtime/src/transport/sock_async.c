@@ -39,6 +39,7 @@
 
 #define MAX_CONNS 8
 #define PIPE 64
+#define RETRY_MS 20 /* wait_for_ready: how often to try connecting again */
 
 struct aconn {
 	int fd;
@@ -60,6 +61,7 @@ struct aconn {
 struct lrpc__sock_async {
 	struct sock_chan *sc;
 	unsigned int queue_max;
+	bool wait_ready; /* the channel's wait_for_ready */
 	struct lrpc__aloop loop; /* its lock guards the rest */
 	struct aconn *conns;
 	unsigned int nconns;
@@ -259,7 +261,8 @@ static void conn_read(struct lrpc__sock_async *sa, struct aconn *k)
 
 /* Lock held, released meanwhile: a new connection for \p p (the queue's
  * head). \return it, or NULL with \p p ended. */
-static struct aconn *conn_open(struct lrpc__sock_async *sa, struct lrpc_async *p)
+static struct aconn *conn_open(struct lrpc__sock_async *sa, struct lrpc_async *p,
+			       bool *retry)
 {
 	lrpc_deadline until = lrpc_deadline_after_ms(sa->sc->connect_timeout_ms);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
@@ -288,15 +291,23 @@ static struct aconn *conn_open(struct lrpc__sock_async *sa, struct lrpc_async *p
 	}
 	free(k);
 	lrpc__status_from_errno(&st, fd < 0 ? fd : -EIO, p->deadline, "connecting");
-	lrpc__pending_done(p, st.code == LRPC_DEADLINE_EXCEEDED ?
-				   LRPC_DEADLINE_EXCEEDED : LRPC_UNAVAILABLE,
-			   NULL, 0, &st);
+	if (st.code != LRPC_DEADLINE_EXCEEDED) {
+		st.code = LRPC_UNAVAILABLE;
+		/* wait_for_ready: leave it queued, try again soon. */
+		*retry = sa->wait_ready;
+		if (*retry)
+			return NULL;
+	}
+	lrpc__pending_done(p, st.code, NULL, 0, &st);
 	return NULL;
 }
 
-/* Send what waits, while connections have room or may be opened. */
-static void dispatch(struct lrpc__sock_async *sa)
+/* Send what waits, while connections have room or may be opened.
+ * \return true if the head waits for a server to connect to again. */
+static bool dispatch(struct lrpc__sock_async *sa)
 {
+	bool retry = false;
+
 	while (sa->q.head && !sa->loop.stop) {
 		struct lrpc_async *p = sa->q.head;
 		struct aconn *k = NULL;
@@ -304,9 +315,11 @@ static void dispatch(struct lrpc__sock_async *sa)
 		if (p->tctx == &sa->q) {
 			k = with_room(sa);
 			if (!k && sa->nconns >= MAX_CONNS)
-				return;
+				return false;
 			if (!k)
-				k = conn_open(sa, p); /* NULL: p ended */
+				k = conn_open(sa, p, &retry); /* NULL: p ended */
+			if (retry)
+				return true;
 		}
 		/* Only the watcher pops: p is still the head. */
 		if (k && p->tctx == &sa->q) {
@@ -316,6 +329,7 @@ static void dispatch(struct lrpc__sock_async *sa)
 			lrpc__pending_put(lrpc__aqueue_pop(&sa->q));
 		}
 	}
+	return false;
 }
 
 static void *watch(void *arg)
@@ -325,6 +339,7 @@ static void *watch(void *arg)
 
 	pthread_mutex_lock(&sa->loop.lock);
 	while (!sa->loop.stop) {
+		bool retry;
 		int n;
 
 		for (struct aconn *k = sa->conns, *next; k; k = next) {
@@ -334,8 +349,8 @@ static void *watch(void *arg)
 			else if (k->draining && !k->wanted)
 				conn_close(sa, k, LRPC_CANCELLED, "cancelled");
 		}
-		dispatch(sa);
-		n = lrpc__aloop_wait(&sa->loop, ev, 64);
+		retry = dispatch(sa);
+		n = lrpc__aloop_wait(&sa->loop, ev, 64, retry ? RETRY_MS : -1);
 		for (int i = 0; i < n; i++) {
 			struct aconn *k = ev[i].data.ptr;
 
@@ -364,6 +379,7 @@ static struct lrpc__sock_async *sa_get(lrpc_channel *c)
 		return NULL;
 	sa->sc = sc;
 	sa->queue_max = lrpc__async_queue_max(c);
+	sa->wait_ready = c->opts.wait_for_ready;
 	if (lrpc__aloop_start(&sa->loop, watch, sa) < 0) {
 		free(sa);
 		return NULL;
