@@ -156,7 +156,9 @@ typedef void (*lrpc_stream_cb)(void *arg, lrpc_code code, ProtobufCMessage *msg,
  * Start reading the next message of \p s; \p cb runs in lrpc_cq_run(\p
  * cq) with it. At most one read of a stream may be outstanding (sync or
  * async), and one write; lrpc_stream_free() only once their callbacks
- * ran. A cancel of the operation (lrpc_async_cancel()) cancels the stream.
+ * ran. A cancel of the operation (lrpc_async_cancel()) cancels the
+ * stream; the callback (with CANCELLED) runs once the operation has let go
+ * of the stream, so it may free it. The stream's deadline ends it too.
  * Thread-safe on different streams. See docs/api.md for how these run.
  * \return 0: \p cb will run exactly once; -EINVAL, -ENOMEM: it never will.
  */

@@ -29,6 +29,7 @@ struct lrpc__async_pool {
 	pthread_cond_t work;
 	struct lrpc__aqueue q;
 	unsigned int idle, nthreads;
+	unsigned int running; /* calls a thread has taken */
 	bool stop;
 	pthread_t threads[POOL_MAX];
 };
@@ -89,6 +90,7 @@ static void *pool_thread(void *arg)
 			pl->idle--;
 			continue;
 		}
+		pl->running++;
 		pthread_mutex_unlock(&pl->lock);
 		/* A call cancelled or expired while queued is only dropped. */
 		if (!lrpc__pending_finished(p)) {
@@ -99,6 +101,7 @@ static void *pool_thread(void *arg)
 		}
 		lrpc__pending_put(p);
 		pthread_mutex_lock(&pl->lock);
+		pl->running--;
 	}
 	pthread_mutex_unlock(&pl->lock);
 	return NULL;
@@ -136,7 +139,10 @@ void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p)
 		return;
 	}
 	pthread_mutex_lock(&pl->lock);
-	if (!lrpc__aqueue_push(&pl->q, p, lrpc__async_queue_max(ch))) {
+	/* The bound is on calls that wait for a thread: as many as there are
+	 * threads not in a call (idle, or yet to start) will not. */
+	if (!lrpc__aqueue_push(&pl->q, p, lrpc__async_queue_max(ch) + POOL_MAX -
+						 pl->running)) {
 		pthread_mutex_unlock(&pl->lock);
 		return;
 	}

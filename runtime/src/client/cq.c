@@ -205,9 +205,14 @@ int lrpc__cq_add(lrpc_cq *cq, struct lrpc_async *p)
 	p->cq = cq;
 	atomic_fetch_add(&cq->refs, 1);
 	atomic_store(&p->refs, 2);
-	cq->nheap++;
-	heap_set(cq, cq->nheap - 1, p);
-	heap_up(cq, cq->nheap - 1);
+	/* A stream operation ends by itself at the stream's deadline, and
+	 * must: its callback may free the stream, so it cannot run while
+	 * the operation is still inside it. */
+	if (!p->stream) {
+		cq->nheap++;
+		heap_set(cq, cq->nheap - 1, p);
+		heap_up(cq, cq->nheap - 1);
+	}
 	cq->outstanding++;
 	timer_arm(cq);
 	pthread_mutex_unlock(&cq->lock);
@@ -321,7 +326,9 @@ void lrpc__cq_cancel(struct lrpc_async *p)
 
 	pthread_mutex_lock(&cq->lock);
 	now = !p->done;
-	if (now) {
+	/* A stream operation finishes by itself once the cancel reached it
+	 * (see lrpc__cq_add). */
+	if (now && !p->stream) {
 		lrpc__status_set(&p->st, LRPC_CANCELLED, "cancelled by the client");
 		finish_locked(cq, p, LRPC_CANCELLED);
 	}

@@ -7,7 +7,10 @@
  * the stream's own way on every transport, and a thread is what waits
  * there today; no transport has a non-blocking stream operation yet. So
  * a channel runs at most 8 stream operations at once, others queue; a
- * cancel or deadline cancels the stream, which wakes the thread.
+ * cancel cancels the stream, which wakes the thread, and the operation
+ * then finishes as it returns (cq.c keeps stream operations off its
+ * deadline heap and does not finish them on a cancel: their callbacks
+ * may free the stream).
  */
 #include <errno.h>
 #include <stdio.h>
