@@ -61,7 +61,7 @@ static void usage(void)
 		"usage: %s server --listen ADDR [--threads N] [--max-size B] [--cpu LIST] [--opt S]\n"
 		"       %s client --connect ADDR --size B [--threads N] [--duration S]\n"
 		"              [--warmup S] [--cpu LIST] [--server-pid PID] [--opt S]\n"
-		"              [--workload echo|stream]\n",
+		"              [--workload echo|stream|async] [--depth N]\n",
 		prog, prog);
 	exit(2);
 }
@@ -96,6 +96,7 @@ void bench_parse(int argc, char **argv, bench_opts *o)
 		{ "server-pid", required_argument, NULL, 'P' },
 		{ "opt", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'W' },
+		{ "depth", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -108,6 +109,7 @@ void bench_parse(int argc, char **argv, bench_opts *o)
 	o->size = 32;
 	o->max_size = (size_t)1 << 20;
 	o->threads = 1;
+	o->depth = 64;
 	o->duration = 1.0;
 	o->warmup = 0.2;
 	if (argc < 2)
@@ -128,9 +130,12 @@ void bench_parse(int argc, char **argv, bench_opts *o)
 		case 'p': o->cpus = *optarg ? optarg : NULL; break;
 		case 'P': o->server_pid = (pid_t)atoi(optarg); break;
 		case 'o': o->opt = optarg; break;
+		case 'D': o->depth = (unsigned)atoi(optarg); break;
 		case 'W':
 			if (!strcmp(optarg, "stream"))
 				o->stream = 1;
+			else if (!strcmp(optarg, "async"))
+				o->async = 1;
 			else if (strcmp(optarg, "echo"))
 				usage();
 			break;
@@ -344,6 +349,48 @@ static void pour_loop(thread_state *t, void *ctx)
 	t->ops->pour_close(s);
 }
 
+/* --workload async: what each finished call brings. */
+struct async_run {
+	thread_state *t;
+	const unsigned char *req;
+	uint64_t ws, we;
+};
+
+static int async_done(void *arg, const void *rep, size_t rep_len, uint64_t lat_ns)
+{
+	struct async_run *r = arg;
+	thread_state *t = r->t;
+	uint64_t now = bench_now_ns();
+
+	if (atomic_load_explicit(&abort_all, memory_order_relaxed))
+		return 1;
+	if (check(r->req, rep, t->o->size, rep_len)) {
+		t->failed = 1;
+		snprintf(t->err, sizeof(t->err),
+			 "async call: reply differs from request (len %zu vs %zu)",
+			 rep_len, t->o->size);
+		atomic_store(&abort_all, 1);
+		return 1;
+	}
+	t->calls_total++;
+	if (now > r->we)
+		return 1;
+	if (now > r->ws)
+		keep(t, lat_ns);
+	return 0;
+}
+
+static void async_loop(thread_state *t, void *ctx, const unsigned char *req)
+{
+	struct async_run r = { t, req, atomic_load(&win_start), atomic_load(&win_end) };
+
+	if (t->ops->async_loop(ctx, req, t->o->size, t->o->depth, async_done, &r)) {
+		t->failed = 1;
+		snprintf(t->err, sizeof(t->err), "async calls failed");
+		atomic_store(&abort_all, 1);
+	}
+}
+
 static void *client_thread(void *arg)
 {
 	thread_state *t = arg;
@@ -373,6 +420,13 @@ static void *client_thread(void *arg)
 		goto out;
 	if (o->stream) {
 		pour_loop(t, ctx);
+		t->ops->close(ctx);
+		goto out;
+	}
+	if (o->async) {
+		/* One request for all: what is in flight at once cannot share
+		 * a stamp, and the check compares the whole payload anyway. */
+		async_loop(t, ctx, req);
 		t->ops->close(ctx);
 		goto out;
 	}
@@ -480,6 +534,11 @@ int bench_client_main(const bench_opts *o, const bench_client_ops *ops)
 
 	if (!ts)
 		bench_die("out of memory");
+	if (o->async && !ops->async_loop) {
+		printf("{\"ok\": false, \"error\": \"no asynchronous calls in %s\"}\n",
+		       ops->name);
+		return 1;
+	}
 	if (o->stream && !ops->pour_open) {
 		printf("{\"ok\": false, \"error\": \"no streams in %s\"}\n", ops->name);
 		return 1;

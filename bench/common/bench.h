@@ -10,12 +10,14 @@
  *       serves until SIGTERM or SIGINT and exits 0.
  *   NAME client --connect ADDR --size B [--threads N] [--duration S]
  *       [--warmup S] [--cpu LIST] [--server-pid PID] [--opt STRING]
- *       [--workload echo|stream]
+ *       [--workload echo|stream|async] [--depth N]
  *       runs N threads, each calling in a closed loop (one call in flight
  *       per thread), and prints one JSON object on stdout. With
  *       --workload stream each thread instead opens one server-streaming
  *       call that pours --size byte messages and reads them as fast as
- *       they come; "throughput" is then messages per second.
+ *       they come; "throughput" is then messages per second. With
+ *       --workload async each thread keeps --depth calls (default 64) in
+ *       flight at once through the contender's asynchronous API.
  *
  * A contender fills a bench_client_ops; bench_client_main() does the rest.
  */
@@ -42,6 +44,8 @@ typedef struct bench_opts {
 	double warmup;       /* --warmup: seconds before measuring */
 	pid_t server_pid;    /* --server-pid: for the server's CPU time */
 	int stream;          /* --workload stream */
+	int async;           /* --workload async */
+	unsigned depth;      /* --depth: async calls in flight per thread */
 } bench_opts;
 
 /* Parse argv[1..] into *o; prints usage and exits 2 on error. */
@@ -86,6 +90,15 @@ typedef struct bench_client_ops {
 	int (*pour_next)(void *stream, const void **msg, size_t *len);
 	/* Cancel the stream and release it. */
 	void (*pour_close)(void *stream);
+	/* --workload async, optional (NULL: no asynchronous API). From this
+	 * one thread, keep \p depth calls of req[0..len) in flight, starting
+	 * another as each finishes, until \p done returns nonzero; \p done
+	 * gets each reply (valid during the call) and the call's latency.
+	 * Returns 0 once every call has finished, or -1 (printed). */
+	int (*async_loop)(void *ctx, const void *req, size_t len, unsigned depth,
+			  int (*done)(void *arg, const void *rep, size_t rep_len,
+				      uint64_t lat_ns),
+			  void *arg);
 } bench_client_ops;
 
 /* Servers of --workload stream: stamp message \p seq of \p len bytes. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,88 @@ static void pour_close(void *stream)
 	lrpc_stream_free(stream);
 }
 
+/* --workload async: \p depth calls in flight from one thread on one cq,
+ * each finished call's callback starting the next. */
+struct async_loop {
+	lrpc_cq *cq;
+	Bench__EchoMsg req;
+	int (*done)(void *arg, const void *rep, size_t rep_len, uint64_t lat_ns);
+	void *arg;
+	unsigned outstanding;
+	bool stop, failed;
+};
+
+struct async_call {
+	struct async_loop *l;
+	uint64_t t0;
+};
+
+static void on_echo(void *arg, lrpc_code code, ProtobufCMessage *rep,
+		    const lrpc_status *st, lrpc_async *h);
+
+static void async_start(struct async_call *c)
+{
+	struct async_loop *l = c->l;
+
+	c->t0 = bench_now_ns();
+	if (bench__echo__echo__call_async(ch, &l->req, lrpc_deadline_after_ms(10000),
+					  l->cq, on_echo, c, NULL) == 0)
+		l->outstanding++;
+	else
+		l->stop = l->failed = true;
+}
+
+static void on_echo(void *arg, lrpc_code code, ProtobufCMessage *rep,
+		    const lrpc_status *st, lrpc_async *h)
+{
+	struct async_call *c = arg;
+	struct async_loop *l = c->l;
+	Bench__EchoMsg *m = (Bench__EchoMsg *)rep;
+
+	(void)h;
+	l->outstanding--;
+	if (code != LRPC_OK) {
+		fprintf(stderr, "lrpc: async: %s: %s\n", lrpc_code_name(code), st->message);
+		l->stop = l->failed = true;
+		return;
+	}
+	if (!l->stop && l->done(l->arg, m->payload.data, m->payload.len,
+				bench_now_ns() - c->t0))
+		l->stop = true;
+	protobuf_c_message_free_unpacked(rep, NULL);
+	if (!l->stop)
+		async_start(c);
+}
+
+static int cl_async_loop(void *ctx, const void *req, size_t len, unsigned depth,
+			 int (*done)(void *arg, const void *rep, size_t rep_len,
+				     uint64_t lat_ns),
+			 void *arg)
+{
+	struct async_loop l = { .done = done, .arg = arg };
+	struct async_call *calls = calloc(depth ? depth : 1, sizeof(*calls));
+
+	(void)ctx;
+	if (!calls || lrpc_cq_new(&l.cq) < 0) {
+		fprintf(stderr, "lrpc: async: out of memory\n");
+		free(calls);
+		return -1;
+	}
+	bench__echo_msg__init(&l.req);
+	l.req.payload.data = (uint8_t *)req;
+	l.req.payload.len = len;
+	for (unsigned i = 0; i < depth && !l.stop; i++) {
+		calls[i].l = &l;
+		async_start(&calls[i]);
+	}
+	while (l.outstanding)
+		if (lrpc_cq_run(l.cq, INT64_MAX, 0) < 0)
+			break;
+	lrpc_cq_free(l.cq);
+	free(calls);
+	return l.failed ? -1 : 0;
+}
+
 static const char *cl_describe(void *ctx)
 {
 	return ((client *)ctx)->desc;
@@ -218,6 +301,7 @@ int main(int argc, char **argv)
 		.pour_open = pour_open,
 		.pour_next = pour_next,
 		.pour_close = pour_close,
+		.async_loop = cl_async_loop,
 	};
 	bench_opts o;
 

@@ -73,7 +73,17 @@ void emit_method_call_decl(printer *p, const method_names *mn)
 		" */\n"
 		"lrpc_code $lower$__$mlower$__call(lrpc_channel *ch,\n"
 		"\t\tconst $in_c$ *req, $out_c$ **reply,\n"
-		"\t\tlrpc_deadline deadline, lrpc_status *status);\n\n");
+		"\t\tlrpc_deadline deadline, lrpc_status *status);\n\n"
+		"/**\n"
+		" * Start calling $mfull$ through \\p ch (lrpc_channel_call_async():\n"
+		" * \\p req is encoded before this returns; \\p cb runs once, inside\n"
+		" * lrpc_cq_run(\\p cq), never in here; on LRPC_OK its reply is a\n"
+		" * $out_c$ the callback owns). Thread-safe.\n"
+		" * \\return 0, or -EINVAL / -ENOMEM (then \\p cb never runs).\n"
+		" */\n"
+		"int $lower$__$mlower$__call_async(lrpc_channel *ch,\n"
+		"\t\tconst $in_c$ *req, lrpc_deadline deadline, lrpc_cq *cq,\n"
+		"\t\tlrpc_call_cb cb, void *arg, lrpc_async **handle);\n\n");
 }
 
 /*
@@ -143,5 +153,13 @@ void emit_method_call_def(printer *p, const method_names *mn, size_t index)
 		"\t\t\t(const ProtobufCMessage *)req, &rep, deadline, status);\n"
 		"\t*reply = ($out_c$ *)rep;\n"
 		"\treturn code;\n"
+		"}\n\n"
+		"int $lower$__$mlower$__call_async(lrpc_channel *ch,\n"
+		"\t\tconst $in_c$ *req, lrpc_deadline deadline, lrpc_cq *cq,\n"
+		"\t\tlrpc_call_cb cb, void *arg, lrpc_async **handle)\n"
+		"{\n"
+		"\treturn lrpc_channel_call_async(ch, &$lower$__lrpc_methods[$index$],\n"
+		"\t\t\t(const ProtobufCMessage *)req, deadline, cq, cb, arg,\n"
+		"\t\t\thandle);\n"
 		"}\n\n");
 }

@@ -22,6 +22,12 @@ struct stand_in_log {
 	int call_calls;
 	lrpc_code call_ret;
 	ProtobufCMessage *reply;
+	/* lrpc_channel_call_async() (also ch, method, req, deadline) */
+	lrpc_cq *cq;
+	lrpc_call_cb cb;
+	void *arg;
+	lrpc_async **handle;
+	int async_calls;
 };
 
 extern struct stand_in_log stand_in_log;

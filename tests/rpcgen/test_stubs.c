@@ -264,6 +264,37 @@ START_TEST(call_wrapper)
 	ck_assert_ptr_null(stand_in_log.status);
 }
 END_TEST
+
+static void never_called(void *arg, lrpc_code code, ProtobufCMessage *rep,
+			 const lrpc_status *st, lrpc_async *h)
+{
+	(void)arg, (void)code, (void)rep, (void)st, (void)h;
+	ck_abort_msg("a stand-in never completes");
+}
+
+/* The asynchronous wrapper passes everything on, with its method. */
+START_TEST(call_async_wrapper)
+{
+	Acme__Common__Id req = ACME__COMMON__ID__INIT;
+	lrpc_channel *ch = (lrpc_channel *)&req; /* opaque: only compared */
+	lrpc_cq *cq = (lrpc_cq *)&ch;
+	lrpc_async *h;
+	int arg;
+
+	memset(&stand_in_log, 0, sizeof(stand_in_log));
+	ck_assert_int_eq(acme__store__v1__order_desk__get_item__call_async(
+				 ch, &req, 1234, cq, never_called, &arg, &h), 0);
+	ck_assert_int_eq(stand_in_log.async_calls, 1);
+	ck_assert_ptr_eq(stand_in_log.ch, ch);
+	ck_assert_ptr_eq(stand_in_log.method, &acme__store__v1__order_desk__service_desc.methods[2]);
+	ck_assert_ptr_eq(stand_in_log.req, &req.base);
+	ck_assert_int_eq(stand_in_log.deadline, 1234);
+	ck_assert_ptr_eq(stand_in_log.cq, cq);
+	ck_assert(stand_in_log.cb == never_called);
+	ck_assert_ptr_eq(stand_in_log.arg, &arg);
+	ck_assert_ptr_eq(stand_in_log.handle, &h);
+}
+END_TEST
 #else
 /* Against the real runtime: registration works once, then is refused. */
 START_TEST(register_real_runtime)
@@ -309,6 +340,7 @@ static Suite *rpcgen_suite(void)
 #ifdef RPCGEN_TEST_STAND_INS
 	tcase_add_test(tc, register_passes_desc);
 	tcase_add_test(tc, call_wrapper);
+	tcase_add_test(tc, call_async_wrapper);
 #else
 	tcase_add_test(tc, register_real_runtime);
 #endif

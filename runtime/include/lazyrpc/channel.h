@@ -48,7 +48,10 @@ typedef struct lrpc_channel_opts {
 	 * opens do not wait.
 	 */
 	int wait_for_ready;
-	int reserved_int;
+	/* Asynchronous calls (async.h) that find every call context busy
+	 * wait in the channel's queue, at most this many; one more fails with
+	 * RESOURCE_EXHAUSTED. 0: 4096. (Since 0.3.0, in what was reserved.) */
+	int async_queue_max;
 	void *reserved[2];
 } lrpc_channel_opts;
 

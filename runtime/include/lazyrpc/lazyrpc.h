@@ -8,5 +8,6 @@
 #include "server.h"
 #include "channel.h"
 #include "stream.h"
+#include "async.h"
 
 #endif

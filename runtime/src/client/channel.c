@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/call.h"
+#include "client/pending.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
 
@@ -76,6 +78,7 @@ void lrpc_channel_close(lrpc_channel *ch)
 {
 	if (!ch)
 		return;
+	lrpc__async_pool_close(ch);
 	if (ch->ops)
 		ch->ops->close(ch);
 	free(ch);
@@ -111,21 +114,11 @@ static bool wait_ready(lrpc_deadline deadline, unsigned int tries)
 	return true;
 }
 
-/* What one kind of call does with the request and the reply. */
-struct call_io {
-	size_t req_len;
-	/* Write the request's req_len bytes at \p buf. */
-	void (*put)(struct call_io *io, unsigned char *buf);
-	/* Take the reply while the transport still holds it. */
-	lrpc_code (*take)(struct call_io *io, const unsigned char *rep,
-			  size_t len, lrpc_status *st);
-};
-
 /* The one call path: borrow the transport's buffer, write the request
  * straight into it, send, take the reply where it lies, give it back. */
-static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
-		      const char *full_name, lrpc_deadline deadline,
-		      struct call_io *io, lrpc_status *st)
+lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
+		     const char *full_name, lrpc_deadline deadline,
+		     struct lrpc__call_io *io, lrpc_status *st)
 {
 	const unsigned char *rep = NULL;
 	struct lrpc__req_buf *rb;
@@ -162,13 +155,13 @@ static lrpc_code call(lrpc_channel *ch, uint32_t method_id,
 }
 
 struct msg_io {
-	struct call_io io;
+	struct lrpc__call_io io;
 	const lrpc_method_desc *method;
 	const ProtobufCMessage *req;
 	ProtobufCMessage **rep;
 };
 
-static void msg_put(struct call_io *io, unsigned char *buf)
+static void msg_put(struct lrpc__call_io *io, unsigned char *buf)
 {
 	struct msg_io *m = (struct msg_io *)io;
 
@@ -179,7 +172,7 @@ static void msg_put(struct call_io *io, unsigned char *buf)
  * decoder that reads every byte once: the server cannot change what was
  * decided by rewriting the buffer meanwhile. Socket replies take the same
  * decoder, for its nesting limit and the same rules. */
-static lrpc_code msg_take(struct call_io *io, const unsigned char *rep,
+static lrpc_code msg_take(struct lrpc__call_io *io, const unsigned char *rep,
 			  size_t len, lrpc_status *st)
 {
 	struct msg_io *m = (struct msg_io *)io;
@@ -216,20 +209,20 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 					 method->input->name,
 					 req->descriptor ? req->descriptor->name : "?");
 	m.io.req_len = protobuf_c_message_get_packed_size(req);
-	code = call(ch, method->id, method->full_name, deadline, &m.io, st);
+	code = lrpc__call(ch, method->id, method->full_name, deadline, &m.io, st);
 	lrpc__status_name_method(st, code, method->full_name);
 	return code;
 }
 
 struct raw_io {
-	struct call_io io;
+	struct lrpc__call_io io;
 	const void *req;
 	void *rep;
 	size_t rep_cap;
 	size_t *rep_len;
 };
 
-static void raw_put(struct call_io *io, unsigned char *buf)
+static void raw_put(struct lrpc__call_io *io, unsigned char *buf)
 {
 	struct raw_io *r = (struct raw_io *)io;
 
@@ -237,7 +230,7 @@ static void raw_put(struct call_io *io, unsigned char *buf)
 		memcpy(buf, r->req, io->req_len);
 }
 
-static lrpc_code raw_take(struct call_io *io, const unsigned char *rep,
+static lrpc_code raw_take(struct lrpc__call_io *io, const unsigned char *rep,
 			  size_t len, lrpc_status *st)
 {
 	struct raw_io *r = (struct raw_io *)io;
@@ -269,5 +262,5 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
 					 "NULL channel, buffer or length");
 	*rep_len = 0;
-	return call(ch, method_id, NULL, deadline, &r.io, st);
+	return lrpc__call(ch, method_id, NULL, deadline, &r.io, st);
 }

@@ -11,6 +11,7 @@
 
 #include <lazyrpc/stream.h>
 
+#include "client/pending.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
 
@@ -174,8 +175,10 @@ static lrpc_code stream_recv(lrpc_stream *s, const unsigned char **msg, size_t *
 	return LRPC_OK;
 }
 
-lrpc_code lrpc_stream_read(lrpc_stream *s, ProtobufCMessage **msg,
-			   lrpc_status *st)
+/* The next message decoded with \p alloc (the stream's arena, or NULL:
+ * the heap, for the caller to free). */
+static lrpc_code stream_read(lrpc_stream *s, ProtobufCMessage **msg,
+			     ProtobufCAllocator *alloc, lrpc_status *st)
 {
 	const unsigned char *bytes;
 	size_t len = 0;
@@ -192,7 +195,7 @@ lrpc_code lrpc_stream_read(lrpc_stream *s, ProtobufCMessage **msg,
 	if (end)
 		return code;
 	/* Possibly in memory the server shares: the decoder reads it once. */
-	*msg = lrpc__pb_decode(s->method->output, &s->arena.pb, len, bytes);
+	*msg = lrpc__pb_decode(s->method->output, alloc, len, bytes);
 	if (!*msg) {
 		lrpc__status_set(st, LRPC_INTERNAL,
 				 "a message from %s does not decode as %s",
@@ -202,6 +205,33 @@ lrpc_code lrpc_stream_read(lrpc_stream *s, ProtobufCMessage **msg,
 	}
 	lrpc__status_set(st, LRPC_OK, "%s", "");
 	return LRPC_OK;
+}
+
+lrpc_code lrpc_stream_read(lrpc_stream *s, ProtobufCMessage **msg,
+			   lrpc_status *st)
+{
+	return stream_read(s, msg, s ? &s->arena.pb : NULL, st);
+}
+
+lrpc_code lrpc__stream_read_owned(lrpc_stream *s, ProtobufCMessage **msg,
+				  lrpc_status *st)
+{
+	return stream_read(s, msg, NULL, st);
+}
+
+lrpc_channel *lrpc__stream_channel(const lrpc_stream *s)
+{
+	return s->ch;
+}
+
+lrpc_deadline lrpc__stream_deadline(const lrpc_stream *s)
+{
+	return s->t->deadline;
+}
+
+const lrpc_method_desc *lrpc__stream_method(const lrpc_stream *s)
+{
+	return s->method;
 }
 
 lrpc_code lrpc_stream_read_raw(lrpc_stream *s, void *buf, size_t cap,

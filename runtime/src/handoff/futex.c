@@ -116,12 +116,12 @@ static void wake_if_sleeping(_Atomic uint32_t *word, _Atomic uint32_t *sleepers)
 		futex_wake(word);
 }
 
-static int futex_call(struct lrpc__hclient *c, struct lrpc__lane *lane,
-		      uint32_t call_word, lrpc_deadline deadline)
+static int futex_send(struct lrpc__hclient *c, struct lrpc__lane *lane,
+		      uint32_t call_word)
 {
 	uint32_t expect = LRPC__RX_WAIT;
-	int ret;
 
+	(void)c;
 	atomic_store_explicit(&lane->tx.state, LRPC__TX_CALL,
 			      memory_order_relaxed);
 	atomic_store_explicit(&lane->tx.cpu, sched_getcpu(), memory_order_relaxed);
@@ -137,7 +137,18 @@ static int futex_call(struct lrpc__hclient *c, struct lrpc__lane *lane,
 		return -EPROTO;
 	}
 	wake_if_sleeping(&lane->rx.state, &lane->rx.sleepers);
+	return 0;
+}
 
+/* A synchronous call is the asynchronous send and a wait on this one
+ * lane's word, spinning first. */
+static int futex_call(struct lrpc__hclient *c, struct lrpc__lane *lane,
+		      uint32_t call_word, lrpc_deadline deadline)
+{
+	int ret = futex_send(c, lane, call_word);
+
+	if (ret < 0)
+		return ret;
 	ret = sleep_while(&lane->tx.state, &lane->tx.sleepers, &lane->rx.cpu,
 			  LRPC__TX_CALL, deadline, c->dead);
 	if (ret == -ECANCELED ||
@@ -282,6 +293,7 @@ const struct lrpc__handoff lrpc__handoff_futex = {
 	.attach = nothing_to_attach,
 	.detach = nothing_to_detach,
 	.call = futex_call,
+	.send = futex_send,
 	.returned = futex_returned,
 	.wait_returned = futex_wait_returned,
 	.peer_gone = futex_peer_gone,

@@ -86,6 +86,17 @@ struct lrpc__handoff {
 	 * -EPROTO (the receiver is not taking calls). */
 	int (*call)(struct lrpc__hclient *c, struct lrpc__lane *lane,
 		    uint32_t call_word, lrpc_deadline deadline);
+	/* Client, any thread: publish the call as call does, without waiting
+	 * for the reply: call is send and a wait on the lane's tx.state
+	 * word, which leaves LRPC__TX_CALL once the reply is written (or
+	 * peer_gone ran), and whose waker makes the futex syscall when
+	 * tx.sleepers is nonzero. A watcher of many lanes (transport/
+	 * lrpc_async.c) counts itself in tx.sleepers and waits on those
+	 * words. \return 0, -EPROTO (the receiver is not taking calls).
+	 * NULL: calls block the caller (rpal-kernel: the kernel switches the
+	 * caller's CPU to the receiver). */
+	int (*send)(struct lrpc__hclient *c, struct lrpc__lane *lane,
+		    uint32_t call_word);
 	/* Client: has the receiver handed back a lane whose call (sequence
 	 * number \p seq) timed out? Never blocks. */
 	bool (*returned)(struct lrpc__lane *lane, uint64_t seq);

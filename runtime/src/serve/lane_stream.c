@@ -246,8 +246,8 @@ bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
 	r->conn->ops->answer(r);
 
 	code = lrpc__serve_stream(&h->registry, arena, method_id, deadline,
-				  &(struct lrpc__origin){ &lane->call.cancel,
-							  &rs->peer, s.stop },
+				  &(struct lrpc__origin){ .cancel = &lane->call.cancel,
+							  .peer = &rs->peer, .stop = s.stop },
 				  &s.base, message);
 	if (s.broken) {
 		code = LRPC_INTERNAL;

@@ -276,8 +276,8 @@ static void work_cb(uv_work_t *req)
 	lrpc__arena_init(&arena);
 	lrpc__serve_from(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
 			 h->opts.max_msg_size, reply_room, s,
-			 &(struct lrpc__origin){ &s->cancel, &s->conn->who,
-						 s->md_in.v, s->md_in.n },
+			 &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &s->conn->who,
+						 .md = s->md_in.v, .n_md = s->md_in.n },
 			 &rep);
 	if (lrpc__grpc_md_pack(&rep.md.headers, &s->hdrs) < 0 ||
 	    lrpc__grpc_md_pack(&rep.md.trailers, &s->trls) < 0) {

@@ -25,42 +25,14 @@
 #include <unistd.h>
 
 #include "transport/sock.h"
+#include "transport/grpc_client.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
 #define NV(n, v, vlen) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vlen), \
 			 NGHTTP2_NV_FLAG_NO_COPY_NAME }
 
-struct gcconn {
-	int fd;
-	nghttp2_session *ng;
-	struct gcconn *next;
-	bool broken; /* not to be reused */
-};
-
-struct gchan {
-	struct lrpc__addr addr; /* scheme TCP, for sock.c */
-	char authority[300];
-	size_t max_msg;
-	pthread_mutex_t lock;
-	struct gcconn *idle;
-};
-
-/* One call: the request buffer lent by acquire, then the response. */
-struct gcall {
-	struct lrpc__req_buf rb; /* first: the call path sees this */
-	unsigned char *mem;      /* prefix + request */
-	size_t len, sent;
-	int32_t sid;
-	struct lrpc__grpc_msgq in;
-	int http;        /* :status, 0 if none */
-	int grpc_status; /* -1 if none */
-	char message[LRPC_STATUS_MSG_MAX];
-	bool closed, bad;
-	uint32_t rst;
-};
-
-static void conn_free(struct gcconn *k)
+void lrpc__gconn_free(struct gcconn *k)
 {
 	if (!k)
 		return;
@@ -140,7 +112,7 @@ static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	return (ssize_t)n;
 }
 
-static int conn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
+int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
 {
 	nghttp2_session_callbacks *cb;
 	struct gcconn *k = calloc(1, sizeof(*k));
@@ -285,7 +257,7 @@ static void give_back(struct gchan *g, struct gcconn *k)
 	/* A GOAWAY or a failed call: not again. */
 	if (k->broken || !nghttp2_session_want_read(k->ng) ||
 	    !nghttp2_session_check_request_allowed(k->ng)) {
-		conn_free(k);
+		lrpc__gconn_free(k);
 		return;
 	}
 	pthread_mutex_lock(&g->lock);
@@ -294,35 +266,20 @@ static void give_back(struct gchan *g, struct gcconn *k)
 	pthread_mutex_unlock(&g->lock);
 }
 
-static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
-			  uint32_t method_id, size_t req_len,
-			  lrpc_deadline deadline, const unsigned char **rep,
-			  size_t *rep_len, lrpc_status *st)
+int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
+			   const char *full_name, size_t req_len,
+			   lrpc_deadline deadline)
 {
-	struct gchan *g = ch->impl;
-	struct gcall *c = (struct gcall *)rb;
-	lrpc_deadline now = lrpc_now();
 	char timeout[12];
-	struct gcconn *k;
-	const unsigned char *msg;
-	size_t n;
-	int ret;
-
-	(void)method_id;
-	if (!rb->full_name)
-		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
-					 "grpc:// calls methods by name, not by id");
-	if (deadline <= now)
-		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
-					 "deadline passed before the call was sent");
 	nghttp2_nv nv[] = {
 		NV(":method", "POST", 4),
 		NV(":scheme", "http", 4),
-		NV(":path", rb->full_name, strlen(rb->full_name)),
+		NV(":path", full_name, strlen(full_name)),
 		NV(":authority", g->authority, strlen(g->authority)),
 		NV("te", "trailers", 8),
 		NV("content-type", "application/grpc", 16),
-		NV("grpc-timeout", timeout, lrpc__grpc_timeout_format(deadline - now, timeout)),
+		NV("grpc-timeout", timeout,
+		   lrpc__grpc_timeout_format(deadline - lrpc_now(), timeout)),
 		NV("user-agent", "grpc-c-lazyrpc", 14),
 	};
 	nghttp2_data_provider prd = { .source.ptr = c, .read_callback = read_req };
@@ -330,25 +287,23 @@ static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
 	lrpc__grpc_prefix_put(c->mem, (uint32_t)req_len);
 	c->len = LRPC__GRPC_PREFIX + req_len;
 	c->grpc_status = -1;
-	k = borrow(g);
-	if (!k && (ret = conn_open(g, deadline, &k)) < 0)
-		return lrpc__status_from_errno(st, ret, deadline, "connecting");
 	c->sid = nghttp2_submit_request(k->ng, NULL, nv, sizeof(nv) / sizeof(nv[0]),
 					&prd, c);
-	if (c->sid < 0) {
-		conn_free(k);
-		return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s",
-					 nghttp2_strerror(c->sid));
-	}
-	ret = run(k, c, deadline);
-	if (ret < 0) {
-		conn_free(k); /* mid-call: a late reply must not reach another */
-		return ret == -EPROTO ?
-			lrpc__status_fail(st, LRPC_INTERNAL, "bad HTTP/2 from the server") :
-			lrpc__status_from_errno(st, ret, deadline, "waiting for the reply");
-	}
-	nghttp2_session_set_stream_user_data(k->ng, c->sid, NULL);
-	give_back(g, k);
+	return c->sid;
+}
+
+lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
+			     lrpc_deadline deadline, const unsigned char **rep,
+			     size_t *rep_len, lrpc_status *st)
+{
+	const unsigned char *msg;
+	size_t n;
+
+	/* A server resets a call at its deadline (grpc-timeout); gRPC's own
+	 * clients report the deadline, not the reset. */
+	if (c->grpc_status < 0 && c->rst == NGHTTP2_CANCEL && lrpc_now() >= deadline)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED, "%s",
+					 "deadline exceeded (the server reset the call)");
 	if (c->grpc_status < 0)
 		return synthesize(c, st);
 	if (c->grpc_status != LRPC_OK)
@@ -364,6 +319,43 @@ static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
 	return LRPC_OK;
 }
 
+static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
+			  uint32_t method_id, size_t req_len,
+			  lrpc_deadline deadline, const unsigned char **rep,
+			  size_t *rep_len, lrpc_status *st)
+{
+	struct gchan *g = ch->impl;
+	struct gcall *c = (struct gcall *)rb;
+	struct gcconn *k;
+	int ret;
+
+	(void)method_id;
+	if (!rb->full_name)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "grpc:// calls methods by name, not by id");
+	if (deadline <= lrpc_now())
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline passed before the call was sent");
+	k = borrow(g);
+	if (!k && (ret = lrpc__gconn_open(g, deadline, &k)) < 0)
+		return lrpc__status_from_errno(st, ret, deadline, "connecting");
+	if (lrpc__gcall_submit(g, k, c, rb->full_name, req_len, deadline) < 0) {
+		lrpc__gconn_free(k);
+		return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s",
+					 nghttp2_strerror(c->sid));
+	}
+	ret = run(k, c, deadline);
+	if (ret < 0) {
+		lrpc__gconn_free(k); /* mid-call: a late reply must not reach another */
+		return ret == -EPROTO ?
+			lrpc__status_fail(st, LRPC_INTERNAL, "bad HTTP/2 from the server") :
+			lrpc__status_from_errno(st, ret, deadline, "waiting for the reply");
+	}
+	nghttp2_session_set_stream_user_data(k->ng, c->sid, NULL);
+	give_back(g, k);
+	return lrpc__gcall_result(g, c, deadline, rep, rep_len, st);
+}
+
 static void g_close(lrpc_channel *ch)
 {
 	struct gchan *g = ch->impl;
@@ -371,9 +363,10 @@ static void g_close(lrpc_channel *ch)
 
 	if (!g)
 		return;
+	lrpc__grpc_async_close(ch);
 	for (k = g->idle; k; k = next) {
 		next = k->next;
-		conn_free(k);
+		lrpc__gconn_free(k);
 	}
 	pthread_mutex_destroy(&g->lock);
 	free(g);
@@ -384,6 +377,8 @@ static const struct lrpc__chan_ops grpc_chan_ops = {
 	.acquire = g_acquire,
 	.invoke = g_invoke,
 	.release = g_release,
+	.start = lrpc__grpc_async_start,
+	.abandon = lrpc__grpc_async_abandon,
 	.close = g_close,
 };
 
@@ -405,7 +400,7 @@ int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 	ch->ops = &grpc_chan_ops;
 	ch->handoff = "grpc";
 	/* One connection now, so that a wrong address fails here. */
-	ret = conn_open(g, lrpc_deadline_after_ms(ch->opts.connect_timeout_ms), &k);
+	ret = lrpc__gconn_open(g, lrpc_deadline_after_ms(ch->opts.connect_timeout_ms), &k);
 	if (ret < 0)
 		return ret;
 	k->next = NULL;

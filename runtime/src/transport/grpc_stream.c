@@ -235,8 +235,8 @@ static void *handler_main(void *arg)
 	lrpc__arena_init(&arena);
 	code = lrpc__serve_stream(&h->registry, &arena, s->entry->id,
 				  s->deadline,
-				  &(struct lrpc__origin){ &s->cancel, &c->who,
-							  s->md_in.v, s->md_in.n },
+				  &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &c->who,
+							  .md = s->md_in.v, .n_md = s->md_in.n },
 				  &y->ss, message);
 	pthread_mutex_lock(&c->lock);
 	/* Headers no message carried go with the trailers (Trailers-Only). */

@@ -21,6 +21,7 @@
 
 struct shm_top {
 	_Atomic(struct shm_chan *) cur; /* NULL while none is connected */
+	_Atomic(struct lrpc__lasync *) async; /* lrpc_async.c's, on first use */
 	pthread_mutex_t lock;           /* the rest */
 	struct shm_chan *all;           /* every connection's memory */
 	bool dialing;
@@ -148,8 +149,8 @@ static struct shm_chan *redial(struct shm_top *t, lrpc_deadline deadline,
 }
 
 /* The connection to use: the current one while its server lives. */
-static struct shm_chan *chan_use(lrpc_channel *c, lrpc_deadline deadline,
-				 lrpc_code *code, lrpc_status *st)
+struct shm_chan *lrpc__chan_use(lrpc_channel *c, lrpc_deadline deadline,
+				lrpc_code *code, lrpc_status *st)
 {
 	struct shm_top *t = c->impl;
 	struct shm_chan *ch = chan_get(t);
@@ -161,11 +162,29 @@ static struct shm_chan *chan_use(lrpc_channel *c, lrpc_deadline deadline,
 	return redial(t, deadline, code, st);
 }
 
+struct shm_chan *lrpc__chan_current(lrpc_channel *c)
+{
+	struct shm_chan *ch = chan_get(c->impl);
+
+	if (ch && atomic_load(&ch->dead)) {
+		lrpc__chan_unref(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+_Atomic(struct lrpc__lasync *) *lrpc__chan_async_slot(lrpc_channel *c)
+{
+	struct shm_top *t = c->impl;
+
+	return &t->async;
+}
+
 static lrpc_code top_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadline,
 			     struct lrpc__req_buf **out, lrpc_status *st)
 {
 	lrpc_code code = LRPC_OK;
-	struct shm_chan *ch = chan_use(c, deadline, &code, st);
+	struct shm_chan *ch = lrpc__chan_use(c, deadline, &code, st);
 
 	(void)len; /* every lane holds max_msg bytes */
 	if (!ch)
@@ -196,7 +215,7 @@ static lrpc_code top_stream_open(lrpc_channel *c, uint32_t method_id,
 				 struct lrpc__cstream **out, lrpc_status *st)
 {
 	lrpc_code code = LRPC_OK;
-	struct shm_chan *ch = chan_use(c, deadline, &code, st);
+	struct shm_chan *ch = lrpc__chan_use(c, deadline, &code, st);
 
 	if (!ch)
 		return code;
@@ -226,6 +245,7 @@ static void top_close(lrpc_channel *c)
 
 	if (!t)
 		return;
+	lrpc__lrpc_async_close(c);
 	ch = atomic_exchange(&t->cur, NULL);
 	if (ch)
 		lrpc__chan_unref(ch);
@@ -245,6 +265,8 @@ static const struct lrpc__chan_ops top_ops = {
 	.invoke = top_invoke,
 	.release = top_release,
 	.stream_open = top_stream_open,
+	.start = lrpc__lrpc_async_start,
+	.abandon = lrpc__lrpc_async_abandon,
 	.close = top_close,
 };
 

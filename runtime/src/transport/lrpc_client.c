@@ -300,6 +300,25 @@ static struct chan_lane *first_abandoned(struct shm_chan *ch)
 	return NULL;
 }
 
+struct chan_lane *lrpc__chan_try_acquire(struct shm_chan *ch)
+{
+	struct chan_lane *cl;
+
+	if (atomic_load(&ch->dead))
+		return NULL;
+	cl = take_any(ch);
+	if (cl)
+		lrpc__chan_ref(ch);
+	return cl;
+}
+
+void lrpc__chan_wake_waiters(struct shm_chan *ch)
+{
+	pthread_cond_broadcast(&ch->freed);
+	if (ch->freed_hook)
+		ch->freed_hook(ch->freed_arg);
+}
+
 lrpc_code lrpc__chan_acquire(struct shm_chan *ch, lrpc_deadline deadline,
 			     struct lrpc__req_buf **out, lrpc_status *st)
 {
@@ -377,39 +396,36 @@ void lrpc__chan_release(struct shm_chan *ch, struct lrpc__req_buf *rb)
 	 * sees this lane free, or we see the waiter. */
 	if (atomic_load_explicit(&ch->waiters, memory_order_seq_cst)) {
 		pthread_mutex_lock(&ch->lock);
-		pthread_cond_broadcast(&ch->freed);
+		lrpc__chan_wake_waiters(ch);
 		pthread_mutex_unlock(&ch->lock);
 	}
 	lrpc__chan_unref(ch);
 }
 
-/*
- * Run one call on a lane whose buffer holds the request. A call that times
- * out leaves its lane abandoned: busy until the receiver hands it back, so
- * that the late reply can never be taken for a later call's.
- */
-lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
-			    uint32_t method_id, size_t req_len,
-			    lrpc_deadline deadline, const unsigned char **rep,
-			    size_t *rep_len, lrpc_status *st)
+/* Write the call's metadata into the lane of \p cl, whose buffer holds
+ * the request, ready for the hand-off to publish. */
+void lrpc__chan_prepare(struct chan_lane *cl, uint32_t method_id,
+			size_t req_len, lrpc_deadline deadline)
 {
-	struct chan_lane *cl = (struct chan_lane *)rb;
 	struct lrpc__lane *lane = cl->lane;
-	struct lrpc__reply_meta *r = &lane->reply;
-	lrpc_code status;
-	uint64_t seq;
-	uint32_t code, len;
-	int ret;
 
-	if (lrpc_now() >= deadline)
-		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
-					 "deadline passed before the call was sent");
 	cl->seq++;
 	lane->call.seq = cl->seq;
 	lane->call.deadline = deadline;
 	lane->call.method_id = method_id;
 	lane->call.req_len = (uint32_t)req_len;
-	ret = ch->hand.ops->call(&ch->hand, lane, cl->call_word, deadline);
+}
+
+lrpc_code lrpc__chan_finish(struct shm_chan *ch, struct chan_lane *cl, int ret,
+			    lrpc_deadline deadline, const unsigned char **rep,
+			    size_t *rep_len, lrpc_status *st)
+{
+	struct lrpc__lane *lane = cl->lane;
+	struct lrpc__reply_meta *r = &lane->reply;
+	lrpc_code status;
+	uint64_t seq;
+	uint32_t code, len;
+
 	if (ret == -EDEADLK)
 		return lrpc__status_fail(st, LRPC_FAILED_PRECONDITION,
 					 "this thread serves %s calls and cannot also "
@@ -449,6 +465,30 @@ lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
 	*rep = lrpc__lane_buf(lane);
 	*rep_len = len;
 	return LRPC_OK;
+}
+
+/*
+ * Run one call on a lane whose buffer holds the request: prepare, the
+ * hand-off's call (for futex: the asynchronous send and a wait on this
+ * lane), finish. A call that times out leaves its lane abandoned: busy
+ * until the receiver hands it back, so that the late reply can never be
+ * taken for a later call's.
+ */
+lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
+			    uint32_t method_id, size_t req_len,
+			    lrpc_deadline deadline, const unsigned char **rep,
+			    size_t *rep_len, lrpc_status *st)
+{
+	struct chan_lane *cl = (struct chan_lane *)rb;
+
+	if (lrpc_now() >= deadline)
+		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+					 "deadline passed before the call was sent");
+	lrpc__chan_prepare(cl, method_id, req_len, deadline);
+	return lrpc__chan_finish(ch, cl,
+				 ch->hand.ops->call(&ch->hand, cl->lane,
+						    cl->call_word, deadline),
+				 deadline, rep, rep_len, st);
 }
 
 void lrpc__chan_teardown(struct shm_chan *ch)

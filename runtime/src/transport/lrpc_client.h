@@ -71,6 +71,10 @@ struct shm_chan {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	_Atomic unsigned int waiters;
+	/* Called (lock held) wherever freed is broadcast: the asynchronous
+	 * calls' dispatcher (lrpc_async.c), counted in waiters while set. */
+	void (*freed_hook)(void *arg);
+	void *freed_arg;
 
 	_Atomic int dead;
 	pthread_t monitor;
@@ -92,7 +96,20 @@ void lrpc__chan_teardown(struct shm_chan *ch);
 lrpc_code lrpc__chan_acquire(struct shm_chan *ch, lrpc_deadline deadline,
 			     struct lrpc__req_buf **out, lrpc_status *st);
 void lrpc__chan_release(struct shm_chan *ch, struct lrpc__req_buf *rb);
-/* Run one call on a lent lane (the channel's invoke). */
+/* The same without blocking: a free lane (with its reference) or NULL. */
+struct chan_lane *lrpc__chan_try_acquire(struct shm_chan *ch);
+/* Lock held: wake whoever waits for a lane (freed, freed_hook). */
+void lrpc__chan_wake_waiters(struct shm_chan *ch);
+/* A call's steps on a lent lane: write its metadata; after the hand-off
+ * published it and returned \p ret (0: the lane's tx word left CALL), read
+ * the reply (valid until release) or the failure. */
+void lrpc__chan_prepare(struct chan_lane *cl, uint32_t method_id,
+			size_t req_len, lrpc_deadline deadline);
+lrpc_code lrpc__chan_finish(struct shm_chan *ch, struct chan_lane *cl, int ret,
+			    lrpc_deadline deadline, const unsigned char **rep,
+			    size_t *rep_len, lrpc_status *st);
+/* Run one call on a lent lane (the channel's invoke): prepare, the
+ * hand-off's call, finish. */
 lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
 			    uint32_t method_id, size_t req_len,
 			    lrpc_deadline deadline, const unsigned char **rep,
@@ -102,6 +119,22 @@ lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
  * down and gives its memory back to the channel. */
 void lrpc__chan_ref(struct shm_chan *ch);
 void lrpc__chan_unref(struct shm_chan *ch);
+/* The connection of \p c to use (a reference), redialling one whose
+ * server went away; NULL with *code and \p st set if there is none. */
+struct shm_chan *lrpc__chan_use(lrpc_channel *c, lrpc_deadline deadline,
+				lrpc_code *code, lrpc_status *st);
+
+/* The current connection if its server lives (a reference), else NULL;
+ * never dials. */
+struct shm_chan *lrpc__chan_current(lrpc_channel *c);
+/* Where the channel keeps lrpc_async.c's state. */
+struct lrpc__lasync;
+_Atomic(struct lrpc__lasync *) *lrpc__chan_async_slot(lrpc_channel *c);
+
+/* lrpc_async.c: the channel's start, abandon, and what its close stops. */
+void lrpc__lrpc_async_start(lrpc_channel *c, struct lrpc_async *p);
+void lrpc__lrpc_async_abandon(lrpc_channel *c, struct lrpc_async *p);
+void lrpc__lrpc_async_close(lrpc_channel *c);
 
 /* lrpc_control.c: the monitor thread (until the server is gone or
  * wake_fd is written), and asking for one more lane, called with the

@@ -26,7 +26,7 @@ static bool grown(struct shm_chan *ch, unsigned char b)
 	pthread_mutex_lock(&ch->lock);
 	atomic_store(&ch->active, n + 1);
 	atomic_store(&ch->grow_pending, 0);
-	pthread_cond_broadcast(&ch->freed);
+	lrpc__chan_wake_waiters(ch);
 	pthread_mutex_unlock(&ch->lock);
 	return true;
 }
@@ -75,7 +75,7 @@ void *lrpc__shm_monitor(void *arg)
 		lrpc__bell_kick(&ch->lanes[i].lane->stream.cli_bell);
 	}
 	pthread_mutex_lock(&ch->lock);
-	pthread_cond_broadcast(&ch->freed);
+	lrpc__chan_wake_waiters(ch);
 	pthread_mutex_unlock(&ch->lock);
 	return NULL;
 }

@@ -226,6 +226,7 @@ static void sock_close(lrpc_channel *c)
 
 	if (!ch)
 		return;
+	lrpc__sock_async_close(c);
 	while (ch->idle) {
 		struct sock_conn *next = ch->idle->next;
 
@@ -243,6 +244,8 @@ static const struct lrpc__chan_ops sock_ops = {
 	.invoke = sock_invoke,
 	.release = sock_release,
 	.stream_open = lrpc__sock_stream_open,
+	.start = lrpc__sock_async_start,
+	.abandon = lrpc__sock_async_abandon,
 	.close = sock_close,
 };
 

@@ -8,6 +8,7 @@
 #define LRPC_SOCK_POOL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "transport/transport.h"
 
@@ -27,6 +28,8 @@ struct sock_chan {
 	int64_t connect_timeout_ms;
 	pthread_mutex_t lock;
 	struct sock_conn *idle;
+	/* sock_async.c's connections and watcher, made on first use */
+	_Atomic(struct lrpc__sock_async *) async;
 };
 
 /* Take an idle connection or open one by \p deadline. Thread-safe. */
@@ -34,6 +37,11 @@ lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
 			  struct sock_conn **out, lrpc_status *st);
 /* Give \p conn back to the pool, or close it if it is broken. */
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn);
+
+/* sock_async.c: the channels' start and abandon, and what close stops. */
+void lrpc__sock_async_start(lrpc_channel *c, struct lrpc_async *p);
+void lrpc__sock_async_abandon(lrpc_channel *c, struct lrpc_async *p);
+void lrpc__sock_async_close(lrpc_channel *c);
 
 /* sock_stream_client.c: chan_ops.stream_open of the socket channels. */
 lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,

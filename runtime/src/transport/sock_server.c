@@ -193,7 +193,7 @@ static void work_cb(uv_work_t *req)
 	lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
 			 w->f.body_len, deadline, h->opts.max_msg_size,
 			 frame_room, &out,
-			 &(struct lrpc__origin){ &w->conn->gone, &w->conn->who },
+			 &(struct lrpc__origin){ .cancel = &w->conn->gone, .peer = &w->conn->who },
 			 &rep);
 	lrpc__arena_destroy(&arena);
 	if (rep.code == LRPC_OK) {

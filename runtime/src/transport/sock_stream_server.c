@@ -282,7 +282,7 @@ static void *stream_thread(void *arg)
 	lrpc__arena_init(&arena);
 	code = lrpc__serve_stream(&s->host->registry, &arena, s->method_id,
 				  s->deadline,
-				  &(struct lrpc__origin){ &s->cancel, &s->who },
+				  &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &s->who },
 				  &s->ss, message);
 	lrpc__arena_destroy(&arena);
 	lrpc__count_call(s->host, code);

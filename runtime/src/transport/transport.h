@@ -15,6 +15,7 @@
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
 
+#include <stdatomic.h>
 #include <uv.h>
 
 #include "core/internal.h"
@@ -33,6 +34,7 @@ struct lrpc__req_buf {
 };
 
 struct lrpc__cstream;
+struct lrpc__async_pool;
 
 /* Writes a message's \p len bytes at \p buf; given by the stream layer. */
 typedef void (*lrpc__cput_fn)(const void *arg, unsigned char *buf);
@@ -89,6 +91,24 @@ struct lrpc__chan_ops {
 	lrpc_code (*stream_open)(lrpc_channel *ch, uint32_t method_id,
 				 lrpc_deadline deadline,
 				 struct lrpc__cstream **out, lrpc_status *st);
+	/*
+	 * Asynchronous calls (client/pending.h). start: take the call \p p
+	 * (its request in p->req) and send it without blocking on the server
+	 * (a call that finds no free call context waits in the channel's
+	 * queue, at most lrpc__async_queue_max()); complete it once with
+	 * lrpc__pending_done(), from any thread, at any time (even before
+	 * start returns), then drop it with lrpc__pending_put(). The call may
+	 * finish meanwhile by its deadline or a cancel (the cq's): the
+	 * transport then drops it when it next looks. NULL: the generic pool
+	 * (async_pool.c) runs such calls synchronously on threads of the
+	 * channel.
+	 */
+	void (*start)(lrpc_channel *ch, struct lrpc_async *p);
+	/* The cq's thread: \p p finished by its deadline or a cancel; if it
+	 * is in flight, tell the server and let its call context go as soon
+	 * as that is safe. Never blocks; may find \p p no longer held.
+	 * NULL: nothing to tell. */
+	void (*abandon)(lrpc_channel *ch, struct lrpc_async *p);
 	void (*close)(lrpc_channel *ch);
 };
 
@@ -97,6 +117,8 @@ struct lrpc_channel {
 	const char *handoff; /* lrpc_channel_handoff(), set by dial */
 	lrpc_channel_opts opts;
 	void *impl;
+	/* async_pool.c's, made on first use */
+	_Atomic(struct lrpc__async_pool *) pool;
 };
 
 /* \p d, or the channel's default timeout from now for

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the grpc:// client's call paths share: synchronous calls
+ * (grpc_client.c, a connection per call) and asynchronous ones
+ * (grpc_async.c, many streams on a few connections): the channel, a
+ * connection and its nghttp2 session, one call's stream.
+ */
+#ifndef LRPC_GRPC_CLIENT_H
+#define LRPC_GRPC_CLIENT_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdatomic.h>
+
+#include "transport/transport.h"
+#include "wire/grpc.h"
+
+struct gcconn {
+	int fd;
+	nghttp2_session *ng;
+	struct gcconn *next;
+	bool broken; /* not to be reused */
+};
+
+struct gchan {
+	struct lrpc__addr addr; /* scheme TCP, for sock.c */
+	char authority[300];
+	size_t max_msg;
+	pthread_mutex_t lock;
+	struct gcconn *idle;
+	/* grpc_async.c's connections and watcher, made on first use */
+	_Atomic(struct lrpc__grpc_async *) async;
+};
+
+/* One call: the request buffer lent by acquire, then the response. */
+struct gcall {
+	struct lrpc__req_buf rb; /* first: the call path sees this */
+	unsigned char *mem;      /* prefix + request */
+	size_t len, sent;
+	int32_t sid;
+	struct lrpc__grpc_msgq in;
+	int http;        /* :status, 0 if none */
+	int grpc_status; /* -1 if none */
+	char message[LRPC_STATUS_MSG_MAX];
+	bool closed, bad;
+	uint32_t rst;
+};
+
+/* Connect and start a client session whose callbacks fill the gcall of
+ * each stream (its stream user data). \return 0, -errno. */
+int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out);
+void lrpc__gconn_free(struct gcconn *k);
+/* Submit \p c (its request, \p req_len bytes, after the prefix in mem) as
+ * a new stream of \p k. \return the stream id, or a negative nghttp2
+ * error. */
+int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
+			   const char *full_name, size_t req_len,
+			   lrpc_deadline deadline);
+/* The outcome of \p c, whose stream closed: the reply (in c, valid while
+ * it lives) or the status. */
+lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
+			     lrpc_deadline deadline, const unsigned char **rep,
+			     size_t *rep_len, lrpc_status *st);
+
+/* grpc_async.c: the channel's start and abandon, and what close stops. */
+void lrpc__grpc_async_start(lrpc_channel *c, struct lrpc_async *p);
+void lrpc__grpc_async_abandon(lrpc_channel *c, struct lrpc_async *p);
+void lrpc__grpc_async_close(lrpc_channel *c);
+
+#endif
