@@ -108,6 +108,67 @@ static int unimplemented_service(void)
 	return 0;
 }
 
+static const lrpc_method_desc *unary_call_desc(void)
+{
+	const lrpc_service_desc *d = &grpc__testing__test_service__service_desc;
+
+	for (size_t i = 0; i < d->n_methods; i++)
+		if (!strcmp(d->methods[i].name, "UnaryCall"))
+			return &d->methods[i];
+	abort();
+}
+
+/* custom_metadata's unary half (its FullDuplexCall half needs metadata on
+ * streams), with lazyrpc's own checks of what a caller may send. */
+static int custom_metadata_unary(void)
+{
+	static const unsigned char trailing[] = { 0xab, 0xab, 0xab };
+	const lrpc_metadata md[] = {
+		{ "x-grpc-test-echo-initial", "test_initial_metadata_value", 27 },
+		{ "x-grpc-test-echo-trailing-bin", trailing, sizeof(trailing) },
+	};
+	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+	Grpc__Testing__SimpleRequest req = GRPC__TESTING__SIMPLE_REQUEST__INIT;
+	Grpc__Testing__SimpleResponse *rep = NULL;
+	static char big[LRPC_METADATA_MAX];
+	const lrpc_metadata *m;
+	lrpc_status st = { 0 };
+	lrpc_code code;
+
+	CHECK(lrpc_metadata_list_new(&o.headers) == 0 && lrpc_metadata_list_new(&o.trailers) == 0,
+	      "out of memory");
+	o.metadata = md;
+	o.n_metadata = 2;
+	req.response_size = 314159;
+	code = lrpc_channel_call_opts(ch, unary_call_desc(),
+				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
+	CHECK(code == LRPC_OK, "UnaryCall: %s %s", lrpc_code_name(code), st.message);
+	grpc__testing__simple_response__free_unpacked(rep, NULL);
+	m = lrpc_metadata_list_find(o.headers, "x-grpc-test-echo-initial");
+	CHECK(m && m->value_len == 27 && !memcmp(m->value, "test_initial_metadata_value", 27),
+	      "initial metadata not echoed");
+	m = lrpc_metadata_list_find(o.trailers, "x-grpc-test-echo-trailing-bin");
+	CHECK(m && m->value_len == 3 && !memcmp(m->value, trailing, 3),
+	      "binary trailing metadata not echoed");
+
+	/* What may not be sent is refused before anything is. */
+	o.metadata = (const lrpc_metadata[]){ { "Bad-Key", "v", 1 } };
+	o.n_metadata = 1;
+	code = lrpc_channel_call_opts(ch, unary_call_desc(),
+				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
+	CHECK(code == LRPC_INVALID_ARGUMENT && strstr(st.message, "Bad-Key"),
+	      "a bad key: %s %s", lrpc_code_name(code), st.message);
+	memset(big, 'x', sizeof(big) - 1);
+	o.metadata = (const lrpc_metadata[]){ { "big", big, sizeof(big) - 1 } };
+	code = lrpc_channel_call_opts(ch, unary_call_desc(),
+				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
+	CHECK(code == LRPC_RESOURCE_EXHAUSTED && strstr(st.message, "exceeds"),
+	      "an oversized set: %s %s", lrpc_code_name(code), st.message);
+	lrpc_metadata_list_free(o.headers);
+	lrpc_metadata_list_free(o.trailers);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -121,7 +182,8 @@ static const struct {
 	{ "empty_stream", NULL, "streams on grpc:// channels" },
 	{ "status_code_and_message", NULL, "streams on grpc:// channels (its FullDuplexCall half)" },
 	{ "special_status_message", special_status_message, NULL },
-	{ "custom_metadata", NULL, "request metadata on the client side" },
+	{ "custom_metadata", NULL, "metadata on grpc:// streams (custom_metadata_unary runs the rest)" },
+	{ "custom_metadata_unary", custom_metadata_unary, NULL },
 	{ "unimplemented_method", unimplemented_method, NULL },
 	{ "unimplemented_service", unimplemented_service, NULL },
 	{ "timeout_on_sleeping_server", NULL, "streams on grpc:// channels" },

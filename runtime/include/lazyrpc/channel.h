@@ -101,6 +101,60 @@ LRPC_API lrpc_code lrpc_channel_call(lrpc_channel *ch,
 				     lrpc_deadline deadline,
 				     lrpc_status *status);
 
+/*
+ * Call metadata, client side (since 0.3.0; the rules and limits are the
+ * server's, service.h). A list is where a call puts the response headers
+ * or trailers it got: the caller makes it, passes it in lrpc_call_opts,
+ * reads it after the call, and frees it. Not thread-safe: one call at a
+ * time may fill a list, and nobody read it meanwhile.
+ */
+typedef struct lrpc_metadata_list lrpc_metadata_list;
+
+/** Make an empty list. \return 0, -EINVAL (NULL), -ENOMEM. */
+LRPC_API int lrpc_metadata_list_new(lrpc_metadata_list **out);
+/** Free \p l and its entries. NULL is allowed. */
+LRPC_API void lrpc_metadata_list_free(lrpc_metadata_list *l);
+/** Drop every entry (a call filling \p l clears it first). */
+LRPC_API void lrpc_metadata_list_clear(lrpc_metadata_list *l);
+/** \return the entries' count; *md (may be NULL) their array, in the
+ * order received, valid until \p l is cleared, refilled or freed. */
+LRPC_API size_t lrpc_metadata_list_get(const lrpc_metadata_list *l,
+				       const lrpc_metadata **md);
+/** \return the first entry with key \p key, or NULL. */
+LRPC_API const lrpc_metadata *lrpc_metadata_list_find(const lrpc_metadata_list *l,
+						      const char *key);
+
+/* What a call sends and receives beside its messages (since 0.3.0).
+ * Zero it (or use LRPC_CALL_OPTS_INIT) and set what is wanted. */
+typedef struct lrpc_call_opts {
+	/* Request metadata: n_metadata entries, read before the call
+	 * returns (the caller keeps ownership). */
+	const lrpc_metadata *metadata;
+	size_t n_metadata;
+	/* If set, cleared and filled with the response headers and the
+	 * trailers, whatever the call's code. */
+	lrpc_metadata_list *headers;
+	lrpc_metadata_list *trailers;
+	void *reserved[4];
+} lrpc_call_opts;
+#define LRPC_CALL_OPTS_INIT { 0 }
+
+/**
+ * lrpc_channel_call() with \p opts (may be NULL). Request metadata that
+ * breaks the rules is INVALID_ARGUMENT naming the key, a set over
+ * LRPC_METADATA_MAX is RESOURCE_EXHAUSTED, and metadata on a transport
+ * that does not carry it yet (today: all but grpc://) is UNIMPLEMENTED;
+ * nothing is sent then. Thread-safe on \p ch.
+ * \return the call's status code.
+ */
+LRPC_API lrpc_code lrpc_channel_call_opts(lrpc_channel *ch,
+					  const lrpc_method_desc *method,
+					  const ProtobufCMessage *req,
+					  ProtobufCMessage **rep,
+					  lrpc_deadline deadline,
+					  const lrpc_call_opts *opts,
+					  lrpc_status *status);
+
 /**
  * The same with bytes: \p req (\p req_len bytes, not checked by the client)
  * goes to method \p method_id; the reply is copied to \p rep (capacity

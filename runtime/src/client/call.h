@@ -12,6 +12,7 @@
 /* What one kind of call does with the request and the reply. */
 struct lrpc__call_io {
 	size_t req_len;
+	const lrpc_call_opts *opts; /* metadata to send and receive, or NULL */
 	/* Write the request's req_len bytes at \p buf. */
 	void (*put)(struct lrpc__call_io *io, unsigned char *buf);
 	/* Take the reply while the transport still holds it. */

@@ -11,6 +11,7 @@
 
 #include "client/call.h"
 #include "client/pending.h"
+#include "client/metadata.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
 
@@ -129,6 +130,17 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "request of %zu bytes exceeds the %zu-byte limit",
 					 io->req_len, max);
+	if (io->opts) {
+		code = lrpc__md_check(io->opts->metadata, io->opts->n_metadata, st);
+		if (code != LRPC_OK)
+			return code;
+		if (io->opts->n_metadata && !ch->ops->metadata)
+			return lrpc__status_fail(st, LRPC_UNIMPLEMENTED,
+						 "call metadata is not carried over %s yet",
+						 lrpc_channel_handoff(ch));
+		lrpc_metadata_list_clear(io->opts->headers);
+		lrpc_metadata_list_clear(io->opts->trailers);
+	}
 	deadline = lrpc__channel_deadline(ch, deadline);
 	for (unsigned int tries = 0;; tries++) {
 		code = ch->ops->acquire(ch, io->req_len, deadline, &rb, st);
@@ -144,6 +156,10 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 		return code;
 	io->put(io, rb->buf);
 	rb->full_name = full_name;
+	rb->md = io->opts ? io->opts->metadata : NULL;
+	rb->n_md = io->opts ? io->opts->n_metadata : 0;
+	rb->headers = io->opts ? io->opts->headers : NULL;
+	rb->trailers = io->opts ? io->opts->trailers : NULL;
 	code = ch->ops->invoke(ch, rb, method_id, io->req_len, deadline, &rep,
 			       &rep_len, st);
 	if (code == LRPC_OK)
@@ -190,8 +206,16 @@ lrpc_code lrpc_channel_call(lrpc_channel *ch, const lrpc_method_desc *method,
 			    const ProtobufCMessage *req, ProtobufCMessage **rep,
 			    lrpc_deadline deadline, lrpc_status *st)
 {
+	return lrpc_channel_call_opts(ch, method, req, rep, deadline, NULL, st);
+}
+
+lrpc_code lrpc_channel_call_opts(lrpc_channel *ch, const lrpc_method_desc *method,
+				 const ProtobufCMessage *req, ProtobufCMessage **rep,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
+				 lrpc_status *st)
+{
 	struct msg_io m = {
-		.io = { .put = msg_put, .take = msg_take },
+		.io = { .put = msg_put, .take = msg_take, .opts = opts },
 		.method = method,
 		.req = req,
 		.rep = rep,

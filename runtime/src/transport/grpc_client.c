@@ -70,6 +70,14 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
 						 sizeof(c->message) - 1);
 
 		c->message[n] = '\0';
+	} else if (nlen && name[0] != ':') {
+		/* Custom metadata; in a HEADERS that ends the stream (the
+		 * trailers, or Trailers-Only) it is the trailers. */
+		bool trailer = f->headers.cat == NGHTTP2_HCAT_HEADERS ||
+			       (f->hd.flags & NGHTTP2_FLAG_END_STREAM);
+
+		if (lrpc__gcall_md_take(c, trailer, name, nlen, value, vlen) < 0)
+			c->bad = true;
 	}
 	return 0;
 }
@@ -236,6 +244,7 @@ static void g_release(lrpc_channel *ch, struct lrpc__req_buf *rb)
 
 	(void)ch;
 	lrpc__grpc_msgq_free(&c->in);
+	lrpc__gcall_md_free(c);
 	free(c->mem);
 	free(c);
 }
@@ -283,12 +292,17 @@ int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
 		NV("user-agent", "grpc-c-lazyrpc", 14),
 	};
 	nghttp2_data_provider prd = { .source.ptr = c, .read_callback = read_req };
+	struct lrpc__grpc_nvs block;
+	nghttp2_nv *all;
+	size_t n;
 
 	lrpc__grpc_prefix_put(c->mem, (uint32_t)req_len);
 	c->len = LRPC__GRPC_PREFIX + req_len;
 	c->grpc_status = -1;
-	c->sid = nghttp2_submit_request(k->ng, NULL, nv, sizeof(nv) / sizeof(nv[0]),
-					&prd, c);
+	all = lrpc__gcall_md_nv(c, nv, sizeof(nv) / sizeof(nv[0]), &n, &block);
+	c->sid = all ? nghttp2_submit_request(k->ng, NULL, all, n, &prd, c) : NGHTTP2_ERR_NOMEM;
+	free(all);
+	lrpc__grpc_nvs_free(&block);
 	return c->sid;
 }
 
@@ -297,8 +311,13 @@ lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 			     size_t *rep_len, lrpc_status *st)
 {
 	const unsigned char *msg;
+	const char *bad = NULL;
 	size_t n;
 
+	if (lrpc__gcall_md_deliver(c, &bad) < 0)
+		return bad ? lrpc__status_fail(st, LRPC_INTERNAL,
+					       "response metadata %.64s is not base64", bad) :
+			     lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
 	/* A server resets a call at its deadline (grpc-timeout); gRPC's own
 	 * clients report the deadline, not the reset. */
 	if (c->grpc_status < 0 && c->rst == NGHTTP2_CANCEL && lrpc_now() >= deadline)
@@ -373,6 +392,7 @@ static void g_close(lrpc_channel *ch)
 }
 
 static const struct lrpc__chan_ops grpc_chan_ops = {
+	.metadata = true,
 	.max_msg = g_max_msg,
 	.acquire = g_acquire,
 	.invoke = g_invoke,

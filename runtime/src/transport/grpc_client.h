@@ -11,6 +11,7 @@
 #include <nghttp2/nghttp2.h>
 #include <stdatomic.h>
 
+#include "transport/grpc_md.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
@@ -43,7 +44,25 @@ struct gcall {
 	char message[LRPC_STATUS_MSG_MAX];
 	bool closed, bad;
 	uint32_t rst;
+	/* The response's custom headers and trailers, collected only when
+	 * rb.headers or rb.trailers asks for them (grpc_client_md.c). */
+	struct lrpc__grpc_md_in hdr_in, trl_in;
 };
+
+/* grpc_client_md.c: one response header of \p c's stream, of a HEADERS
+ * frame that is the trailers (or a Trailers-Only response) when
+ * \p trailer. \return 0, -ENOMEM. */
+int lrpc__gcall_md_take(struct gcall *c, bool trailer, const uint8_t *name, size_t nlen,
+			const uint8_t *value, size_t vlen);
+/* Hand what was collected to the caller's lists. \return 0, or a
+ * negative errno with \p bad naming a binary value that is not base64. */
+int lrpc__gcall_md_deliver(struct gcall *c, const char **bad);
+void lrpc__gcall_md_free(struct gcall *c);
+/* The request's metadata as name/value pairs after \p lead, for
+ * nghttp2_submit_request (which copies them). \return the array (free()
+ * it, and *block) or NULL (-ENOMEM). */
+nghttp2_nv *lrpc__gcall_md_nv(const struct gcall *c, const nghttp2_nv *lead, size_t nlead,
+			      size_t *n, struct lrpc__grpc_nvs *block);
 
 /* Connect and start a client session whose callbacks fill the gcall of
  * each stream (its stream user data). \return 0, -errno. */

@@ -83,22 +83,22 @@ void lrpc__grpc_md_in_free(struct lrpc__grpc_md_in *m)
 	*m = (struct lrpc__grpc_md_in){ 0 };
 }
 
-int lrpc__grpc_md_pack(const struct lrpc__md_set *set, struct lrpc__grpc_nvs *out)
+int lrpc__grpc_md_pack_v(const lrpc_metadata *v, size_t n, struct lrpc__grpc_nvs *out)
 {
-	size_t size = set->n * sizeof(nghttp2_nv);
+	size_t size = n * sizeof(nghttp2_nv);
 	unsigned char *p;
 
 	lrpc__grpc_nvs_free(out);
-	if (!set->n)
+	if (!n)
 		return 0;
-	for (size_t i = 0; i < set->n; i++)
-		size += strlen(set->v[i].key) + set->v[i].value_len / 3 * 4 + 4;
+	for (size_t i = 0; i < n; i++)
+		size += strlen(v[i].key) + v[i].value_len / 3 * 4 + 4;
 	out->nv = malloc(size);
 	if (!out->nv)
 		return -ENOMEM;
-	p = (unsigned char *)(out->nv + set->n);
-	for (size_t i = 0; i < set->n; i++) {
-		const lrpc_metadata *e = &set->v[i];
+	p = (unsigned char *)(out->nv + n);
+	for (size_t i = 0; i < n; i++) {
+		const lrpc_metadata *e = &v[i];
 		size_t klen = strlen(e->key), vlen = e->value_len;
 		nghttp2_nv *nv = &out->nv[i];
 
@@ -117,8 +117,13 @@ int lrpc__grpc_md_pack(const struct lrpc__md_set *set, struct lrpc__grpc_nvs *ou
 		nv->valuelen = vlen;
 		p += vlen;
 	}
-	out->n = set->n;
+	out->n = n;
 	return 0;
+}
+
+int lrpc__grpc_md_pack(const struct lrpc__md_set *set, struct lrpc__grpc_nvs *out)
+{
+	return lrpc__grpc_md_pack_v(set->v, set->n, out);
 }
 
 void lrpc__grpc_nvs_free(struct lrpc__grpc_nvs *nvs)

@@ -41,6 +41,8 @@ struct lrpc__grpc_nvs {
 /* \p set as name/value pairs, binary values in base64. Replaces what
  * \p out held. \return 0, -ENOMEM (out left empty). */
 int lrpc__grpc_md_pack(const struct lrpc__md_set *set, struct lrpc__grpc_nvs *out);
+/* The same for \p n entries at \p v (a client's request metadata). */
+int lrpc__grpc_md_pack_v(const lrpc_metadata *v, size_t n, struct lrpc__grpc_nvs *out);
 void lrpc__grpc_nvs_free(struct lrpc__grpc_nvs *nvs);
 
 /* \p a then \p b, after \p lead fixed pairs, into one array for

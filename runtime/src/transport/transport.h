@@ -31,6 +31,12 @@ struct lrpc__req_buf {
 	 * ("/pkg.Svc/Method"), NULL for a raw call by id. Transports that
 	 * name methods on the wire (grpc://) need it. */
 	const char *full_name;
+	/* Set by the call path before invoke, for transports that carry
+	 * metadata (chan_ops.metadata): what to send beside the request,
+	 * and where to put what comes back (NULL: not wanted). */
+	const lrpc_metadata *md;
+	size_t n_md;
+	lrpc_metadata_list *headers, *trailers;
 };
 
 struct lrpc__cstream;
@@ -73,6 +79,9 @@ struct lrpc__cstream {
 /* A client channel's transport. Every member may be called from any
  * thread at once, except close, which is called once, last. */
 struct lrpc__chan_ops {
+	/* Does invoke carry call metadata (lrpc__req_buf's md, headers,
+	 * trailers)? Else the call path refuses request metadata. */
+	bool metadata;
 	size_t (*max_msg)(const lrpc_channel *ch);
 	/* Lend a buffer with room for \p len request bytes, blocking at most
 	 * until \p deadline. */

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Call metadata, client side (metadata_list.c). */
+#ifndef LRPC_CLIENT_METADATA_H
+#define LRPC_CLIENT_METADATA_H
+
+#include "core/internal.h"
+
+/* Append a copy of an entry (a transport filling a caller's list).
+ * \return 0, -ENOMEM. */
+int lrpc__md_list_add(lrpc_metadata_list *l, const char *key, size_t klen,
+		      const void *value, size_t vlen);
+
+/* Check what a caller wants to send against the rules and the limit.
+ * \return LRPC_OK, or INVALID_ARGUMENT / RESOURCE_EXHAUSTED with \p st. */
+lrpc_code lrpc__md_check(const lrpc_metadata *md, size_t n, lrpc_status *st);
+
+#endif
