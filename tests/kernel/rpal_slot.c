@@ -49,9 +49,10 @@ static int spawn(int uid, int mark, char *const argv[], struct holder *h)
 
 	for (i = 0; argv[i]; i++)
 		hold = !strcmp(argv[i], "hold");
+	/* O_CLOEXEC: later children must not keep a holder's stdin open. */
 	CHECK_OK(pipe2(errp, O_CLOEXEC));
-	CHECK_OK(pipe(inp));
-	CHECK_OK(pipe(outp));
+	CHECK_OK(pipe2(inp, O_CLOEXEC));
+	CHECK_OK(pipe2(outp, O_CLOEXEC));
 	h->pid = fork();
 	CHECK(h->pid >= 0);
 	if (!h->pid) {
