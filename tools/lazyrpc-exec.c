@@ -7,9 +7,10 @@
  * Marks this thread with RPAL_IOC_EXEC_SLOT on /dev/rpal, so that the
  * kernel lays the next program out in a free 512 GiB slot (program,
  * libraries, heap, stacks, vDSO), then executes COMMAND, searching PATH
- * when it has no '/'. Exit status: COMMAND's own, or 125 when the kernel
- * has no slots for us, 126 when COMMAND cannot run in a slot, 127 when it
- * is not found (as env(1) and the shells count them).
+ * when it has no '/'. Exit status: COMMAND's own, or 125 when the launcher
+ * itself fails (bad usage, no RPAL slots in this kernel, none free for this
+ * user), 126 when COMMAND cannot run in a slot, 127 when it is not found
+ * (as env(1) and the shells count them).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,7 +25,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define EXIT_NO_SLOT	125
+#define EXIT_FAILED	125
 #define EXIT_CANNOT_RUN	126
 #define EXIT_NOT_FOUND	127
 
@@ -124,13 +125,13 @@ int main(int argc, char **argv)
 		first = 2;
 	if (first >= argc || (argv[first][0] == '-' && first == 1)) {
 		usage(stderr);
-		return EXIT_NO_SLOT;
+		return EXIT_FAILED;
 	}
 	if (mark_thread())
-		return EXIT_NO_SLOT;
+		return EXIT_FAILED;
 	err = exec_search(argv + first);
 	fprintf(stderr, "%s: %s: %s\n", prog, argv[first], exec_why(err));
 	if (err == ENOENT || err == ENOTDIR)
 		return EXIT_NOT_FOUND;
-	return err == ENOSPC || err == EDQUOT ? EXIT_NO_SLOT : EXIT_CANNOT_RUN;
+	return err == ENOSPC || err == EDQUOT ? EXIT_FAILED : EXIT_CANNOT_RUN;
 }
