@@ -11,16 +11,14 @@ src=$(ls -d "$cache"/linux-*/ 2>/dev/null | head -1)
 status=0
 mapfile -t patches < <(grep -v '^\s*#' "$here/patches/series" | sed "s|^|$here/patches/|")
 "$src/scripts/checkpatch.pl" --strict --no-tree -q "${patches[@]}" || status=1
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-# The header as the last patch that touches it leaves it.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# The header as the series leaves it: apply only its hunks, in order.
 for p in "${patches[@]}"; do
-	if grep -q '^+++ b/include/uapi/linux/rpal.h' "$p"; then
-		awk '/^\+\+\+ b\/include\/uapi\/linux\/rpal.h/{f=1; next}
-		     f && /^diff --git/{f=0} f && /^\+/{print substr($0, 2)}' "$p" >"$tmp"
-	fi
+	(cd "$tmp" && git apply --include=include/uapi/linux/rpal.h "$p") ||
+		{ echo "check.sh: $(basename "$p"): uapi hunks do not apply"; status=1; }
 done
-if ! cmp -s "$tmp" "$here/include/uapi/linux/rpal.h"; then
+if ! cmp -s "$tmp/include/uapi/linux/rpal.h" "$here/include/uapi/linux/rpal.h"; then
 	echo "check.sh: kernel/include/uapi/linux/rpal.h differs from the series"
 	status=1
 fi

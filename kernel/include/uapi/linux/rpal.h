@@ -42,7 +42,23 @@
  *                restart otherwise); call: the caller was killed. A signal
  *                or stop never ends a call: the call ioctl restarts and
  *                waits on for the reply.
- *   ENOSPC       out of service, sender or receiver ids
+ *   ENOSPC       out of service, sender or receiver ids, or of slots
+ *   EDQUOT       the user already holds RPAL_SLOTS_PER_USER slots
+ *
+ * Slots. A process may live in a slot of its own: one 512 GiB region,
+ * 512 GiB-aligned (one top-level page-table entry with 4-level paging, one
+ * p4d entry with 5-level paging), of which slot 1 is the lowest and slot
+ * RPAL_NR_SLOTS the highest; ordinary processes keep their layout, above
+ * the slots. RPAL_IOC_EXEC_SLOT marks the calling thread so that its next
+ * successful execve() lays the new program out in a free slot, chosen by
+ * the kernel: program, interpreter, libraries, heap, stacks and vDSO. The
+ * mark stays through failed execve() calls and is not inherited by fork.
+ * The program must be position independent (ET_DYN, 64-bit): other ELF
+ * files fail the execve() with EINVAL. In a slot, no mapping, mremap(),
+ * shmat() or brk() may reach outside it (ENOMEM; a hint outside it is
+ * ignored) and no stack grows past its edge. The slot belongs to the mm:
+ * a fork child has none (it keeps its copy of the mappings, unconfined),
+ * and the slot is free again when the last user of the mm is gone.
  */
 #ifndef _UAPI_LINUX_RPAL_H
 #define _UAPI_LINUX_RPAL_H
@@ -125,6 +141,14 @@ struct rpal_call {
 	__s64 timeout_ns;
 };
 
+#define RPAL_SLOT_SHIFT		39
+#define RPAL_SLOT_SIZE		(1ULL << RPAL_SLOT_SHIFT)
+#define RPAL_NR_SLOTS		64
+#define RPAL_SLOTS_PER_USER	16
+
+/* RPAL_IOC_EXEC_SLOT: the argument, not a pointer; 0 takes the mark away. */
+#define RPAL_EXEC_SLOT		1U
+
 #define RPAL_IOC_MAGIC		0xB8
 
 /* Returns RPAL_API_VERSION. */
@@ -139,5 +163,8 @@ struct rpal_call {
 #define RPAL_IOC_WAIT			_IOWR(RPAL_IOC_MAGIC, 7, struct rpal_wait)
 #define RPAL_IOC_CALL			_IOWR(RPAL_IOC_MAGIC, 8, struct rpal_call)
 #define RPAL_IOC_REPLY_WAIT		_IOWR(RPAL_IOC_MAGIC, 9, struct rpal_wait)
+#define RPAL_IOC_EXEC_SLOT		_IO(RPAL_IOC_MAGIC, 10)
+/* Returns the calling process's slot, 0 if it has none. */
+#define RPAL_IOC_GET_SLOT		_IO(RPAL_IOC_MAGIC, 11)
 
 #endif /* _UAPI_LINUX_RPAL_H */
