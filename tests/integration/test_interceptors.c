@@ -5,6 +5,7 @@
  * (which then never reaches its handler, and still gets every after).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@ static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 	return LRPC_OK;
 }
 
-/* What the interceptors saw, in order: "A<", "B<", "B>", "A>". */
+/* What the interceptors saw, in order: "A<", "B<", "B>", "A>". Under
+ * lock: they run on the server's threads, the checks on the test's. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char trace[256];
 static lrpc_code last_code;
 static int64_t last_ns;
@@ -37,7 +40,9 @@ static lrpc_code before(void *arg, lrpc_call *call)
 {
 	const char *who = arg;
 
+	pthread_mutex_lock(&lock);
 	snprintf(trace + strlen(trace), sizeof(trace) - strlen(trace), "%s<", who);
+	pthread_mutex_unlock(&lock);
 	if (*who == 'B' && atomic_exchange(&refuse_next, 0)) {
 		lrpc_call_set_message(call, "B says no to %s", lrpc_call_method(call)->name);
 		return LRPC_PERMISSION_DENIED;
@@ -49,6 +54,7 @@ static void after(void *arg, lrpc_call *call, lrpc_code code, int64_t ns)
 {
 	const char *who = arg;
 
+	pthread_mutex_lock(&lock);
 	snprintf(trace + strlen(trace), sizeof(trace) - strlen(trace), "%s>", who);
 	if (*who == 'A') {
 		last_code = code;
@@ -57,6 +63,7 @@ static void after(void *arg, lrpc_call *call, lrpc_code code, int64_t ns)
 		snprintf(last_transport, sizeof(last_transport), "%s",
 			 lrpc_call_peer(call)->transport);
 	}
+	pthread_mutex_unlock(&lock);
 }
 
 static lrpc_server *start(char *uri, size_t len)
@@ -104,6 +111,7 @@ START_TEST(interceptors_wrap_unary_calls_in_order)
 	 * the trace is whole once the next call comes back. */
 	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st), LRPC_OK);
 	lrpctest__echo_msg__free_unpacked(rep, NULL);
+	pthread_mutex_lock(&lock);
 	ck_assert_str_eq(trace, "A<B<B>A>A<B<B>A>");
 	ck_assert_int_eq(last_code, LRPC_OK);
 	ck_assert_int_ge(last_ns, 0);
@@ -114,6 +122,7 @@ START_TEST(interceptors_wrap_unary_calls_in_order)
 	/* B refuses: the handler never runs, the client gets B's status,
 	 * A's after sees it. */
 	trace[0] = '\0';
+	pthread_mutex_unlock(&lock);
 	atomic_store(&refuse_next, 1);
 	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st),
 			 LRPC_PERMISSION_DENIED);
@@ -121,7 +130,9 @@ START_TEST(interceptors_wrap_unary_calls_in_order)
 	ck_assert_int_eq(atomic_load(&handled), 2);
 	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st), LRPC_OK);
 	lrpctest__echo_msg__free_unpacked(rep, NULL);
+	pthread_mutex_lock(&lock);
 	ck_assert_str_eq(trace, "A<B<B>A>A<B<B>A>");
+	pthread_mutex_unlock(&lock);
 	lrpc_channel_close(ch);
 	lrpc_server_free(s);
 }
@@ -163,7 +174,9 @@ START_TEST(interceptors_wrap_streams)
 		ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep, 0, &st), LRPC_OK);
 		lrpctest__echo_msg__free_unpacked(rep, NULL);
 	}
+	pthread_mutex_lock(&lock);
 	ck_assert_str_eq(trace, "A<B<B>A>A<B<B>A>A<B<B>A>");
+	pthread_mutex_unlock(&lock);
 	lrpc_channel_close(ch);
 	lrpc_server_free(s);
 }
