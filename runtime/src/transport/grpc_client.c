@@ -9,7 +9,7 @@
  *
  * Threads: any thread may call at once (the pool is under the channel's
  * lock); a connection and its nghttp2 session belong to the one thread
- * that borrowed it. Streams (stream_open) are not carried yet.
+ * that borrowed it. Streams: grpc_stream_client.c, a connection each.
  *
  * Status: grpc-status and the percent-decoded grpc-message from the
  * trailers (or a Trailers-Only response); without them one is made from
@@ -46,9 +46,9 @@ static bool is(const uint8_t *p, size_t n, const char *lit)
 	return n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
-		     const uint8_t *name, size_t nlen, const uint8_t *value,
-		     size_t vlen, uint8_t flags, void *user)
+int lrpc__gcall_on_header(nghttp2_session *ng, const nghttp2_frame *f,
+			  const uint8_t *name, size_t nlen, const uint8_t *value,
+			  size_t vlen, uint8_t flags, void *user)
 {
 	struct gcall *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
 
@@ -131,7 +131,7 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 		free(k);
 		return -ENOMEM;
 	}
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_header_callback(cb, lrpc__gcall_on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
@@ -176,7 +176,7 @@ static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 }
 
 /* The status when the server sent no grpc-status (PROTOCOL-HTTP2.md). */
-static lrpc_code synthesize(const struct gcall *c, lrpc_status *st)
+lrpc_code lrpc__gcall_synthesize(const struct gcall *c, lrpc_status *st)
 {
 	static const struct { uint32_t h2; lrpc_code code; } rst[] = {
 		{ NGHTTP2_REFUSED_STREAM, LRPC_UNAVAILABLE },
@@ -305,7 +305,7 @@ lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED, "%s",
 					 "deadline exceeded (the server reset the call)");
 	if (c->grpc_status < 0)
-		return synthesize(c, st);
+		return lrpc__gcall_synthesize(c, st);
 	if (c->grpc_status != LRPC_OK)
 		return lrpc__status_from_peer(st, (uint32_t)c->grpc_status, c->message,
 					      strlen(c->message));
@@ -377,6 +377,7 @@ static const struct lrpc__chan_ops grpc_chan_ops = {
 	.acquire = g_acquire,
 	.invoke = g_invoke,
 	.release = g_release,
+	.stream_open = lrpc__grpc_stream_open,
 	.start = lrpc__grpc_async_start,
 	.abandon = lrpc__grpc_async_abandon,
 	.close = g_close,

@@ -61,6 +61,20 @@ lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 			     lrpc_deadline deadline, const unsigned char **rep,
 			     size_t *rep_len, lrpc_status *st);
 
+/* The session callback that fills a gcall's http, grpc_status and message
+ * from the response's headers and trailers. */
+int lrpc__gcall_on_header(nghttp2_session *ng, const nghttp2_frame *f,
+			  const uint8_t *name, size_t nlen, const uint8_t *value,
+			  size_t vlen, uint8_t flags, void *user);
+/* The status of \p c, whose stream closed without a grpc-status: from
+ * the HTTP status or the RST_STREAM code (PROTOCOL-HTTP2.md). */
+lrpc_code lrpc__gcall_synthesize(const struct gcall *c, lrpc_status *st);
+
+/* grpc_stream_client.c: the channel's stream_open (a connection each). */
+lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
+				 const char *full_name, lrpc_deadline deadline,
+				 struct lrpc__cstream **out, lrpc_status *st);
+
 /* grpc_async.c: the channel's start and abandon, and what close stops. */
 void lrpc__grpc_async_start(lrpc_channel *c, struct lrpc_async *p);
 void lrpc__grpc_async_abandon(lrpc_channel *c, struct lrpc_async *p);

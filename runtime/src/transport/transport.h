@@ -87,8 +87,10 @@ struct lrpc__chan_ops {
 	void (*release)(lrpc_channel *ch, struct lrpc__req_buf *rb);
 	/* Open a stream on \p method_id, holding one call context (a lane,
 	 * a connection) until its free; blocks at most until \p deadline for
-	 * one. NULL: this transport carries no streams. */
+	 * one. \p full_name ("/pkg.Svc/Method") for transports that name
+	 * methods on the wire. NULL: this transport carries no streams. */
 	lrpc_code (*stream_open)(lrpc_channel *ch, uint32_t method_id,
+				 const char *full_name,
 				 lrpc_deadline deadline,
 				 struct lrpc__cstream **out, lrpc_status *st);
 	/*
