@@ -26,6 +26,7 @@
 
 #include "transport/sock.h"
 #include "transport/grpc_client.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
@@ -37,6 +38,7 @@ void lrpc__gconn_free(struct gcconn *k)
 	if (!k)
 		return;
 	nghttp2_session_del(k->ng);
+	lrpc__tls_free(k->tls);
 	close(k->fd);
 	free(k);
 }
@@ -142,6 +144,10 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 		free(k);
 		return -ENOMEM;
 	}
+	if ((ret = lrpc__gconn_tls_start(g, k->fd, k->ng, deadline, &k->tls)) < 0) {
+		lrpc__gconn_free(k);
+		return ret;
+	}
 	*out = k;
 	return 0;
 }
@@ -150,15 +156,13 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
  * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
 static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 {
-	unsigned char buf[16384];
-
 	while (!c->closed) {
 		const uint8_t *p;
 		ssize_t n;
 		int ret;
 
 		while ((n = nghttp2_session_mem_send(k->ng, &p)) > 0)
-			if ((ret = lrpc__sock_write_all(k->fd, p, (size_t)n, deadline)) < 0)
+			if ((ret = lrpc__gconn_write(k, p, (size_t)n, deadline)) < 0)
 				return ret;
 		if (n < 0)
 			return -EPROTO;
@@ -166,11 +170,8 @@ static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 			break;
 		if (!nghttp2_session_want_read(k->ng))
 			return -ECONNRESET;
-		n = lrpc__sock_read(k->fd, buf, 1, sizeof(buf), deadline);
-		if (n < 0)
-			return (int)n;
-		if (nghttp2_session_mem_recv(k->ng, buf, (size_t)n) < 0)
-			return -EPROTO;
+		if ((ret = lrpc__gconn_read(k, deadline)) < 0)
+			return ret;
 	}
 	return 0;
 }
@@ -368,6 +369,7 @@ static void g_close(lrpc_channel *ch)
 		next = k->next;
 		lrpc__gconn_free(k);
 	}
+	lrpc__tls_ctx_free(g->tls);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
 }
@@ -400,8 +402,13 @@ int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 	ch->impl = g;
 	ch->ops = &grpc_chan_ops;
 	ch->handoff = "grpc";
-	/* One connection now, so that a wrong address fails here. */
+	if (addr->scheme == LRPC__SCHEME_GRPCS && (ret = lrpc__gchan_tls_init(g, ch, addr)) < 0)
+		return ret;
+	/* One connection now, so that a wrong address (or certificate)
+	 * fails here. */
 	ret = lrpc__gconn_open(g, lrpc_deadline_after_ms(ch->opts.connect_timeout_ms), &k);
+	if (ret == -EPROTO && g->tls && ch->opts.open_status)
+		lrpc__status_set(ch->opts.open_status, LRPC_UNAVAILABLE, "%s", g->tls_why);
 	if (ret < 0)
 		return ret;
 	k->next = NULL;

@@ -32,6 +32,7 @@
 
 #include "transport/grpc_client.h"
 #include "transport/sock.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
@@ -49,6 +50,9 @@ struct gstream {
 	bool driving;
 	const uint8_t *wp; /* what the socket has not taken of nghttp2's */
 	size_t wn;
+	struct lrpc__tls *tls; /* grpcs://: wp then points into cbuf */
+	unsigned char *cbuf;
+	size_t ccap;
 	/* The message being sent: prefix + bytes, handed to nghttp2 from
 	 * osent on. */
 	unsigned char *out;
@@ -139,12 +143,25 @@ static void flush(struct gstream *s)
 		ssize_t n;
 
 		if (!s->wn) {
-			n = nghttp2_session_mem_send(s->ng, &s->wp);
+			const uint8_t *d;
+			size_t len = 0;
+
+			n = nghttp2_session_mem_send(s->ng, &d);
 			if (n < 0)
 				conn_fail(s, "HTTP/2 session error");
 			if (n <= 0)
 				return;
+			s->wp = d;
 			s->wn = (size_t)n;
+			if (s->tls) {
+				if (lrpc__gconn_seal(s->tls, d, (size_t)n, &s->cbuf, &s->ccap,
+						     &len) < 0) {
+					conn_fail(s, "TLS failed on a write");
+					return;
+				}
+				s->wp = s->cbuf;
+				s->wn = len;
+			}
 		}
 		n = send(s->fd, s->wp, s->wn, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
@@ -217,8 +234,8 @@ static void step(struct gstream *s, lrpc_deadline deadline)
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			conn_fail(s, "the server closed the connection");
-		else if (n > 0 && nghttp2_session_mem_recv(s->ng, buf, (size_t)n) < 0)
-			conn_fail(s, "bad HTTP/2 from the server");
+		else if (n > 0 && lrpc__gconn_input(s->tls, s->ng, buf, (size_t)n) < 0)
+			conn_fail(s, "bad HTTP/2 or TLS from the server");
 	}
 	if (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng) &&
 	    !s->c.closed)
@@ -447,6 +464,8 @@ static void gs_free(struct lrpc__cstream *b)
 		return;
 	gs_cancel(b);
 	nghttp2_session_del(s->ng);
+	lrpc__tls_free(s->tls);
+	free(s->cbuf);
 	close(s->fd);
 	close(s->wake);
 	lrpc__grpc_msgq_free(&s->c.in);
@@ -494,7 +513,7 @@ static int32_t submit(struct gstream *s, const char *full_name)
 	char timeout[12];
 	nghttp2_nv nv[] = {
 		NV(":method", "POST", 4),
-		NV(":scheme", "http", 4),
+		NV(":scheme", s->g->tls ? "https" : "http", s->g->tls ? 5 : 4),
 		NV(":path", full_name, strlen(full_name)),
 		NV(":authority", s->g->authority, strlen(s->g->authority)),
 		NV("te", "trailers", 8),
@@ -552,7 +571,8 @@ lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
 		ret = -errno;
 		goto fail;
 	}
-	if ((ret = session_new(s)) < 0)
+	if ((ret = session_new(s)) < 0 ||
+	    (ret = lrpc__gconn_tls_start(g, s->fd, s->ng, deadline, &s->tls)) < 0)
 		goto fail;
 	s->c.sid = submit(s, full_name);
 	if (s->c.sid < 0) {
@@ -570,8 +590,6 @@ lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
 	*out = &s->base;
 	return LRPC_OK;
 fail:
-	if (s->fd < 0)
-		s->fd = -1;
 	nghttp2_session_del(s->ng);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -581,5 +599,11 @@ fail:
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+	if (ret == -EPROTO && g->tls) {
+		pthread_mutex_lock(&g->lock);
+		lrpc__status_set(st, LRPC_UNAVAILABLE, "%s", g->tls_why);
+		pthread_mutex_unlock(&g->lock);
+		return LRPC_UNAVAILABLE;
+	}
 	return lrpc__status_from_errno(st, ret, deadline, "connecting");
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "transport/grpc_server.h"
+#include "transport/transport.h"
 
 int lrpc__gconn_tls_recv(struct gconn *c, const uint8_t *p, size_t n)
 {
@@ -58,11 +59,6 @@ int lrpc__gconn_tls_fill(struct gconn *c, size_t batch)
 
 int lrpc__grpcs_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 {
-	/* lazyrpc's grpc:// client has no TLS yet (docs/grpc.md): say so
-	 * rather than talk h2c to a TLS port. */
-	(void)addr;
-	if (ch->opts.open_status)
-		lrpc__status_set(ch->opts.open_status, LRPC_UNIMPLEMENTED,
-				 "grpcs:// channels are not supported yet: the server side is");
-	return -EPROTONOSUPPORT;
+	/* grpc_client.c, with TLS from grpc_client_tls.c */
+	return lrpc__grpc_dial(ch, addr);
 }
