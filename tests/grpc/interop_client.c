@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * interop-client URI CASE: one of gRPC's interop cases
+ * interop-client URI CASE [CA [CERT KEY]]: one of gRPC's interop cases
  * (doc/interop-test-descriptions.md in grpc/grpc) made by lazyrpc's
  * grpc:// client against another implementation's TestService at URI
  * (interop_cases.py starts gRPC C++'s or Python's). Exit 0: passed; 1:
  * failed (why, on stderr); 2: no such case; 77: the case needs what
- * lazyrpc's grpc:// client lacks (said on stdout).
+ * lazyrpc's grpc:// client lacks (said on stdout). On a grpcs:// URI, CA
+ * verifies the server and CERT and KEY are the client's certificate.
+ * The case tls_refused is not gRPC's: a server that requires a client
+ * certificate, called without one, fails the open or the first call
+ * with UNAVAILABLE.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -375,15 +379,46 @@ static const struct {
 	{ "cancel_after_first_response", cancel_after_first_response, NULL },
 };
 
+static int tls_refused(void)
+{
+	Grpc__Testing__Empty req = GRPC__TESTING__EMPTY__INIT, *rep = NULL;
+	lrpc_status st = { 0 };
+	lrpc_code code;
+
+	code = grpc__testing__test_service__empty_call__call(ch, &req, &rep, soon(), &st);
+	CHECK(code == LRPC_UNAVAILABLE, "without a client certificate: %s %s",
+	      lrpc_code_name(code), st.message);
+	printf("refused: %s\n", st.message);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	lrpc_tls_opts tls = { 0 };
 	lrpc_status st = { 0 };
 	lrpc_channel_opts o;
 	int ret;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: interop-client URI CASE\n");
+	if (argc != 3 && argc != 4 && argc != 6) {
+		fprintf(stderr, "usage: interop-client URI CASE [CA [CERT KEY]]\n");
 		return 2;
+	}
+	tls.ca_file = argc >= 4 ? argv[3] : NULL;
+	tls.cert_file = argc == 6 ? argv[4] : NULL;
+	tls.key_file = argc == 6 ? argv[5] : NULL;
+	if (strcmp(argv[2], "tls_refused") == 0) {
+		lrpc_channel_opts_init(&o);
+		o.open_status = &st;
+		o.tls = &tls;
+		if (lrpc_channel_open(argv[1], &o, &ch) < 0) {
+			CHECK(st.code == LRPC_UNAVAILABLE, "open: %s %s", lrpc_code_name(st.code),
+			      st.message);
+			printf("refused: %s\n", st.message);
+			return 0;
+		}
+		ret = tls_refused();
+		lrpc_channel_close(ch);
+		return ret;
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (strcmp(cases[i].name, argv[2]) != 0)
@@ -395,6 +430,7 @@ int main(int argc, char **argv)
 		}
 		lrpc_channel_opts_init(&o);
 		o.open_status = &st;
+		o.tls = &tls;
 		ret = lrpc_channel_open(argv[1], &o, &ch);
 		CHECK(ret == 0, "open %s: %s", argv[1], st.message);
 		ret = cases[i].run();

@@ -96,7 +96,8 @@ int lrpc__gchan_tls_init(struct gchan *g, lrpc_channel *ch,
  * is NULL. \return 0, -EPROTO (g->tls_why says why), -ETIMEDOUT, -errno. */
 int lrpc__gconn_tls_start(struct gchan *g, int fd, nghttp2_session *ng,
 			  lrpc_deadline deadline, struct lrpc__tls **out);
-/* Bytes from the socket into \p ng. \return 0, -EPROTO. */
+/* Bytes from the socket into \p ng. \return 0, -EPROTO (bad HTTP/2),
+ * -ECONNABORTED (a TLS error or alert), -ENOMEM. */
 int lrpc__gconn_input(struct lrpc__tls *t, nghttp2_session *ng,
 		      const uint8_t *p, size_t n);
 /* nghttp2's \p n bytes at \p p, as they go on the wire, appended to

@@ -67,7 +67,9 @@ int lrpc__gconn_input(struct lrpc__tls *t, nghttp2_session *ng,
 	while ((got = lrpc__tls_read(t, plain, sizeof(plain))) > 0)
 		if (nghttp2_session_mem_recv(ng, plain, (size_t)got) < 0)
 			return -EPROTO;
-	return got < 0 ? -EPROTO : 0;
+	/* A TLS alert (say, the server refused our certificate only after
+	 * the handshake, as TLS 1.3 lets it) ends the connection. */
+	return got < 0 ? -ECONNABORTED : 0;
 }
 
 int lrpc__gconn_tls_start(struct gchan *g, int fd, nghttp2_session *ng,
