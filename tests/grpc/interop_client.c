@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lazyrpc/async.h>
+
 #include "grpc/testing/test.lrpc.h"
 
 static lrpc_channel *ch;
@@ -379,6 +381,49 @@ static const struct {
 	{ "cancel_after_first_response", cancel_after_first_response, NULL },
 };
 
+struct async_tally {
+	int done, ok;
+};
+
+static void async_done(void *arg, lrpc_code code, ProtobufCMessage *rep,
+		       const lrpc_status *st, lrpc_async *handle)
+{
+	struct async_tally *t = arg;
+
+	(void)handle;
+	t->done++;
+	if (code == LRPC_OK)
+		t->ok++;
+	else
+		fprintf(stderr, "async EmptyCall: %s %s\n", lrpc_code_name(code), st->message);
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+}
+
+/* Not a case: after each, a few asynchronous EmptyCalls on the channel
+ * (grpc_async.c's connections; over grpcs:// their TLS). */
+static int async_empty(void)
+{
+	Grpc__Testing__Empty req = GRPC__TESTING__EMPTY__INIT;
+	struct async_tally t = { 0 };
+	lrpc_deadline until = soon();
+	lrpc_cq *cq;
+	int n = 0;
+
+	CHECK(lrpc_cq_new(&cq) == 0, "lrpc_cq_new");
+	for (int i = 0; i < 3; i++)
+		n += grpc__testing__test_service__empty_call__call_async(ch, &req, until, cq,
+									 async_done, &t,
+									 NULL) == 0;
+	while (t.done < n && lrpc_cq_run(cq, until, 0) >= 0 && lrpc_now() < until)
+		;
+	while (t.done < n && lrpc_cq_run(cq, 0, 0) > 0)
+		;
+	lrpc_cq_free(cq);
+	CHECK(n == 3 && t.ok == 3, "%d of 3 async EmptyCalls started, %d OK", n, t.ok);
+	return 0;
+}
+
 static int tls_refused(void)
 {
 	Grpc__Testing__Empty req = GRPC__TESTING__EMPTY__INIT, *rep = NULL;
@@ -436,6 +481,8 @@ int main(int argc, char **argv)
 		ret = cases[i].run();
 		if (ret == 0)
 			ret = empty_unary(); /* the channel goes on working */
+		if (ret == 0)
+			ret = async_empty();
 		lrpc_channel_close(ch);
 		if (ret == 0)
 			printf("PASS %s\n", argv[2]);
