@@ -3,7 +3,8 @@
  * grpcs://: the grpc:// server's connections with TLS between the socket
  * and nghttp2 (tls.c). Until the handshake is done (and "h2" agreed by
  * ALPN) the session's output stays in nghttp2, so that nothing is
- * written before the peer is known. Loop thread only.
+ * written before the peer is known. Loop thread only. (The client's
+ * side is grpc_client_tls.c; lrpc__grpcs_dial only leads there.)
  */
 #include <errno.h>
 #include <string.h>

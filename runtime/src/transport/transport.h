@@ -9,8 +9,9 @@
  *              in shared memory and a hand-off (handoff/handoff.h)
  * unix://, tcp:// sock_client.c, sock_server.c: frames (wire/frame.h)
  * grpc://      grpc_conn.c, grpc_call.c, grpc_stream.c: gRPC over HTTP/2
- *              (nghttp2, wire/grpc.h); grpc_client.c
- * grpcs://     the same with TLS (tls.c, grpc_tls.c); server side only yet
+ *              (nghttp2, wire/grpc.h); grpc_client.c, grpc_async.c,
+ *              grpc_stream_client.c
+ * grpcs://     the same with TLS (tls.c; grpc_tls.c, grpc_client_tls.c)
  */
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
