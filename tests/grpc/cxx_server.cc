@@ -4,11 +4,15 @@
  * libgrpc++), as the interop cases expect a server to behave, for
  * lazyrpc's grpc:// client to call (interop_cases.py --peer cxx). Listens
  * on 127.0.0.1 with a free port, prints "listen grpc://127.0.0.1:PORT"
- * and "ready", and serves until SIGTERM or SIGINT.
+ * and "ready", and serves until SIGTERM or SIGINT. With --tls CERT KEY
+ * [CA]: grpcs:// with that certificate, requiring a client certificate
+ * that CA verifies if CA is given.
  */
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -153,10 +157,19 @@ class TestServiceImpl final : public TestService::Service {
 	}
 };
 
+std::string slurp(const char *path)
+{
+	std::ifstream f(path, std::ios::binary);
+
+	return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
 } // namespace
 
-int main()
+int main(int argc, char **argv)
 {
+	std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+	const char *scheme = "grpc";
 	TestServiceImpl svc;
 	grpc::ServerBuilder b;
 	int port = 0;
@@ -168,14 +181,28 @@ int main()
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, nullptr);
-	b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+	if (argc == 4 || argc == 5) {
+		grpc::SslServerCredentialsOptions o(
+			argc == 5 ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY :
+				    GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+
+		o.pem_key_cert_pairs.push_back({ slurp(argv[3]), slurp(argv[2]) });
+		if (argc == 5)
+			o.pem_root_certs = slurp(argv[4]);
+		creds = grpc::SslServerCredentials(o);
+		scheme = "grpcs";
+	} else if (argc != 1) {
+		std::fprintf(stderr, "usage: interop-server-cxx [--tls CERT KEY [CA]]\n");
+		return 2;
+	}
+	b.AddListeningPort("127.0.0.1:0", creds, &port);
 	b.RegisterService(&svc);
 	auto server = b.BuildAndStart();
 	if (!server || !port) {
 		std::fprintf(stderr, "interop-server-cxx: cannot listen\n");
 		return 1;
 	}
-	std::printf("listen grpc://127.0.0.1:%d\nready\n", port);
+	std::printf("listen %s://127.0.0.1:%d\nready\n", scheme, port);
 	std::fflush(stdout);
 	sigwait(&set, &sig);
 	server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

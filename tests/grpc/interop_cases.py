@@ -335,20 +335,49 @@ class PyTestService(grpc.GenericRpcHandler):
                     response_serializer=rep.SerializeToString)
 
 
-def lrpc_client_case(client, peer, case, env):
-    """lazyrpc's client makes the case against a peer's TestService."""
+def lrpc_client_case(client, peer, case, env, tls=None, tmp=None):
+    """lazyrpc's client makes the case against a peer's TestService; with
+    tls ("server", "mutual") over grpcs://."""
+    scheme, args, peer_tls = "grpc://", [], []
+    if tls:
+        if not shutil.which("openssl"):
+            print("SKIP %s: openssl is not installed" % case)
+            return 77
+        certs = make_certs(tmp)
+        scheme, args = "grpcs://", [certs["ca"]]
+        peer_tls = ["--tls", certs["cert"], certs["key"]]
+        if tls == "mutual":
+            args += [certs["client_cert"], certs["client_key"]]
+            peer_tls.append(certs["ca"])
     if peer == "py":
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
                              handlers=[PyTestService()])
-        target = "127.0.0.1:%d" % server.add_insecure_port("127.0.0.1:0")
+        if tls:
+            read = lambda name: open(certs[name], "rb").read()  # noqa: E731
+            creds = grpc.ssl_server_credentials(
+                [(read("key"), read("cert"))],
+                root_certificates=read("ca") if tls == "mutual" else None,
+                require_client_auth=tls == "mutual")
+            port = server.add_secure_port("127.0.0.1:0", creds)
+        else:
+            port = server.add_insecure_port("127.0.0.1:0")
+        target = "127.0.0.1:%d" % port
         server.start()
     else:
-        server, target = start_server([peer], env)
+        server, target = start_server([peer] + peer_tls, env)
         if not target:
-            print("FAIL: %s did not listen on grpc://" % peer)
+            print("FAIL: %s did not listen on %s" % (peer, scheme))
             return 1
     try:
-        return subprocess.run([client, "grpc://" + target, case], env=env).returncode
+        if tls == "mutual":
+            # Without its certificate the client is refused, and says so.
+            r = subprocess.run([client, scheme + target, "tls_refused", certs["ca"]],
+                               env=env)
+            if r.returncode != 0:
+                print("FAIL: a client without a certificate was not refused")
+                return 1
+        return subprocess.run([client, scheme + target, case] + args,
+                              env=env).returncode
     finally:
         if peer == "py":
             server.stop(0).wait()
@@ -485,7 +514,8 @@ def main():
         E, M = load_messages(proto_dir, tmp)
         env = dict(os.environ, LAZYRPC_DIR=tmp)
         if "--lrpc-client" in opts:
-            return lrpc_client_case(opts["--lrpc-client"], opts["--peer"], case, env)
+            return lrpc_client_case(opts["--lrpc-client"], opts["--peer"], case, env,
+                                    opts.get("--tls"), tmp)
         if case in ("auth_interceptor", "keepalive"):
             (auth_interceptor if case == "auth_interceptor" else keepalive)(server_bin, env)
             print("PASS " + case)

@@ -107,17 +107,65 @@ START_TEST(grpcs_needs_a_certificate)
 }
 END_TEST
 
-START_TEST(grpcs_channels_say_they_are_missing)
+/* A grpcs:// channel to \p uri with \p o: 0, or the errno with *st. */
+static int open_tls(const char *uri, const lrpc_tls_opts *o, lrpc_channel **ch,
+		    lrpc_status *st)
 {
-	lrpc_channel *ch;
-	lrpc_channel_opts o;
-	lrpc_status st = { 0 };
+	lrpc_channel_opts co;
 
-	lrpc_channel_opts_init(&o);
-	o.open_status = &st;
-	ck_assert_int_eq(lrpc_channel_open("grpcs://127.0.0.1:1", &o, &ch), -EPROTONOSUPPORT);
-	ck_assert_int_eq(st.code, LRPC_UNIMPLEMENTED);
-	ck_assert_ptr_nonnull(strstr(st.message, "grpcs://"));
+	lrpc_channel_opts_init(&co);
+	co.open_status = st;
+	co.tls = o;
+	co.connect_timeout_ms = 10000;
+	return lrpc_channel_open(uri, &co, ch);
+}
+
+START_TEST(grpcs_channels_verify_the_server)
+{
+	Grpc__Testing__Empty req = GRPC__TESTING__EMPTY__INIT, *rep = NULL;
+	lrpc_tls_opts so = { 0 }, co = { 0 };
+	lrpc_status st = { 0 };
+	lrpc_channel *ch;
+	lrpc_server *s;
+	char uri[300];
+
+	make_files();
+	s = server();
+	so.cert_file = cert;
+	so.key_file = key;
+	ck_assert_int_eq(lrpc_server_set_tls(s, &so), 0);
+	ck_assert_int_eq(lrpc_server_listen(s, "grpcs://127.0.0.1:0"), 0);
+	ck_assert_int_eq(lrpc_server_start(s), 0);
+	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, sizeof(uri)), 0);
+
+	/* The system's CAs do not know the self-signed certificate. */
+	ck_assert_int_lt(open_tls(uri, NULL, &ch, &st), 0);
+	ck_assert_int_eq(st.code, LRPC_UNAVAILABLE);
+	ck_assert_msg(strstr(st.message, "TLS handshake") && strstr(st.message, "certificate"),
+		      "%s", st.message);
+	/* The right CA, but the certificate is localhost's, not 127.0.0.1's. */
+	co.ca_file = cert;
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_lt(open_tls(uri, &co, &ch, &st), 0);
+	ck_assert_int_eq(st.code, LRPC_UNAVAILABLE);
+	ck_assert_msg(strstr(st.message, "TLS handshake with 127.0.0.1"), "%s", st.message);
+	/* A CA file that is not there: said before connecting. */
+	co.ca_file = "/nonexistent/ca.pem";
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(open_tls(uri, &co, &ch, &st), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(st.message, "/nonexistent/ca.pem"));
+	/* The right CA and name: calls reach the server (which implements
+	 * nothing) and come back. */
+	co.ca_file = cert;
+	co.server_name = "localhost";
+	memset(&st, 0, sizeof(st));
+	ck_assert_msg(open_tls(uri, &co, &ch, &st) == 0, "%s", st.message);
+	ck_assert_int_eq(grpc__testing__test_service__empty_call__call(
+				 ch, &req, &rep, lrpc_deadline_after_ms(10000), &st),
+			 LRPC_UNIMPLEMENTED);
+	lrpc_channel_close(ch);
+	lrpc_server_free(s);
+	sh("rm -rf %s", dir);
 }
 END_TEST
 
@@ -125,7 +173,7 @@ int main(void)
 {
 	const TTest *const t[] = { certificates_are_checked_when_given,
 				   grpcs_needs_a_certificate,
-				   grpcs_channels_say_they_are_missing };
+				   grpcs_channels_verify_the_server };
 
 	if (system("command -v openssl >/dev/null") != 0) {
 		printf("SKIP: openssl is not installed\n");

@@ -33,6 +33,8 @@ static void start_server(struct peer *srv, char *uri, size_t len)
 		snprintf(want, sizeof(want), "unix://%s/route_guide.sock", dir);
 	else if (strcmp(t, "tcp") == 0)
 		snprintf(want, sizeof(want), "tcp://127.0.0.1:0");
+	else if (strcmp(t, "grpc") == 0)
+		snprintf(want, sizeof(want), "grpc://127.0.0.1:0");
 	else
 		snprintf(want, sizeof(want), "lrpc://route_guide");
 	h_spawn(srv, argv);
@@ -128,7 +130,8 @@ int main(void)
 {
 	const TTest *const tests[] = { route_guide_four_methods };
 
-	if (strcmp(h_transport(), "tcp") == 0 && !h_have_ipv4()) {
+	if ((strcmp(h_transport(), "tcp") == 0 || strcmp(h_transport(), "grpc") == 0) &&
+	    !h_have_ipv4()) {
 		printf("SKIP: no IPv4 here\n");
 		return SKIP;
 	}

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * lazyrpc-std over each transport: grpc.health.v1.Health (Check, Watch)
- * and grpc.reflection.v1 / v1alpha against std_server. lazyrpc's grpc://
- * client has no streams yet, so over grpc:// only Check runs here; Watch
- * and reflection over grpc:// are tests/grpc/std_services.py's, with
- * Python's gRPC as the client.
+ * and grpc.reflection.v1 / v1alpha against std_server, grpc:// included
+ * (lazyrpc's client streams); tests/grpc/std_services.py does the same
+ * with Python's gRPC as the client.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,8 +504,6 @@ int main(void)
 		reflection_list_services, reflection_v1alpha_list_services,
 		reflection_files_and_symbols, reflection_v1alpha_describes_itself,
 	};
-	/* lazyrpc's grpc:// client makes unary calls only. */
-	int n = strcmp(h_transport(), "grpc") ? (int)(sizeof(all) / sizeof(all[0])) : 1;
 
-	return h_run("std", all, n, 120);
+	return h_run("std", all, (int)(sizeof(all) / sizeof(all[0])), 120);
 }

@@ -52,7 +52,13 @@ typedef struct lrpc_channel_opts {
 	 * wait in the channel's queue, at most this many; one more fails with
 	 * RESOURCE_EXHAUSTED. 0: 4096. (Since 0.3.0, in what was reserved.) */
 	int async_queue_max;
-	void *reserved[2];
+	/* grpcs:// only: how to verify the server (ca_file, NULL: the
+	 * system's CAs; server_name, NULL: the URI's host) and the client's
+	 * certificate (cert_file and key_file, both or neither). Read during
+	 * lrpc_channel_open() only. NULL: the system's CAs and the URI's
+	 * host, no client certificate. (Since 0.3.0, in what was reserved.) */
+	const lrpc_tls_opts *tls;
+	void *reserved[1];
 } lrpc_channel_opts;
 
 /** Fill \p opts with the defaults. */

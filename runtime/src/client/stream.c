@@ -70,7 +70,7 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 	s->ch = ch;
 	s->method = method;
 	lrpc__arena_init(&s->arena);
-	code = ch->ops->stream_open(ch, method->id,
+	code = ch->ops->stream_open(ch, method->id, method->full_name,
 				    lrpc__channel_deadline(ch, deadline),
 				    &s->t, st);
 	if (code != LRPC_OK) {

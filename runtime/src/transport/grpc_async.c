@@ -168,10 +168,10 @@ static bool pump_out(struct lrpc__grpc_async *ga, struct gaconn *ak)
 			return false;
 		if (n == 0)
 			break;
-		if (lrpc__buf_reserve(&ak->pend, &ak->pend_cap, (size_t)n) < 0)
+		/* as it goes on the wire: sealed on grpcs:// */
+		if (lrpc__gconn_seal(ak->k->tls, d, (size_t)n, &ak->pend, &ak->pend_cap,
+				     &ak->pend_len) < 0)
 			return false;
-		memcpy(ak->pend, d, (size_t)n);
-		ak->pend_len = (size_t)n;
 	}
 	arm(ga, ak, false);
 	return true;
@@ -195,7 +195,7 @@ static bool conn_read(struct lrpc__grpc_async *ga, struct gaconn *ak)
 			why = "server closed the connection";
 			break;
 		}
-		if (nghttp2_session_mem_recv(ak->k->ng, buf, (size_t)n) < 0) {
+		if (lrpc__gconn_input(ak->k->tls, ak->k->ng, buf, (size_t)n) < 0) {
 			why = "bad HTTP/2 from the server";
 			break;
 		}

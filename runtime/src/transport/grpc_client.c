@@ -9,7 +9,7 @@
  *
  * Threads: any thread may call at once (the pool is under the channel's
  * lock); a connection and its nghttp2 session belong to the one thread
- * that borrowed it. Streams (stream_open) are not carried yet.
+ * that borrowed it. Streams: grpc_stream_client.c, a connection each.
  *
  * Status: grpc-status and the percent-decoded grpc-message from the
  * trailers (or a Trailers-Only response); without them one is made from
@@ -26,6 +26,7 @@
 
 #include "transport/sock.h"
 #include "transport/grpc_client.h"
+#include "transport/tls.h"
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
@@ -37,6 +38,7 @@ void lrpc__gconn_free(struct gcconn *k)
 	if (!k)
 		return;
 	nghttp2_session_del(k->ng);
+	lrpc__tls_free(k->tls);
 	close(k->fd);
 	free(k);
 }
@@ -46,9 +48,9 @@ static bool is(const uint8_t *p, size_t n, const char *lit)
 	return n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
-		     const uint8_t *name, size_t nlen, const uint8_t *value,
-		     size_t vlen, uint8_t flags, void *user)
+int lrpc__gcall_on_header(nghttp2_session *ng, const nghttp2_frame *f,
+			  const uint8_t *name, size_t nlen, const uint8_t *value,
+			  size_t vlen, uint8_t flags, void *user)
 {
 	struct gcall *c = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
 
@@ -139,7 +141,7 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 		free(k);
 		return -ENOMEM;
 	}
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_header_callback(cb, lrpc__gcall_on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
@@ -150,6 +152,10 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 		free(k);
 		return -ENOMEM;
 	}
+	if ((ret = lrpc__gconn_tls_start(g, k->fd, k->ng, deadline, &k->tls)) < 0) {
+		lrpc__gconn_free(k);
+		return ret;
+	}
 	*out = k;
 	return 0;
 }
@@ -158,15 +164,13 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
  * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
 static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 {
-	unsigned char buf[16384];
-
 	while (!c->closed) {
 		const uint8_t *p;
 		ssize_t n;
 		int ret;
 
 		while ((n = nghttp2_session_mem_send(k->ng, &p)) > 0)
-			if ((ret = lrpc__sock_write_all(k->fd, p, (size_t)n, deadline)) < 0)
+			if ((ret = lrpc__gconn_write(k, p, (size_t)n, deadline)) < 0)
 				return ret;
 		if (n < 0)
 			return -EPROTO;
@@ -174,17 +178,14 @@ static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 			break;
 		if (!nghttp2_session_want_read(k->ng))
 			return -ECONNRESET;
-		n = lrpc__sock_read(k->fd, buf, 1, sizeof(buf), deadline);
-		if (n < 0)
-			return (int)n;
-		if (nghttp2_session_mem_recv(k->ng, buf, (size_t)n) < 0)
-			return -EPROTO;
+		if ((ret = lrpc__gconn_read(k, deadline)) < 0)
+			return ret;
 	}
 	return 0;
 }
 
 /* The status when the server sent no grpc-status (PROTOCOL-HTTP2.md). */
-static lrpc_code synthesize(const struct gcall *c, lrpc_status *st)
+lrpc_code lrpc__gcall_synthesize(const struct gcall *c, lrpc_status *st)
 {
 	static const struct { uint32_t h2; lrpc_code code; } rst[] = {
 		{ NGHTTP2_REFUSED_STREAM, LRPC_UNAVAILABLE },
@@ -324,7 +325,7 @@ lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED, "%s",
 					 "deadline exceeded (the server reset the call)");
 	if (c->grpc_status < 0)
-		return synthesize(c, st);
+		return lrpc__gcall_synthesize(c, st);
 	if (c->grpc_status != LRPC_OK)
 		return lrpc__status_from_peer(st, (uint32_t)c->grpc_status, c->message,
 					      strlen(c->message));
@@ -387,6 +388,7 @@ static void g_close(lrpc_channel *ch)
 		next = k->next;
 		lrpc__gconn_free(k);
 	}
+	lrpc__tls_ctx_free(g->tls);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
 }
@@ -397,6 +399,7 @@ static const struct lrpc__chan_ops grpc_chan_ops = {
 	.acquire = g_acquire,
 	.invoke = g_invoke,
 	.release = g_release,
+	.stream_open = lrpc__grpc_stream_open,
 	.start = lrpc__grpc_async_start,
 	.abandon = lrpc__grpc_async_abandon,
 	.close = g_close,
@@ -419,8 +422,13 @@ int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 	ch->impl = g;
 	ch->ops = &grpc_chan_ops;
 	ch->handoff = "grpc";
-	/* One connection now, so that a wrong address fails here. */
+	if (addr->scheme == LRPC__SCHEME_GRPCS && (ret = lrpc__gchan_tls_init(g, ch, addr)) < 0)
+		return ret;
+	/* One connection now, so that a wrong address (or certificate)
+	 * fails here. */
 	ret = lrpc__gconn_open(g, lrpc_deadline_after_ms(ch->opts.connect_timeout_ms), &k);
+	if (ret == -EPROTO && g->tls && ch->opts.open_status)
+		lrpc__status_set(ch->opts.open_status, LRPC_UNAVAILABLE, "%s", g->tls_why);
 	if (ret < 0)
 		return ret;
 	k->next = NULL;

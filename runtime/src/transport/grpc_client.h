@@ -15,8 +15,12 @@
 #include "transport/transport.h"
 #include "wire/grpc.h"
 
+struct lrpc__tls;
+struct lrpc__tls_ctx;
+
 struct gcconn {
 	int fd;
+	struct lrpc__tls *tls; /* grpcs://: the session between fd and ng */
 	nghttp2_session *ng;
 	struct gcconn *next;
 	bool broken; /* not to be reused */
@@ -26,6 +30,11 @@ struct gchan {
 	struct lrpc__addr addr; /* scheme TCP, for sock.c */
 	char authority[300];
 	size_t max_msg;
+	/* grpcs://: the context of the channel's TLS sessions, the name the
+	 * server must have, and why the last handshake failed (under lock) */
+	struct lrpc__tls_ctx *tls;
+	char server_name[256];
+	char tls_why[200];
 	pthread_mutex_t lock;
 	struct gcconn *idle;
 	/* grpc_async.c's connections and watcher, made on first use */
@@ -79,6 +88,47 @@ int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
 lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 			     lrpc_deadline deadline, const unsigned char **rep,
 			     size_t *rep_len, lrpc_status *st);
+
+/* The session callback that fills a gcall's http, grpc_status and message
+ * from the response's headers and trailers. */
+int lrpc__gcall_on_header(nghttp2_session *ng, const nghttp2_frame *f,
+			  const uint8_t *name, size_t nlen, const uint8_t *value,
+			  size_t vlen, uint8_t flags, void *user);
+/* The status of \p c, whose stream closed without a grpc-status: from
+ * the HTTP status or the RST_STREAM code (PROTOCOL-HTTP2.md). */
+lrpc_code lrpc__gcall_synthesize(const struct gcall *c, lrpc_status *st);
+
+/* grpc_stream_client.c: the channel's stream_open (a connection each). */
+lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
+				 const char *full_name, lrpc_deadline deadline,
+				 struct lrpc__cstream **out, lrpc_status *st);
+
+/* grpc_client_tls.c: the connections' bytes, with TLS on grpcs://
+ * channels and as they are on grpc:// ones (\p t NULL).
+ *
+ * grpcs:// only: make g->tls and g->server_name from ch->opts.tls and
+ * the URI's host. \return 0, -EINVAL (open_status says why), -ENOMEM. */
+int lrpc__gchan_tls_init(struct gchan *g, lrpc_channel *ch,
+			 const struct lrpc__addr *addr);
+/* After connecting \p fd: on a grpcs:// channel handshake by \p deadline
+ * (the server's first plaintext goes to \p ng), setting *out; else *out
+ * is NULL. \return 0, -EPROTO (g->tls_why says why), -ETIMEDOUT, -errno. */
+int lrpc__gconn_tls_start(struct gchan *g, int fd, nghttp2_session *ng,
+			  lrpc_deadline deadline, struct lrpc__tls **out);
+/* Bytes from the socket into \p ng. \return 0, -EPROTO (bad HTTP/2),
+ * -ECONNABORTED (a TLS error or alert), -ENOMEM. */
+int lrpc__gconn_input(struct lrpc__tls *t, nghttp2_session *ng,
+		      const uint8_t *p, size_t n);
+/* nghttp2's \p n bytes at \p p, as they go on the wire, appended to
+ * *buf (*len bytes of *cap). \return 0, -ENOMEM, -EPROTO. */
+int lrpc__gconn_seal(struct lrpc__tls *t, const uint8_t *p, size_t n,
+		     unsigned char **buf, size_t *cap, size_t *len);
+/* A synchronous call's I/O on \p k (blocking until \p deadline): send
+ * nghttp2's bytes; read once and feed the session. \return 0, -errno
+ * as lrpc__sock_write_all() and lrpc__sock_read(), -EPROTO. */
+int lrpc__gconn_write(struct gcconn *k, const uint8_t *p, size_t n,
+		      lrpc_deadline deadline);
+int lrpc__gconn_read(struct gcconn *k, lrpc_deadline deadline);
 
 /* grpc_async.c: the channel's start and abandon, and what close stops. */
 void lrpc__grpc_async_start(lrpc_channel *c, struct lrpc_async *p);

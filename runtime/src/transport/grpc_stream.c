@@ -412,10 +412,13 @@ ssize_t lrpc__gsync_read_out(struct gstream *s, uint8_t *buf, size_t length,
 	char st[12], msg[3 * LRPC_STATUS_MSG_MAX], text[LRPC_STATUS_MSG_MAX];
 	nghttp2_nv nv[2];
 	size_t n, k = 0;
-	bool end;
+	bool end, md;
 	lrpc_code code;
 
 	pthread_mutex_lock(&c->lock);
+	/* The handler's trailers are its until it is done: a stream the loop
+	 * ended first (a stop) goes without them. */
+	md = y->done;
 	n = y->out_len - y->out_off < length ? y->out_len - y->out_off : length;
 	if (n)
 		memcpy(buf, y->out + y->out_off, n);
@@ -432,7 +435,8 @@ ssize_t lrpc__gsync_read_out(struct gstream *s, uint8_t *buf, size_t length,
 		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		lrpc__gstream_status_nv(nv, &k, st, sizeof(st), msg, sizeof(msg),
 					code, text);
-		if (lrpc__gstream_trailers(s, nv, k) != 0)
+		if (md ? lrpc__gstream_trailers(s, nv, k) != 0 :
+			 nghttp2_submit_trailer(c->ng, s->id, nv, k) != 0)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		y->trailers_sent = true;
 		s->answered = true;

@@ -3,12 +3,14 @@
  * grpcs://: the grpc:// server's connections with TLS between the socket
  * and nghttp2 (tls.c). Until the handshake is done (and "h2" agreed by
  * ALPN) the session's output stays in nghttp2, so that nothing is
- * written before the peer is known. Loop thread only.
+ * written before the peer is known. Loop thread only. (The client's
+ * side is grpc_client_tls.c; lrpc__grpcs_dial only leads there.)
  */
 #include <errno.h>
 #include <string.h>
 
 #include "transport/grpc_server.h"
+#include "transport/transport.h"
 
 int lrpc__gconn_tls_recv(struct gconn *c, const uint8_t *p, size_t n)
 {
@@ -58,11 +60,6 @@ int lrpc__gconn_tls_fill(struct gconn *c, size_t batch)
 
 int lrpc__grpcs_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 {
-	/* lazyrpc's grpc:// client has no TLS yet (docs/grpc.md): say so
-	 * rather than talk h2c to a TLS port. */
-	(void)addr;
-	if (ch->opts.open_status)
-		lrpc__status_set(ch->opts.open_status, LRPC_UNIMPLEMENTED,
-				 "grpcs:// channels are not supported yet: the server side is");
-	return -EPROTONOSUPPORT;
+	/* grpc_client.c, with TLS from grpc_client_tls.c */
+	return lrpc__grpc_dial(ch, addr);
 }

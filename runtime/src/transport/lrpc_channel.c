@@ -211,12 +211,14 @@ static void top_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 }
 
 static lrpc_code top_stream_open(lrpc_channel *c, uint32_t method_id,
+				 const char *full_name,
 				 lrpc_deadline deadline,
 				 struct lrpc__cstream **out, lrpc_status *st)
 {
 	lrpc_code code = LRPC_OK;
 	struct shm_chan *ch = lrpc__chan_use(c, deadline, &code, st);
 
+	(void)full_name;
 	if (!ch)
 		return code;
 	code = lrpc__chan_stream_open(ch, method_id, deadline, out, st);

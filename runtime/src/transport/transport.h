@@ -9,8 +9,9 @@
  *              in shared memory and a hand-off (handoff/handoff.h)
  * unix://, tcp:// sock_client.c, sock_server.c: frames (wire/frame.h)
  * grpc://      grpc_conn.c, grpc_call.c, grpc_stream.c: gRPC over HTTP/2
- *              (nghttp2, wire/grpc.h); grpc_client.c
- * grpcs://     the same with TLS (tls.c, grpc_tls.c); server side only yet
+ *              (nghttp2, wire/grpc.h); grpc_client.c, grpc_async.c,
+ *              grpc_stream_client.c
+ * grpcs://     the same with TLS (tls.c; grpc_tls.c, grpc_client_tls.c)
  */
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
@@ -96,8 +97,10 @@ struct lrpc__chan_ops {
 	void (*release)(lrpc_channel *ch, struct lrpc__req_buf *rb);
 	/* Open a stream on \p method_id, holding one call context (a lane,
 	 * a connection) until its free; blocks at most until \p deadline for
-	 * one. NULL: this transport carries no streams. */
+	 * one. \p full_name ("/pkg.Svc/Method") for transports that name
+	 * methods on the wire. NULL: this transport carries no streams. */
 	lrpc_code (*stream_open)(lrpc_channel *ch, uint32_t method_id,
+				 const char *full_name,
 				 lrpc_deadline deadline,
 				 struct lrpc__cstream **out, lrpc_status *st);
 	/*
