@@ -283,7 +283,7 @@ int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
 	char timeout[12];
 	nghttp2_nv nv[] = {
 		NV(":method", "POST", 4),
-		NV(":scheme", "http", 4),
+		NV(":scheme", g->tls ? "https" : "http", g->tls ? 5 : 4),
 		NV(":path", full_name, strlen(full_name)),
 		NV(":authority", g->authority, strlen(g->authority)),
 		NV("te", "trailers", 8),
