@@ -45,8 +45,11 @@ lrpc_code lrpc__intercept_before(const struct lrpc__intercept_chain *c, lrpc_cal
 void lrpc__intercept_after(const struct lrpc__intercept_chain *c, lrpc_call *call,
 			   size_t ran, lrpc_code code, lrpc_deadline start)
 {
-	int64_t took = lrpc_now() - start;
+	int64_t took;
 
+	if (!ran)
+		return;
+	took = lrpc_now() - start;
 	while (ran--)
 		if (c->v[ran].after)
 			c->v[ran].after(c->v[ran].arg, call, code, took);
