@@ -60,7 +60,7 @@ while IFS=$'\t' read -r -a f; do
 		done
 		echo "export LRPC_TEST_HANDOFF_REQUIRE=rpal-kernel"
 		# Software emulation is slow: fewer calls, same checks.
-		echo "export LRPC_LOAD_CALLS=1000 CK_DEFAULT_TIMEOUT=300"
+		echo "export LRPC_LOAD_CALLS=1000 LRPC_RACE_ROUNDS=20 CK_DEFAULT_TIMEOUT=300"
 		echo "exec $(guest_path "$cmd")"
 	} >"$rt/t/$name"
 	chmod +x "$rt/t/$name"
