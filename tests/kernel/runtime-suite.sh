@@ -6,9 +6,10 @@
 # once per hand-off the machine offers (tests/integration/harness.c);
 # inside the RPAL kernel that must include rpal-kernel.
 #
-# Usage: runtime-suite.sh BUILD ROOT LIST
+# Usage: runtime-suite.sh BUILD ROOT LIST [HANDOFFS]
+# HANDOFFS (space-separated) limits the reruns to those hand-offs.
 set -euo pipefail
-build=$(cd "$1" && pwd) root=$2 list=$3
+build=$(cd "$1" && pwd) root=$2 list=$3 only=${4:-}
 rt=$root/rt
 mkdir -p "$rt"
 
@@ -59,6 +60,7 @@ while IFS=$'\t' read -r -a f; do
 			echo "export ${kv%%=*}='${val//$build//rt$build}'"
 		done
 		echo "export LRPC_TEST_HANDOFF_REQUIRE=rpal-kernel"
+		[ -z "$only" ] || echo "export LRPC_TEST_HANDOFF_ONLY='$only'"
 		# Software emulation is slow: fewer calls, same checks.
 		echo "export LRPC_LOAD_CALLS=1000 LRPC_RACE_ROUNDS=20 CK_DEFAULT_TIMEOUT=300"
 		echo "exec $(guest_path "$cmd")"
