@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,19 @@ void h_spawn(struct peer *p, char *const argv[])
 
 void h_spawn_as(struct peer *p, char *const argv[], uid_t uid)
 {
+	h_spawn_creds(p, argv, uid, NULL, -1);
+}
+
+int h_become(uid_t uid, const gid_t *groups, int n)
+{
+	if (n >= 0 && setgroups((size_t)n, groups) < 0)
+		return -1;
+	return setgid(uid) || setuid(uid) ? -1 : 0;
+}
+
+void h_spawn_creds(struct peer *p, char *const argv[], uid_t uid,
+		   const gid_t *groups, int n)
+{
 	int fds[2];
 
 	memset(p, 0, sizeof(*p));
@@ -50,7 +64,7 @@ void h_spawn_as(struct peer *p, char *const argv[], uid_t uid)
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {
 		dup2(fds[1], 1);
-		if (uid != (uid_t)-1 && (setgid(uid) || setuid(uid)))
+		if (uid != (uid_t)-1 && h_become(uid, groups, n) < 0)
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
@@ -227,7 +241,8 @@ static bool listed(const char *list, const char *name)
  * them), the way liburing reruns a test per ring mode: a hand-off this
  * machine lacks says SKIP, unless LRPC_TEST_HANDOFF_REQUIRE names it: the
  * RPAL guest requires its own, so that a broken probe cannot pass as a
- * futex-only run. The servers and
+ * futex-only run; LRPC_TEST_HANDOFF_ONLY leaves the others out where they
+ * are covered elsewhere (the debug guest). The servers and
  * clients the tests start inherit LAZYRPC_HANDOFF, and every channel must
  * end up on that hand-off.
  * Check forks each test, so this process itself never touches the runtime
@@ -238,6 +253,7 @@ static int run_per_handoff(const char *name, const TTest *const tests[],
 {
 	const char *helper = getenv("LRPC_HANDOFFS");
 	const char *require = getenv("LRPC_TEST_HANDOFF_REQUIRE");
+	const char *only = getenv("LRPC_TEST_HANDOFF_ONLY");
 	char cmd[4200], line[128], hname[64], avail[8];
 	int ran = 0, failed = 0;
 	FILE *list;
@@ -253,6 +269,11 @@ static int run_per_handoff(const char *name, const TTest *const tests[],
 	while (fgets(line, sizeof(line), list)) {
 		if (sscanf(line, "%63s %7s", hname, avail) != 2)
 			continue;
+		if (only && *only && !listed(only, hname)) {
+			printf("SKIP %s over hand-off %s: not in LRPC_TEST_HANDOFF_ONLY\n",
+			       name, hname);
+			continue;
+		}
 		if (strcmp(avail, "yes") != 0) {
 			bool must = listed(require, hname);
 

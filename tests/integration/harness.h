@@ -33,6 +33,12 @@ const char *h_bin(const char *var);
 void h_spawn(struct peer *p, char *const argv[]);
 /* The same as uid (and gid) \p uid, unless it is (uid_t)-1. */
 void h_spawn_as(struct peer *p, char *const argv[], uid_t uid);
+/* The same with exactly the supplementary groups \p groups (\p n of them). */
+void h_spawn_creds(struct peer *p, char *const argv[], uid_t uid,
+		   const gid_t *groups, int n);
+/* In a forked child (root): become \p uid with primary group \p uid and
+ * exactly \p groups. \return 0, -1. */
+int h_become(uid_t uid, const gid_t *groups, int n);
 
 /* Read lines until one starts with \p prefix. \return true if seen in time. */
 bool h_expect(struct peer *p, const char *prefix, int timeout_ms);

@@ -166,6 +166,28 @@ static lrpc_code peer(void *user, lrpc_call *call, const Lrpctest__Empty *req,
 	return LRPC_OK;
 }
 
+/* LRPC_PROBE_ACL: "u1000,g100,...", the peer ACL of the probe server. */
+static int set_acl(lrpc_server *srv, const char *spec)
+{
+	uid_t uids[LRPC_PEER_ACL_MAX];
+	gid_t gids[LRPC_PEER_ACL_MAX];
+	lrpc_peer_acl acl = { .uids = uids, .gids = gids };
+	char *end;
+
+	while (spec && *spec) {
+		unsigned long id = strtoul(spec + 1, &end, 10);
+
+		if (*spec == 'u' && acl.n_uids < LRPC_PEER_ACL_MAX)
+			uids[acl.n_uids++] = (uid_t)id;
+		else if (*spec == 'g' && acl.n_gids < LRPC_PEER_ACL_MAX)
+			gids[acl.n_gids++] = (gid_t)id;
+		else
+			return -EINVAL;
+		spec = *end == ',' ? end + 1 : end;
+	}
+	return lrpc_server_set_peer_acl(srv, &acl);
+}
+
 static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 {
 	static const Lrpctest__Probe_Handlers h = {
@@ -204,6 +226,8 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 					    "tcp://127.0.0.1:0");
 	snprintf(uri[3], sizeof(uri[3]), "grpc://127.0.0.1:0");
 	ret = lrpc_server_new(&o, &server);
+	if (!ret)
+		ret = set_acl(server, getenv("LRPC_PROBE_ACL"));
 	if (!ret)
 		ret = lrpctest__probe__register(server, &h, NULL);
 	if (!ret)

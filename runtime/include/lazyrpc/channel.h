@@ -58,7 +58,11 @@ typedef struct lrpc_channel_opts {
 	 * lrpc_channel_open() only. NULL: the system's CAs and the URI's
 	 * host, no client certificate. (Since 0.3.0, in what was reserved.) */
 	const lrpc_tls_opts *tls;
-	void *reserved[1];
+	/* lrpc:// only: the users and groups whose server this client will
+	 * map a region from, besides its own uid and root (see
+	 * lrpc_peer_acl); NULL: nobody else. Copied by lrpc_channel_open()
+	 * and kept for reconnects. (Since 0.4.0, in what was reserved.) */
+	const lrpc_peer_acl *trust;
 } lrpc_channel_opts;
 
 /** Fill \p opts with the defaults. */

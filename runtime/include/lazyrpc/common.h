@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,6 +94,24 @@ typedef struct lrpc_tls_opts {
 	const char *server_name; /* client: the name to expect; server: unused */
 	void *reserved[4];
 } lrpc_tls_opts;
+
+/*
+ * Other users a process deals with over lrpc:// and unix:// (since 0.4.0):
+ * a server admits their calls (lrpc_server_set_peer_acl) and a client
+ * trusts their lrpc:// server (lrpc_channel_opts.trust), besides its own
+ * effective uid (and, for a client, root). A peer passes if its uid is in
+ * \p uids or its primary or a supplementary group (as SO_PEERCRED and
+ * SO_PEERGROUPS report them, from when it connected or listened) is in
+ * \p gids. At most LRPC_PEER_ACL_MAX of each. Copied when given: the
+ * caller keeps the arrays.
+ */
+#define LRPC_PEER_ACL_MAX 64
+typedef struct lrpc_peer_acl {
+	const uid_t *uids;
+	size_t n_uids;
+	const gid_t *gids;
+	size_t n_gids;
+} lrpc_peer_acl;
 
 /** \return "OK", "DEADLINE_EXCEEDED", ...; "?" for a value outside the map. */
 LRPC_API const char *lrpc_code_name(lrpc_code code);

@@ -156,6 +156,21 @@ LRPC_API int lrpc_server_listener_uri(const lrpc_server *srv, unsigned int i,
 				      char *buf, size_t len);
 
 /**
+ * Admit calls over lrpc:// and unix:// from processes of the users and
+ * groups in \p acl too, besides the server's own effective uid (since
+ * 0.4.0; see lrpc_peer_acl; NULL or empty: own uid only, the default).
+ * \p acl is copied. With a list, sockets are made mode 0666 (the server's
+ * check is then the gate, so the directory's mode decides who can reach
+ * them) and the runtime directory may also be a shared one: sticky,
+ * writable by one of \p acl's groups and nobody else (install -d -m 1770
+ * -g GROUP). lrpc_server_opts.allow_any_uid still admits everyone. Only
+ * before the first lrpc_server_listen().
+ * \return 0, -EINVAL (NULL server, or a list over LRPC_PEER_ACL_MAX),
+ * -EBUSY (a listener exists, or started), -ENOMEM.
+ */
+LRPC_API int lrpc_server_set_peer_acl(lrpc_server *srv, const lrpc_peer_acl *acl);
+
+/**
  * PING keepalive on grpc:// and grpcs:// connections (since 0.3.0): a
  * connection from which nothing was heard for \p interval_ms gets an
  * HTTP/2 PING, and is closed if nothing more is heard within

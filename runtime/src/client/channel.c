@@ -12,6 +12,7 @@
 #include "client/call.h"
 #include "client/pending.h"
 #include "client/metadata.h"
+#include "core/peer_acl.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
 
@@ -58,6 +59,13 @@ int lrpc_channel_open(const char *uri, const lrpc_channel_opts *opts,
 		return -ENOMEM;
 	if (opts)
 		ch->opts = *opts;
+	/* The caller's list may go once we return; reconnects need it. */
+	ret = lrpc__peer_acl_dup(ch->opts.trust, &ch->trust);
+	ch->opts.trust = ch->trust;
+	if (ret < 0) {
+		free(ch);
+		return ret;
+	}
 	if (!ch->opts.default_timeout_ms)
 		ch->opts.default_timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (!ch->opts.connect_timeout_ms)
@@ -82,6 +90,7 @@ void lrpc_channel_close(lrpc_channel *ch)
 	lrpc__async_pool_close(ch);
 	if (ch->ops)
 		ch->ops->close(ch);
+	free(ch->trust);
 	free(ch);
 }
 

@@ -76,6 +76,9 @@ struct lrpc__host {
 	struct lrpc__tls_ctx *tls;
 	/* grpc://, grpcs:// PING keepalive (lrpc_server_set_keepalive); 0: off. */
 	unsigned int keepalive_ms, keepalive_timeout_ms;
+	/* Other users admitted (lrpc_server_set_peer_acl), or NULL; fixed
+	 * once the first listener is up. */
+	lrpc_peer_acl *acl;
 };
 
 /* peers.c, loop thread: join and leave the list. */

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "core/peer_acl.h"
 #include "serve/host.h"
 #include "transport/tls.h"
 #include "transport/transport.h"
@@ -233,6 +234,23 @@ int lrpc_server_set_keepalive(lrpc_server *srv, unsigned int interval_ms,
 	return 0;
 }
 
+int lrpc_server_set_peer_acl(lrpc_server *srv, const lrpc_peer_acl *acl)
+{
+	lrpc_peer_acl *copy;
+	int ret;
+
+	if (!srv)
+		return -EINVAL;
+	if (srv->started || srv->nlisteners)
+		return -EBUSY;
+	ret = lrpc__peer_acl_dup(acl, &copy);
+	if (ret < 0)
+		return ret;
+	free(srv->host.acl);
+	srv->host.acl = copy;
+	return 0;
+}
+
 int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls)
 {
 	struct lrpc__tls_ctx *ctx;
@@ -345,6 +363,7 @@ void lrpc_server_free(lrpc_server *srv)
 	pthread_mutex_destroy(&srv->host.lock);
 	pthread_cond_destroy(&srv->host.idle);
 	lrpc__registry_free(&srv->host.registry);
+	free(srv->host.acl);
 	lrpc__tls_ctx_free(srv->host.tls);
 	free(srv);
 }

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/peer_acl.h"
 #include "serve/host.h"
 #include "transport/transport.h"
 
@@ -122,10 +123,13 @@ static int claim_path(const char *path)
  * Whoever may write the runtime directory may replace every name in it:
  * it must be a directory of ours (or root's) that nobody else can write.
  * In the shared /tmp fallback another user could have made it first, so
- * there it must be ours, closed to all, and not a symlink. On refusal
- * \p why says what to do.
+ * there it must be ours, closed to all, and not a symlink. A server that
+ * admits other users (\p acl) may also share a directory with them that
+ * is sticky (no one removes another's socket) and writable by one of its
+ * groups but not by others. On refusal \p why says what to do.
  */
-static int check_runtime_dir(const char *dir, char *why, size_t why_len)
+static int check_runtime_dir(const char *dir, const lrpc_peer_acl *acl,
+			     char *why, size_t why_len)
 {
 	char fallback[64];
 	struct stat st;
@@ -139,6 +143,9 @@ static int check_runtime_dir(const char *dir, char *why, size_t why_len)
 	if (S_ISDIR(st.st_mode) &&
 	    (st.st_uid == geteuid() || (!tmp && st.st_uid == 0)) &&
 	    !(st.st_mode & (tmp ? 077 : 022)))
+		return 0;
+	if (!tmp && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) &&
+	    !(st.st_mode & S_IWOTH) && lrpc__peer_acl_has_gid(acl, st.st_gid))
 		return 0;
 	snprintf(why, why_len,
 		 "runtime directory %s is not private to uid %u (owner %u, "
@@ -168,7 +175,7 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 			*slash = '\0';
 			ret = make_dir(dir);
 			if (ret == 0)
-				ret = check_runtime_dir(dir, h->error,
+				ret = check_runtime_dir(dir, h->acl, h->error,
 							sizeof(h->error));
 			if (ret < 0)
 				return ret;
@@ -191,7 +198,7 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 	if (ret == 0)
 		ret = uv_listen(&l->h.stream, 128, cb);
 	if (ret == 0) {
-		chmod(l->path, 0600);
+		chmod(l->path, h->acl ? 0666 : 0600);
 	} else {
 		l->path[0] = '\0'; /* not ours to unlink */
 		lrpc__listen_unclaim(l);
@@ -245,21 +252,27 @@ bool lrpc__peer_allowed(const struct lrpc__host *h, uv_handle_t *handle,
 			char *why, size_t why_len)
 {
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	uv_os_fd_t fd;
+	int ret;
 
 	if (h->opts.allow_any_uid)
 		return true;
-	if (uv_fileno(handle, &fd) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		snprintf(why, why_len, "the server could not learn the peer's uid");
-		return false;
-	}
-	if (cred.uid == geteuid())
+	ret = uv_fileno(handle, &fd) < 0 ? -EBADF :
+		lrpc__peer_acl_check(h->acl, fd, false, &cred);
+	if (ret == 0)
 		return true;
-	snprintf(why, why_len,
-		 "uid %u may not connect: this server admits uid %u only "
-		 "(allow_any_uid)", (unsigned int)cred.uid,
-		 (unsigned int)geteuid());
+	if (ret != -EACCES)
+		snprintf(why, why_len, "the server could not learn the peer's "
+			 "credentials: %s", strerror(-ret));
+	else if (h->acl)
+		snprintf(why, why_len,
+			 "uid %u may not connect: neither it nor its groups are "
+			 "in this server's peer ACL (lrpc_server_set_peer_acl)",
+			 (unsigned int)cred.uid);
+	else
+		snprintf(why, why_len,
+			 "uid %u may not connect: this server admits uid %u only "
+			 "(lrpc_server_set_peer_acl, allow_any_uid)",
+			 (unsigned int)cred.uid, (unsigned int)geteuid());
 	return false;
 }

@@ -21,18 +21,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/peer_acl.h"
 #include "handoff/handoff.h"
-#include "transport/sock.h"
 #include "transport/lrpc_client.h"
+#include "transport/sock.h"
 #include "transport/transport.h"
 #include "wire/handshake.h"
 #include "wire/lane.h"
 
 static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
-		       lrpc_deadline deadline)
+		       const lrpc_peer_acl *trust, lrpc_deadline deadline,
+		       lrpc_status *open_status)
 {
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	int ret;
 
 	ch->ctl_fd = lrpc__sock_connect(addr, deadline);
 	if (ch->ctl_fd < 0)
@@ -40,13 +42,16 @@ static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
 	/* The handshake is a blocking exchange, bounded by ctl_timeout(). */
 	if (fcntl(ch->ctl_fd, F_SETFL, 0) < 0)
 		return -errno;
-	/* Whoever listens under our name must be us or root: a region from a
-	 * stranger would be a stranger's memory in our address space. */
-	if (getsockopt(ch->ctl_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return -errno;
-	if (cred.uid != geteuid() && cred.uid != 0)
-		return -EACCES;
-	return 0;
+	/* Whoever listens under our name must be us, root or someone we were
+	 * told to trust: a region from a stranger would be a stranger's
+	 * memory in our address space. */
+	ret = lrpc__peer_acl_check(trust, ch->ctl_fd, true, &cred);
+	if (ret == -EACCES)
+		lrpc__status_set(open_status, LRPC_PERMISSION_DENIED,
+				 "the server listening there runs as uid %u, "
+				 "which this client does not trust "
+				 "(lrpc_channel_opts.trust)", (unsigned int)cred.uid);
+	return ret;
 }
 
 /* Bound the next blocking step on the control socket by what is left
@@ -538,7 +543,7 @@ int lrpc__chan_dial(struct shm_chan *ch, const lrpc_channel_opts *o,
 	pthread_cond_init(&ch->freed, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&ch->lock, NULL);
-	ret = ctl_connect(ch, addr, deadline);
+	ret = ctl_connect(ch, addr, o->trust, deadline, open_status);
 	if (ret < 0)
 		goto fail;
 	fd = handshake(ch, &h, want, deadline, &w, open_status);

@@ -128,6 +128,7 @@ struct lrpc_channel {
 	const struct lrpc__chan_ops *ops;
 	const char *handoff; /* lrpc_channel_handoff(), set by dial */
 	lrpc_channel_opts opts;
+	lrpc_peer_acl *trust; /* the copy opts.trust points at, or NULL */
 	void *impl;
 	/* async_pool.c's, made on first use */
 	_Atomic(struct lrpc__async_pool *) pool;
