@@ -6,6 +6,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -108,6 +109,27 @@ START_TEST(address_in_use_is_refused)
 }
 END_TEST
 
+/* Something that is not a socket where the name goes is named, not taken
+ * for a live server. */
+START_TEST(path_that_is_not_a_socket_is_named)
+{
+	const char *dir = h_dir_setup();
+	lrpc_server *s;
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/data", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
+	ck_assert_int_eq(lrpc_server_listen(s, "lrpc://data"), -EEXIST);
+	ck_assert_msg(strstr(lrpc_server_error(s), path) &&
+		      strstr(lrpc_server_error(s), "not a socket"),
+		      "'%s'", lrpc_server_error(s));
+	lrpc_server_free(s);
+	/* ...and left alone. */
+	ck_assert_int_eq(rmdir(path), 0);
+}
+END_TEST
+
 START_TEST(silent_client_is_dropped)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -132,4 +154,4 @@ START_TEST(silent_client_is_dropped)
 END_TEST
 
 H_MAIN("setup_errors", 60, open_errors, server_setup_errors, address_in_use_is_refused,
-       silent_client_is_dropped)
+       path_that_is_not_a_socket_is_named, silent_client_is_dropped)

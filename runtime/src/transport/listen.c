@@ -160,6 +160,7 @@ static int check_runtime_dir(const char *dir, const lrpc_peer_acl *acl,
 int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 		      const char *path, bool make_dirs, uv_connection_cb cb)
 {
+	struct stat st;
 	int ret;
 
 	if (strlen(path) >= sizeof(l->path))
@@ -186,6 +187,13 @@ int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,
 		return ret;
 	l->lock_fd = ret;
 	ret = claim_path(l->path);
+	if (ret == 0 && lstat(l->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		/* bind() would say only EADDRINUSE, as for a live server. */
+		snprintf(h->error, sizeof(h->error),
+			 "%s exists and is not a socket: remove it or choose "
+			 "another name", l->path);
+		ret = -EEXIST;
+	}
 	if (ret == 0)
 		ret = uv_pipe_init(&h->loop, &l->h.pipe, 0);
 	if (ret < 0) {
