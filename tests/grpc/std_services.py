@@ -38,7 +38,7 @@ PROTOS = ["grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
           "grpc/reflection/v1alpha/reflection.proto", "catalog.proto", "kinds.proto"]
 ALL_SERVICES = {"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection", "lrpcstd.Catalog",
-                "lrpcstd.Control"}
+                "lrpcstd.Control", "lazyrpc.stats.v1.Stats"}
 
 
 def case(fn):

@@ -110,7 +110,10 @@ int main(int argc, char **argv)
 	lrpc_server_opts_init(&o);
 	o.receivers = 2;
 	ret = lrpc_server_new(&o, &server);
-	/* Reflection first: it must still list what is added after it. */
+	/* Stats first, to count every call; reflection before the
+	 * services: it must still list what is added after it. */
+	if (!ret)
+		ret = lrpc_server_add_stats(server);
 	if (!ret)
 		ret = lrpc_server_add_reflection(server);
 	if (!ret)

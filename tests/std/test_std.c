@@ -18,6 +18,7 @@
 #include "grpc/health/v1/health.lrpc.h"
 #include "grpc/reflection/v1/reflection.lrpc.h"
 #include "grpc/reflection/v1alpha/reflection.lrpc.h"
+#include "lazyrpc/stats/v1/stats.lrpc.h"
 
 typedef Grpc__Health__V1__HealthCheckRequest health_req;
 typedef Grpc__Health__V1__HealthCheckResponse health_rep;
@@ -111,6 +112,69 @@ START_TEST(check_statuses)
 	/* SERVICE_UNKNOWN is Watch's, not a status to set. */
 	ck_assert_int_eq(control(ch, false, "x", LRPC_HEALTH_SERVICE_UNKNOWN),
 			 LRPC_INVALID_ARGUMENT);
+	lrpc_channel_close(ch);
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
+static Lazyrpc__Stats__V1__GetResponse *stats(lrpc_channel *ch, const char *prefix)
+{
+	Lazyrpc__Stats__V1__GetRequest req = LAZYRPC__STATS__V1__GET_REQUEST__INIT;
+	Lazyrpc__Stats__V1__GetResponse *rep = NULL;
+
+	req.prefix = (char *)prefix;
+	ck_assert_int_eq(lazyrpc__stats__v1__stats__get__call(
+				 ch, &req, &rep, lrpc_deadline_after_ms(DEADLINE_MS), NULL),
+			 LRPC_OK);
+	return rep;
+}
+
+static uint64_t code_count(const Lazyrpc__Stats__V1__MethodStats *m, const char *code)
+{
+	for (size_t i = 0; i < m->n_codes; i++)
+		if (!strcmp(m->codes[i]->code, code))
+			return m->codes[i]->count;
+	return 0;
+}
+
+/* lazyrpc.stats.v1.Stats counts each method's calls by status, with
+ * ordered quantiles, and itself too. */
+START_TEST(stats_count_calls)
+{
+	Lazyrpc__Stats__V1__GetResponse *rep;
+	const Lazyrpc__Stats__V1__MethodStats *m;
+	struct peer srv;
+	lrpc_channel *ch;
+	int status;
+
+	start(&srv);
+	ch = h_open(&srv);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(check(ch, "", &status), LRPC_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(check(ch, "lrpcstd.Nothing", &status), LRPC_NOT_FOUND);
+	rep = stats(ch, "grpc.health.");
+	ck_assert_uint_eq(rep->n_methods, 1);
+	m = rep->methods[0];
+	ck_assert_str_eq(m->method, "grpc.health.v1.Health/Check");
+	ck_assert_uint_eq(m->calls, 13);
+	ck_assert_uint_eq(m->errors, 3);
+	ck_assert_uint_eq(code_count(m, "OK"), 10);
+	ck_assert_uint_eq(code_count(m, "NOT_FOUND"), 3);
+	ck_assert_uint_eq(m->n_codes, 2);
+	ck_assert(m->max_ns > 0 && m->p50_ns <= m->p99_ns && m->p99_ns <= m->max_ns);
+	ck_assert(rep->uptime_ns > 0);
+	ck_assert_uint_ge(rep->clients_accepted, 1);
+	lazyrpc__stats__v1__get_response__free_unpacked(rep, NULL);
+	/* The first Get ended before this one began: it is counted. */
+	rep = stats(ch, "");
+	ck_assert_uint_eq(rep->n_methods, 2);
+	ck_assert_str_eq(rep->methods[1]->method, "lazyrpc.stats.v1.Stats/Get");
+	ck_assert_uint_eq(rep->methods[1]->calls, 1);
+	lazyrpc__stats__v1__get_response__free_unpacked(rep, NULL);
+	rep = stats(ch, "no.such.");
+	ck_assert_uint_eq(rep->n_methods, 0);
+	lazyrpc__stats__v1__get_response__free_unpacked(rep, NULL);
 	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);
 }
@@ -324,6 +388,7 @@ static void list_services(bool alpha)
 		"grpc.reflection.v1.ServerReflection",
 		"grpc.reflection.v1alpha.ServerReflection",
 		"grpc.health.v1.Health", "lrpcstd.Catalog", "lrpcstd.Control",
+		"lazyrpc.stats.v1.Stats",
 	};
 	struct refl r;
 	refl_rep *rep;
@@ -332,7 +397,7 @@ static void list_services(bool alpha)
 	rep = ask_str(&r, REQ_CASE(LIST_SERVICES), "");
 	ck_assert_int_eq(rep->message_response_case, REP_CASE(LIST_SERVICES_RESPONSE));
 	ck_assert_str_eq(rep->valid_host, "localhost");
-	ck_assert_uint_eq(rep->list_services_response->n_service, 5);
+	ck_assert_uint_eq(rep->list_services_response->n_service, 6);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		ck_assert_msg(lists(rep, want[i]), "%s not listed", want[i]);
 	done(rep);
@@ -503,6 +568,7 @@ int main(void)
 		check_statuses, watch_follows_changes, watch_ends_at_stop,
 		reflection_list_services, reflection_v1alpha_list_services,
 		reflection_files_and_symbols, reflection_v1alpha_describes_itself,
+		stats_count_calls,
 	};
 
 	return h_run("std", all, (int)(sizeof(all) / sizeof(all[0])), 120);

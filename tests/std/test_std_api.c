@@ -60,6 +60,18 @@ START_TEST(reflection_twice)
 }
 END_TEST
 
+START_TEST(stats_twice)
+{
+	lrpc_server *srv;
+
+	ck_assert_int_eq(lrpc_server_add_stats(NULL), -EINVAL);
+	ck_assert_int_eq(lrpc_server_new(NULL, &srv), 0);
+	ck_assert_int_eq(lrpc_server_add_stats(srv), 0);
+	ck_assert_int_eq(lrpc_server_add_stats(srv), -EEXIST);
+	lrpc_server_free(srv);
+}
+END_TEST
+
 static int freed[4], nfreed;
 
 static void note_free(void *arg)
@@ -93,6 +105,7 @@ START_TEST(server_hooks)
 	ck_assert_int_eq(lrpc_server_start(srv), 0);
 	ck_assert_int_eq(lrpc_server_on_free(srv, note_free, (void *)3), -EBUSY);
 	ck_assert_int_eq(lrpc_server_add_reflection(srv), -EBUSY);
+	ck_assert_int_eq(lrpc_server_add_stats(srv), -EBUSY);
 	/* The health is the application's to change while it runs. */
 	ck_assert_int_eq(lrpc_health_set(h, "lrpcstd.Catalog", LRPC_HEALTH_SERVING), 0);
 	lrpc_server_free(srv);
@@ -103,4 +116,4 @@ START_TEST(server_hooks)
 }
 END_TEST
 
-CHECK_MAIN("std_api", 60, health_arguments, reflection_twice, server_hooks)
+CHECK_MAIN("std_api", 60, health_arguments, reflection_twice, stats_twice, server_hooks)

@@ -18,15 +18,9 @@ import sys
 import tempfile
 import time
 
+from checks import WAIT, check, verdict  # tests/tools/checks.py
+
 TOOL, GREETER, CLIENT, KV = sys.argv[1:5]
-WAIT = 20.0
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 class Up:
@@ -230,10 +224,7 @@ def main():
         for t in (test_bad_manifests, test_mesh, test_supervisor_killed, test_gives_up,
                   test_not_restarted, test_never_ready):
             t(d)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 #include "tool.h"
 
 static const struct tool_cmd *const cmds[] = {
+	&tool_cmd_list,
+	&tool_cmd_stats,
 	&tool_cmd_up,
 };
 
