@@ -236,8 +236,10 @@ def reflection(cl, version, ch):
     item = call(key_cls(id="ada"), timeout=10)
     assert item.key.id == "ada" and item.kind == pool.FindEnumTypeByName(
         "lrpcstd.Kind").values_by_name["BOOK"].number, item
-    # By symbol: a method and a nested message; not found is an answer.
-    for sym in ("lrpcstd.Catalog.Lookup", "lrpcstd.Item.Key"):
+    # By symbol: a method, a nested message, a field and an enum value (as
+    # protobuf names them); not found is an answer.
+    for sym in ("lrpcstd.Catalog.Lookup", "lrpcstd.Item.Key", "lrpcstd.Item.shelf",
+                "lrpcstd.Item.TOP"):
         rep = ask(cl, version, file_containing_symbol=sym)
         first = descriptor_pb2.FileDescriptorProto.FromString(
             rep.file_descriptor_response.file_descriptor_proto[0])

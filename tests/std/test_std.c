@@ -482,6 +482,10 @@ START_TEST(reflection_files_and_symbols)
 		{ "lrpcstd.Item.Shelf", "catalog.proto" },      /* nested enum */
 		{ "lrpcstd.Kind", "kinds.proto" },              /* enum of an import */
 		{ "lrpcstd.Stamp", "kinds.proto" },
+		{ "lrpcstd.Stamp.at", "kinds.proto" },          /* field */
+		{ "lrpcstd.Item.shelf", "catalog.proto" },      /* field */
+		{ "lrpcstd.BOOK", "kinds.proto" },   /* enum value: beside its enum */
+		{ "lrpcstd.Item.TOP", "catalog.proto" },        /* nested one */
 		{ "lrpcstd.shelf_label", "kinds.proto" },      /* extension */
 		{ "google.protobuf.Empty", "google/protobuf/empty.proto" },
 		{ "grpc.health.v1.Health.Watch", "grpc/health/v1/health.proto" },
@@ -511,6 +515,10 @@ START_TEST(reflection_files_and_symbols)
 	expect_error(rep, LRPC_NOT_FOUND);
 	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), "lrpcstd");
+	expect_error(rep, LRPC_NOT_FOUND);
+	done(rep);
+	/* Enum values are not children of their enum (protobuf's scoping). */
+	rep = ask_str(&r, REQ_CASE(FILE_CONTAINING_SYMBOL), "lrpcstd.Kind.BOOK");
 	expect_error(rep, LRPC_NOT_FOUND);
 	done(rep);
 	rep = ask_str(&r, REQ_CASE(FILE_BY_FILENAME), "nothing.proto");

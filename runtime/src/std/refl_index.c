@@ -6,9 +6,11 @@
  * itself (protoc-gen-lazyrpc's output), not from a peer; one that does not
  * decode (a description made by hand) is left out.
  *
- * Symbols are what gRPC's reflection resolves: packages' messages, enums,
- * services and extensions, with nested messages, enums and extensions
- * under their message and methods under their service. Files and
+ * Symbols are what gRPC's reflection resolves (what protobuf's
+ * DescriptorPool finds by name): packages' messages, enums, services and
+ * extensions, with nested messages, enums, extensions, fields and oneofs
+ * under their message, methods under their service, and enum values
+ * beside their enum (protobuf scopes them as its siblings). Files and
  * services are few, so those are found by a linear search; symbols are
  * sorted and searched by bisection.
  */
@@ -93,6 +95,15 @@ static void add_extension(struct builder *b, const char *scope,
 	};
 }
 
+/* Enum \p e in \p scope, and its values beside it. */
+static void add_enum(struct builder *b, const char *scope, const enum_proto *e,
+		     size_t file)
+{
+	for (size_t i = 0; i < e->n_value; i++)
+		add_symbol(b, join(scope, e->value[i]->name), file);
+	add_symbol(b, join(scope, e->name), file);
+}
+
 static void add_message(struct builder *b, const char *scope,
 			const message_proto *m, size_t file)
 {
@@ -105,7 +116,11 @@ static void add_message(struct builder *b, const char *scope,
 	for (size_t i = 0; i < m->n_nested_type; i++)
 		add_message(b, full, m->nested_type[i], file);
 	for (size_t i = 0; i < m->n_enum_type; i++)
-		add_symbol(b, join(full, m->enum_type[i]->name), file);
+		add_enum(b, full, m->enum_type[i], file);
+	for (size_t i = 0; i < m->n_field; i++)
+		add_symbol(b, join(full, m->field[i]->name), file);
+	for (size_t i = 0; i < m->n_oneof_decl; i++)
+		add_symbol(b, join(full, m->oneof_decl[i]->name), file);
 	for (size_t i = 0; i < m->n_extension; i++)
 		add_extension(b, full, m->extension[i], file);
 	add_symbol(b, full, file);
@@ -119,7 +134,7 @@ static void add_symbols(struct builder *b, size_t file)
 	for (size_t i = 0; i < fd->n_message_type; i++)
 		add_message(b, pkg, fd->message_type[i], file);
 	for (size_t i = 0; i < fd->n_enum_type; i++)
-		add_symbol(b, join(pkg, fd->enum_type[i]->name), file);
+		add_enum(b, pkg, fd->enum_type[i], file);
 	for (size_t i = 0; i < fd->n_extension; i++)
 		add_extension(b, pkg, fd->extension[i], file);
 	for (size_t i = 0; i < fd->n_service; i++) {
