@@ -4,10 +4,13 @@
 serves lazyrpc.stats.v1.Stats) and a greeter (which does not), and their
 error messages for a missing service and bad usage.
 
-Usage: test_tool.py LAZYRPC STD_SERVER GREETER_SERVER
+And that its man page and bash completion know every subcommand.
+
+Usage: test_tool.py LAZYRPC STD_SERVER GREETER_SERVER MANPAGE COMPLETION
 """
 import json
 import os
+import shutil
 import select
 import subprocess
 import sys
@@ -15,7 +18,7 @@ import tempfile
 
 from checks import WAIT, check, verdict  # tests/tools/checks.py
 
-TOOL, STD, GREETER = sys.argv[1:4]
+TOOL, STD, GREETER, MANPAGE, COMPLETION = sys.argv[1:6]
 
 
 def start(argv, ready):
@@ -38,7 +41,34 @@ def tool(*args):
     return subprocess.run([TOOL] + list(args), capture_output=True, text=True, timeout=WAIT)
 
 
+def docs():
+    """The man page and the completion follow `lazyrpc help`."""
+    r = tool("help")
+    cmds = [l.split()[0] for l in r.stdout.splitlines() if l.startswith("  ")]
+    check(r.returncode == 0 and {"list", "stats", "up"} <= set(cmds), "help lists %s" % cmds)
+    man = open(MANPAGE).read()
+    for c in cmds:
+        check((".B lazyrpc %s" % c) in man and ("\n.B %s\n" % c) in man,
+              "the man page has a synopsis and a section for '%s'" % c)
+    if shutil.which("groff"):
+        g = subprocess.run(["groff", "-man", "-ww", "-z", MANPAGE], capture_output=True,
+                           text=True, timeout=WAIT)
+        check(g.returncode == 0 and not g.stderr, "groff -ww has nothing to say: %s" % g.stderr)
+    for words, want in ((["lazyrpc", ""], set(cmds) | {"help"}),
+                        (["lazyrpc", "stats", "--"], {"--json", "--prefix", "--deadline",
+                                                      "--handoff"}),
+                        (["lazyrpc", "list", "--handoff", "r"], {"rpal-kernel"})):
+        script = ('source "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _lazyrpc; '
+                  'printf "%%s\\n" "${COMPREPLY[@]}"' %
+                  (COMPLETION, " ".join("'%s'" % w for w in words), len(words) - 1))
+        b = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                           timeout=WAIT)
+        got = set(b.stdout.split())
+        check(b.returncode == 0 and want <= got, "completion of %s: %s" % (words, got))
+
+
 def main():
+    docs()
     with tempfile.TemporaryDirectory(prefix="lazyrpc-tool-") as d:
         os.chmod(d, 0o700)
         os.environ["LAZYRPC_DIR"] = d
