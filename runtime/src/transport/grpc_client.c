@@ -40,6 +40,7 @@ void lrpc__gconn_free(struct gcconn *k)
 	nghttp2_session_del(k->ng);
 	lrpc__tls_free(k->tls);
 	close(k->fd);
+	free(k->wbuf);
 	free(k);
 }
 
@@ -124,6 +125,10 @@ static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
 
 int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
 {
+	/* Replies are taken whole: let the server send one in one flight. */
+	static const nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
+	};
 	nghttp2_session_callbacks *cb;
 	struct gcconn *k = calloc(1, sizeof(*k));
 	int ret;
@@ -146,7 +151,9 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
 	nghttp2_session_callbacks_del(cb);
-	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, NULL, 0)) {
+	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv, 1) ||
+	    nghttp2_session_set_local_window_size(k->ng, NGHTTP2_FLAG_NONE, 0,
+						  LRPC__GRPC_WINDOW)) {
 		nghttp2_session_del(k->ng);
 		close(k->fd);
 		free(k);
@@ -160,20 +167,47 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	return 0;
 }
 
+/* Send what nghttp2 has, in writes of up to 64 KiB: a call's HEADERS and
+ * DATA (and a pending WINDOW_UPDATE or SETTINGS ACK) leave in one
+ * segment, so the server wakes once for them rather than once a frame.
+ * \return 0, -EPROTO, -ENOMEM, or lrpc__gconn_write()'s error. */
+static int flush(struct gcconn *k, lrpc_deadline deadline)
+{
+	size_t len = 0;
+	ssize_t n;
+	int ret;
+
+	do {
+		const uint8_t *p;
+
+		n = nghttp2_session_mem_send(k->ng, &p);
+		if (n < 0)
+			return -EPROTO;
+		if (n > 0) {
+			if (lrpc__buf_reserve(&k->wbuf, &k->wcap, len + (size_t)n) < 0)
+				return -ENOMEM;
+			memcpy(k->wbuf + len, p, (size_t)n);
+			len += (size_t)n;
+		}
+		if (len && (n == 0 || len >= 65536)) {
+			if ((ret = lrpc__gconn_write(k, k->wbuf, len, deadline)) < 0)
+				return ret;
+			len = 0;
+		}
+	} while (n > 0);
+	return 0;
+}
+
 /* Send what nghttp2 has, read what comes, until the call's stream
- * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
+ * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO,
+ * -ENOMEM. */
 static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 {
 	while (!c->closed) {
-		const uint8_t *p;
-		ssize_t n;
 		int ret;
 
-		while ((n = nghttp2_session_mem_send(k->ng, &p)) > 0)
-			if ((ret = lrpc__gconn_write(k, p, (size_t)n, deadline)) < 0)
-				return ret;
-		if (n < 0)
-			return -EPROTO;
+		if ((ret = flush(k, deadline)) < 0)
+			return ret;
 		if (c->closed)
 			break;
 		if (!nghttp2_session_want_read(k->ng))

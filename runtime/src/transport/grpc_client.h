@@ -24,6 +24,8 @@ struct gcconn {
 	nghttp2_session *ng;
 	struct gcconn *next;
 	bool broken; /* not to be reused */
+	unsigned char *wbuf; /* run()'s batch of nghttp2's output */
+	size_t wcap;
 };
 
 struct gchan {

@@ -20,8 +20,9 @@
  * fails its stream with RESOURCE_EXHAUSTED); messages up to max_msg_size each way (a longer
  * prefix fails the stream with RESOURCE_EXHAUSTED before its body is
  * buffered); a unary request is buffered whole (at most max_msg_size), a
- * stream holds one unread message plus the HTTP/2 window (64 KiB), so a
- * connection holds at most max_pipelined x (max_msg_size + 64 KiB) of
+ * stream holds one unread message plus the HTTP/2 window (1 MiB,
+ * LRPC__GRPC_WINDOW), so a connection holds at most max_pipelined x
+ * (max_msg_size + 1 MiB) of
  * requests, plus one reply per stream; output is pulled from nghttp2 only
  * while less than 64 KiB is waiting to be written. A connection with no
  * stream for idle_timeout_ms gets GOAWAY and is closed. Bad HTTP/2 (a
@@ -345,6 +346,8 @@ static int session_new(struct gconn *c)
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, LRPC__GRPC_HEADER_MAX },
 		/* No server push here, and none expected. */
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		/* A request of up to about 1 MiB in one flight (wire/grpc.h). */
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
 	};
 	int ret;
 
@@ -368,8 +371,12 @@ static int session_new(struct gconn *c)
 	nghttp2_session_callbacks_del(cb);
 	if (ret)
 		return -ENOMEM;
+	/* The connection's window: room for four streams' windows, so that
+	 * one stream whose handler reads slowly does not stall the others. */
 	if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
-				    sizeof(iv) / sizeof(iv[0]))) {
+				    sizeof(iv) / sizeof(iv[0])) ||
+	    nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
+						  4 * LRPC__GRPC_WINDOW)) {
 		nghttp2_session_del(c->ng);
 		c->ng = NULL;
 		return -ENOMEM;
