@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The client side of grpc://HOST:PORT: unary calls to any gRPC server
- * (h2c with prior knowledge, PROTOCOL-HTTP2.md), nghttp2 driven by the
- * calling thread. Like sock_client.c, each call borrows a connection of
+ * The client side of grpc://HOST:PORT and grpc+unix://PATH: unary calls
+ * to any gRPC server (h2c with prior knowledge, PROTOCOL-HTTP2.md),
+ * nghttp2 driven by the calling thread. Like sock_client.c, each call borrows a connection of
  * its own from the channel's pool (opening one when none is idle) and
  * runs one stream on it; a connection whose call failed midway (deadline,
  * reset, bad frames) or that got GOAWAY is closed rather than reused.
@@ -448,9 +448,17 @@ int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 	if (!g)
 		return -ENOMEM;
 	g->addr = *addr;
-	g->addr.scheme = LRPC__SCHEME_TCP;
-	snprintf(g->authority, sizeof(g->authority),
-		 strchr(addr->host, ':') ? "[%s]:%s" : "%s:%s", addr->host, addr->port);
+	if (addr->scheme == LRPC__SCHEME_GRPC_UNIX) {
+		/* sock.c dials a path for any scheme but TCP; gRPC's own
+		 * clients say "localhost" for a unix: target. */
+		g->addr.scheme = LRPC__SCHEME_UNIX;
+		snprintf(g->authority, sizeof(g->authority), "localhost");
+	} else {
+		g->addr.scheme = LRPC__SCHEME_TCP;
+		snprintf(g->authority, sizeof(g->authority),
+			 strchr(addr->host, ':') ? "[%s]:%s" : "%s:%s", addr->host,
+			 addr->port);
+	}
 	g->max_msg = ch->opts.max_msg_size ? ch->opts.max_msg_size : LRPC_DEFAULT_MAX_MSG;
 	pthread_mutex_init(&g->lock, NULL);
 	ch->impl = g;
