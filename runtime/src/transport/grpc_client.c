@@ -41,6 +41,7 @@ void lrpc__gconn_free(struct gcconn *k)
 	lrpc__tls_free(k->tls);
 	close(k->fd);
 	free(k->wbuf);
+	free(k->rbuf);
 	free(k);
 }
 

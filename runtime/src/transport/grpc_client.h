@@ -26,7 +26,10 @@ struct gcconn {
 	bool broken; /* not to be reused */
 	unsigned char *wbuf; /* run()'s batch of nghttp2's output */
 	size_t wcap;
+	unsigned char *rbuf; /* lrpc__gconn_read()'s, GCONN_RBUF bytes */
 };
+
+#define GCONN_RBUF 65536u
 
 struct gchan {
 	struct lrpc__addr addr; /* scheme TCP, for sock.c */

@@ -24,7 +24,7 @@
  * LRPC__GRPC_WINDOW), so a connection holds at most max_pipelined x
  * (max_msg_size + 1 MiB) of
  * requests, plus one reply per stream; output is pulled from nghttp2 only
- * while less than 64 KiB is waiting to be written. A connection with no
+ * while less than 256 KiB is waiting to be written. A connection with no
  * stream for idle_timeout_ms gets GOAWAY and is closed. Bad HTTP/2 (a
  * connection error) costs that connection, after nghttp2's GOAWAY; a bad
  * gRPC request costs its stream.
@@ -41,7 +41,9 @@
 #include "transport/grpc_server.h"
 #include "transport/grpc_stream.h"
 
-#define WRITE_BATCH 65536u
+/* What one uv_write carries at most: a 64 KiB reply with its frames and
+ * trailers in one write, not the rest a loop turn later. */
+#define WRITE_BATCH 262144u
 
 void lrpc__gconn_unref(struct gconn *c)
 {
