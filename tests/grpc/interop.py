@@ -264,7 +264,8 @@ def client_streaming(ch):
 
 @case
 def client_streaming_past_window(ch):
-    # Messages far larger than the 64 KiB window: it must open as the
+    # Each message past HTTP/2's default 64 KiB window and all of them
+    # past the 1 MiB one the server announces: it must open as the
     # handler reads, or this hangs until its deadline.
     reqs = [echo_msg(bytes([i]) * 300000, i) for i in range(12)]
     rep = stream_unary(ch, "/lrpctest.Streams/Sum")(iter(reqs), timeout=30)

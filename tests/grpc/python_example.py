@@ -5,7 +5,10 @@ grpc://, Python stubs from greeter.proto by grpc_tools, and
 examples/python/greeter_client.py, for a name and for an empty one (the
 server's INVALID_ARGUMENT must reach Python with its message).
 
-    python_example.py GREETER_SERVER GREETER_PROTO_DIR CLIENT_SCRIPT
+    python_example.py GREETER_SERVER GREETER_PROTO_DIR CLIENT_SCRIPT [--unix]
+
+With --unix the greeter serves grpc+unix://PATH and Python dials it as
+gRPC clients dial a Unix socket, the target "unix:PATH".
 
 Exit 0: passed; 1: failed; 77: python3-grpcio or python3-grpc-tools missing.
 """
@@ -28,6 +31,7 @@ except ImportError:
 
 def main():
     server_bin, proto_dir, client = sys.argv[1:4]
+    unix = "--unix" in sys.argv[4:]
     tmp = tempfile.mkdtemp(prefix="lrpc-pyex-")
     server = None
     try:
@@ -35,13 +39,17 @@ def main():
                         "--python_out=" + tmp, "--grpc_python_out=" + tmp,
                         "greeter.proto"], check=True)
         env = dict(os.environ, LAZYRPC_DIR=tmp, PYTHONPATH=tmp)
-        server = subprocess.Popen([server_bin, "grpc://127.0.0.1:0"], stdout=subprocess.PIPE,
+        uri = "grpc+unix://" + tmp + "/greeter.sock" if unix else "grpc://127.0.0.1:0"
+        scheme = uri.split("://", 1)[0] + "://"
+        server = subprocess.Popen([server_bin, uri], stdout=subprocess.PIPE,
                                   env=env, text=True)
         line = server.stdout.readline()
-        if not line.startswith("greeter-server: serving grpc://"):
+        if not line.startswith("greeter-server: serving " + scheme):
             print("FAIL: the greeter said %r" % line)
             return 1
-        target = line.split("grpc://", 1)[1].strip()
+        target = line.split(scheme, 1)[1].strip()
+        if unix:
+            target = "unix:" + target
         r = subprocess.run([sys.executable, client, target, "Ada"], env=env,
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0 or r.stdout != "Hello, Ada!\n":
@@ -52,7 +60,7 @@ def main():
         if r.returncode != 1 or "INVALID_ARGUMENT: name must not be empty" not in r.stderr:
             print("FAIL: empty name: exit %d, %r" % (r.returncode, r.stderr))
             return 1
-        print("PASS python_example")
+        print("PASS python_example" + (" over grpc+unix://" if unix else ""))
         return 0
     finally:
         if server:

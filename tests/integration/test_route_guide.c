@@ -35,6 +35,8 @@ static void start_server(struct peer *srv, char *uri, size_t len)
 		snprintf(want, sizeof(want), "tcp://127.0.0.1:0");
 	else if (strcmp(t, "grpc") == 0)
 		snprintf(want, sizeof(want), "grpc://127.0.0.1:0");
+	else if (strcmp(t, "grpc+unix") == 0)
+		snprintf(want, sizeof(want), "grpc+unix://%s/route_guide.sock", dir);
 	else
 		snprintf(want, sizeof(want), "lrpc://route_guide");
 	h_spawn(srv, argv);

@@ -56,6 +56,9 @@ START_TEST(socket_uris)
 	ck_assert_str_eq(a.host, "::1");
 	ck_assert_str_eq(a.port, "0");
 	ck_assert_int_eq(lrpc__uri_parse("tcp://localhost:65535", &a), 0);
+	ck_assert_int_eq(lrpc__uri_parse("grpc+unix:///run/g.sock", &a), 0);
+	ck_assert_int_eq(a.scheme, LRPC__SCHEME_GRPC_UNIX);
+	ck_assert_str_eq(a.path, "/run/g.sock");
 }
 END_TEST
 
@@ -67,7 +70,7 @@ START_TEST(bad_uris_are_rejected)
 		"lrpc://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		"unix://", "tcp://", "tcp://host", "tcp://host:", "tcp://:80",
 		"tcp://host:65536", "tcp://host:-1", "tcp://host:8x", "tcp://::1:80",
-		"tcp://host:0000080",
+		"tcp://host:0000080", "grpc+unix://",
 	};
 	struct lrpc__addr a;
 	char longpath[200];

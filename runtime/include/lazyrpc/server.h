@@ -34,12 +34,13 @@ typedef struct lrpc_server_opts {
 	/* Peers allowed to connect: same uid as the server unless set. */
 	int allow_any_uid;
 	/*
-	 * unix:// and tcp:// only: run handlers on the socket I/O thread
-	 * instead of the worker pool. That saves two thread hand-offs a call
-	 * (about half the latency with everything on one CPU), but a handler
-	 * that blocks or runs long then stalls every socket client of this
-	 * server. For short, non-blocking handlers only. lrpc:// always runs
-	 * handlers on its receiver threads.
+	 * unix://, tcp:// and grpc:// (unary calls) only: run handlers on
+	 * the socket I/O thread instead of the worker pool. That saves two
+	 * thread hand-offs a call (about half the latency with everything on
+	 * one CPU), but a handler that blocks or runs long then stalls every
+	 * socket client of this server. For short, non-blocking handlers
+	 * only. lrpc:// always runs handlers on its receiver threads, and
+	 * streaming methods run on threads of their own.
 	 */
 	int inline_handlers;
 	/*

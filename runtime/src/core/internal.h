@@ -46,6 +46,7 @@ enum lrpc__scheme {
 	LRPC__SCHEME_TCP,      /* host, port */
 	LRPC__SCHEME_GRPC,     /* host, port: gRPC over HTTP/2 (h2c) */
 	LRPC__SCHEME_GRPCS,    /* host, port: the same over TLS */
+	LRPC__SCHEME_GRPC_UNIX, /* path: gRPC over HTTP/2 on a Unix socket */
 	LRPC__SCHEME_COUNT
 };
 

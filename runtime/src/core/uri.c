@@ -114,6 +114,7 @@ int lrpc__uri_parse(const char *uri, struct lrpc__addr *addr)
 		{ "tcp://", LRPC__SCHEME_TCP, parse_tcp },
 		{ "grpc://", LRPC__SCHEME_GRPC, parse_tcp },
 		{ "grpcs://", LRPC__SCHEME_GRPCS, parse_tcp },
+		{ "grpc+unix://", LRPC__SCHEME_GRPC_UNIX, parse_unix },
 	};
 
 	if (!uri || !addr)

@@ -365,9 +365,10 @@ int lrpc__gstream_trailers(struct gstream *s, const nghttp2_nv *status, size_t n
 	return ret ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
-static void after_work(uv_work_t *req, int status)
+/* The loop thread, once the handler has run (\p status < 0: it never
+ * will): submit the reply or the error. Sends nothing itself. */
+static void answer(struct gstream *s, int status)
 {
-	struct gstream *s = req->data;
 	struct gconn *c = s->conn;
 
 	s->running = false;
@@ -384,6 +385,14 @@ static void after_work(uv_work_t *req, int status)
 		else
 			lrpc__count_call(c->host, LRPC_OK);
 	}
+}
+
+static void after_work(uv_work_t *req, int status)
+{
+	struct gstream *s = req->data;
+	struct gconn *c = s->conn;
+
+	answer(s, status);
 	if (c->closing) {
 		lrpc__gstream_put(s); /* may free c */
 		return;
@@ -414,6 +423,16 @@ void lrpc__gstream_end(struct gstream *s)
 	s->running = true;
 	atomic_fetch_add(&s->refs, 1);
 	s->work.data = s;
+	if (c->host->opts.inline_handlers) {
+		/* On the loop thread, as the socket transports do, saving the
+		 * two hand-offs to a worker and back. We are inside nghttp2's
+		 * mem_recv: submitting is allowed there, sending is not, and
+		 * read_cb flushes once it returns. nghttp2 still holds s. */
+		work_cb(&s->work);
+		answer(s, 0);
+		lrpc__gstream_put(s);
+		return;
+	}
 	if (uv_queue_work(&c->host->loop, &s->work, work_cb, after_work) < 0) {
 		s->running = false;
 		atomic_fetch_sub(&s->refs, 1); /* ours still holds it */

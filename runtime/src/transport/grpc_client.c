@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The client side of grpc://HOST:PORT: unary calls to any gRPC server
- * (h2c with prior knowledge, PROTOCOL-HTTP2.md), nghttp2 driven by the
- * calling thread. Like sock_client.c, each call borrows a connection of
+ * The client side of grpc://HOST:PORT and grpc+unix://PATH: unary calls
+ * to any gRPC server (h2c with prior knowledge, PROTOCOL-HTTP2.md),
+ * nghttp2 driven by the calling thread. Like sock_client.c, each call borrows a connection of
  * its own from the channel's pool (opening one when none is idle) and
  * runs one stream on it; a connection whose call failed midway (deadline,
  * reset, bad frames) or that got GOAWAY is closed rather than reused.
@@ -40,6 +40,8 @@ void lrpc__gconn_free(struct gcconn *k)
 	nghttp2_session_del(k->ng);
 	lrpc__tls_free(k->tls);
 	close(k->fd);
+	free(k->wbuf);
+	free(k->rbuf);
 	free(k);
 }
 
@@ -124,6 +126,10 @@ static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
 
 int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
 {
+	/* Replies are taken whole: let the server send one in one flight. */
+	static const nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
+	};
 	nghttp2_session_callbacks *cb;
 	struct gcconn *k = calloc(1, sizeof(*k));
 	int ret;
@@ -146,7 +152,9 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
 	nghttp2_session_callbacks_del(cb);
-	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, NULL, 0)) {
+	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv, 1) ||
+	    nghttp2_session_set_local_window_size(k->ng, NGHTTP2_FLAG_NONE, 0,
+						  LRPC__GRPC_WINDOW)) {
 		nghttp2_session_del(k->ng);
 		close(k->fd);
 		free(k);
@@ -160,20 +168,47 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	return 0;
 }
 
+/* Send what nghttp2 has, in writes of up to 64 KiB: a call's HEADERS and
+ * DATA (and a pending WINDOW_UPDATE or SETTINGS ACK) leave in one
+ * segment, so the server wakes once for them rather than once a frame.
+ * \return 0, -EPROTO, -ENOMEM, or lrpc__gconn_write()'s error. */
+static int flush(struct gcconn *k, lrpc_deadline deadline)
+{
+	size_t len = 0;
+	ssize_t n;
+	int ret;
+
+	do {
+		const uint8_t *p;
+
+		n = nghttp2_session_mem_send(k->ng, &p);
+		if (n < 0)
+			return -EPROTO;
+		if (n > 0) {
+			if (lrpc__buf_reserve(&k->wbuf, &k->wcap, len + (size_t)n) < 0)
+				return -ENOMEM;
+			memcpy(k->wbuf + len, p, (size_t)n);
+			len += (size_t)n;
+		}
+		if (len && (n == 0 || len >= 65536)) {
+			if ((ret = lrpc__gconn_write(k, k->wbuf, len, deadline)) < 0)
+				return ret;
+			len = 0;
+		}
+	} while (n > 0);
+	return 0;
+}
+
 /* Send what nghttp2 has, read what comes, until the call's stream
- * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
+ * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO,
+ * -ENOMEM. */
 static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 {
 	while (!c->closed) {
-		const uint8_t *p;
-		ssize_t n;
 		int ret;
 
-		while ((n = nghttp2_session_mem_send(k->ng, &p)) > 0)
-			if ((ret = lrpc__gconn_write(k, p, (size_t)n, deadline)) < 0)
-				return ret;
-		if (n < 0)
-			return -EPROTO;
+		if ((ret = flush(k, deadline)) < 0)
+			return ret;
 		if (c->closed)
 			break;
 		if (!nghttp2_session_want_read(k->ng))
@@ -414,9 +449,17 @@ int lrpc__grpc_dial(lrpc_channel *ch, const struct lrpc__addr *addr)
 	if (!g)
 		return -ENOMEM;
 	g->addr = *addr;
-	g->addr.scheme = LRPC__SCHEME_TCP;
-	snprintf(g->authority, sizeof(g->authority),
-		 strchr(addr->host, ':') ? "[%s]:%s" : "%s:%s", addr->host, addr->port);
+	if (addr->scheme == LRPC__SCHEME_GRPC_UNIX) {
+		/* sock.c dials a path for any scheme but TCP; gRPC's own
+		 * clients say "localhost" for a unix: target. */
+		g->addr.scheme = LRPC__SCHEME_UNIX;
+		snprintf(g->authority, sizeof(g->authority), "localhost");
+	} else {
+		g->addr.scheme = LRPC__SCHEME_TCP;
+		snprintf(g->authority, sizeof(g->authority),
+			 strchr(addr->host, ':') ? "[%s]:%s" : "%s:%s", addr->host,
+			 addr->port);
+	}
 	g->max_msg = ch->opts.max_msg_size ? ch->opts.max_msg_size : LRPC_DEFAULT_MAX_MSG;
 	pthread_mutex_init(&g->lock, NULL);
 	ch->impl = g;

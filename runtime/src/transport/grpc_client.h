@@ -24,7 +24,12 @@ struct gcconn {
 	nghttp2_session *ng;
 	struct gcconn *next;
 	bool broken; /* not to be reused */
+	unsigned char *wbuf; /* run()'s batch of nghttp2's output */
+	size_t wcap;
+	unsigned char *rbuf; /* lrpc__gconn_read()'s, GCONN_RBUF bytes */
 };
+
+#define GCONN_RBUF 65536u
 
 struct gchan {
 	struct lrpc__addr addr; /* scheme TCP, for sock.c */

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "transport/grpc_client.h"
@@ -153,13 +154,17 @@ int lrpc__gconn_write(struct gcconn *k, const uint8_t *p, size_t n,
 
 int lrpc__gconn_read(struct gcconn *k, lrpc_deadline deadline)
 {
-	unsigned char buf[16384];
-	ssize_t n = lrpc__sock_read(k->fd, buf, 1, sizeof(buf), deadline);
+	ssize_t n;
 	int ret;
 
+	/* 64 KiB a read: a 64 KiB reply in one wake-up rather than four;
+	 * on the heap, since callers' stacks may be small. */
+	if (!k->rbuf && !(k->rbuf = malloc(GCONN_RBUF)))
+		return -ENOMEM;
+	n = lrpc__sock_read(k->fd, k->rbuf, 1, GCONN_RBUF, deadline);
 	if (n < 0)
 		return (int)n;
-	ret = lrpc__gconn_input(k->tls, k->ng, buf, (size_t)n);
+	ret = lrpc__gconn_input(k->tls, k->ng, k->rbuf, (size_t)n);
 	/* What TLS answers by itself (alerts, key updates) goes now. */
 	if (!ret && k->tls)
 		ret = tls_flush(k->tls, k->fd, deadline);

@@ -20,10 +20,11 @@
  * fails its stream with RESOURCE_EXHAUSTED); messages up to max_msg_size each way (a longer
  * prefix fails the stream with RESOURCE_EXHAUSTED before its body is
  * buffered); a unary request is buffered whole (at most max_msg_size), a
- * stream holds one unread message plus the HTTP/2 window (64 KiB), so a
- * connection holds at most max_pipelined x (max_msg_size + 64 KiB) of
+ * stream holds one unread message plus the HTTP/2 window (1 MiB,
+ * LRPC__GRPC_WINDOW), so a connection holds at most max_pipelined x
+ * (max_msg_size + 1 MiB) of
  * requests, plus one reply per stream; output is pulled from nghttp2 only
- * while less than 64 KiB is waiting to be written. A connection with no
+ * while less than 256 KiB is waiting to be written. A connection with no
  * stream for idle_timeout_ms gets GOAWAY and is closed. Bad HTTP/2 (a
  * connection error) costs that connection, after nghttp2's GOAWAY; a bad
  * gRPC request costs its stream.
@@ -40,7 +41,9 @@
 #include "transport/grpc_server.h"
 #include "transport/grpc_stream.h"
 
-#define WRITE_BATCH 65536u
+/* What one uv_write carries at most: a 64 KiB reply with its frames and
+ * trailers in one write, not the rest a loop turn later. */
+#define WRITE_BATCH 262144u
 
 void lrpc__gconn_unref(struct gconn *c)
 {
@@ -57,13 +60,13 @@ static void on_closed(uv_handle_t *handle)
 	struct gconn *c = handle->data;
 	struct lrpc__host *h = c->host;
 
-	if (handle != (uv_handle_t *)&c->tcp) {
+	if (handle != &c->h.handle) {
 		lrpc__gconn_unref(c);
 		return;
 	}
 	/* The socket counts the connection; the others only its memory. */
 	atomic_fetch_sub(&h->stats.clients_active, 1);
-	atomic_fetch_sub(&h->active[LRPC__SCHEME_GRPC], 1);
+	atomic_fetch_sub(&h->active[c->scheme], 1);
 	lrpc__gconn_unref(c);
 	lrpc__host_reap(h);
 }
@@ -83,7 +86,7 @@ static void gconn_close(struct gconn *c)
 	c->ng = NULL;
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	uv_close((uv_handle_t *)&c->wake, on_closed);
-	uv_close((uv_handle_t *)&c->tcp, on_closed);
+	uv_close(&c->h.handle, on_closed);
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -145,7 +148,7 @@ void lrpc__gconn_flush(struct gconn *c)
 	if (c->wlen) {
 		b = uv_buf_init((char *)c->wbuf, (unsigned int)c->wlen);
 		c->wreq.data = c;
-		if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, write_done) < 0) {
+		if (uv_write(&c->wreq, &c->h.stream, &b, 1, write_done) < 0) {
 			gconn_close(c);
 			return;
 		}
@@ -345,6 +348,8 @@ static int session_new(struct gconn *c)
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, LRPC__GRPC_HEADER_MAX },
 		/* No server push here, and none expected. */
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		/* A request of up to about 1 MiB in one flight (wire/grpc.h). */
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
 	};
 	int ret;
 
@@ -368,8 +373,12 @@ static int session_new(struct gconn *c)
 	nghttp2_session_callbacks_del(cb);
 	if (ret)
 		return -ENOMEM;
+	/* The connection's window: room for four streams' windows, so that
+	 * one stream whose handler reads slowly does not stall the others. */
 	if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
-				    sizeof(iv) / sizeof(iv[0]))) {
+				    sizeof(iv) / sizeof(iv[0])) ||
+	    nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
+						  4 * LRPC__GRPC_WINDOW)) {
 		nghttp2_session_del(c->ng);
 		c->ng = NULL;
 		return -ENOMEM;
@@ -394,7 +403,7 @@ int lrpc__gconn_recv(struct gconn *c, const uint8_t *p, size_t n)
 		 * this is no HTTP/2 client at all); it is sent below, and then
 		 * the connection goes, want_read being 0 from now on. */
 		atomic_fetch_add(&c->host->stats.protocol_errors, 1);
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		uv_read_stop(&c->h.stream);
 		if (used == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
 			return -EPROTO;
 	}
@@ -461,9 +470,22 @@ static const struct lrpc__peer_ops peer_ops = {
 	.close = peer_close,
 };
 
+/* Refused the HTTP/2 way: GOAWAY before any stream, with the reason as
+ * its debug data. */
+static void refuse(struct gconn *c, const char *why)
+{
+	atomic_fetch_add(&c->host->stats.clients_rejected, 1);
+	nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_REFUSED_STREAM,
+			      (const uint8_t *)why, strlen(why));
+	c->goaway = true;
+	lrpc__gconn_flush(c);
+}
+
 static void accept_conn(uv_stream_t *listener, int status, bool tls)
 {
 	struct lrpc__host *h = listener->data;
+	bool pipe = listener->type == UV_NAMED_PIPE;
+	char why[160];
 	struct gconn *c;
 	unsigned int n;
 
@@ -473,12 +495,14 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	if (!c)
 		return;
 	c->host = h;
-	if (uv_tcp_init(&h->loop, &c->tcp) < 0) {
+	if ((pipe ? uv_pipe_init(&h->loop, &c->h.pipe, 0) :
+		    uv_tcp_init(&h->loop, &c->h.tcp)) < 0) {
 		free(c);
 		return;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	c->tcp.data = c;
+	c->h.handle.data = c;
+	c->scheme = pipe ? LRPC__SCHEME_GRPC_UNIX : LRPC__SCHEME_GRPC;
 	uv_timer_init(&h->loop, &c->timer);
 	c->timer.data = c;
 	uv_async_init(&h->loop, &c->wake, on_wake);
@@ -487,31 +511,31 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	c->idle_since = c->heard_at = uv_now(&h->loop);
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
-	n = atomic_fetch_add(&h->active[LRPC__SCHEME_GRPC], 1) + 1;
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0 || session_new(c) < 0 ||
+	n = atomic_fetch_add(&h->active[c->scheme], 1) + 1;
+	if (uv_accept(listener, &c->h.stream) < 0 || session_new(c) < 0 ||
 	    (tls && !(c->tls = lrpc__tls_new(h->tls, true, NULL)))) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
 		gconn_close(c);
 		return;
 	}
-	c->who.transport = tls ? "grpcs" : "grpc";
-	lrpc__peer_address(&c->tcp, &c->who);
-	if (n > h->opts.max_conns) {
-		/* Refused the HTTP/2 way: GOAWAY before any stream, with
-		 * the reason as its debug data. */
-		static const char why[] = "server full: max_conns grpc:// connections";
-
-		atomic_fetch_add(&h->stats.clients_rejected, 1);
-		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, 0,
-				      NGHTTP2_REFUSED_STREAM,
-				      (const uint8_t *)why, sizeof(why) - 1);
-		c->goaway = true;
-		lrpc__gconn_flush(c);
-		return;
+	if (pipe) {
+		c->who.transport = "grpc+unix";
+		lrpc__peer_creds(&c->h.handle, &c->who);
+		/* The same rule as unix:// (SO_PEERCRED against our euid). */
+		if (!lrpc__peer_allowed(h, &c->h.handle, why, sizeof(why)))
+			return refuse(c, why);
+	} else {
+		c->who.transport = tls ? "grpcs" : "grpc";
+		lrpc__peer_address(&c->h.tcp, &c->who);
+		uv_tcp_nodelay(&c->h.tcp, 1);
 	}
-	uv_tcp_nodelay(&c->tcp, 1);
+	if (n > h->opts.max_conns) {
+		snprintf(why, sizeof(why), "server full: max_conns %s connections",
+			 pipe ? "grpc+unix://" : "grpc://");
+		return refuse(c, why);
+	}
 	atomic_fetch_add(&h->stats.clients_accepted, 1);
-	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) < 0) {
+	if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0) {
 		gconn_close(c);
 		return;
 	}
@@ -550,6 +574,12 @@ int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		      const struct lrpc__addr *addr)
 {
 	return listen_as(h, l, addr, "grpc://", on_connection);
+}
+
+int lrpc__grpc_unix_listen(struct lrpc__host *h, struct lrpc__listener *l,
+			   const struct lrpc__addr *addr)
+{
+	return lrpc__listen_pipe(h, l, addr->path, false, on_connection);
 }
 
 int lrpc__grpcs_listen(struct lrpc__host *h, struct lrpc__listener *l,

@@ -75,7 +75,8 @@ struct gstream {
 
 struct gconn {
 	struct lrpc__peer peer; /* first: the host's list sees only this */
-	uv_tcp_t tcp;
+	union lrpc__uv_stream h; /* TCP, or a pipe for grpc+unix:// */
+	enum lrpc__scheme scheme; /* what it counts in host->active[] */
 	lrpc_peer who; /* the client, for lrpc_call_peer() */
 	uv_timer_t timer; /* the earliest deadline, or the idle timeout */
 	uv_async_t wake;  /* handler threads -> loop (streams) */

@@ -11,9 +11,13 @@
  *    while no whole message waits at the head, so a stream holds one
  *    unread message plus one window, and a client whose handler does not
  *    read waits.
- *  - out: one message at a time. send waits until the last one has been
- *    taken by nghttp2 (which takes it as the client's window allows),
- *    writes the next and asks the loop to resume the stream's DATA.
+ *  - out: send appends its message to the stream's out buffer while what
+ *    waits there, with it, stays within OUT_BATCH (a larger message waits
+ *    for an empty buffer and goes alone), and asks the loop to resume the
+ *    stream's DATA; nghttp2 takes it as the client's window allows. So a
+ *    handler pouring small messages wakes the loop once per batch rather
+ *    than once per message, and a stream holds at most
+ *    max(OUT_BATCH, one message) of output.
  *  - end: the handler's code; the loop sends the trailers after the last
  *    message (Trailers-Only if it is an error and nothing was sent).
  *
@@ -27,6 +31,9 @@
 #include <string.h>
 
 #include "transport/grpc_stream.h"
+
+/* Output a stream may queue before its handler's send waits. */
+#define OUT_BATCH 65536u
 
 struct gstream_sync {
 	struct lrpc_server_stream ss; /* first: the ops get this */
@@ -145,21 +152,36 @@ static lrpc_code ss_send(struct lrpc_server_stream *ss, lrpc_deadline deadline,
 	struct gconn *c = y->s->conn;
 	lrpc_code code = LRPC_OK;
 
+	size_t queued;
+
 	pthread_mutex_lock(&c->lock);
-	while (!y->gone && y->out_off < y->out_len)
+	while (!y->gone && (queued = y->out_len - y->out_off) &&
+	       queued + LRPC__GRPC_PREFIX + len > OUT_BATCH)
 		if (!wait_until(y, deadline)) {
 			code = LRPC_DEADLINE_EXCEEDED;
 			break;
 		}
 	if (code == LRPC_OK && y->gone)
 		code = LRPC_CANCELLED;
-	if (code == LRPC_OK && LRPC__GRPC_PREFIX + len > y->out_cap) {
-		unsigned char *p = realloc(y->out, LRPC__GRPC_PREFIX + len);
+	if (code == LRPC_OK) {
+		/* What is still queued moves to the front. */
+		queued = y->out_len - y->out_off;
+		if (queued && y->out_off)
+			memmove(y->out, y->out + y->out_off, queued);
+		y->out_off = 0;
+		y->out_len = queued;
+	}
+	if (code == LRPC_OK && y->out_len + LRPC__GRPC_PREFIX + len > y->out_cap) {
+		size_t cap = y->out_len + LRPC__GRPC_PREFIX + len;
+		unsigned char *p;
 
+		if (cap < OUT_BATCH)
+			cap = OUT_BATCH;
+		p = realloc(y->out, cap);
 		if (!p)
 			code = LRPC_RESOURCE_EXHAUSTED;
 		else
-			y->out = p, y->out_cap = LRPC__GRPC_PREFIX + len;
+			y->out = p, y->out_cap = cap;
 	}
 	if (code == LRPC_OK && !y->hdrs_packed) {
 		/* The first message: the loop sends the headers with it. */
@@ -169,10 +191,9 @@ static lrpc_code ss_send(struct lrpc_server_stream *ss, lrpc_deadline deadline,
 	}
 	if (code == LRPC_OK) {
 		/* The loop reads out only while out_off < out_len. */
-		lrpc__grpc_prefix_put(y->out, (uint32_t)len);
-		put(arg, y->out + LRPC__GRPC_PREFIX);
-		y->out_off = 0;
-		y->out_len = LRPC__GRPC_PREFIX + len;
+		lrpc__grpc_prefix_put(y->out + y->out_len, (uint32_t)len);
+		put(arg, y->out + y->out_len + LRPC__GRPC_PREFIX);
+		y->out_len += LRPC__GRPC_PREFIX + len;
 		ask(y);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -423,7 +444,7 @@ ssize_t lrpc__gsync_read_out(struct gstream *s, uint8_t *buf, size_t length,
 	if (n)
 		memcpy(buf, y->out + y->out_off, n);
 	y->out_off += n;
-	if (y->out_off == y->out_len)
+	if (n)
 		pthread_cond_broadcast(&y->cond); /* room for the next */
 	end = y->out_off == y->out_len && (y->done || y->loop_ended);
 	code = y->code;

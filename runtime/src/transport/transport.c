@@ -8,6 +8,7 @@ static const struct lrpc__transport transports[] = {
 	{ LRPC__SCHEME_TCP, lrpc__sock_dial, lrpc__tcp_listen },
 	{ LRPC__SCHEME_GRPC, lrpc__grpc_dial, lrpc__grpc_listen },
 	{ LRPC__SCHEME_GRPCS, lrpc__grpcs_dial, lrpc__grpcs_listen },
+	{ LRPC__SCHEME_GRPC_UNIX, lrpc__grpc_dial, lrpc__grpc_unix_listen },
 };
 
 const struct lrpc__transport *lrpc__transport_find(enum lrpc__scheme scheme)

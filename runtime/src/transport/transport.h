@@ -12,6 +12,8 @@
  *              (nghttp2, wire/grpc.h); grpc_client.c, grpc_async.c,
  *              grpc_stream_client.c
  * grpcs://     the same with TLS (tls.c; grpc_tls.c, grpc_client_tls.c)
+ * grpc+unix:// the same as grpc:// on a Unix socket (what gRPC clients
+ *              dial as "unix:PATH"); peers checked as unix:// checks them
  */
 #ifndef LRPC_TRANSPORT_H
 #define LRPC_TRANSPORT_H
@@ -197,6 +199,8 @@ int lrpc__grpc_listen(struct lrpc__host *h, struct lrpc__listener *l,
 int lrpc__grpcs_dial(lrpc_channel *ch, const struct lrpc__addr *addr);
 int lrpc__grpcs_listen(struct lrpc__host *h, struct lrpc__listener *l,
 		       const struct lrpc__addr *addr);
+int lrpc__grpc_unix_listen(struct lrpc__host *h, struct lrpc__listener *l,
+			   const struct lrpc__addr *addr);
 
 /* listen.c: listening sockets on the host's loop, for the transports. */
 int lrpc__listen_pipe(struct lrpc__host *h, struct lrpc__listener *l,

@@ -17,6 +17,13 @@
 /* The length prefix: 1 byte compressed flag, 4 bytes big-endian length. */
 #define LRPC__GRPC_PREFIX 5u
 
+/* The HTTP/2 window (stream and connection) that lazyrpc's unary client
+ * connections and its server announce: a message up to about 1 MiB goes
+ * in one flight instead of stalling at HTTP/2's default 64 KiB for a
+ * WINDOW_UPDATE, which costs a round trip (a 64 KiB echo's prefix alone
+ * crosses the default). Unary messages are buffered whole anyway. */
+#define LRPC__GRPC_WINDOW (1u << 20)
+
 /*
  * grpc-timeout: 1 to 8 ASCII digits and a unit (H M S m u n), the whole of
  * \p len bytes. \return 0 with *ns the timeout in nanoseconds (saturated
