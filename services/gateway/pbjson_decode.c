@@ -256,6 +256,15 @@ static int dec_field(struct dec *d, const pbjson_msg *m, const field_t *f,
 		if ((int)wt != expected_wire(f))
 			return fail(d, m, "field %s has wire type %u", f->name, wt);
 		ret = dec_value(d, m, f, r, depth, &v);
+		/* The last member of a oneof on the wire is the one set. */
+		for (size_t i = 0; !ret && f->has_oneof_index && i < m->n_field; i++) {
+			const field_t *o = m->field[i];
+			char obuf[256];
+
+			if (o != f && o->has_oneof_index && o->oneof_index == f->oneof_index)
+				json_object_del(obj, d->orig ? o->name :
+						pbjson__json_name(o, obuf, sizeof(obuf)));
+		}
 		return ret ? ret : json_object_set_new(obj, name, v) ? -ENOMEM : 0;
 	}
 	if (f->type == PBW_MESSAGE) {
