@@ -301,6 +301,7 @@ static enum MHD_Result serve_unary(struct gw *gw, struct MHD_Connection *conn,
 	size_t rep_len = 0;
 	lrpc_status st;
 	lrpc_code code;
+	char *text;
 	json_t *j;
 
 	snprintf(full, sizeof(full), "/%s/%s", t->service, t->method);
@@ -327,8 +328,9 @@ static enum MHD_Result serve_unary(struct gw *gw, struct MHD_Connection *conn,
 				  "decode: %s", full, err);
 	}
 	free(rep);
-	return send_body(conn, 200, json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17)),
-			 rid, "application/json");
+	text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	return send_body(conn, 200, text, rid, "application/json");
 }
 
 /* --- one request ---------------------------------------------------------- */
