@@ -331,7 +331,7 @@ static int enc_map(struct enc *e, const field_t *f, const pbjson_msg *entry,
 		return fail(e, f, "expected an object (a map)");
 	json_object_foreach((json_t *)obj, key, val) {
 		struct pbw_buf sub = { 0 };
-		json_t *k;
+		json_t *k = NULL;
 		int ret = map_key(e, kf, key, &k);
 
 		if (ret)
