@@ -178,6 +178,25 @@ LRPC_API lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 					 lrpc_deadline deadline,
 					 lrpc_status *status);
 
+/**
+ * A call by name with bytes and call options, for programs that learn
+ * their methods at run time (the gateway, the lazyrpc tool; since 0.4.0):
+ * \p req (\p req_len bytes, not checked) goes to \p full_name
+ * ("/pkg.Svc/Method", whose lrpc_method_id() names it on the transports
+ * that carry ids), with \p opts (may be NULL) as for
+ * lrpc_channel_call_opts(). On LRPC_OK *rep is a malloc()ed copy of the
+ * reply (NULL for an empty one) that the caller frees with free(), and
+ * *rep_len its length; otherwise *rep is NULL and *rep_len 0. Works on
+ * every transport, grpc:// included. Thread-safe on \p ch.
+ * \return the call's status code.
+ */
+LRPC_API lrpc_code lrpc_channel_call_bytes(lrpc_channel *ch, const char *full_name,
+					   const void *req, size_t req_len,
+					   void **rep, size_t *rep_len,
+					   lrpc_deadline deadline,
+					   const lrpc_call_opts *opts,
+					   lrpc_status *status);
+
 #ifdef __cplusplus
 }
 #endif

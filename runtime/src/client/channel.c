@@ -297,3 +297,60 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 	*rep_len = 0;
 	return lrpc__call(ch, method_id, NULL, deadline, &r.io, st);
 }
+
+/* A raw call whose reply is copied into memory of its own: raw_put
+ * sends the request. */
+struct bytes_io {
+	struct raw_io raw;
+	void **rep;
+	size_t *rep_len;
+};
+
+static lrpc_code bytes_take(struct lrpc__call_io *io, const unsigned char *rep,
+			    size_t len, lrpc_status *st)
+{
+	struct bytes_io *b = (struct bytes_io *)io;
+
+	if (!len)
+		return LRPC_OK;
+	*b->rep = malloc(len);
+	if (!*b->rep)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "no memory for a reply of %zu bytes", len);
+	memcpy(*b->rep, rep, len);
+	*b->rep_len = len;
+	return LRPC_OK;
+}
+
+lrpc_code lrpc_channel_call_bytes(lrpc_channel *ch, const char *full_name,
+				  const void *req, size_t req_len, void **rep,
+				  size_t *rep_len, lrpc_deadline deadline,
+				  const lrpc_call_opts *opts, lrpc_status *st)
+{
+	struct bytes_io b = {
+		.raw = { .io = { .req_len = req_len, .put = raw_put, .take = bytes_take,
+				 .opts = opts },
+			 .req = req },
+		.rep = rep,
+		.rep_len = rep_len,
+	};
+	lrpc_code code;
+
+	if (rep)
+		*rep = NULL;
+	if (rep_len)
+		*rep_len = 0;
+	if (!ch || !full_name || full_name[0] != '/' || (!req && req_len) ||
+	    !rep || !rep_len)
+		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
+					 "NULL channel, buffer or length, or a method "
+					 "name without its leading '/'");
+	code = lrpc__call(ch, lrpc_method_id(full_name), full_name, deadline, &b.raw.io, st);
+	if (code != LRPC_OK) {
+		free(*rep);
+		*rep = NULL;
+		*rep_len = 0;
+	}
+	lrpc__status_name_method(st, code, full_name);
+	return code;
+}
