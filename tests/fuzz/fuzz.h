@@ -100,6 +100,7 @@ struct fz_lane_meta {
 	int64_t deadline;        /* call only */
 	uint32_t method_or_code; /* call: method id; reply: status code */
 	uint32_t len;            /* request or reply bytes in the buffer */
+	uint32_t md_len;         /* call: request metadata bytes after it */
 };
 /* Handshake on the control socket at ctl_path and map the region. */
 struct fz_lane *fz_lane_connect(const char *ctl_path);

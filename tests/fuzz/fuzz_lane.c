@@ -7,7 +7,10 @@
  *   bit 1  request length: the next 4 bytes, whatever the buffer holds
  *          (else the rest of the input, cut to the buffer)
  *   bit 2  deadline: the next 8 bytes, raw (else a second from now)
- * and the request bytes. Invariants:
+ *   bit 3  request metadata length: the next 4 bytes; the block is what
+ *          the buffer holds after the request (without bit 1 the request
+ *          is the input's rest less that many bytes)
+ * and the request bytes (then the metadata block). Invariants:
  *  - every call is handed back, with its seq, a status code below
  *    LRPC_CODE_COUNT and a reply length within the buffer;
  *  - an Echo request that protobuf-c decodes, with a deadline ahead, is
@@ -66,9 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if ((flags & 4) && !fz_take(&data, &size, &call.deadline, 8))
 		return 0;
+	if ((flags & 8) && !fz_take(&data, &size, &call.md_len, 4))
+		return 0;
 	body = size < cap ? size : cap;
 	if (!(flags & 2))
-		call.len = (uint32_t)body;
+		call.len = (uint32_t)(body > call.md_len ? body - call.md_len : 0);
 	memcpy(buf, data, body);
 	call.seq = ++seq;
 	/* What the request is, judged before the server may overwrite the

@@ -105,6 +105,7 @@ int fz_lane_call(struct fz_lane *l, const struct fz_lane_meta *call,
 	l->lane->call.deadline = call->deadline;
 	l->lane->call.method_id = call->method_or_code;
 	l->lane->call.req_len = call->len;
+	l->lane->call.md_len = call->md_len;
 	ret = lrpc__handoff_futex.call(&l->hc, l->lane, l->call_word,
 					 wait_until);
 	reply->seq = l->lane->reply.seq;
@@ -151,6 +152,7 @@ int fz_lane_stream_open(struct fz_lane *l, uint64_t seq, uint32_t method,
 	l->lane->call.deadline = deadline;
 	l->lane->call.method_id = method;
 	l->lane->call.req_len = 0;
+	l->lane->call.md_len = 0;
 	l->lane->call.flags = LRPC__CALL_STREAM;
 	ret = lrpc__handoff_futex.call(&l->hc, l->lane, l->call_word,
 				       wait_until);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "serve/dispatch.h"
+#include "serve/lane_md.h"
+#include "wire/md_block.h"
 #include "check_main.h"
 
 static struct lrpc__arena arena;
@@ -131,7 +133,77 @@ START_TEST(request_metadata_is_read_in_order)
 }
 END_TEST
 
+/* The lane's block: what one side writes the other reads back, and a
+ * block that lies about a length or breaks a rule is refused whole. */
+START_TEST(lane_blocks_round_trip_and_refuse_lies)
+{
+	static const unsigned char bin[] = { 0, 0xff, 7 };
+	const lrpc_metadata md[] = { { "x-a", "hello", 5 }, { "x-b-bin", bin, 3 },
+				     { "x-empty", "", 0 } };
+	unsigned char buf[256] = { 0 }, *b = buf + 10;
+	struct lrpc__md_set set = { 0 };
+	size_t n = lrpc__md_block_size(md, 3);
+
+	ck_assert_uint_eq(n, 3 * LRPC__MD_BLOCK_ENTRY_HDR + 3 + 5 + 7 + 3 + 7);
+	lrpc__md_block_write(b, md, 3);
+	lrpc__arena_init(&arena);
+	ck_assert_int_eq(lrpc__lane_md_take(buf, sizeof(buf), 10, (uint32_t)n,
+					    &arena, &set), 0);
+	ck_assert_uint_eq(set.n, 3);
+	ck_assert_str_eq(set.v[0].key, "x-a");
+	ck_assert_mem_eq(set.v[0].value, "hello", 5);
+	ck_assert_uint_eq(set.v[1].value_len, 3);
+	ck_assert_mem_eq(set.v[1].value, bin, 3);
+	ck_assert_uint_eq(set.v[2].value_len, 0);
+	/* Past the buffer, past the limit, cut short, a value overrunning. */
+	set = (struct lrpc__md_set){ 0 };
+	ck_assert_int_eq(lrpc__lane_md_take(buf, sizeof(buf), 250, (uint32_t)n,
+					    &arena, &set), -EPROTO);
+	ck_assert_int_eq(lrpc__lane_md_take(buf, 1u << 20, 10,
+					    LRPC__MD_BLOCK_MAX + 1, &arena, &set),
+			 -EPROTO);
+	ck_assert_int_eq(lrpc__lane_md_take(buf, sizeof(buf), 10, (uint32_t)n - 1,
+					    &arena, &set), -EPROTO);
+	b[0] = 0xff;
+	set = (struct lrpc__md_set){ 0 };
+	ck_assert_int_eq(lrpc__lane_md_take(buf, sizeof(buf), 10, (uint32_t)n,
+					    &arena, &set), -EPROTO);
+	/* A reserved key and one with a NUL in it. */
+	lrpc__md_block_write(b, (const lrpc_metadata[]){ { "grpc-status", "0", 1 } }, 1);
+	set = (struct lrpc__md_set){ 0 };
+	ck_assert_int_eq(lrpc__lane_md_take(buf, sizeof(buf), 10, 5 + 11 + 1,
+					    &arena, &set), -EPROTO);
+	b[6] = '\0';
+	set = (struct lrpc__md_set){ 0 };
+	ck_assert_int_eq(lrpc__lane_md_take(buf, sizeof(buf), 10, 5 + 11 + 1,
+					    &arena, &set), -EPROTO);
+	lrpc__arena_destroy(&arena);
+}
+END_TEST
+
+/* The response side refuses a set that does not fit beside the reply. */
+START_TEST(lane_response_blocks_fit_or_nothing)
+{
+	unsigned char buf[64];
+	struct lrpc__md_out out = { 0 };
+	uint32_t hl = 1, tl = 1;
+
+	lrpc__arena_init(&arena);
+	ck_assert_int_eq(lrpc__md_add(&out.headers, &arena, "x-h", "12345678", 8), 0);
+	ck_assert_int_eq(lrpc__md_add(&out.trailers, &arena, "x-t", "1", 1), 0);
+	ck_assert_int_eq(lrpc__lane_md_put(buf, sizeof(buf), 40, &out, &hl, &tl),
+			 -E2BIG);
+	ck_assert_uint_eq(hl + tl, 0);
+	ck_assert_int_eq(lrpc__lane_md_put(buf, sizeof(buf), 0, &out, &hl, &tl), 0);
+	ck_assert_uint_eq(hl, 5 + 3 + 8);
+	ck_assert_uint_eq(tl, 5 + 3 + 1);
+	lrpc__arena_destroy(&arena);
+}
+END_TEST
+
 CHECK_MAIN("metadata", 30,
+	   lane_blocks_round_trip_and_refuse_lies,
+	   lane_response_blocks_fit_or_nothing,
 	   keys_follow_grpc_rules,
 	   values_are_text_unless_binary,
 	   values_are_copied,

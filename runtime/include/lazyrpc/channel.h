@@ -153,7 +153,7 @@ typedef struct lrpc_call_opts {
  * lrpc_channel_call() with \p opts (may be NULL). Request metadata that
  * breaks the rules is INVALID_ARGUMENT naming the key, a set over
  * LRPC_METADATA_MAX is RESOURCE_EXHAUSTED, and metadata on a transport
- * that does not carry it yet (today: all but grpc://) is UNIMPLEMENTED;
+ * that does not carry it yet (today: unix://, tcp://) is UNIMPLEMENTED;
  * nothing is sent then. Thread-safe on \p ch.
  * \return the call's status code.
  */

@@ -183,7 +183,7 @@ LRPC_API void lrpc_call_set_message(lrpc_call *call, const char *fmt, ...)
  * call holds at most LRPC_METADATA_MAX bytes, counted as HTTP/2 counts
  * headers: key + value + 32 per entry.
  *
- * Carried over grpc:// today; over lrpc://, unix:// and tcp:// a handler
+ * Carried over grpc:// and lrpc:// (unary); over unix:// and tcp:// a handler
  * sees no request metadata and what it adds is not sent (docs/api.md).
  */
 #define LRPC_METADATA_MAX 8192u

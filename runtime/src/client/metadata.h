@@ -14,4 +14,10 @@ int lrpc__md_list_add(lrpc_metadata_list *l, const char *key, size_t klen,
  * \return LRPC_OK, or INVALID_ARGUMENT / RESOURCE_EXHAUSTED with \p st. */
 lrpc_code lrpc__md_check(const lrpc_metadata *md, size_t n, lrpc_status *st);
 
+/* Append the entries of a metadata block (wire/md_block.h) in private
+ * memory, each checked against the key and value rules (the block came
+ * from a peer). \return 0, -EPROTO, -ENOMEM. */
+int lrpc__md_list_from_block(lrpc_metadata_list *l, const unsigned char *b,
+			     size_t len);
+
 #endif

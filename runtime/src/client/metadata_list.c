@@ -9,6 +9,7 @@
 
 #include "client/metadata.h"
 #include "serve/metadata.h"
+#include "wire/md_block.h"
 
 struct lrpc_metadata_list {
 	lrpc_metadata *v;
@@ -110,4 +111,26 @@ lrpc_code lrpc__md_check(const lrpc_metadata *md, size_t n, lrpc_status *st)
 					 "request metadata of %zu bytes exceeds %u", bytes,
 					 LRPC_METADATA_MAX);
 	return LRPC_OK;
+}
+
+int lrpc__md_list_from_block(lrpc_metadata_list *l, const unsigned char *b,
+			     size_t len)
+{
+	struct lrpc__md_ent e;
+	size_t off = 0;
+	int ret;
+
+	if (len > LRPC__MD_BLOCK_MAX)
+		return -EPROTO;
+	while ((ret = lrpc__md_block_next(b, len, &off, &e)) > 0) {
+		const char *k = (const char *)e.key;
+
+		if (!lrpc__md_key_valid(k, e.klen) ||
+		    !lrpc__md_value_valid(k, e.klen, e.value, e.vlen))
+			return -EPROTO;
+		ret = lrpc__md_list_add(l, k, e.klen, e.value, e.vlen);
+		if (ret < 0)
+			return ret;
+	}
+	return ret;
 }

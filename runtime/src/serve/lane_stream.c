@@ -242,7 +242,8 @@ bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
 			&c->c2s_head, &c->c2s_tail);
 	lrpc__ring_init(&s.out, lrpc__lane_buf(lane), rs->geom.buf_size, 1,
 			&c->s2c_tail, &c->s2c_head);
-	lrpc__lane_reply_write(lane, seq, &(struct lrpc__reply){ .code = LRPC_OK });
+	lrpc__lane_reply_write(lane, rs->geom.buf_size, seq,
+			       &(struct lrpc__reply){ .code = LRPC_OK });
 	r->conn->ops->answer(r);
 
 	code = lrpc__serve_stream(&h->registry, arena, method_id, deadline,

@@ -8,6 +8,7 @@
 
 #include "serve/dispatch.h"
 #include "serve/metadata.h"
+#include "wire/md_block.h"
 
 bool lrpc__md_key_valid(const char *key, size_t len)
 {
@@ -95,6 +96,30 @@ int lrpc__md_add(struct lrpc__md_set *set, struct lrpc__arena *arena,
 	set->v[set->n++] = (lrpc_metadata){ .key = k, .value = v, .value_len = len };
 	set->bytes += cost;
 	return 0;
+}
+
+int lrpc__md_set_from_block(struct lrpc__md_set *set, struct lrpc__arena *arena,
+			    const unsigned char *b, size_t len)
+{
+	struct lrpc__md_ent e;
+	size_t off = 0;
+	int ret;
+
+	while ((ret = lrpc__md_block_next(b, len, &off, &e)) > 0) {
+		char key[LRPC_METADATA_KEY_MAX + 1];
+
+		/* A key with a NUL inside would pass as a shorter one. */
+		if (memchr(e.key, '\0', e.klen))
+			return -EPROTO;
+		memcpy(key, e.key, e.klen);
+		key[e.klen] = '\0';
+		ret = lrpc__md_add(set, arena, key, e.value, e.vlen);
+		if (ret == -EINVAL)
+			return -EPROTO;
+		if (ret < 0)
+			return ret;
+	}
+	return ret;
 }
 
 size_t lrpc_call_metadata(const lrpc_call *call, const lrpc_metadata **md)

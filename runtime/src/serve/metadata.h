@@ -42,4 +42,11 @@ bool lrpc__md_value_valid(const char *key, size_t klen, const void *value,
 int lrpc__md_add(struct lrpc__md_set *set, struct lrpc__arena *arena,
 		 const char *key, const void *value, size_t len);
 
+/* Take the entries of a metadata block (wire/md_block.h) in private
+ * memory into \p set, each checked as lrpc__md_add checks it.
+ * \return 0, -EPROTO (a broken block or an entry the rules refuse),
+ * -E2BIG, -ENOMEM. */
+int lrpc__md_set_from_block(struct lrpc__md_set *set, struct lrpc__arena *arena,
+			    const unsigned char *b, size_t len);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "handoff/bell.h"
 #include "serve/dispatch.h"
+#include "serve/lane_md.h"
 #include "serve/lane_stream.h"
 #include "serve/receiver.h"
 
@@ -25,14 +26,30 @@ struct receiver {
 	struct lrpc__arena arena;
 };
 
-void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t seq,
-			    const struct lrpc__reply *rep)
+void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t buf_size,
+			    uint64_t seq, struct lrpc__reply *rep)
 {
 	struct lrpc__reply_meta *r = &lane->reply;
-	size_t n = strnlen(rep->message, LRPC_STATUS_MSG_MAX - 1);
+	uint32_t hl = 0, tl = 0;
+	size_t n;
 
+	if (rep->code != LRPC_OK)
+		rep->len = 0;
+	/* Zero cost without metadata: two stores, no block. */
+	if ((rep->md.headers.n || rep->md.trailers.n) &&
+	    lrpc__lane_md_put(lrpc__lane_buf(lane), buf_size, rep->len, &rep->md,
+			      &hl, &tl) < 0) {
+		rep->code = LRPC_RESOURCE_EXHAUSTED;
+		rep->len = 0;
+		snprintf(rep->message, sizeof(rep->message),
+			 "the reply and its response metadata exceed the %llu-byte buffer",
+			 (unsigned long long)buf_size);
+	}
+	n = strnlen(rep->message, LRPC_STATUS_MSG_MAX - 1);
 	r->code = (uint32_t)rep->code;
 	r->rep_len = (uint32_t)rep->len;
+	r->hdr_len = hl;
+	r->trl_len = tl;
 	memcpy(r->message, rep->message, n);
 	r->message[n] = '\0';
 	/* Last, with release: a client that finds its seq here has the
@@ -58,7 +75,9 @@ static void serve(struct receiver *rx, struct lrpc__hrecv *hr)
 	uint32_t method_id = LRPC__READ_ONCE(lane->call.method_id);
 	uint32_t req_len = LRPC__READ_ONCE(lane->call.req_len);
 	uint32_t flags = LRPC__READ_ONCE(lane->call.flags);
+	uint32_t md_len = LRPC__READ_ONCE(lane->call.md_len);
 	struct lrpc__reply rep = { .len = 0 };
+	struct lrpc__md_set md = { 0 };
 
 	if (flags & LRPC__CALL_STREAM) {
 		if (lrpc__lane_stream_serve(rx->rs, hr, &rx->arena, seq,
@@ -72,15 +91,24 @@ static void serve(struct receiver *rx, struct lrpc__hrecv *hr)
 			 req_len, (unsigned long long)buf_size);
 		rep.code = LRPC_INVALID_ARGUMENT;
 		atomic_fetch_add(&h->stats.protocol_errors, 1);
+	} else if (md_len && lrpc__lane_md_take(lrpc__lane_buf(lane), buf_size,
+						req_len, md_len, &rx->arena,
+						&md) < 0) {
+		snprintf(rep.message, sizeof(rep.message),
+			 "request metadata (%u bytes) is malformed, refused or past %u bytes",
+			 md_len, LRPC_METADATA_MAX);
+		rep.code = LRPC_INVALID_ARGUMENT;
+		atomic_fetch_add(&h->stats.protocol_errors, 1);
 	} else {
 		/* Decoded in place: lrpc__serve reads the shared bytes once. */
-		struct lrpc__origin from = { &lane->call.cancel, &rx->rs->peer };
+		struct lrpc__origin from = { &lane->call.cancel, &rx->rs->peer,
+					     .md = md.v, .n_md = md.n };
 
 		lrpc__serve_from(&h->registry, &rx->arena, method_id,
 				 lrpc__lane_buf(lane), req_len, deadline,
 				 buf_size, lane_room, lane, &from, &rep);
 	}
-	lrpc__lane_reply_write(lane, seq, &rep);
+	lrpc__lane_reply_write(lane, buf_size, seq, &rep);
 	lrpc__arena_reset(&rx->arena);
 	lrpc__count_call(h, rep.code);
 }

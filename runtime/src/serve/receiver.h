@@ -41,11 +41,13 @@ void lrpc__receivers_destroy(struct lrpc__receivers *rs);
  * threads run; stop them). */
 int lrpc__receivers_start(struct lrpc__receivers *rs, uint32_t n);
 
-/* The receiver thread: write the reply to the call \p seq on \p lane,
- * its seq last, with release. */
+/* The receiver thread: write the reply to the call \p seq on \p lane
+ * (\p buf_size bytes of buffer), its response metadata after the reply,
+ * its seq last, with release. A reply whose metadata does not fit becomes
+ * RESOURCE_EXHAUSTED (\p rep is changed to say so). */
 struct lrpc__reply;
-void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t seq,
-			    const struct lrpc__reply *rep);
+void lrpc__lane_reply_write(struct lrpc__lane *lane, uint64_t buf_size,
+			    uint64_t seq, struct lrpc__reply *rep);
 
 /* Loop thread, once the client is gone: the calls in progress are
  * cancelled (each lane's cancel word, which lrpc_call_cancelled() reads;

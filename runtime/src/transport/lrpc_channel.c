@@ -267,6 +267,7 @@ static const struct lrpc__chan_ops top_ops = {
 	.invoke = top_invoke,
 	.release = top_release,
 	.stream_open = top_stream_open,
+	.metadata = true,
 	.start = lrpc__lrpc_async_start,
 	.abandon = lrpc__lrpc_async_abandon,
 	.close = top_close,

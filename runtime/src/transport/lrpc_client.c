@@ -27,7 +27,9 @@
 #include "transport/sock.h"
 #include "transport/transport.h"
 #include "wire/handshake.h"
+#include "client/metadata.h"
 #include "wire/lane.h"
+#include "wire/md_block.h"
 
 static int ctl_connect(struct shm_chan *ch, const struct lrpc__addr *addr,
 		       const lrpc_peer_acl *trust, lrpc_deadline deadline,
@@ -419,6 +421,62 @@ void lrpc__chan_prepare(struct chan_lane *cl, uint32_t method_id,
 	lane->call.deadline = deadline;
 	lane->call.method_id = method_id;
 	lane->call.req_len = (uint32_t)req_len;
+	lane->call.md_len = 0;
+}
+
+/* Write the request metadata of \p rb after its request; the call
+ * metadata's md_len says it is there. Only calls with metadata come here. */
+static lrpc_code chan_put_md(struct chan_lane *cl, size_t req_len,
+			     lrpc_status *st)
+{
+	size_t n = lrpc__md_block_size(cl->rb.md, cl->rb.n_md);
+
+	if (n > cl->ch->geom.buf_size - req_len)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "the request (%zu bytes) and its metadata "
+					 "(%zu) exceed the %llu-byte buffer",
+					 req_len, n,
+					 (unsigned long long)cl->ch->geom.buf_size);
+	lrpc__md_block_write(lrpc__lane_buf(cl->lane) + req_len, cl->rb.md,
+			     cl->rb.n_md);
+	cl->lane->call.md_len = (uint32_t)n;
+	return LRPC_OK;
+}
+
+/* Copy the response metadata after the reply (the server can rewrite it)
+ * into the lists the caller wants filled. */
+static lrpc_code chan_take_md(struct shm_chan *ch, struct chan_lane *cl,
+			      uint32_t at, lrpc_status *st)
+{
+	struct lrpc__reply_meta *r = &cl->lane->reply;
+	uint32_t hl = LRPC__READ_ONCE(r->hdr_len), tl = LRPC__READ_ONCE(r->trl_len);
+	unsigned char *copy;
+	int ret = 0;
+
+	if (!hl && !tl)
+		return LRPC_OK;
+	if (at > ch->geom.buf_size || hl > LRPC__MD_BLOCK_MAX ||
+	    tl > LRPC__MD_BLOCK_MAX || hl + tl > ch->geom.buf_size - at)
+		return lrpc__status_fail(st, LRPC_INTERNAL,
+					 "server sent response metadata lengths "
+					 "%u and %u past its buffer", hl, tl);
+	if (!cl->rb.headers && !cl->rb.trailers)
+		return LRPC_OK;
+	copy = malloc((size_t)hl + tl);
+	if (!copy)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "no memory for response metadata");
+	memcpy(copy, lrpc__lane_buf(cl->lane) + at, (size_t)hl + tl);
+	if (cl->rb.headers)
+		ret = lrpc__md_list_from_block(cl->rb.headers, copy, hl);
+	if (ret >= 0 && cl->rb.trailers)
+		ret = lrpc__md_list_from_block(cl->rb.trailers, copy + hl, tl);
+	free(copy);
+	if (ret < 0)
+		return lrpc__status_fail(st, ret == -ENOMEM ? LRPC_RESOURCE_EXHAUSTED :
+							     LRPC_INTERNAL,
+					 "server sent malformed response metadata");
+	return LRPC_OK;
 }
 
 lrpc_code lrpc__chan_finish(struct shm_chan *ch, struct chan_lane *cl, int ret,
@@ -460,6 +518,12 @@ lrpc_code lrpc__chan_finish(struct shm_chan *ch, struct chan_lane *cl, int ret,
 					 "reply out of sequence (%llu, wanted %llu)",
 					 (unsigned long long)seq,
 					 (unsigned long long)cl->seq);
+	/* Headers and trailers come whatever the code, after the reply. */
+	if (code != LRPC_OK)
+		len = 0;
+	status = chan_take_md(ch, cl, len, st);
+	if (status != LRPC_OK)
+		return status;
 	status = lrpc__status_from_peer(st, code, r->message,
 					sizeof(r->message) - 1);
 	if (status != LRPC_OK)
@@ -490,6 +554,12 @@ lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline passed before the call was sent");
 	lrpc__chan_prepare(cl, method_id, req_len, deadline);
+	if (cl->rb.n_md) {
+		lrpc_code code = chan_put_md(cl, req_len, st);
+
+		if (code != LRPC_OK)
+			return code;
+	}
 	return lrpc__chan_finish(ch, cl,
 				 ch->hand.ops->call(&ch->hand, cl->lane,
 						    cl->call_word, deadline),

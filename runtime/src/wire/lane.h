@@ -104,6 +104,9 @@ struct lrpc__call_meta {
 	 * cancelled; cleared by whoever takes the lane next, only once the
 	 * receiver has handed it back (transport/lrpc_client.c). */
 	_Atomic int cancel;
+	/* Bytes of request metadata (wire/md_block.h) right after the
+	 * request in the buffer; 0: none, and nothing else is read. */
+	uint32_t md_len;
 };
 
 /* The call opens a stream on the lane (lane_ring.h): the receiver answers
@@ -116,6 +119,9 @@ struct lrpc__reply_meta {
 	uint32_t code;
 	uint32_t rep_len;
 	char message[LRPC_STATUS_MSG_MAX];
+	/* Bytes of response headers, then trailers (wire/md_block.h), right
+	 * after the reply (after rep_len bytes, whatever the code); 0: none. */
+	uint32_t hdr_len, trl_len;
 };
 
 /*
@@ -164,6 +170,9 @@ _Static_assert(offsetof(struct lrpc__lane, call) == 128, "call meta");
 _Static_assert(offsetof(struct lrpc__lane, reply) == 192, "reply meta");
 _Static_assert(sizeof(struct lrpc__call_meta) == 64, "call meta is one line");
 _Static_assert(sizeof(struct lrpc__reply_meta) == 256, "reply meta");
+_Static_assert(offsetof(struct lrpc__call_meta, md_len) == 32 &&
+		       offsetof(struct lrpc__reply_meta, hdr_len) == 208,
+	       "metadata lengths (docs/internals.md)");
 _Static_assert(offsetof(struct lrpc__lane, stream) == 448 &&
 		       sizeof(struct lrpc__stream_ctl) == 448,
 	       "stream control (docs/internals.md)");
