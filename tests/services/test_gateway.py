@@ -219,11 +219,12 @@ def test_deadlines(port):
 def test_request_id(port):
     st, rid, rep = call(port, "WhoAmI", {}, {"X-Request-Id": "req-42.a"})
     check(st == 200 and rid == "req-42.a", "client's id returned: %s %s" % (st, rid))
-    if TRANSPORT == "grpc":
+    # Carried as metadata by lrpc:// and grpc:// (unix:// not yet).
+    if TRANSPORT in ("grpc", "lrpc"):
         check(rep == {"requestId": "req-42.a"}, "handler saw the client's id: %s" % rep)
     st, rid, rep = call(port, "WhoAmI", {})
     check(st == 200 and rid and len(rid) == 32, "a made id: %s %r" % (st, rid))
-    if TRANSPORT == "grpc":
+    if TRANSPORT in ("grpc", "lrpc"):
         check(rep == {"requestId": rid}, "handler saw the made id: %s %s" % (rep, rid))
     st, rid, _ = call(port, "WhoAmI", {}, {"X-Request-Id": "bad id\x7f"})
     check(st == 200 and rid and " " not in rid, "an unusable id is replaced: %r" % rid)
