@@ -17,7 +17,7 @@
  * given back to the server's window (nghttp2_session_consume) only while
  * the head message is still partial, or once the reader took it. A
  * reader that stops reading thus makes the server wait, and what is held
- * is at most one message plus the window.
+ * is at most one message plus the window (LRPC__GRPC_WINDOW, 1 MiB).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -484,6 +484,9 @@ static const struct lrpc__cstream_ops gstream_ops = {
 
 static int session_new(struct gstream *s)
 {
+	static const nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
+	};
 	nghttp2_session_callbacks *cb;
 	nghttp2_option *opt;
 	int ret;
@@ -503,7 +506,11 @@ static int session_new(struct gstream *s)
 	nghttp2_session_callbacks_del(cb);
 	if (ret)
 		return -ENOMEM;
-	if (nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, NULL, 0))
+	/* The window a unary connection has (wire/grpc.h): with HTTP/2's
+	 * 64 KiB default every large message waited a round trip. */
+	if (nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv, 1) ||
+	    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0,
+						  LRPC__GRPC_WINDOW))
 		return -ENOMEM;
 	return 0;
 }
