@@ -170,4 +170,25 @@ static inline uint32_t rpal_request_key(int fd, volatile uint64_t *key)
 	return req.id;
 }
 
+/* Share the caller's slot with @id, once @id has requested it too. */
+static inline void share_when_requested(int fd, uint32_t id)
+{
+	while (ioctl(fd, RPAL_IOC_SHARE_SLOT, (unsigned long)id)) {
+		if (errno != EPERM)
+			FAIL("share: %s", strerror(errno));
+		sched_yield();
+	}
+}
+
+/* Run roles "owner" and "importer" of @self, in slots, to their end. */
+static inline void run_pair(int rpal_fd, const char *self, int ctl_fd)
+{
+	pid_t a = spawn_in_slot(rpal_fd, self, "owner", ctl_fd, -1);
+	pid_t b = spawn_in_slot(rpal_fd, self, "importer", ctl_fd, -1);
+	int sa = reap(a), sb = reap(b);
+
+	if (sa || sb)
+		FAIL("owner status %d, importer status %d", sa, sb);
+}
+
 #endif

@@ -56,12 +56,7 @@ static void owner(void)
 	__atomic_store_n(&ctl->key[0], rpal_enable_key(rpal_fd),
 			 __ATOMIC_RELEASE);
 	id_b = rpal_request_key(rpal_fd, &ctl->key[1]);
-	/* EPERM until B has requested A as well. */
-	while (ioctl(rpal_fd, RPAL_IOC_SHARE_SLOT, (unsigned long)id_b)) {
-		if (errno != EPERM)
-			FAIL("share: %s", strerror(errno));
-		sched_yield();
-	}
+	share_when_requested(rpal_fd, id_b);
 	step_wait(&ctl->imported, 1);
 
 	for (g = 1; g <= GENS; g++) {
@@ -133,8 +128,7 @@ static void importer(void)
 
 int main(int argc, char **argv)
 {
-	pid_t a, b;
-	int fd, sa, sb;
+	int fd;
 
 	rpal_fd = rpal_open();
 	share_start(rpal_fd, argc, argv, (void **)&ctl, sizeof(*ctl), owner,
@@ -144,15 +138,10 @@ int main(int argc, char **argv)
 		return T_SKIP;
 	}
 	ctl = ctl_create(sizeof(*ctl), &fd);
-	a = spawn_in_slot(rpal_fd, SELF, "owner", fd, -1);
-	b = spawn_in_slot(rpal_fd, SELF, "importer", fd, -1);
-	sa = reap(a);
-	sb = reap(b);
+	run_pair(rpal_fd, SELF, fd);
 	printf("importer: %llu reads, %llu faults, %llu values seen\n",
 	       (unsigned long long)ctl->reads, (unsigned long long)ctl->faults,
 	       (unsigned long long)ctl->seen);
-	if (sa || sb)
-		FAIL("owner status %d, importer status %d", sa, sb);
 	if (ctl->stale)
 		FAIL("%llu stale reads; first: value %llu after %llu was published",
 		     (unsigned long long)ctl->stale,
