@@ -71,10 +71,12 @@
  * requests both ways and ptrace attach rights both ways at that moment
  * (EPERM otherwise, or ENOENT if the caller did not request id). The
  * importer sees the owner's pages as the owner's page tables map them,
- * with the owner's permissions; the kernel never faults a page in for it:
- * touching a page the owner has not mapped, or writing one it may not
- * write, is SIGSEGV (EFAULT for a system call), as is any access once the
- * owner's mm is gone. get_user_pages() (O_DIRECT, vmsplice, ...) of an
+ * with the owner's permissions; its faults there are handled in the
+ * owner's mm and charged to the owner. An address the owner has no
+ * mapping at, or a write it may not do, is SIGSEGV (EFAULT for a system
+ * call), as is any access once the owner's mm is gone. A private futex
+ * at an imported address is the owner's; a shared one fails with EFAULT.
+ * get_user_pages() (O_DIRECT, vmsplice, ...) of an
  * imported address fails with EFAULT. Imports last until either mm goes;
  * a fork child imports nothing.
  */
