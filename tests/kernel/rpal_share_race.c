@@ -21,7 +21,7 @@
 
 #define SELF "/tests/rpal_share_race"
 #define PAGE 4096
-#define GENS 600
+#define GENS 300
 #define MIN_SEEN 20
 
 struct ctl {
