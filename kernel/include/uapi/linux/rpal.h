@@ -24,11 +24,12 @@
  *   EFAULT       a pointer argument or the call context is not accessible;
  *                nothing was done
  *   ENOMEM       out of memory, or the context would exceed RLIMIT_MEMLOCK
- *   EINVAL       unaligned context, reserved field not zero, bad state
+ *   EINVAL       unaligned context, reserved field not zero, bad state;
+ *                share or import without a slot of one's own
  *   ENOTCONN     the process is not a service, or the thread is not
  *                registered in the role the ioctl needs
- *   EEXIST       the process is already a service, or the service is
- *                already requested
+ *   EEXIST       the process is already a service, the service is
+ *                already requested, or its slot already imported
  *   EBUSY        the thread is already registered
  *   EACCES       no live service has this key that the caller may request
  *   ENOENT       release of a service that was not requested
@@ -44,6 +45,9 @@
  *                waits on for the reply.
  *   ENOSPC       out of service, sender or receiver ids, or of slots
  *   EDQUOT       the user already holds RPAL_SLOTS_PER_USER slots
+ *   ENXIO        share or import: the peer has no slot
+ *   EOPNOTSUPP   import: either mm has MMU notifiers (KVM, SVA, ...), or
+ *                the kernel runs with 5-level paging
  *
  * Slots. A process may live in a slot of its own: one 512 GiB region,
  * 512 GiB-aligned (one top-level page-table entry with 4-level paging, one
@@ -59,6 +63,22 @@
  * ignored) and no stack grows past its edge. The slot belongs to the mm:
  * a fork child has none (it keeps its copy of the mappings, unconfined),
  * and the slot is free again when the last user of the mm is gone.
+ *
+ * Sharing. Two services with slots that requested each other may map each
+ * other's slot. RPAL_IOC_SHARE_SLOT(id) lets service id import the
+ * caller's slot; RPAL_IOC_IMPORT_SLOT(id) maps service id's slot, at its
+ * own addresses, into the caller, if that service let it. Both need the
+ * requests both ways and ptrace attach rights both ways at that moment
+ * (EPERM otherwise, or ENOENT if the caller did not request id). The
+ * importer sees the owner's pages as the owner's page tables map them,
+ * with the owner's permissions; its faults there are handled in the
+ * owner's mm and charged to the owner. An address the owner has no
+ * mapping at, or a write it may not do, is SIGSEGV (EFAULT for a system
+ * call), as is any access once the owner's mm is gone. A private futex
+ * at an imported address is the owner's; a shared one fails with EFAULT.
+ * get_user_pages() (O_DIRECT, vmsplice, ...) of an
+ * imported address fails with EFAULT. Imports last until either mm goes;
+ * a fork child imports nothing.
  */
 #ifndef _UAPI_LINUX_RPAL_H
 #define _UAPI_LINUX_RPAL_H
@@ -166,5 +186,8 @@ struct rpal_call {
 #define RPAL_IOC_EXEC_SLOT		_IO(RPAL_IOC_MAGIC, 10)
 /* Returns the calling process's slot, 0 if it has none. */
 #define RPAL_IOC_GET_SLOT		_IO(RPAL_IOC_MAGIC, 11)
+/* The argument is a service id; IMPORT returns the slot it mapped. */
+#define RPAL_IOC_SHARE_SLOT		_IO(RPAL_IOC_MAGIC, 12)
+#define RPAL_IOC_IMPORT_SLOT		_IO(RPAL_IOC_MAGIC, 13)
 
 #endif /* _UAPI_LINUX_RPAL_H */
