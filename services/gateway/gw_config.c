@@ -10,6 +10,7 @@
 
 #include "gw.h"
 
+__attribute__((format(printf, 3, 4)))
 static int bad(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;

@@ -55,6 +55,7 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int statu
 }
 
 /* \p http 0: the status grpc-gateway maps \p code to. */
+__attribute__((format(printf, 5, 6)))
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned int http,
 				  lrpc_code code, const char *rid, const char *fmt, ...)
 {

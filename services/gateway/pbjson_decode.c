@@ -29,6 +29,7 @@ struct dec {
 	char *err;
 };
 
+__attribute__((format(printf, 3, 4)))
 static int fail(struct dec *d, const pbjson_msg *m, const char *fmt, ...)
 {
 	char why[128];
@@ -52,6 +53,7 @@ static int expected_wire(const field_t *f)
 	}
 }
 
+__attribute__((format(printf, 1, 2)))
 static json_t *int_string(const char *fmt, ...)
 {
 	char buf[32];

@@ -30,6 +30,7 @@ struct enc {
 	char *err;
 };
 
+__attribute__((format(printf, 3, 4)))
 static int fail(struct enc *e, const field_t *f, const char *fmt, ...)
 {
 	char why[128];
