@@ -186,7 +186,7 @@ static int dec_entry(struct dec *d, const pbjson_msg *entry, const uint8_t *buf,
 		     size_t len, unsigned int depth, json_t *obj)
 {
 	const field_t *kf = field_by_number(entry, 1), *vf = field_by_number(entry, 2);
-	struct pbw_reader r = { buf, buf + len };
+	struct pbw_reader r = pbw_reader_of(buf, len);
 	json_t *key = NULL, *val = NULL;
 	char kbuf[32];
 	const char *ks;
@@ -298,7 +298,7 @@ static int dec_field(struct dec *d, const pbjson_msg *m, const field_t *f,
 
 		if (!pbw_read_len(r, &p, &n))
 			return fail(d, m, "field %s is cut short", f->name);
-		pr = (struct pbw_reader){ p, p + n };
+		pr = pbw_reader_of(p, n);
 		while (pr.p < pr.end) {
 			ret = dec_value(d, m, f, &pr, depth, &v);
 			if (ret)
@@ -317,7 +317,7 @@ static int dec_field(struct dec *d, const pbjson_msg *m, const field_t *f,
 static int dec_msg(struct dec *d, const pbjson_msg *m, const uint8_t *buf, size_t len,
 		   unsigned int depth, json_t **out)
 {
-	struct pbw_reader r = { buf, buf + len };
+	struct pbw_reader r = pbw_reader_of(buf, len);
 	json_t *obj;
 	int ret = 0;
 

@@ -60,6 +60,12 @@ static inline uint64_t pbw_zigzag(int64_t v)
 struct pbw_reader {
 	const uint8_t *p, *end;
 };
+/* A reader over \p n bytes at \p p; an empty input may be NULL (an
+ * empty encoding is, and NULL + 0 is undefined in C). */
+static inline struct pbw_reader pbw_reader_of(const uint8_t *p, size_t n)
+{
+	return (struct pbw_reader){ p, p ? p + n : p };
+}
 bool pbw_read_varint(struct pbw_reader *r, uint64_t *v);
 bool pbw_read_fixed32(struct pbw_reader *r, uint32_t *v);
 bool pbw_read_fixed64(struct pbw_reader *r, uint64_t *v);
