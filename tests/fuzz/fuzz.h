@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -52,6 +53,9 @@ static inline bool fz_take(const uint8_t **p, size_t *n, void *out, size_t k)
  * calls it hung: far beyond any answer, only there to turn a hang into a
  * report. */
 #define FZ_HANG_MS 10000
+/* fuzz_poll.c: poll() for up to \p ms in all, going on after a signal;
+ * \return what poll() does, 0 once the time is up. */
+int fz_poll(struct pollfd *p, nfds_t n, int ms);
 
 /* reflection_adapter.c: lazyrpc-std's reflection answers
  * (runtime/src/std/refl_answer.h). Index \p descs once; \return 0, -ENOMEM. */

@@ -201,7 +201,7 @@ static void exchange(const struct side *s, const uint8_t *data,
 			shut = shutdown(fd, SHUT_WR) == 0;
 		else if (e->tail != TAIL_BAD && e->tail != TAIL_STREAM && !left)
 			break; /* everything answered; the rest is ours */
-		if (poll(&p, 1, FZ_HANG_MS) == 0)
+		if (fz_poll(&p, 1, FZ_HANG_MS) == 0)
 			fz_die("%s: no progress for %d ms (%ld calls "
 			       "unanswered)", s->what, FZ_HANG_MS, left);
 		if (p.revents & POLLOUT) {

@@ -64,9 +64,7 @@ static int dial(void)
 	 * connect: it goes on, and its outcome is read once it is done. */
 	if (errno != EINTR)
 		fz_die("connect: %s", strerror(errno));
-	while (poll(&p, 1, FZ_HANG_MS) < 0 && errno == EINTR)
-		;
-	if (!(p.revents & POLLOUT) ||
+	if (fz_poll(&p, 1, FZ_HANG_MS) < 0 || !(p.revents & POLLOUT) ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
 		fz_die("connect: %s", err ? strerror(err) : "no answer");
 	return fd;
@@ -81,7 +79,7 @@ static void send_all(int fd, const uint8_t *p, size_t n, unsigned char **in,
 		struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLOUT };
 		ssize_t k;
 
-		if (poll(&pfd, 1, FZ_HANG_MS) <= 0)
+		if (fz_poll(&pfd, 1, FZ_HANG_MS) <= 0)
 			fz_die("the server neither reads nor writes");
 		if (pfd.revents & POLLIN) {
 			if (*in_len == *in_cap) {
@@ -97,6 +95,8 @@ static void send_all(int fd, const uint8_t *p, size_t n, unsigned char **in,
 		}
 		if (pfd.revents & POLLOUT) {
 			k = write(fd, p, n);
+			if (k < 0 && errno == EINTR)
+				continue;
 			if (k < 0)
 				return;
 			p += k;
@@ -117,7 +117,7 @@ static void read_to_end(int fd, unsigned char **in, size_t *in_len,
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t k;
 
-		if (lrpc_now() > until || poll(&pfd, 1, FZ_HANG_MS) <= 0)
+		if (lrpc_now() > until || fz_poll(&pfd, 1, FZ_HANG_MS) <= 0)
 			fz_die("the server kept the connection open");
 		if (*in_len == *in_cap) {
 			*in_cap = *in_cap ? *in_cap * 2 : 65536;
@@ -213,7 +213,7 @@ static void probe(void)
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t k;
 
-		if (lrpc_now() > until || poll(&pfd, 1, FZ_HANG_MS) <= 0)
+		if (lrpc_now() > until || fz_poll(&pfd, 1, FZ_HANG_MS) <= 0)
 			fz_die("no answer to the probe call");
 		if (in_len == in_cap) {
 			in_cap = in_cap ? in_cap * 2 : 65536;

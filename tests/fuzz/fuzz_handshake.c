@@ -70,7 +70,7 @@ static size_t read_all(int fd, unsigned char *buf, size_t cap, int *memfd)
 
 		if (got == cap)
 			fz_die("the server sent more than a welcome");
-		if (poll(&p, 1, FZ_HANG_MS) == 0)
+		if (fz_poll(&p, 1, FZ_HANG_MS) == 0)
 			fz_die("no answer nor hang-up for %d ms", FZ_HANG_MS);
 		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 		if (n == 0 || (n < 0 && errno == ECONNRESET))

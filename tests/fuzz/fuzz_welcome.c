@@ -200,8 +200,7 @@ static int wait_in(int fd, const char *what)
 
 	/* Our signal for the client may come late, when its thread waits
 	 * here instead. */
-	while ((n = poll(&p, 1, FZ_HANG_MS)) < 0 && errno == EINTR)
-		;
+	n = fz_poll(&p, 1, FZ_HANG_MS);
 	if (n != 1)
 		fz_die("no %s for %d ms", what, FZ_HANG_MS);
 	return 0;
