@@ -156,6 +156,18 @@ const char *h_transport(void)
 	return t && *t ? t : "lrpc";
 }
 
+void h_listen_uri(char *uri, size_t len, const char *name)
+{
+	const char *t = h_transport();
+
+	if (!strcmp(t, "lrpc"))
+		snprintf(uri, len, "lrpc://%s-%d", name, getpid());
+	else if (!strcmp(t, "unix"))
+		snprintf(uri, len, "unix://%s/%s.sock", getenv("LAZYRPC_DIR"), name);
+	else
+		snprintf(uri, len, "%s://127.0.0.1:0", t);
+}
+
 bool h_have_ipv4(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

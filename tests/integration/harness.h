@@ -57,6 +57,12 @@ void h_kill(struct peer *p, int sig);
  * "unix" or "tcp". Each integration test runs once per transport. */
 const char *h_transport(void);
 
+/* An address for an in-process server named \p name on the transport
+ * under test (lrpc://NAME-PID, a socket in $LAZYRPC_DIR, or a free port
+ * on 127.0.0.1); after listening, lrpc_server_listener_uri() has the
+ * real one. */
+void h_listen_uri(char *uri, size_t len, const char *name);
+
 /* Whether this kernel has IPv4 (the RPAL test guest's has none). */
 bool h_have_ipv4(void);
 

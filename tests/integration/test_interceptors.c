@@ -82,12 +82,7 @@ static lrpc_server *start(char *uri, size_t len)
 	ck_assert_int_eq(lrpc_server_add_interceptor(s, &none), -EINVAL);
 	ck_assert_int_eq(lrpc_server_add_interceptor(s, &a), 0);
 	ck_assert_int_eq(lrpc_server_add_interceptor(s, &b), 0);
-	if (!strcmp(h_transport(), "lrpc"))
-		snprintf(uri, len, "lrpc://icpt-%d", getpid());
-	else if (!strcmp(h_transport(), "unix"))
-		snprintf(uri, len, "unix://%s/icpt.sock", getenv("LAZYRPC_DIR"));
-	else
-		snprintf(uri, len, "tcp://127.0.0.1:0");
+	h_listen_uri(uri, len, "icpt");
 	ck_assert_int_eq(lrpc_server_listen(s, uri), 0);
 	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, len), 0);
 	ck_assert_int_eq(lrpc_server_start(s), 0);

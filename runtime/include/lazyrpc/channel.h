@@ -133,6 +133,15 @@ LRPC_API size_t lrpc_metadata_list_get(const lrpc_metadata_list *l,
 /** \return the first entry with key \p key, or NULL. */
 LRPC_API const lrpc_metadata *lrpc_metadata_list_find(const lrpc_metadata_list *l,
 						      const char *key);
+/**
+ * Append a copy of \p key and of \p value (\p value_len bytes) to \p l
+ * (since 0.5.0), for a client interceptor adding request metadata. The
+ * entry is checked against the rules when the call is sent, not here.
+ * \return 0, -EINVAL (NULL list or key, or NULL value with a length),
+ * -ENOMEM.
+ */
+LRPC_API int lrpc_metadata_list_add(lrpc_metadata_list *l, const char *key,
+				    const void *value, size_t value_len);
 
 /* What a call sends and receives beside its messages (since 0.3.0).
  * Zero it (or use LRPC_CALL_OPTS_INIT) and set what is wanted. */
@@ -196,6 +205,56 @@ LRPC_API lrpc_code lrpc_channel_call_bytes(lrpc_channel *ch, const char *full_na
 					   lrpc_deadline deadline,
 					   const lrpc_call_opts *opts,
 					   lrpc_status *status);
+
+/*
+ * Client interceptors (since 0.5.0): code around every call a channel
+ * makes, for logging, auth, tracing and metrics, as the server's are
+ * around its handlers (server.h). A call is a unary call (synchronous or
+ * asynchronous) or a stream, from its open to its end.
+ */
+typedef struct lrpc_client_call_info {
+	lrpc_channel *channel;
+	/* "/pkg.Svc/Method", or NULL for a raw call by method id. */
+	const char *method;
+	int stream; /* 1: a stream; 0: a unary call */
+	/* The request metadata as it will be sent: the caller's, then what
+	 * earlier interceptors added. */
+	const lrpc_metadata *metadata;
+	size_t n_metadata;
+} lrpc_client_call_info;
+
+typedef struct lrpc_client_interceptor {
+	/* Before anything is sent, on the thread that starts the call.
+	 * LRPC_OK lets it through; any other code fails the call with that
+	 * code and the message written to why->message (or a default one),
+	 * without sending it or running the later interceptors. \p add, when
+	 * not NULL, takes request metadata to send after the caller's
+	 * (lrpc_metadata_list_add()); it is NULL on calls that carry none
+	 * (asynchronous calls today). */
+	lrpc_code (*before)(void *arg, const lrpc_client_call_info *info,
+			    lrpc_metadata_list *add, lrpc_status *why);
+	/* Once the call has ended, for every interceptor whose before ran
+	 * (or that has none), the last added first: the call's code and
+	 * status and the nanoseconds since the first before. On the thread
+	 * that learnt the end: the caller's for a synchronous call, the one
+	 * running lrpc_cq_run() just before an asynchronous call's callback,
+	 * the one whose stream operation (or lrpc_stream_free()) ended a
+	 * stream. */
+	void (*after)(void *arg, const lrpc_client_call_info *info, lrpc_code code,
+		      const lrpc_status *st, int64_t duration_ns);
+	void *arg; /* passed to both; must outlive the channel */
+	void *reserved[2];
+} lrpc_client_interceptor;
+
+/**
+ * Add \p ic (copied) to the channel's chain, after those added before:
+ * the first added runs first. Only before the channel's first call, and
+ * not while another thread uses \p ch.
+ * \return 0, -EINVAL (NULL, or both members NULL), -ENOSPC (8 already),
+ * -EBUSY (the channel has made a call), -ENOMEM.
+ */
+LRPC_API int lrpc_channel_add_interceptor(lrpc_channel *ch,
+					  const lrpc_client_interceptor *ic);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/intercept.h"
 #include "client/pending.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
@@ -70,6 +71,13 @@ void lrpc__pending_callback(struct lrpc_async *p)
 
 	if (ok)
 		p->rep = NULL; /* the callback's now */
+	if (p->ic) {
+		if (p->method)
+			lrpc__status_name_method(&p->st, p->code, p->method->full_name);
+		lrpc__cic_after(p->ic, p->code, &p->st);
+		free(p->ic);
+		p->ic = NULL;
+	}
 	if (p->stream) {
 		p->cb.stream(p->arg, p->code, rep, &p->st, p);
 	} else if (p->method) {
@@ -89,6 +97,7 @@ void lrpc__pending_free(struct lrpc_async *p)
 		protobuf_c_message_free_unpacked(p->rep, NULL);
 	free(p->raw);
 	free(p->req);
+	free(p->ic); /* only if its callback never ran */
 	free(p);
 }
 
@@ -105,6 +114,24 @@ int lrpc__async_start(lrpc_channel *ch, struct lrpc_async *p,
 		free(p->req);
 		free(p);
 		return -ENOMEM;
+	}
+	if (!why_not && !p->stream && lrpc__cic_wanted(ch)) {
+		lrpc_status st;
+		lrpc_code code;
+
+		p->ic = malloc(sizeof(*p->ic));
+		if (!p->ic) {
+			lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+			lrpc__pending_put(p);
+			return 0;
+		}
+		/* The request is encoded already and carries no metadata. */
+		code = lrpc__cic_before(ch, p->ic, p->full_name, false, NULL, 0, false, &st);
+		if (code != LRPC_OK) {
+			lrpc__pending_fail(p, code, "%s", st.message);
+			lrpc__pending_put(p);
+			return 0;
+		}
 	}
 	if (why_not)
 		lrpc__pending_fail(p, LRPC_INVALID_ARGUMENT, "%s", why_not);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "client/call.h"
+#include "client/intercept.h"
 #include "client/pending.h"
 #include "client/metadata.h"
 #include "core/peer_acl.h"
@@ -91,6 +92,7 @@ void lrpc_channel_close(lrpc_channel *ch)
 	if (ch->ops)
 		ch->ops->close(ch);
 	free(ch->trust);
+	free(ch->ic);
 	free(ch);
 }
 
@@ -179,6 +181,37 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 	return code;
 }
 
+/* lrpc__call() for the public entry points: through the channel's
+ * interceptors, if it has any. (Asynchronous calls that a pool thread
+ * makes synchronously passed theirs when they started.) */
+static lrpc_code call_intercepted(lrpc_channel *ch, uint32_t method_id,
+				  const char *full_name, lrpc_deadline deadline,
+				  struct lrpc__call_io *io, lrpc_status *st)
+{
+	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+	struct lrpc__cic x;
+	lrpc_status local;
+	lrpc_code code;
+
+	if (!lrpc__cic_wanted(ch))
+		return lrpc__call(ch, method_id, full_name, deadline, io, st);
+	if (!st)
+		st = &local;
+	if (io->opts)
+		o = *io->opts;
+	code = lrpc__cic_before(ch, &x, full_name, false, o.metadata, o.n_metadata, true, st);
+	if (code == LRPC_OK) {
+		o.metadata = x.info.metadata;
+		o.n_metadata = x.info.n_metadata;
+		io->opts = &o;
+		code = lrpc__call(ch, method_id, full_name, deadline, io, st);
+	}
+	if (full_name)
+		lrpc__status_name_method(st, code, full_name);
+	lrpc__cic_after(&x, code, st);
+	return code;
+}
+
 struct msg_io {
 	struct lrpc__call_io io;
 	const lrpc_method_desc *method;
@@ -242,7 +275,7 @@ lrpc_code lrpc_channel_call_opts(lrpc_channel *ch, const lrpc_method_desc *metho
 					 method->input->name,
 					 req->descriptor ? req->descriptor->name : "?");
 	m.io.req_len = protobuf_c_message_get_packed_size(req);
-	code = lrpc__call(ch, method->id, method->full_name, deadline, &m.io, st);
+	code = call_intercepted(ch, method->id, method->full_name, deadline, &m.io, st);
 	lrpc__status_name_method(st, code, method->full_name);
 	return code;
 }
@@ -295,7 +328,7 @@ lrpc_code lrpc_channel_call_raw(lrpc_channel *ch, uint32_t method_id,
 		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
 					 "NULL channel, buffer or length");
 	*rep_len = 0;
-	return lrpc__call(ch, method_id, NULL, deadline, &r.io, st);
+	return call_intercepted(ch, method_id, NULL, deadline, &r.io, st);
 }
 
 /* A raw call whose reply is copied into memory of its own: raw_put
@@ -345,7 +378,8 @@ lrpc_code lrpc_channel_call_bytes(lrpc_channel *ch, const char *full_name,
 		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT,
 					 "NULL channel, buffer or length, or a method "
 					 "name without its leading '/'");
-	code = lrpc__call(ch, lrpc_method_id(full_name), full_name, deadline, &b.raw.io, st);
+	code = call_intercepted(ch, lrpc_method_id(full_name), full_name, deadline,
+				&b.raw.io, st);
 	if (code != LRPC_OK) {
 		free(*rep);
 		*rep = NULL;

@@ -5,6 +5,12 @@
 
 #include "core/internal.h"
 
+/* Internal code may keep one on its stack (zeroed: empty). */
+struct lrpc_metadata_list {
+	lrpc_metadata *v;
+	size_t n, cap;
+};
+
 /* Append a copy of an entry (a transport filling a caller's list).
  * \return 0, -ENOMEM. */
 int lrpc__md_list_add(lrpc_metadata_list *l, const char *key, size_t klen,

@@ -11,11 +11,6 @@
 #include "serve/metadata.h"
 #include "wire/md_block.h"
 
-struct lrpc_metadata_list {
-	lrpc_metadata *v;
-	size_t n, cap;
-};
-
 int lrpc_metadata_list_new(lrpc_metadata_list **out)
 {
 	if (!out)
@@ -81,6 +76,14 @@ int lrpc__md_list_add(lrpc_metadata_list *l, const char *key, size_t klen,
 	p[klen + 1 + vlen] = '\0';
 	l->v[l->n++] = (lrpc_metadata){ .key = p, .value = p + klen + 1, .value_len = vlen };
 	return 0;
+}
+
+int lrpc_metadata_list_add(lrpc_metadata_list *l, const char *key,
+			   const void *value, size_t value_len)
+{
+	if (!l || !key || (!value && value_len))
+		return -EINVAL;
+	return lrpc__md_list_add(l, key, strlen(key), value, value_len);
 }
 
 lrpc_code lrpc__md_check(const lrpc_metadata *md, size_t n, lrpc_status *st)

@@ -58,6 +58,9 @@ struct lrpc_async {
 		lrpc_stream_cb stream;
 	} cb;
 	void *arg;
+	/* intercept.h: a unary call's passage through the channel's client
+	 * interceptors, NULL without them; its afters run before cb. */
+	struct lrpc__cic *ic;
 	ProtobufCMessage *rep; /* a decoded reply, until the callback */
 	unsigned char *raw;    /* a copied raw reply */
 	size_t raw_len;

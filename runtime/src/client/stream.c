@@ -6,11 +6,13 @@
  * the same status.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lazyrpc/stream.h>
 
+#include "client/intercept.h"
 #include "client/pending.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
@@ -22,7 +24,18 @@ struct lrpc_stream {
 	struct lrpc__arena arena; /* the last message read */
 	bool ended;
 	lrpc_status final; /* once ended */
+	struct lrpc__cic *ic; /* through the client interceptors, or NULL */
 };
+
+/* The stream's end, for its interceptors' afters (once). */
+static void intercepted_end(lrpc_stream *s)
+{
+	if (!s->ic)
+		return;
+	lrpc__cic_after(s->ic, s->final.code, &s->final);
+	free(s->ic);
+	s->ic = NULL;
+}
 
 static lrpc_code ended(lrpc_stream *s, lrpc_status *st)
 {
@@ -40,6 +53,7 @@ static lrpc_code end_with(lrpc_stream *s, lrpc_code code, lrpc_status *st)
 		memcpy(s->final.message, st->message, sizeof(s->final.message));
 	else
 		s->final.message[0] = '\0';
+	intercepted_end(s);
 	return code;
 }
 
@@ -70,11 +84,20 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 	s->ch = ch;
 	s->method = method;
 	lrpc__arena_init(&s->arena);
-	code = ch->ops->stream_open(ch, method->id, method->full_name,
-				    lrpc__channel_deadline(ch, deadline),
-				    &s->t, st);
+	if (lrpc__cic_wanted(ch)) {
+		s->ic = malloc(sizeof(*s->ic));
+		code = s->ic ? lrpc__cic_before(ch, s->ic, method->full_name, true, NULL, 0,
+						false, st) :
+			       lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	} else {
+		code = LRPC_OK;
+	}
+	if (code == LRPC_OK)
+		code = ch->ops->stream_open(ch, method->id, method->full_name,
+					    lrpc__channel_deadline(ch, deadline), &s->t, st);
 	if (code != LRPC_OK) {
 		lrpc__status_name_method(st, code, method->full_name);
+		end_with(s, code, st);
 		lrpc__arena_destroy(&s->arena);
 		free(s);
 		return code;
@@ -275,6 +298,12 @@ void lrpc_stream_free(lrpc_stream *s)
 {
 	if (!s)
 		return;
+	if (!s->ended) {
+		lrpc_status st = { .code = LRPC_CANCELLED };
+
+		snprintf(st.message, sizeof(st.message), "freed before it ended");
+		end_with(s, LRPC_CANCELLED, &st);
+	}
 	s->t->ops->free(s->t);
 	lrpc__arena_destroy(&s->arena);
 	free(s);

@@ -134,6 +134,10 @@ struct lrpc_channel {
 	void *impl;
 	/* async_pool.c's, made on first use */
 	_Atomic(struct lrpc__async_pool *) pool;
+	/* client/intercept.c: the interceptors (NULL: none), fixed once a
+	 * call has been made (called). */
+	struct lrpc__cic_chain *ic;
+	_Atomic bool called;
 };
 
 /* \p d, or the channel's default timeout from now for
