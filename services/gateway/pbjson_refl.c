@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The reflection client (pbjson_refl.h): one question, one answer, in
+ * turn, on one ServerReflectionInfo stream. What the server answers is
+ * peer input: every reply is decoded and checked before use, and the
+ * files it carries go through pbjson_pool_add_file().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/reflection/v1/reflection.lrpc.h"
+#include "pbjson_refl.h"
+
+/* The largest reply taken: a file and everything it imports. */
+#define REFL_REPLY_MAX (4u << 20)
+
+typedef Grpc__Reflection__V1__ServerReflectionRequest refl_req;
+typedef Grpc__Reflection__V1__ServerReflectionResponse refl_rep;
+
+struct pbjson_refl {
+	lrpc_stream *s;
+	uint8_t *buf; /* REFL_REPLY_MAX bytes, for both directions */
+};
+
+lrpc_code pbjson_refl_open(lrpc_channel *ch, lrpc_deadline deadline, pbjson_refl **out,
+			   lrpc_status *st)
+{
+	const lrpc_method_desc *m = &grpc__reflection__v1__server_reflection__service_desc.methods[0];
+	pbjson_refl *r = calloc(1, sizeof(*r));
+	lrpc_code code;
+
+	*out = NULL;
+	if (r)
+		r->buf = malloc(REFL_REPLY_MAX);
+	if (!r || !r->buf) {
+		free(r);
+		snprintf(st->message, sizeof(st->message), "out of memory");
+		return st->code = LRPC_RESOURCE_EXHAUSTED;
+	}
+	code = lrpc_stream_open(ch, m, deadline, &r->s, st);
+	if (code != LRPC_OK) {
+		pbjson_refl_close(r);
+		return code;
+	}
+	*out = r;
+	return LRPC_OK;
+}
+
+/* Sends \p req and reads the answer into *rep (the caller frees it). */
+static lrpc_code ask(pbjson_refl *r, const refl_req *req, refl_rep **rep, lrpc_status *st)
+{
+	size_t n = grpc__reflection__v1__server_reflection_request__get_packed_size(req);
+	size_t len;
+	int end = 0;
+	lrpc_code code;
+
+	*rep = NULL;
+	if (n > REFL_REPLY_MAX) {
+		snprintf(st->message, sizeof(st->message), "reflection question too long");
+		return st->code = LRPC_INVALID_ARGUMENT;
+	}
+	grpc__reflection__v1__server_reflection_request__pack(req, r->buf);
+	code = lrpc_stream_write_raw(r->s, r->buf, n, st);
+	if (code == LRPC_OK)
+		code = lrpc_stream_read_raw(r->s, r->buf, REFL_REPLY_MAX, &len, &end, st);
+	if (code == LRPC_UNIMPLEMENTED)
+		snprintf(st->message, sizeof(st->message), "the server serves no reflection "
+			 "(grpc.reflection.v1)");
+	if (code != LRPC_OK)
+		return code;
+	if (end) {
+		snprintf(st->message, sizeof(st->message), "reflection ended early");
+		return st->code = LRPC_INTERNAL;
+	}
+	*rep = grpc__reflection__v1__server_reflection_response__unpack(NULL, len, r->buf);
+	if (!*rep) {
+		snprintf(st->message, sizeof(st->message), "reflection reply does not decode");
+		return st->code = LRPC_INTERNAL;
+	}
+	if ((*rep)->message_response_case ==
+	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE) {
+		const char *msg = (*rep)->error_response->error_message;
+
+		snprintf(st->message, sizeof(st->message), "%s", msg && *msg ? msg : "not found");
+		code = st->code = LRPC_NOT_FOUND;
+		grpc__reflection__v1__server_reflection_response__free_unpacked(*rep, NULL);
+		*rep = NULL;
+	}
+	return code;
+}
+
+static lrpc_code unexpected(refl_rep *rep, lrpc_status *st)
+{
+	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	snprintf(st->message, sizeof(st->message), "unexpected reflection reply");
+	return st->code = LRPC_INTERNAL;
+}
+
+lrpc_code pbjson_refl_symbol(pbjson_refl *r, pbjson_pool *pool, const char *symbol,
+			     lrpc_status *st)
+{
+	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+	char err[PBJSON_ERR_MAX] = "";
+	const Grpc__Reflection__V1__FileDescriptorResponse *f;
+	refl_rep *rep;
+	lrpc_code code;
+
+	req.message_request_case =
+		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+	req.file_containing_symbol = (char *)symbol;
+	code = ask(r, &req, &rep, st);
+	if (code != LRPC_OK)
+		return code;
+	if (rep->message_response_case !=
+	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE)
+		return unexpected(rep, st);
+	f = rep->file_descriptor_response;
+	for (size_t i = 0; i < f->n_file_descriptor_proto && code == LRPC_OK; i++)
+		if (pbjson_pool_add_file(pool, f->file_descriptor_proto[i].data,
+					 f->file_descriptor_proto[i].len, err) < 0) {
+			snprintf(st->message, sizeof(st->message), "reflection: %s", err);
+			code = st->code = LRPC_INTERNAL;
+		}
+	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	return code;
+}
+
+void pbjson_refl_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+lrpc_code pbjson_refl_services(pbjson_refl *r, char ***names, size_t *n, lrpc_status *st)
+{
+	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+	const Grpc__Reflection__V1__ListServiceResponse *l;
+	refl_rep *rep;
+	lrpc_code code;
+
+	*names = NULL;
+	*n = 0;
+	req.message_request_case =
+		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
+	req.list_services = (char *)"";
+	code = ask(r, &req, &rep, st);
+	if (code != LRPC_OK)
+		return code;
+	if (rep->message_response_case !=
+	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE)
+		return unexpected(rep, st);
+	l = rep->list_services_response;
+	*names = calloc(l->n_service ? l->n_service : 1, sizeof(**names));
+	for (size_t i = 0; *names && i < l->n_service; i++) {
+		(*names)[i] = strdup(l->service[i]->name ? l->service[i]->name : "");
+		if (!(*names)[i]) {
+			pbjson_refl_names_free(*names, i);
+			*names = NULL;
+		} else {
+			*n = i + 1;
+		}
+	}
+	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	if (!*names) {
+		*n = 0;
+		snprintf(st->message, sizeof(st->message), "out of memory");
+		return st->code = LRPC_RESOURCE_EXHAUSTED;
+	}
+	return LRPC_OK;
+}
+
+void pbjson_refl_close(pbjson_refl *r)
+{
+	if (!r)
+		return;
+	if (r->s)
+		lrpc_stream_close_send(r->s, NULL);
+	lrpc_stream_free(r->s);
+	free(r->buf);
+	free(r);
+}
