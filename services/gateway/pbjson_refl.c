@@ -6,6 +6,7 @@
  * files it carries go through pbjson_pool_add_file().
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,15 +49,13 @@ lrpc_code pbjson_refl_open(lrpc_channel *ch, lrpc_deadline deadline, pbjson_refl
 	return LRPC_OK;
 }
 
-/* Sends \p req and reads the answer into *rep (the caller frees it). */
-static lrpc_code ask(pbjson_refl *r, const refl_req *req, refl_rep **rep, lrpc_status *st)
+/* Sends \p req and reads the answer into r->buf, *len bytes. */
+static lrpc_code ask(pbjson_refl *r, const refl_req *req, size_t *len, lrpc_status *st)
 {
 	size_t n = grpc__reflection__v1__server_reflection_request__get_packed_size(req);
-	size_t len;
 	int end = 0;
 	lrpc_code code;
 
-	*rep = NULL;
 	if (n > REFL_REPLY_MAX) {
 		snprintf(st->message, sizeof(st->message), "reflection question too long");
 		return st->code = LRPC_INVALID_ARGUMENT;
@@ -64,66 +63,14 @@ static lrpc_code ask(pbjson_refl *r, const refl_req *req, refl_rep **rep, lrpc_s
 	grpc__reflection__v1__server_reflection_request__pack(req, r->buf);
 	code = lrpc_stream_write_raw(r->s, r->buf, n, st);
 	if (code == LRPC_OK)
-		code = lrpc_stream_read_raw(r->s, r->buf, REFL_REPLY_MAX, &len, &end, st);
+		code = lrpc_stream_read_raw(r->s, r->buf, REFL_REPLY_MAX, len, &end, st);
 	if (code == LRPC_UNIMPLEMENTED)
 		snprintf(st->message, sizeof(st->message), "the server serves no reflection "
 			 "(grpc.reflection.v1)");
-	if (code != LRPC_OK)
-		return code;
-	if (end) {
+	if (code == LRPC_OK && end) {
 		snprintf(st->message, sizeof(st->message), "reflection ended early");
-		return st->code = LRPC_INTERNAL;
+		code = st->code = LRPC_INTERNAL;
 	}
-	*rep = grpc__reflection__v1__server_reflection_response__unpack(NULL, len, r->buf);
-	if (!*rep) {
-		snprintf(st->message, sizeof(st->message), "reflection reply does not decode");
-		return st->code = LRPC_INTERNAL;
-	}
-	if ((*rep)->message_response_case ==
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE) {
-		const char *msg = (*rep)->error_response->error_message;
-
-		snprintf(st->message, sizeof(st->message), "%s", msg && *msg ? msg : "not found");
-		code = st->code = LRPC_NOT_FOUND;
-		grpc__reflection__v1__server_reflection_response__free_unpacked(*rep, NULL);
-		*rep = NULL;
-	}
-	return code;
-}
-
-static lrpc_code unexpected(refl_rep *rep, lrpc_status *st)
-{
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
-	snprintf(st->message, sizeof(st->message), "unexpected reflection reply");
-	return st->code = LRPC_INTERNAL;
-}
-
-lrpc_code pbjson_refl_symbol(pbjson_refl *r, pbjson_pool *pool, const char *symbol,
-			     lrpc_status *st)
-{
-	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
-	char err[PBJSON_ERR_MAX] = "";
-	const Grpc__Reflection__V1__FileDescriptorResponse *f;
-	refl_rep *rep;
-	lrpc_code code;
-
-	req.message_request_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
-	req.file_containing_symbol = (char *)symbol;
-	code = ask(r, &req, &rep, st);
-	if (code != LRPC_OK)
-		return code;
-	if (rep->message_response_case !=
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE)
-		return unexpected(rep, st);
-	f = rep->file_descriptor_response;
-	for (size_t i = 0; i < f->n_file_descriptor_proto && code == LRPC_OK; i++)
-		if (pbjson_pool_add_file(pool, f->file_descriptor_proto[i].data,
-					 f->file_descriptor_proto[i].len, err) < 0) {
-			snprintf(st->message, sizeof(st->message), "reflection: %s", err);
-			code = st->code = LRPC_INTERNAL;
-		}
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
 	return code;
 }
 
@@ -134,25 +81,9 @@ void pbjson_refl_names_free(char **names, size_t n)
 	free(names);
 }
 
-lrpc_code pbjson_refl_services(pbjson_refl *r, char ***names, size_t *n, lrpc_status *st)
+static lrpc_code take_names(const Grpc__Reflection__V1__ListServiceResponse *l, char ***names,
+			    size_t *n, lrpc_status *st)
 {
-	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
-	const Grpc__Reflection__V1__ListServiceResponse *l;
-	refl_rep *rep;
-	lrpc_code code;
-
-	*names = NULL;
-	*n = 0;
-	req.message_request_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
-	req.list_services = (char *)"";
-	code = ask(r, &req, &rep, st);
-	if (code != LRPC_OK)
-		return code;
-	if (rep->message_response_case !=
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE)
-		return unexpected(rep, st);
-	l = rep->list_services_response;
 	*names = calloc(l->n_service ? l->n_service : 1, sizeof(**names));
 	for (size_t i = 0; *names && i < l->n_service; i++) {
 		(*names)[i] = strdup(l->service[i]->name ? l->service[i]->name : "");
@@ -163,13 +94,91 @@ lrpc_code pbjson_refl_services(pbjson_refl *r, char ***names, size_t *n, lrpc_st
 			*n = i + 1;
 		}
 	}
-	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
-	if (!*names) {
+	if (*names)
+		return LRPC_OK;
+	*n = 0;
+	snprintf(st->message, sizeof(st->message), "out of memory");
+	return st->code = LRPC_RESOURCE_EXHAUSTED;
+}
+
+lrpc_code pbjson_refl__reply(pbjson_pool *pool, const uint8_t *buf, size_t len, char ***names,
+			     size_t *n, lrpc_status *st)
+{
+	char err[PBJSON_ERR_MAX] = "";
+	const Grpc__Reflection__V1__FileDescriptorResponse *f;
+	bool expected = true;
+	refl_rep *rep;
+	lrpc_code code = LRPC_OK;
+
+	if (names) {
+		*names = NULL;
 		*n = 0;
-		snprintf(st->message, sizeof(st->message), "out of memory");
-		return st->code = LRPC_RESOURCE_EXHAUSTED;
 	}
-	return LRPC_OK;
+	rep = grpc__reflection__v1__server_reflection_response__unpack(NULL, len, buf);
+	if (!rep) {
+		snprintf(st->message, sizeof(st->message), "reflection reply does not decode");
+		return st->code = LRPC_INTERNAL;
+	}
+	switch (rep->message_response_case) {
+	case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE:
+		snprintf(st->message, sizeof(st->message), "%s",
+			 rep->error_response->error_message && *rep->error_response->error_message ?
+			 rep->error_response->error_message : "not found");
+		code = st->code = LRPC_NOT_FOUND;
+		break;
+	case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE:
+		f = rep->file_descriptor_response;
+		for (size_t i = 0; pool && i < f->n_file_descriptor_proto && code == LRPC_OK; i++)
+			if (pbjson_pool_add_file(pool, f->file_descriptor_proto[i].data,
+						 f->file_descriptor_proto[i].len, err) < 0) {
+				snprintf(st->message, sizeof(st->message), "reflection: %s", err);
+				code = st->code = LRPC_INTERNAL;
+			}
+		expected = pool != NULL;
+		break;
+	case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE:
+		if (names)
+			code = take_names(rep->list_services_response, names, n, st);
+		expected = names != NULL;
+		break;
+	default:
+		expected = false;
+	}
+	if (!expected) {
+		snprintf(st->message, sizeof(st->message), "unexpected reflection reply");
+		code = st->code = LRPC_INTERNAL;
+	}
+	grpc__reflection__v1__server_reflection_response__free_unpacked(rep, NULL);
+	return code;
+}
+
+lrpc_code pbjson_refl_symbol(pbjson_refl *r, pbjson_pool *pool, const char *symbol,
+			     lrpc_status *st)
+{
+	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+	size_t len;
+	lrpc_code code;
+
+	req.message_request_case =
+		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+	req.file_containing_symbol = (char *)symbol;
+	code = ask(r, &req, &len, st);
+	return code == LRPC_OK ? pbjson_refl__reply(pool, r->buf, len, NULL, NULL, st) : code;
+}
+
+lrpc_code pbjson_refl_services(pbjson_refl *r, char ***names, size_t *n, lrpc_status *st)
+{
+	refl_req req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+	size_t len;
+	lrpc_code code;
+
+	*names = NULL;
+	*n = 0;
+	req.message_request_case =
+		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
+	req.list_services = (char *)"";
+	code = ask(r, &req, &len, st);
+	return code == LRPC_OK ? pbjson_refl__reply(NULL, r->buf, len, names, n, st) : code;
 }
 
 void pbjson_refl_close(pbjson_refl *r)

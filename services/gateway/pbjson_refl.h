@@ -45,4 +45,12 @@ void pbjson_refl_names_free(char **names, size_t n);
 /* Half-closes and frees the stream. NULL is allowed. */
 void pbjson_refl_close(pbjson_refl *r);
 
+/* One reply (\p len bytes of a ServerReflectionResponse: peer input,
+ * every byte checked) taken as the answers above take it: its files
+ * added to \p pool, or (pool NULL) the services it lists into *names as
+ * pbjson_refl_services() does (names NULL: none expected). For them and
+ * the fuzz harness (tests/fuzz/fuzz_pbjson_refl.c). \return as above. */
+lrpc_code pbjson_refl__reply(pbjson_pool *pool, const uint8_t *buf, size_t len, char ***names,
+			     size_t *n, lrpc_status *st);
+
 #endif
