@@ -4,7 +4,7 @@
 servers: gw_backend (gwtest.proto: every field kind, a method that fails
 with the status asked for, one that sleeps, a server-streaming and a
 client-streaming method; with reflection and health) over lrpc://, a bare
-name, unix://, tcp:// and grpc://; std_server (health that lrpcstd.Control
+name, unix://, tcp://, grpc:// and grpc+unix://; std_server (health that lrpcstd.Control
 moves); and a greeter, which serves neither reflection nor health. And the
 errors: a missing server, service and method, bad JSON, a request that
 does not fit, a status, a deadline.
@@ -95,7 +95,7 @@ def describe(uris):
 
 
 def call(uris):
-    for name in ("lrpc", "unix", "tcp", "grpc"):
+    for name in ("lrpc", "unix", "tcp", "grpc", "grpc+unix"):
         r = tool("call", uris[name], "gwtest.GwTest/Echo", json.dumps(KINDS))
         check(r.returncode == 0 and json.loads(r.stdout) == KINDS,
               "Echo round-trips every field kind over %s (%s)" % (name, r.stderr.strip()))
@@ -111,7 +111,7 @@ def call(uris):
     check(r.returncode == 0 and json.loads(r.stdout) == {"requestId": "r-42"},
           "-H sends metadata (%s)" % r.stderr.strip())
 
-    for name in ("lrpc", "tcp"):
+    for name in ("lrpc", "tcp", "grpc+unix"):
         r = tool("call", uris[name], "gwtest.GwTest/Count", '{"n":3}')
         check(r.returncode == 0 and r.stdout == '{}\n{"i":1}\n{"i":2}\n',
               "a server stream, one line per reply, over %s: %r %s" % (name, r.stdout,
@@ -223,7 +223,8 @@ def main():
         procs = []
         try:
             backend = start([BACKEND, "lrpc://gwb", "unix://%s/gwb.sock" % d,
-                             "tcp://127.0.0.1:0", "grpc://127.0.0.1:0"], "ready")
+                             "tcp://127.0.0.1:0", "grpc://127.0.0.1:0",
+                             "grpc+unix://%s/gwb-grpc.sock" % d], "ready")
             procs.append(backend)
             uris = {u.split("://")[0]: u for u in
                     (l.split()[1] for l in backend.banner if l.startswith("listen "))}
