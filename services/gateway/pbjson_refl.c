@@ -19,6 +19,8 @@
 
 typedef Grpc__Reflection__V1__ServerReflectionRequest refl_req;
 typedef Grpc__Reflection__V1__ServerReflectionResponse refl_rep;
+#define REP(c) GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_##c
+#define REQ(c) GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_##c
 
 struct pbjson_refl {
 	lrpc_stream *s;
@@ -28,7 +30,8 @@ struct pbjson_refl {
 lrpc_code pbjson_refl_open(lrpc_channel *ch, lrpc_deadline deadline, pbjson_refl **out,
 			   lrpc_status *st)
 {
-	const lrpc_method_desc *m = &grpc__reflection__v1__server_reflection__service_desc.methods[0];
+	const lrpc_method_desc *m =
+		&grpc__reflection__v1__server_reflection__service_desc.methods[0];
 	pbjson_refl *r = calloc(1, sizeof(*r));
 	lrpc_code code;
 
@@ -120,13 +123,13 @@ lrpc_code pbjson_refl__reply(pbjson_pool *pool, const uint8_t *buf, size_t len, 
 		return st->code = LRPC_INTERNAL;
 	}
 	switch (rep->message_response_case) {
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE:
+	case REP(ERROR_RESPONSE):
 		snprintf(st->message, sizeof(st->message), "%s",
 			 rep->error_response->error_message && *rep->error_response->error_message ?
 			 rep->error_response->error_message : "not found");
 		code = st->code = LRPC_NOT_FOUND;
 		break;
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE:
+	case REP(FILE_DESCRIPTOR_RESPONSE):
 		f = rep->file_descriptor_response;
 		for (size_t i = 0; pool && i < f->n_file_descriptor_proto && code == LRPC_OK; i++)
 			if (pbjson_pool_add_file(pool, f->file_descriptor_proto[i].data,
@@ -136,7 +139,7 @@ lrpc_code pbjson_refl__reply(pbjson_pool *pool, const uint8_t *buf, size_t len, 
 			}
 		expected = pool != NULL;
 		break;
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE:
+	case REP(LIST_SERVICES_RESPONSE):
 		if (names)
 			code = take_names(rep->list_services_response, names, n, st);
 		expected = names != NULL;
@@ -159,8 +162,7 @@ lrpc_code pbjson_refl_symbol(pbjson_refl *r, pbjson_pool *pool, const char *symb
 	size_t len;
 	lrpc_code code;
 
-	req.message_request_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+	req.message_request_case = REQ(FILE_CONTAINING_SYMBOL);
 	req.file_containing_symbol = (char *)symbol;
 	code = ask(r, &req, &len, st);
 	return code == LRPC_OK ? pbjson_refl__reply(pool, r->buf, len, NULL, NULL, st) : code;
@@ -174,8 +176,7 @@ lrpc_code pbjson_refl_services(pbjson_refl *r, char ***names, size_t *n, lrpc_st
 
 	*names = NULL;
 	*n = 0;
-	req.message_request_case =
-		GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
+	req.message_request_case = REQ(LIST_SERVICES);
 	req.list_services = (char *)"";
 	code = ask(r, &req, &len, st);
 	return code == LRPC_OK ? pbjson_refl__reply(NULL, r->buf, len, names, n, st) : code;

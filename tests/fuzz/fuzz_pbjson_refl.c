@@ -80,8 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < svcs[i]->n_method; k++) {
 			const pbjson_method *m = svcs[i]->method[k];
-			const pbjson_msg *in = pbjson_find_msg(pool, m->input_type ? m->input_type : "");
-			const pbjson_msg *out = pbjson_find_msg(pool, m->output_type ? m->output_type : "");
+			const pbjson_msg *in, *out;
+
+			in = pbjson_find_msg(pool, m->input_type ? m->input_type : "");
+			out = pbjson_find_msg(pool, m->output_type ? m->output_type : "");
 
 			if (in)
 				exercise(pool, in, data + 1, size - 1);

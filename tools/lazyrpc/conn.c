@@ -92,7 +92,8 @@ int tool_conn_open(struct tool_conn *c, const char *target)
 		return -1;
 	}
 	if (ret < 0) {
-		fprintf(stderr, "lazyrpc: %s: %s\n", uri, st.message[0] ? st.message : strerror(-ret));
+		fprintf(stderr, "lazyrpc: %s: %s\n", uri,
+			st.message[0] ? st.message : strerror(-ret));
 		return -1;
 	}
 	return 0;

@@ -228,13 +228,13 @@ static void print_text(const struct model *md)
 		json_array_foreach(json_object_get(v, "methods"), k, x) {
 			const char *kind = str(x, "kind");
 			size_t us = strcspn(kind, "_");
+			bool bidi = !strcmp(kind, "bidi_streaming");
 
 			printf("  rpc %s(%s%s) returns (%s%s);  // %.*s%s\n", str(x, "name"),
-			       !strcmp(kind, "client_streaming") || !strcmp(kind, "bidi_streaming") ?
-			       "stream " : "", str(x, "input"),
-			       !strcmp(kind, "server_streaming") || !strcmp(kind, "bidi_streaming") ?
-			       "stream " : "", str(x, "output"), (int)us, kind,
-			       kind[us] ? " streaming" : "");
+			       bidi || !strcmp(kind, "client_streaming") ? "stream " : "",
+			       str(x, "input"),
+			       bidi || !strcmp(kind, "server_streaming") ? "stream " : "",
+			       str(x, "output"), (int)us, kind, kind[us] ? " streaming" : "");
 		}
 		printf("}\n");
 		sep = "\n";
