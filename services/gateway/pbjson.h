@@ -48,6 +48,8 @@ int pbjson_pool_has_file(const pbjson_pool *p, const char *name);
  * the results live as long as the pool. NULL: not known. */
 const pbjson_msg *pbjson_find_msg(const pbjson_pool *p, const char *full_name);
 const pbjson_svc *pbjson_find_service(const pbjson_pool *p, const char *full_name);
+const Google__Protobuf__EnumDescriptorProto *pbjson_find_enum(const pbjson_pool *p,
+							       const char *full_name);
 const pbjson_method *pbjson_find_method(const pbjson_svc *svc, const char *name);
 /* The full name of a message or enum, as the pool indexed it. */
 const char *pbjson_msg_name(const pbjson_pool *p, const pbjson_msg *m);

@@ -242,6 +242,14 @@ const pbjson_svc *pbjson_find_service(const pbjson_pool *p, const char *full_nam
 	return s ? s->ptr : NULL;
 }
 
+const Google__Protobuf__EnumDescriptorProto *pbjson_find_enum(const pbjson_pool *p,
+							       const char *full_name)
+{
+	const struct sym *s = find(p, full_name, SYM_ENUM);
+
+	return s ? s->ptr : NULL;
+}
+
 const pbjson_method *pbjson_find_method(const pbjson_svc *svc, const char *name)
 {
 	for (size_t i = 0; svc && i < svc->n_method; i++)
@@ -289,9 +297,7 @@ const pbjson_msg *pbjson__field_msg(const pbjson_pool *p,
 const Google__Protobuf__EnumDescriptorProto *
 pbjson__field_enum(const pbjson_pool *p, const Google__Protobuf__FieldDescriptorProto *f)
 {
-	const struct sym *s = f->type_name ? find(p, f->type_name, SYM_ENUM) : NULL;
-
-	return s ? s->ptr : NULL;
+	return f->type_name ? pbjson_find_enum(p, f->type_name) : NULL;
 }
 
 const char *pbjson__json_name(const Google__Protobuf__FieldDescriptorProto *f,

@@ -80,6 +80,18 @@ static lrpc_code count(void *user, lrpc_call *call, const Gwtest__CountRequest *
 	return (lrpc_code)req->fail_code;
 }
 
+static lrpc_code upload(void *user, lrpc_call *call, lrpc_server_stream *s,
+			Gwtest__CountReply *rep)
+{
+	Gwtest__CountRequest *req;
+	lrpc_code code;
+
+	(void)user, (void)call;
+	while ((code = gwtest__gw_test__upload__server_read(s, &req)) == LRPC_OK && req)
+		rep->i += req->n;
+	return code;
+}
+
 static lrpc_code get(void *user, lrpc_call *call, const Gwtest__GetRequest *req,
 		     Gwtest__GetRequest *rep)
 {
@@ -98,7 +110,7 @@ int main(int argc, char **argv)
 {
 	static const Gwtest__GwTest_Handlers h = {
 		.echo = echo, .fail = fail, .sleep = sleep_, .who_am_i = who_am_i,
-		.count = count, .get = get,
+		.count = count, .get = get, .upload = upload,
 	};
 	lrpc_health *health;
 	char uri[300];

@@ -11,30 +11,13 @@ Usage: test_tool.py LAZYRPC STD_SERVER GREETER_SERVER MANPAGE COMPLETION
 import json
 import os
 import shutil
-import select
 import subprocess
 import sys
 import tempfile
 
-from checks import WAIT, check, verdict  # tests/tools/checks.py
+from checks import WAIT, check, start, verdict  # tests/tools/checks.py
 
 TOOL, STD, GREETER, MANPAGE, COMPLETION = sys.argv[1:6]
-
-
-def start(argv, ready):
-    """A server whose stdout has printed a line starting with ready. Read
-    unbuffered: select() knows nothing of a file object's buffer."""
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE)
-    buf = b""
-    while not any(l.startswith(ready.encode()) for l in buf.split(b"\n")):
-        r, _, _ = select.select([p.stdout], [], [], WAIT)
-        chunk = os.read(p.stdout.fileno(), 4096) if r else b""
-        if not chunk:
-            p.kill()
-            p.wait()
-            raise SystemExit("%s did not start" % argv[0])
-        buf += chunk
-    return p
 
 
 def tool(*args):
@@ -45,7 +28,8 @@ def docs():
     """The man page and the completion follow `lazyrpc help`."""
     r = tool("help")
     cmds = [l.split()[0] for l in r.stdout.splitlines() if l.startswith("  ")]
-    check(r.returncode == 0 and {"list", "stats", "up"} <= set(cmds), "help lists %s" % cmds)
+    check(r.returncode == 0 and {"call", "describe", "health", "list", "stats",
+                                         "up"} <= set(cmds), "help lists %s" % cmds)
     man = open(MANPAGE).read()
     for c in cmds:
         check((".B lazyrpc %s" % c) in man and ("\n.B %s\n" % c) in man,
@@ -57,6 +41,9 @@ def docs():
     for words, want in ((["lazyrpc", ""], set(cmds) | {"help"}),
                         (["lazyrpc", "stats", "--"], {"--json", "--prefix", "--deadline",
                                                       "--handoff"}),
+                        (["lazyrpc", "call", "svc", "-"], {"--json", "-H", "--deadline"}),
+                        (["lazyrpc", "describe", "grpc+"], {"grpc+unix://"}),
+                        (["lazyrpc", "health", "x", "--j"], {"--json"}),
                         (["lazyrpc", "list", "--handoff", "r"], {"rpal-kernel"})):
         script = ('source "%s"; COMP_WORDS=(%s); COMP_CWORD=%d; _lazyrpc; '
                   'printf "%%s\\n" "${COMPREPLY[@]}"' %
@@ -129,7 +116,7 @@ def run(d, std, greeter):
           "lrpc_server_add_stats" in r.stderr,
           "a server without stats says so: %s" % r.stderr.strip())
     r = tool("stats")
-    check(r.returncode == 2 and "usage: lazyrpc stats URI" in r.stderr, "stats without a URI")
+    check(r.returncode == 2 and "usage: lazyrpc stats TARGET" in r.stderr, "stats without a URI")
     r = tool("stats", "lrpc://svc", "--deadline", "soon")
     check(r.returncode == 2 and "--deadline takes milliseconds" in r.stderr, "a bad deadline")
     r = tool("stats", "bogus://x")

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The connection options every talking subcommand shares. */
+/* What every talking subcommand shares: its arguments' connection
+ * options and --json, and opening the channel. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,48 @@ int tool_conn_option(struct tool_conn *c, int argc, char **argv)
 	return 2;
 }
 
-int tool_conn_open(struct tool_conn *c, const char *uri)
+int tool_args_parse(struct tool_args *a, int argc, char **argv, int min, int max,
+		    const char *usage, tool_opt_fn opt, void *arg)
 {
+	for (int i = 1; i < argc; i++) {
+		int used = tool_conn_option(&a->conn, argc - i, argv + i);
+
+		if (!used && opt)
+			used = opt(arg, argc - i, argv + i);
+		if (used < 0)
+			return -1;
+		if (used) {
+			i += used - 1;
+		} else if (!strcmp(argv[i], "--json")) {
+			a->json = true;
+		} else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && a->n_words < max) {
+			a->words[a->n_words++] = argv[i];
+		} else {
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (a->n_words < min) {
+		fputs(usage, stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int tool_conn_open(struct tool_conn *c, const char *target)
+{
+	char uri[512];
 	lrpc_channel_opts o;
-	lrpc_status st;
+	/* Not every failure fills it in (a scheme nobody knows). */
+	lrpc_status st = { 0 };
 	int ret;
 
+	/* A name as `lazyrpc list` shows it is served over lrpc://. */
+	if ((size_t)snprintf(uri, sizeof(uri), "%s%s", strstr(target, "://") ? "" : "lrpc://",
+			     target) >= sizeof(uri)) {
+		fprintf(stderr, "lazyrpc: '%.40s...' is too long for a URI\n", target);
+		return -1;
+	}
 	lrpc_channel_opts_init(&o);
 	o.connect_timeout_ms = c->deadline_ms;
 	o.default_timeout_ms = c->deadline_ms;
@@ -55,7 +92,8 @@ int tool_conn_open(struct tool_conn *c, const char *uri)
 		return -1;
 	}
 	if (ret < 0) {
-		fprintf(stderr, "lazyrpc: %s\n", st.message[0] ? st.message : strerror(-ret));
+		fprintf(stderr, "lazyrpc: %s: %s\n", uri,
+			st.message[0] ? st.message : strerror(-ret));
 		return -1;
 	}
 	return 0;

@@ -6,6 +6,9 @@
 #include "tool.h"
 
 static const struct tool_cmd *const cmds[] = {
+	&tool_cmd_call,
+	&tool_cmd_describe,
+	&tool_cmd_health,
 	&tool_cmd_list,
 	&tool_cmd_stats,
 	&tool_cmd_up,

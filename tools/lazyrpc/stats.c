@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * `lazyrpc stats URI [--prefix P] [--json] [--deadline MS]`: a server's
+ * `lazyrpc stats TARGET [--prefix P] [--json] [--deadline MS]`: a server's
  * per-method counts and latencies, from the lazyrpc.stats.v1.Stats service
  * it serves (lrpc_server_add_stats), over any transport.
  */
@@ -61,45 +61,40 @@ static void print_json(const stats_rep *rep)
 	printf("]}\n");
 }
 
+#define USAGE "usage: lazyrpc stats TARGET [--prefix P] [--json] " TOOL_CONN_USAGE "\n"
+
+/* --prefix P (a tool_opt_fn). */
+static int prefix_option(void *arg, int argc, char **argv)
+{
+	Lazyrpc__Stats__V1__GetRequest *req = arg;
+
+	if (strcmp(argv[0], "--prefix") != 0)
+		return 0;
+	if (argc < 2) {
+		fputs(USAGE, stderr);
+		return -1;
+	}
+	req->prefix = argv[1];
+	return 2;
+}
+
 static int stats_main(int argc, char **argv)
 {
 	Lazyrpc__Stats__V1__GetRequest req = LAZYRPC__STATS__V1__GET_REQUEST__INIT;
-	struct tool_conn conn = TOOL_CONN_INIT;
+	struct tool_args a = TOOL_ARGS_INIT;
 	stats_rep *rep = NULL;
-	const char *uri = NULL;
-	bool json = false;
+	const char *uri;
 	lrpc_status st;
 	lrpc_code code;
 
-	for (int i = 1; i < argc; i++) {
-		int used = tool_conn_option(&conn, argc - i, argv + i);
-
-		if (used < 0)
-			return 2;
-		if (used) {
-			i += used - 1;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--prefix") && i + 1 < argc) {
-			req.prefix = argv[++i];
-		} else if (argv[i][0] != '-' && !uri) {
-			uri = argv[i];
-		} else {
-			fprintf(stderr, "usage: lazyrpc stats URI [--prefix P] [--json] %s\n",
-				TOOL_CONN_USAGE);
-			return 2;
-		}
-	}
-	if (!uri) {
-		fprintf(stderr, "usage: lazyrpc stats URI [--prefix P] [--json] %s\n",
-			TOOL_CONN_USAGE);
-		return 2;
-	}
-	if (tool_conn_open(&conn, uri) < 0)
+	if (tool_args_parse(&a, argc, argv, 1, 1, USAGE, prefix_option, &req) < 0)
+		return TOOL_EXIT_USAGE;
+	uri = a.words[0];
+	if (tool_conn_open(&a.conn, uri) < 0)
 		return 1;
-	code = lazyrpc__stats__v1__stats__get__call(conn.ch, &req, &rep,
-						    tool_conn_deadline(&conn), &st);
-	tool_conn_close(&conn);
+	code = lazyrpc__stats__v1__stats__get__call(a.conn.ch, &req, &rep,
+						    tool_conn_deadline(&a.conn), &st);
+	tool_conn_close(&a.conn);
 	if (code != LRPC_OK) {
 		fprintf(stderr, "lazyrpc stats: %s: %s: %s%s\n", uri, lrpc_code_name(code),
 			st.message,
@@ -107,7 +102,7 @@ static int stats_main(int argc, char **argv)
 				" (does the server call lrpc_server_add_stats()?)" : "");
 		return 1;
 	}
-	if (json)
+	if (a.json)
 		print_json(rep);
 	else
 		print_table(uri, rep);
