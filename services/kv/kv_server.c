@@ -2,7 +2,9 @@
 /*
  * kv-server --dir DIR [--fsync always|never] [--snapshot-mib N]
  *           [--max-mib N] URI...: lazyrpc.kv.KV (kv.proto) on every URI,
- * until SIGTERM or SIGINT. Prints "listen URI" for each and "ready".
+ * until SIGTERM or SIGINT, beside the standard health, reflection and
+ * stats services (so `lazyrpc describe|call|health|stats` work on it).
+ * Prints "listen URI" for each and "ready".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <lazyrpc/std.h>
 
 #include "kv.lrpc.h"
 #include "kv_log.h"
@@ -269,6 +273,12 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		return 1;
 	ret = lrpc_server_new(NULL, &server);
+	if (ret == 0)
+		ret = lrpc_server_add_stats(server);
+	if (ret == 0)
+		ret = lrpc_server_add_reflection(server);
+	if (ret == 0)
+		ret = lrpc_server_add_health(server, NULL);
 	if (ret == 0)
 		ret = lazyrpc__kv__kv__register(server, &handlers, NULL);
 	for (i = first; ret == 0 && i < argc; i++)
