@@ -224,7 +224,9 @@ static int run_server(const char *name, unsigned int receivers, size_t max_msg)
 	snprintf(uri[2], sizeof(uri[2]), "%s",
 		 getenv("LRPC_PROBE_TCP") ? getenv("LRPC_PROBE_TCP") :
 					    "tcp://127.0.0.1:0");
-	snprintf(uri[3], sizeof(uri[3]), "grpc://127.0.0.1:0");
+	snprintf(uri[3], sizeof(uri[3]), "%s",
+		 getenv("LRPC_PROBE_GRPC_URI") ? getenv("LRPC_PROBE_GRPC_URI") :
+						 "grpc://127.0.0.1:0");
 	ret = lrpc_server_new(&o, &server);
 	if (!ret)
 		ret = set_acl(server, getenv("LRPC_PROBE_ACL"));

@@ -12,12 +12,14 @@
 #include "harness.h"
 #include "probe.lrpc.h"
 
-/* Start the probe server "NAME"; a restart over tcp:// takes the port the
- * first one got. */
-static void start(struct peer *srv, const char *name, const char *tcp_uri)
+/* Start the probe server "NAME"; a restart over tcp:// or grpc:// takes
+ * the port the first one got (\p old_uri). */
+static void start(struct peer *srv, const char *name, const char *old_uri)
 {
-	if (tcp_uri)
-		setenv("LRPC_PROBE_TCP", tcp_uri, 1);
+	if (old_uri && !strncmp(old_uri, "tcp://", 6))
+		setenv("LRPC_PROBE_TCP", old_uri, 1);
+	if (old_uri && !strncmp(old_uri, "grpc://", 7))
+		setenv("LRPC_PROBE_GRPC_URI", old_uri, 1);
 	h_probe_server(srv, name, "1", NULL);
 }
 
@@ -42,7 +44,7 @@ START_TEST(reconnects_after_restart)
 	ck_assert_msg(code == LRPC_UNAVAILABLE, "%s: %s", lrpc_code_name(code),
 		      st.message);
 
-	start(&srv, "phoenix", !strncmp(uri, "tcp://", 6) ? uri : NULL);
+	start(&srv, "phoenix", uri);
 	ck_assert_str_eq(srv.uri, uri);
 	/* Back: a call soon goes through (a failed dial backs off a while). */
 	give_up = lrpc_deadline_after_ms(10000);
@@ -100,7 +102,7 @@ START_TEST(wait_for_ready_waits_for_the_server)
 	ck_assert_int_eq(pipe(w.ready), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, waiter_main, &w), 0);
 	ck_assert_int_eq(read(w.ready[0], &b, 1), 1);
-	start(&srv, "patient", !strncmp(uri, "tcp://", 6) ? uri : NULL);
+	start(&srv, "patient", uri);
 	pthread_join(t, NULL);
 	ck_assert_msg(w.code == LRPC_OK, "%s: %s", lrpc_code_name(w.code), w.st.message);
 	h_kill(&srv, SIGKILL);

@@ -255,17 +255,27 @@ static size_t g_max_msg(const lrpc_channel *ch)
 	return ((const struct gchan *)ch->impl)->max_msg;
 }
 
+static struct gcconn *borrow(struct gchan *g);
+static void give_back(struct gchan *g, struct gcconn *k);
+
 static lrpc_code g_acquire(lrpc_channel *ch, size_t len, lrpc_deadline deadline,
 			   struct lrpc__req_buf **rb, lrpc_status *st)
 {
+	struct gchan *g = ch->impl;
 	struct gcall *c = calloc(1, sizeof(*c));
+	int ret;
 
-	(void)deadline;
 	if (c)
 		c->mem = malloc(LRPC__GRPC_PREFIX + len);
 	if (!c || !c->mem) {
 		free(c);
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	c->k = borrow(g);
+	if (!c->k && (ret = lrpc__gconn_open(g, deadline, &c->k)) < 0) {
+		free(c->mem);
+		free(c);
+		return lrpc__status_from_errno(st, ret, deadline, "connecting");
 	}
 	c->rb.buf = c->mem + LRPC__GRPC_PREFIX;
 	c->rb.cap = len;
@@ -278,7 +288,8 @@ static void g_release(lrpc_channel *ch, struct lrpc__req_buf *rb)
 {
 	struct gcall *c = (struct gcall *)rb;
 
-	(void)ch;
+	if (c->k) /* never invoked: the connection is as it was */
+		give_back(ch->impl, c->k);
 	lrpc__grpc_msgq_free(&c->in);
 	lrpc__gcall_md_free(c);
 	free(c->mem);
@@ -381,7 +392,7 @@ static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
 {
 	struct gchan *g = ch->impl;
 	struct gcall *c = (struct gcall *)rb;
-	struct gcconn *k;
+	struct gcconn *k = c->k;
 	int ret;
 
 	(void)method_id;
@@ -391,9 +402,7 @@ static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
 	if (deadline <= lrpc_now())
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline passed before the call was sent");
-	k = borrow(g);
-	if (!k && (ret = lrpc__gconn_open(g, deadline, &k)) < 0)
-		return lrpc__status_from_errno(st, ret, deadline, "connecting");
+	c->k = NULL; /* ours now: freed or given back below */
 	if (lrpc__gcall_submit(g, k, c, rb->full_name, req_len, deadline) < 0) {
 		lrpc__gconn_free(k);
 		return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s",

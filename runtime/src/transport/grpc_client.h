@@ -49,6 +49,10 @@ struct gchan {
 /* One call: the request buffer lent by acquire, then the response. */
 struct gcall {
 	struct lrpc__req_buf rb; /* first: the call path sees this */
+	/* The connection acquire found or opened for the call (a failed
+	 * dial is acquire's UNAVAILABLE, which wait_for_ready retries);
+	 * invoke takes it. */
+	struct gcconn *k;
 	unsigned char *mem;      /* prefix + request */
 	size_t len, sent;
 	int32_t sid;
