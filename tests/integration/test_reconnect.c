@@ -3,6 +3,7 @@
  * Reconnect: a channel whose server went away connects again by itself
  * once the name (or address) is served again; calls in between fail fast
  * with UNAVAILABLE, or wait until their deadline with wait_for_ready.
+ * Opening a stream follows the same rules.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "harness.h"
 #include "probe.lrpc.h"
+#include "streams.h"
 
 /* Start the probe server "NAME"; a restart over tcp:// or grpc:// takes
  * the port the first one got (\p old_uri). */
@@ -123,4 +125,86 @@ START_TEST(wait_for_ready_waits_for_the_server)
 }
 END_TEST
 
-H_MAIN("reconnect", 90, reconnects_after_restart, wait_for_ready_waits_for_the_server)
+struct opener {
+	lrpc_channel *ch;
+	int ready[2];
+	lrpc_code code;
+	lrpc_status st;
+};
+
+/* Open an Echo stream once the test says go, and round-trip one message. */
+static void *opener_main(void *arg)
+{
+	Lrpctest__EchoMsg m = LRPCTEST__ECHO_MSG__INIT;
+	struct opener *o = arg;
+	ProtobufCMessage *got = NULL;
+	lrpc_stream *s;
+	char b = 1;
+
+	ck_assert_int_eq(write(o->ready[1], &b, 1), 1);
+	o->code = lrpc_stream_open(o->ch, lrpctest_streams_echo, lrpc_deadline_after_ms(20000),
+				   &s, &o->st);
+	if (o->code != LRPC_OK)
+		return NULL;
+	m.seq = 5;
+	o->code = lrpc_stream_write(s, &m.base, &o->st);
+	if (o->code == LRPC_OK)
+		o->code = lrpc_stream_read(s, &got, &o->st);
+	if (o->code == LRPC_OK && !got)
+		o->code = LRPC_INTERNAL;
+	lrpc_stream_free(s);
+	return NULL;
+}
+
+START_TEST(streams_reconnect_and_wait_for_ready)
+{
+	lrpc_channel_opts co;
+	struct opener o = { .code = LRPC_UNKNOWN };
+	char uri[300], b;
+	struct peer srv;
+	lrpc_channel *plain;
+	lrpc_stream *s;
+	pthread_t t;
+
+	h_dir_setup();
+	start(&srv, "stream-phoenix", NULL);
+	memcpy(uri, srv.uri, sizeof(uri));
+	ck_assert_int_eq(pipe(o.ready), 0);
+	plain = h_open(&srv);
+	lrpc_channel_opts_init(&co);
+	co.wait_for_ready = 1;
+	o.ch = h_open_opts(&srv, &co);
+	ck_assert_int_eq(h_echo(plain, 1, 5000, &o.st), LRPC_OK);
+	ck_assert_int_eq(h_echo(o.ch, 1, 5000, &o.st), LRPC_OK);
+	h_kill(&srv, SIGKILL);
+	/* Without wait_for_ready, a stream to nobody fails at once. */
+	while (h_echo(plain, 2, 300, &o.st) != LRPC_UNAVAILABLE)
+		;
+	ck_assert_int_eq(lrpc_stream_open(plain, lrpctest_streams_echo,
+					  lrpc_deadline_after_ms(30000), &s, &o.st),
+			 LRPC_UNAVAILABLE);
+	lrpc_channel_close(plain);
+
+	/* With it, once the channel has noticed, an open waits (here until
+	 * a short deadline, saying so), and one made while nobody serves
+	 * goes through once the server is back. */
+	while (h_echo(o.ch, 2, 300, &o.st) != LRPC_DEADLINE_EXCEEDED)
+		;
+	ck_assert_int_eq(lrpc_stream_open(o.ch, lrpctest_streams_echo,
+					  lrpc_deadline_after_ms(300), &s, &o.st),
+			 LRPC_DEADLINE_EXCEEDED);
+	ck_assert_msg(strstr(o.st.message, "waiting for the server"), "%s", o.st.message);
+	ck_assert_int_eq(pthread_create(&t, NULL, opener_main, &o), 0);
+	ck_assert_int_eq(read(o.ready[0], &b, 1), 1);
+	start(&srv, "stream-phoenix", uri);
+	pthread_join(t, NULL);
+	ck_assert_msg(o.code == LRPC_OK, "%s: %s", lrpc_code_name(o.code), o.st.message);
+	lrpc_channel_close(o.ch);
+	h_kill(&srv, SIGTERM);
+	close(o.ready[0]);
+	close(o.ready[1]);
+}
+END_TEST
+
+H_MAIN("reconnect", 90, reconnects_after_restart, wait_for_ready_waits_for_the_server,
+       streams_reconnect_and_wait_for_ready)

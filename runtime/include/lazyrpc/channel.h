@@ -45,7 +45,7 @@ typedef struct lrpc_channel_opts {
 	 * UNAVAILABLE; with wait_for_ready set they wait, retrying, until
 	 * their deadline instead (gRPC's wait-for-ready; since 0.2.0, in what
 	 * was reserved). Only calls that were never sent are retried. Stream
-	 * opens do not wait.
+	 * opens wait too (since 0.5.0).
 	 */
 	int wait_for_ready;
 	/* Asynchronous calls (async.h) that find every call context busy

@@ -27,4 +27,8 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 		     const char *full_name, lrpc_deadline deadline,
 		     struct lrpc__call_io *io, lrpc_status *st);
 
+/* wait_for_ready (channel.c): back off before the \p tries'th try of an
+ * absent server again. \return false, at once, once \p deadline has come. */
+bool lrpc__wait_ready(lrpc_deadline deadline, unsigned int tries);
+
 #endif

@@ -109,7 +109,7 @@ size_t lrpc_channel_max_msg(const lrpc_channel *ch)
 /* wait_for_ready: back off before trying an absent server again, 5 ms
  * doubling to 200 ms (the transport's own dial backoff may refuse sooner
  * tries at once). \return false once \p deadline has come. */
-static bool wait_ready(lrpc_deadline deadline, unsigned int tries)
+bool lrpc__wait_ready(lrpc_deadline deadline, unsigned int tries)
 {
 	int64_t ns = (int64_t)5000000 << (tries < 6 ? tries : 6);
 	lrpc_deadline until = lrpc_now() + (ns < 200000000 ? ns : 200000000);
@@ -156,7 +156,7 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 	for (unsigned int tries = 0;; tries++) {
 		code = ch->ops->acquire(ch, io->req_len, deadline, &rb, st);
 		if (code != LRPC_UNAVAILABLE || !ch->opts.wait_for_ready ||
-		    !wait_ready(deadline, tries))
+		    !lrpc__wait_ready(deadline, tries))
 			break;
 	}
 	if (code == LRPC_UNAVAILABLE && ch->opts.wait_for_ready)

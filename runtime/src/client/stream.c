@@ -12,6 +12,7 @@
 
 #include <lazyrpc/stream.h>
 
+#include "client/call.h"
 #include "client/intercept.h"
 #include "client/pending.h"
 #include "transport/transport.h"
@@ -92,9 +93,21 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 	} else {
 		code = LRPC_OK;
 	}
-	if (code == LRPC_OK)
-		code = ch->ops->stream_open(ch, method->id, method->full_name,
-					    lrpc__channel_deadline(ch, deadline), &s->t, st);
+	deadline = lrpc__channel_deadline(ch, deadline);
+	for (unsigned int tries = 0; code == LRPC_OK; tries++) {
+		code = ch->ops->stream_open(ch, method->id, method->full_name, deadline, &s->t,
+					    st);
+		/* A server that is not there has seen nothing of the stream. */
+		if (code != LRPC_UNAVAILABLE || !ch->opts.wait_for_ready)
+			break;
+		if (!lrpc__wait_ready(deadline, tries) || lrpc_now() >= deadline) {
+			code = lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+						 "deadline exceeded waiting for the server: %s",
+						 st ? st->message : "unavailable");
+			break;
+		}
+		code = LRPC_OK;
+	}
 	if (code != LRPC_OK) {
 		lrpc__status_name_method(st, code, method->full_name);
 		end_with(s, code, st);

@@ -21,10 +21,16 @@ __attribute__((format(printf, 3, 0)))
 static void status_vset(lrpc_status *st, lrpc_code code, const char *fmt,
 			va_list ap)
 {
+	char msg[sizeof(st->message)];
+
 	if (!st)
 		return;
 	st->code = code;
-	vsnprintf(st->message, sizeof(st->message), fmt, ap);
+	/* Through a copy: callers may wrap the status's own message
+	 * ("...: %s", st->message), and vsnprintf's buffers must not
+	 * overlap. */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	memcpy(st->message, msg, sizeof(msg));
 }
 
 void lrpc__status_set(lrpc_status *st, lrpc_code code, const char *fmt, ...)
