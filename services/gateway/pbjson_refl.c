@@ -186,8 +186,17 @@ void pbjson_refl_close(pbjson_refl *r)
 {
 	if (!r)
 		return;
-	if (r->s)
-		lrpc_stream_close_send(r->s, NULL);
+	/* Read to the server's end: freed before it, the stream would end
+	 * CANCELLED on the server (and count so in its stats). A reply
+	 * still coming is read and dropped; the stream's deadline bounds it. */
+	if (r->s && lrpc_stream_close_send(r->s, NULL) == LRPC_OK) {
+		size_t n;
+		int end = 0;
+
+		while (!end && lrpc_stream_read_raw(r->s, r->buf, REFL_REPLY_MAX, &n, &end,
+						    NULL) == LRPC_OK)
+			;
+	}
 	lrpc_stream_free(r->s);
 	free(r->buf);
 	free(r);
