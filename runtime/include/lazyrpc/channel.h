@@ -153,8 +153,10 @@ typedef struct lrpc_call_opts {
  * lrpc_channel_call() with \p opts (may be NULL). Request metadata that
  * breaks the rules is INVALID_ARGUMENT naming the key, a set over
  * LRPC_METADATA_MAX is RESOURCE_EXHAUSTED, and metadata on a transport
- * that does not carry it yet (today: unix://, tcp://) is UNIMPLEMENTED;
- * nothing is sent then. Thread-safe on \p ch.
+ * that does not carry it is UNIMPLEMENTED; nothing is sent then. (Every
+ * transport carries it since 0.5.0; over unix:// and tcp:// a server
+ * before 0.5.0 refuses a call with metadata or lists as INVALID_ARGUMENT,
+ * docs/api.md.) Thread-safe on \p ch.
  * \return the call's status code.
  */
 LRPC_API lrpc_code lrpc_channel_call_opts(lrpc_channel *ch,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "wire/frame.h"
+#include "wire/md_block.h"
 #include "core/internal.h"
 
 static void put32(unsigned char *p, uint32_t v)
@@ -43,7 +44,8 @@ void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f)
 	put32(hdr + 4, f->body_len);
 	put64(hdr + 8, f->call_id);
 	put32(hdr + 16, f->method_or_code);
-	put32(hdr + 20, f->msg_len);
+	put32(hdr + 20, f->kind == LRPC__FRAME_CALL && f->call_md ?
+				LRPC__FRAME_CALL_MD | f->md_len : f->msg_len);
 	put64(hdr + 24, (uint64_t)f->timeout_ns);
 }
 
@@ -91,11 +93,46 @@ int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
 	f->method_or_code = get32(hdr + 16);
 	f->msg_len = get32(hdr + 20);
 	f->timeout_ns = (int64_t)get64(hdr + 24);
+	f->call_md = f->kind == LRPC__FRAME_CALL && (f->msg_len & LRPC__FRAME_CALL_MD);
+	f->md_len = 0;
+	if (f->call_md) {
+		f->md_len = f->msg_len & ~LRPC__FRAME_CALL_MD;
+		f->msg_len = 0;
+		if (f->md_len > LRPC__MD_BLOCK_MAX || f->md_len > f->body_len)
+			return -EPROTO;
+	}
 	if (f->msg_len > f->body_len || f->msg_len >= LRPC_STATUS_MSG_MAX)
 		return -EPROTO;
 	if (f->kind != LRPC__FRAME_CALL && stream_check(f) < 0)
 		return -EPROTO;
 	if (f->body_len > max_body)
 		return -EMSGSIZE;
+	return 0;
+}
+
+int lrpc__frame_get_request(const unsigned char *hdr, size_t max_msg,
+			    struct lrpc__frame *f)
+{
+	int ret = lrpc__frame_get(hdr, max_msg + LRPC__MD_BLOCK_MAX, f);
+
+	if (ret == 0 && f->body_len - f->md_len > max_msg)
+		return -EMSGSIZE;
+	return ret;
+}
+
+int lrpc__frame_reply_md(const struct lrpc__frame *f, uint32_t *hdr_len,
+			 uint32_t *trl_len)
+{
+	uint64_t v = (uint64_t)f->timeout_ns;
+	uint32_t hl = (uint32_t)v, tl = (uint32_t)(v >> 32);
+
+	*hdr_len = *trl_len = 0;
+	/* msg_len <= body_len: lrpc__frame_get checked it. */
+	if (f->kind != LRPC__FRAME_CALL || f->call_md || hl > LRPC__MD_BLOCK_MAX ||
+	    tl > LRPC__MD_BLOCK_MAX ||
+	    (uint64_t)hl + tl > f->body_len - f->msg_len)
+		return -EPROTO;
+	*hdr_len = hl;
+	*trl_len = tl;
 	return 0;
 }

@@ -7,8 +7,26 @@
  *   4  u32 body_len     bytes after the header (message + payload)
  *   8  u64 call_id      chosen by the client, echoed in the reply
  *  16  u32 method_id    request: the method; reply: the status code
- *  20  u32 msg_len      reply: status message bytes; request: 0
- *  24  i64 timeout_ns   request: time left until the deadline; reply: 0
+ *  20  u32 msg_len      reply: status message bytes; request: 0, or
+ *                       LRPC__FRAME_CALL_MD | the request metadata's bytes
+ *  24  i64 timeout_ns   request: time left until the deadline; reply: 0,
+ *                       or the response metadata's bytes (below)
+ *
+ * Call metadata (since 0.5.0). A request with LRPC__FRAME_CALL_MD in
+ * msg_len carries a metadata block (wire/md_block.h, as lrpc:// lanes
+ * carry it) of the low 31 bits' bytes (at most LRPC__MD_BLOCK_MAX) after
+ * its payload, and says that its client reads response metadata: its
+ * reply, and only such a reply, has the response headers' block and then
+ * the trailers' after its payload, their lengths (each at most
+ * LRPC__MD_BLOCK_MAX) in timeout_ns: headers in the low 32 bits, trailers
+ * in the high 32. So
+ *   request body: payload | request metadata
+ *   reply body:   status message | payload | headers | trailers
+ * Servers before 0.5.0 refuse a request with msg_len set (an error frame,
+ * INVALID_ARGUMENT, then they hang up): they never take metadata for
+ * payload. Clients before 0.5.0 never set the flag, so they are never
+ * sent metadata; a client sets it only on calls that send metadata or
+ * want it back, so calls without any are what they were, byte for byte.
  *
  * Stream frames (since 0.2.0) have the same header; the magic's last byte
  * names the kind ("LRS" + kind), so that one compare tells a call from a
@@ -35,12 +53,14 @@
 #ifndef LRPC_FRAME_H
 #define LRPC_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define LRPC__FRAME_MAGIC 0x3146524cu /* "LRF1" */
 #define LRPC__FRAME_HDR 32u
 #define LRPC__STREAM_MAGIC 0x0053524cu /* "LRS" + kind in the top byte */
+#define LRPC__FRAME_CALL_MD 0x80000000u /* in a request's msg_len */
 
 #define LRPC__STREAM_WINDOW_MSGS 64u
 #define LRPC__STREAM_WINDOW_BYTES ((size_t)64 << 10)
@@ -62,6 +82,10 @@ struct lrpc__frame {
 	uint32_t method_or_code;
 	uint32_t msg_len;
 	int64_t timeout_ns;
+	/* A CALL frame with LRPC__FRAME_CALL_MD (requests only): msg_len
+	 * is then 0 and md_len the request metadata's bytes. */
+	bool call_md;
+	uint32_t md_len;
 };
 
 void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f);
@@ -74,6 +98,17 @@ void lrpc__frame_put(unsigned char *hdr, const struct lrpc__frame *f);
  */
 int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
 		    struct lrpc__frame *f);
+
+/* lrpc__frame_get() for a server: bodies of at most \p max_msg payload
+ * bytes, besides a call's request metadata. */
+int lrpc__frame_get_request(const unsigned char *hdr, size_t max_msg,
+			    struct lrpc__frame *f);
+
+/* The response metadata lengths of reply \p f (to a request with
+ * LRPC__FRAME_CALL_MD), checked against the limit and its body.
+ * \return 0, -EPROTO. */
+int lrpc__frame_reply_md(const struct lrpc__frame *f, uint32_t *hdr_len,
+			 uint32_t *trl_len);
 
 /* May a sender with \p msgs messages and \p bytes bytes outstanding send
  * one of \p len bytes? (The window rule above; both sides use it.) */
