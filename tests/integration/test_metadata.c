@@ -5,7 +5,9 @@
  * headers and trailers reach the client (trailers on an error status
  * too), reserved keys and sets over LRPC_METADATA_MAX are refused with
  * nothing sent, and the channel serves the next call. Every transport
- * carries metadata (unix:// and tcp:// since 0.5.0).
+ * carries metadata (unix:// and tcp:// since 0.5.0). Streams: the same
+ * through lrpc_stream_open_opts() where carried (grpc://), refused saying
+ * so elsewhere; oversized or reserved sets refused before the open.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "harness.h"
 #include "probe.lrpc.h"
 #include "rawframe.h"
+#include "streams.h"
 
 static const unsigned char blob[] = { 0, 1, 0xff, '\n', 0x80, 0 };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,6 +68,7 @@ static lrpc_server *start(char *uri, size_t len)
 	h_dir_setup();
 	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
 	ck_assert_int_eq(lrpctest__probe__register(s, &h, NULL), 0);
+	ck_assert_int_eq(lrpctest_streams_register(s), 0);
 	ck_assert_int_eq(lrpc_server_add_interceptor(s, &icpt), 0);
 	if (!strcmp(h_transport(), "lrpc"))
 		snprintf(uri, len, "lrpc://md-%d", getpid());
@@ -96,6 +100,35 @@ static lrpc_code call(lrpc_channel *ch, uint64_t seq, lrpc_call_opts *o,
 	return code;
 }
 
+/* A server, a channel to it, and \p o sending the two entries of \p md
+ * with lists for what comes back. */
+static lrpc_server *start_with_lists(char *uri, size_t len, lrpc_channel **ch,
+				     lrpc_call_opts *o, const lrpc_metadata *md)
+{
+	lrpc_server *s = start(uri, len);
+
+	ck_assert_int_eq(lrpc_channel_open(uri, NULL, ch), 0);
+	ck_assert_int_eq(lrpc_metadata_list_new(&o->headers), 0);
+	ck_assert_int_eq(lrpc_metadata_list_new(&o->trailers), 0);
+	o->metadata = md;
+	o->n_metadata = 2;
+	return s;
+}
+
+/* x-trace came back as a header, x-blob-bin as a trailer. */
+static void check_echoed(const lrpc_call_opts *o, const char *trace)
+{
+	const lrpc_metadata *e = lrpc_metadata_list_find(o->headers, "x-trace-echo");
+
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->value_len, strlen(trace));
+	ck_assert_mem_eq(e->value, trace, strlen(trace));
+	e = lrpc_metadata_list_find(o->trailers, "x-blob-echo-bin");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->value_len, sizeof(blob));
+	ck_assert_mem_eq(e->value, blob, sizeof(blob));
+}
+
 START_TEST(metadata_round_trip)
 {
 	const lrpc_metadata md[] = { { "x-trace", "abc-123", 7 },
@@ -105,23 +138,11 @@ START_TEST(metadata_round_trip)
 	lrpc_channel *ch;
 	lrpc_status st;
 	char uri[300];
-	lrpc_server *s = start(uri, sizeof(uri));
+	lrpc_server *s = start_with_lists(uri, sizeof(uri), &ch, &o, md);
 
-	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
-	ck_assert_int_eq(lrpc_metadata_list_new(&o.headers), 0);
-	ck_assert_int_eq(lrpc_metadata_list_new(&o.trailers), 0);
-	o.metadata = md;
-	o.n_metadata = 2;
 	{
 		ck_assert_int_eq(call(ch, 1, &o, &st), LRPC_OK);
-		e = lrpc_metadata_list_find(o.headers, "x-trace-echo");
-		ck_assert_ptr_nonnull(e);
-		ck_assert_uint_eq(e->value_len, 7);
-		ck_assert_mem_eq(e->value, "abc-123", 7);
-		e = lrpc_metadata_list_find(o.trailers, "x-blob-echo-bin");
-		ck_assert_ptr_nonnull(e);
-		ck_assert_uint_eq(e->value_len, sizeof(blob));
-		ck_assert_mem_eq(e->value, blob, sizeof(blob));
+		check_echoed(&o, "abc-123");
 		pthread_mutex_lock(&lock);
 		ck_assert_str_eq(seen_by_interceptor, "abc-123");
 		pthread_mutex_unlock(&lock);
@@ -144,6 +165,41 @@ START_TEST(metadata_round_trip)
 }
 END_TEST
 
+/* --- Streams (lrpc_stream_open_opts) -------------------------------------- */
+
+static bool stream_carried(void)
+{
+	return !strcmp(h_transport(), "grpc");
+}
+
+/* Open Echo with \p o, send seq 1 then \p last, half-close, read to the
+ * end. \return the stream's final code. */
+static lrpc_code stream_echo(lrpc_channel *ch, lrpc_call_opts *o, uint64_t last,
+			     lrpc_status *st)
+{
+	Lrpctest__EchoMsg m = LRPCTEST__ECHO_MSG__INIT;
+	ProtobufCMessage *in;
+	lrpc_stream *s;
+	lrpc_code code;
+
+	code = lrpc_stream_open_opts(ch, lrpctest_streams_echo, lrpc_deadline_after_ms(10000),
+				     o, &s, st);
+	if (code != LRPC_OK)
+		return code;
+	m.seq = 1;
+	ck_assert_int_eq(lrpc_stream_write(s, &m.base, st), LRPC_OK);
+	ck_assert_int_eq(lrpc_stream_read(s, &in, st), LRPC_OK);
+	ck_assert_ptr_nonnull(in);
+	ck_assert_uint_eq(((Lrpctest__EchoMsg *)in)->seq, 1);
+	m.seq = last;
+	ck_assert_int_eq(lrpc_stream_write(s, &m.base, st), LRPC_OK);
+	ck_assert_int_eq(lrpc_stream_close_send(s, st), LRPC_OK);
+	while ((code = lrpc_stream_read(s, &in, st)) == LRPC_OK && in)
+		;
+	lrpc_stream_free(s);
+	return code;
+}
+
 START_TEST(metadata_limits_and_reserved_keys)
 {
 	static char big[LRPC_METADATA_MAX];
@@ -151,6 +207,7 @@ START_TEST(metadata_limits_and_reserved_keys)
 	const lrpc_metadata upper[] = { { "X-Trace", "1", 1 } };
 	lrpc_metadata over[] = { { "x-big", big, LRPC_METADATA_MAX - 32 } };
 	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+	lrpc_stream *stream = NULL;
 	lrpc_channel *ch;
 	lrpc_status st;
 	char uri[300];
@@ -174,6 +231,18 @@ START_TEST(metadata_limits_and_reserved_keys)
 	/* Nothing refused broke the channel. */
 	o.n_metadata = 0;
 	ck_assert_int_eq(call(ch, 4, &o, &st), LRPC_OK);
+	/* A stream's is refused as a call's, before anything opens. */
+	over[0].value_len = LRPC_METADATA_MAX - 32;
+	o.n_metadata = 1;
+	ck_assert_int_eq(lrpc_stream_open_opts(ch, lrpctest_streams_echo, 0, &o, &stream, &st),
+			 LRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_null(stream);
+	ck_assert_ptr_nonnull(strstr(st.message, "exceeds"));
+	o.metadata = reserved;
+	ck_assert_int_eq(lrpc_stream_open_opts(ch, lrpctest_streams_echo, 0, &o, &stream, &st),
+			 LRPC_INVALID_ARGUMENT);
+	ck_assert_ptr_null(stream);
+	ck_assert_int_eq(stream_echo(ch, NULL, 2, &st), LRPC_OK);
 	lrpc_channel_close(ch);
 	lrpc_server_free(s);
 }
@@ -371,5 +440,44 @@ START_TEST(metadata_sock_old_server)
 }
 END_TEST
 
+/*
+ * A stream's request metadata reaches its handler, whose header and
+ * trailer (binary) reach the client at the end, with an error status too;
+ * where streams do not carry metadata yet, it is refused, saying so, and
+ * a stream that only passes lists works and gets none.
+ */
+START_TEST(stream_metadata_round_trip)
+{
+	const lrpc_metadata md[] = { { "x-trace", "s-42", 4 },
+				     { "x-blob-bin", blob, sizeof(blob) } };
+	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+	lrpc_channel *ch;
+	lrpc_status st;
+	char uri[300];
+	lrpc_server *s = start_with_lists(uri, sizeof(uri), &ch, &o, md);
+
+	if (!stream_carried()) {
+		ck_assert_int_eq(stream_echo(ch, &o, 2, &st), LRPC_UNIMPLEMENTED);
+		ck_assert_ptr_nonnull(strstr(st.message, "stream metadata"));
+	} else {
+		ck_assert_int_eq(stream_echo(ch, &o, 2, &st), LRPC_OK);
+		check_echoed(&o, "s-42");
+		/* Ended by the handler's error: the trailers come all the same. */
+		ck_assert_int_eq(stream_echo(ch, &o, UINT64_MAX, &st), LRPC_ABORTED);
+		ck_assert_ptr_nonnull(lrpc_metadata_list_find(o.trailers, "x-blob-echo-bin"));
+		ck_assert_ptr_nonnull(lrpc_metadata_list_find(o.headers, "x-trace-echo"));
+	}
+	/* Lists only: works everywhere; nothing left from before. */
+	o.n_metadata = 0;
+	ck_assert_int_eq(stream_echo(ch, &o, 2, &st), LRPC_OK);
+	ck_assert_ptr_null(lrpc_metadata_list_find(o.headers, "x-trace-echo"));
+	ck_assert_ptr_null(lrpc_metadata_list_find(o.trailers, "x-blob-echo-bin"));
+	lrpc_metadata_list_free(o.headers);
+	lrpc_metadata_list_free(o.trailers);
+	lrpc_channel_close(ch);
+	lrpc_server_free(s);
+}
+END_TEST
+
 H_MAIN("metadata", 60, metadata_round_trip, metadata_limits_and_reserved_keys,
-       metadata_sock_frames, metadata_sock_old_server)
+       metadata_sock_frames, metadata_sock_old_server, stream_metadata_round_trip)

@@ -11,6 +11,7 @@
 
 #include <lazyrpc/stream.h>
 
+#include "client/metadata.h"
 #include "client/pending.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
@@ -47,6 +48,34 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 			   lrpc_deadline deadline, lrpc_stream **out,
 			   lrpc_status *st)
 {
+	return lrpc_stream_open_opts(ch, method, deadline, NULL, out, st);
+}
+
+/* The metadata of \p opts may go over \p ch's streams: checked as a
+ * unary call's; the lists emptied. */
+static lrpc_code opts_check(lrpc_channel *ch, const lrpc_call_opts *opts,
+			    lrpc_status *st)
+{
+	lrpc_code code;
+
+	if (!opts)
+		return LRPC_OK;
+	code = lrpc__md_check(opts->metadata, opts->n_metadata, st);
+	if (code != LRPC_OK)
+		return code;
+	if (opts->n_metadata && !ch->ops->stream_metadata)
+		return lrpc__status_fail(st, LRPC_UNIMPLEMENTED,
+					 "stream metadata is not carried over %s yet",
+					 lrpc_channel_handoff(ch));
+	lrpc_metadata_list_clear(opts->headers);
+	lrpc_metadata_list_clear(opts->trailers);
+	return LRPC_OK;
+}
+
+lrpc_code lrpc_stream_open_opts(lrpc_channel *ch, const lrpc_method_desc *method,
+				lrpc_deadline deadline, const lrpc_call_opts *opts,
+				lrpc_stream **out, lrpc_status *st)
+{
 	lrpc_stream *s;
 	lrpc_code code;
 
@@ -63,6 +92,9 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 		return lrpc__status_fail(st, LRPC_UNIMPLEMENTED,
 					 "streams are not carried over %s yet",
 					 lrpc_channel_handoff(ch));
+	code = opts_check(ch, opts, st);
+	if (code != LRPC_OK)
+		return code;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
@@ -72,7 +104,7 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 	lrpc__arena_init(&s->arena);
 	code = ch->ops->stream_open(ch, method->id, method->full_name,
 				    lrpc__channel_deadline(ch, deadline),
-				    &s->t, st);
+				    ch->ops->stream_metadata ? opts : NULL, &s->t, st);
 	if (code != LRPC_OK) {
 		lrpc__status_name_method(st, code, method->full_name);
 		lrpc__arena_destroy(&s->arena);

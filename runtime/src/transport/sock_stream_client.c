@@ -434,7 +434,7 @@ static const struct lrpc__cstream_ops cstream_ops = {
 
 lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
 				 const char *full_name,
-				 lrpc_deadline deadline,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st)
 {
 	struct sock_chan *ch = c->impl;
@@ -446,7 +446,7 @@ lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
 	lrpc_code code;
 	int ret;
 
-	(void)full_name;
+	(void)full_name, (void)opts; /* no stream_metadata (yet) */
 	if (now >= deadline)
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline passed before the stream opened");
