@@ -84,8 +84,8 @@ int fz_frame_get(const unsigned char *hdr, size_t max_body,
  * request metadata. */
 int fz_frame_get_request(const unsigned char *hdr, size_t max_msg,
 			 struct fz_frame *f);
-/* A reply frame (\p len bytes, header included) to a request with call
- * metadata, read as the client reads it: its response metadata taken into
+/* A reply or END frame (\p len bytes, header included) to a request or
+ * OPEN with call metadata, read as the client reads it: its response metadata taken into
  * lists. \return 0, -1 if the client refuses it (lengths or entries). */
 int fz_reply_md(const unsigned char *frame, size_t len);
 

@@ -16,7 +16,8 @@
  * whole, the write side shut, and only this is checked: every frame back
  * is well-formed and of a kind a server sends, and the server hangs up
  * (at our end of input) rather than hang.
- * Replies with response metadata (to calls with LRPC__FRAME_CALL_MD) must
+ * Replies and ENDs with response metadata (to calls and OPENs with
+ * LRPC__FRAME_CALL_MD) must
  * read as a client reads them; the input itself is also read as such a
  * reply, the client's parser of what a server sends.
  * Inputs are cut after MAX_CALLS frames, past the server's default
@@ -140,7 +141,7 @@ static long take_replies(const struct side *s, struct expect *e,
 			break;
 		/* Response metadata (to calls that sent the flag: only
 		 * replies carry lengths there) reads as a client reads it. */
-		if (!f.kind && f.timeout_ns &&
+		if ((!f.kind || f.kind == 'E') && f.timeout_ns &&
 		    fz_reply_md(buf + off, fz_frame_hdr + f.body_len) < 0)
 			fz_die("%s: malformed response metadata", s->what);
 		if (f.kind && f.kind != 'E' && f.kind != 'M' && f.kind != 'W')

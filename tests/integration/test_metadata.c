@@ -6,8 +6,8 @@
  * too), reserved keys and sets over LRPC_METADATA_MAX are refused with
  * nothing sent, and the channel serves the next call. Every transport
  * carries metadata (unix:// and tcp:// since 0.5.0). Streams: the same
- * through lrpc_stream_open_opts() where carried (grpc://), refused saying
- * so elsewhere; oversized or reserved sets refused before the open.
+ * through lrpc_stream_open_opts() where carried (grpc://, unix://,
+ * tcp://), refused saying so elsewhere (lrpc://); oversized or reserved sets refused before the open.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -169,7 +169,7 @@ END_TEST
 
 static bool stream_carried(void)
 {
-	return !strcmp(h_transport(), "grpc");
+	return strcmp(h_transport(), "lrpc") != 0;
 }
 
 /* Open Echo with \p o, send seq 1 then \p last, half-close, read to the

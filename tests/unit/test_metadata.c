@@ -244,6 +244,27 @@ START_TEST(frame_metadata_lengths_are_checked)
 	f.timeout_ns = 0;
 	f.call_md = true; /* a reply with the request's flag */
 	ck_assert_int_eq(lrpc__frame_reply_md(&f, &hl, &tl), -EPROTO);
+	/* Streams: an OPEN's body is its block, all of it; an END's is the
+	 * status message and the two blocks, exactly. */
+	f = (struct lrpc__frame){ .kind = LRPC__FRAME_OPEN, .body_len = 9, .call_id = 3,
+				  .call_md = true, .md_len = 9, .timeout_ns = 1 };
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), 0);
+	ck_assert(g.call_md);
+	ck_assert_uint_eq(g.md_len, 9);
+	f.md_len = 8;
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), -EPROTO);
+	f = (struct lrpc__frame){ .kind = LRPC__FRAME_END, .body_len = 12, .call_id = 3,
+				  .msg_len = 2, .timeout_ns = (int64_t)(6ull << 32 | 4) };
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), 0);
+	ck_assert_int_eq(lrpc__frame_reply_md(&g, &hl, &tl), 0);
+	ck_assert_uint_eq(hl, 4);
+	ck_assert_uint_eq(tl, 6);
+	f.body_len = 13;
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), -EPROTO);
 }
 END_TEST
 

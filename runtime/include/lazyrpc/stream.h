@@ -71,8 +71,8 @@ LRPC_API lrpc_code lrpc_stream_open(lrpc_channel *ch,
  * not while the stream runs (its reader may be filling them). Request
  * metadata is checked as lrpc_channel_call_opts() checks it (nothing is
  * opened then); over a transport whose streams do not carry metadata
- * (lrpc://, unix://, tcp:// today) it is UNIMPLEMENTED and the lists stay
- * empty. \return as lrpc_stream_open().
+ * (lrpc:// today; grpc://, unix:// and tcp:// do) it is UNIMPLEMENTED and
+ * the lists stay empty. \return as lrpc_stream_open().
  */
 LRPC_API lrpc_code lrpc_stream_open_opts(lrpc_channel *ch,
 					 const lrpc_method_desc *method,

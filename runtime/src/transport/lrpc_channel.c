@@ -218,7 +218,7 @@ static lrpc_code top_stream_open(lrpc_channel *c, uint32_t method_id,
 	lrpc_code code = LRPC_OK;
 	struct shm_chan *ch = lrpc__chan_use(c, deadline, &code, st);
 
-	(void)full_name, (void)opts; /* no stream_metadata (yet) */
+	(void)full_name, (void)opts; /* no stream_metadata yet */
 	if (!ch)
 		return code;
 	code = lrpc__chan_stream_open(ch, method_id, deadline, out, st);

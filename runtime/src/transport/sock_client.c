@@ -295,6 +295,7 @@ static const struct lrpc__chan_ops sock_ops = {
 	.invoke = sock_invoke,
 	.release = sock_release,
 	.stream_open = lrpc__sock_stream_open,
+	.stream_metadata = true,
 	.start = lrpc__sock_async_start,
 	.abandon = lrpc__sock_async_abandon,
 	.close = sock_close,

@@ -34,11 +34,15 @@
  * id (the client's, never 0, from the same counter as its call ids). By
  * kind, with every other field 0 (else -EPROTO):
  *
- *   O OPEN        client: method_id, timeout_ns; no body
+ *   O OPEN        client: method_id, timeout_ns; no body, or (since 0.5.0)
+ *                 msg_len = LRPC__FRAME_CALL_MD | body_len and the body
+ *                 the request metadata's block
  *   M MSG         either: body = one message
  *   H HALF_CLOSE  client: no more MSG from it; no body
- *   E END         server: code (< 2^16) and msg_len = body_len, the status
- *                 message; nothing follows for this stream
+ *   E END         server: code (< 2^16) and msg_len, the status message;
+ *                 to an OPEN with the flag (only), then the headers' and
+ *                 the trailers' blocks, lengths in timeout_ns as a reply's;
+ *                 body_len = all three. Nothing follows for this stream
  *   C CANCEL      client: it gave up (its deadline, lrpc_stream_cancel)
  *   W WINDOW      either: credit back: method_id = messages (<= 2^16),
  *                 timeout_ns = bytes (0 .. 2^32) the peer may send again
@@ -104,8 +108,8 @@ int lrpc__frame_get(const unsigned char *hdr, size_t max_body,
 int lrpc__frame_get_request(const unsigned char *hdr, size_t max_msg,
 			    struct lrpc__frame *f);
 
-/* The response metadata lengths of reply \p f (to a request with
- * LRPC__FRAME_CALL_MD), checked against the limit and its body.
+/* The response metadata lengths of reply or END \p f (to a request or
+ * OPEN with LRPC__FRAME_CALL_MD), checked against the limit and its body.
  * \return 0, -EPROTO. */
 int lrpc__frame_reply_md(const struct lrpc__frame *f, uint32_t *hdr_len,
 			 uint32_t *trl_len);
