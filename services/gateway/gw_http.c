@@ -309,10 +309,12 @@ static enum MHD_Result serve_unary(struct gw *gw, struct MHD_Connection *conn,
 	opts.metadata = &md;
 	opts.n_metadata = atomic_load(&b->no_metadata) ? 0 : 1;
 	code = lrpc_channel_call_bytes(b->ch, full, req, req_len, &rep, &rep_len, dl, &opts, &st);
-	/* A transport that carries no metadata yet says so before sending
-	 * anything; the call goes again without, and later ones skip it. */
-	if (code == LRPC_UNIMPLEMENTED && opts.n_metadata &&
-	    strstr(st.message, "call metadata is not carried")) {
+	/* A transport that carries no metadata says so before sending
+	 * anything, and a unix:// or tcp:// server before 0.5.0 refuses the
+	 * frame unread: the call goes again without, and later ones skip it. */
+	if (opts.n_metadata &&
+	    ((code == LRPC_UNIMPLEMENTED && strstr(st.message, "call metadata is not carried")) ||
+	     (code == LRPC_INVALID_ARGUMENT && strstr(st.message, "servers before 0.5.0")))) {
 		atomic_store(&b->no_metadata, true);
 		opts.n_metadata = 0;
 		code = lrpc_channel_call_bytes(b->ch, full, req, req_len, &rep, &rep_len, dl,

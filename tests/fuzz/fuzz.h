@@ -74,13 +74,24 @@ struct fz_frame {
 	uint32_t method_or_code;
 	uint32_t msg_len;
 	int64_t timeout_ns;
+	bool call_md;    /* a request with call metadata (md_len bytes) */
+	uint32_t md_len;
 };
 extern const size_t fz_frame_hdr; /* header bytes */
+extern const size_t fz_frame_md_max; /* both response blocks, at most */
 void fz_frame_put(unsigned char *hdr, const struct fz_frame *f);
 /* \return 0, -EPROTO (bad magic or lengths), -EMSGSIZE (body > max_body),
  * as the server judges a header. */
 int fz_frame_get(const unsigned char *hdr, size_t max_body,
 		 struct fz_frame *f);
+/* The same with a server's limit: max_msg payload bytes besides a call's
+ * request metadata. */
+int fz_frame_get_request(const unsigned char *hdr, size_t max_msg,
+			 struct fz_frame *f);
+/* A reply or END frame (\p len bytes, header included) to a request or
+ * OPEN with call metadata, read as the client reads it: its response metadata taken into
+ * lists. \return 0, -1 if the client refuses it (lengths or entries). */
+int fz_reply_md(const unsigned char *frame, size_t len);
 
 /* handshake_adapter.c: the lrpc:// control socket (runtime/src/ctlproto.h). */
 extern const size_t fz_hello_size, fz_welcome_size;

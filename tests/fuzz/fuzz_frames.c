@@ -16,6 +16,10 @@
  * whole, the write side shut, and only this is checked: every frame back
  * is well-formed and of a kind a server sends, and the server hangs up
  * (at our end of input) rather than hang.
+ * Replies and ENDs with response metadata (to calls and OPENs with
+ * LRPC__FRAME_CALL_MD) must
+ * read as a client reads them; the input itself is also read as such a
+ * reply, the client's parser of what a server sends.
  * Inputs are cut after MAX_CALLS frames, past the server's default
  * max_pipelined (64), so that pausing and resuming a connection's reads is
  * fuzzed too (it once stalled a connection for good: issue 10, defect 1).
@@ -94,7 +98,7 @@ static void judge(const uint8_t *data, size_t size, struct expect *e)
 			e->tail = TAIL_PARTIAL;
 			break;
 		}
-		ret = fz_frame_get(data + off, MAX_MSG, &f);
+		ret = fz_frame_get_request(data + off, MAX_MSG, &f);
 		if (ret == 0 && f.kind) {
 			e->tail = TAIL_STREAM;
 			off = size;
@@ -130,10 +134,16 @@ static long take_replies(const struct side *s, struct expect *e,
 		struct fz_frame f;
 		size_t k;
 
-		if (fz_frame_get(buf + off, MAX_MSG + LRPC_STATUS_MSG_MAX, &f))
+		if (fz_frame_get(buf + off, MAX_MSG + LRPC_STATUS_MSG_MAX +
+				 fz_frame_md_max, &f) || f.call_md)
 			fz_die("%s: malformed reply header", s->what);
 		if (*len - off - fz_frame_hdr < f.body_len)
 			break;
+		/* Response metadata (to calls that sent the flag: only
+		 * replies carry lengths there) reads as a client reads it. */
+		if ((!f.kind || f.kind == 'E') && f.timeout_ns &&
+		    fz_reply_md(buf + off, fz_frame_hdr + f.body_len) < 0)
+			fz_die("%s: malformed response metadata", s->what);
 		if (f.kind && f.kind != 'E' && f.kind != 'M' && f.kind != 'W')
 			fz_die("%s: a server sent a '%c' frame", s->what, f.kind);
 		if ((!f.kind || f.kind == 'E') &&
@@ -251,6 +261,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct expect e;
 
+	/* The input as a reply, too, to a client that sent metadata. */
+	(void)fz_reply_md(data, size);
 	judge(data, size, &e);
 	for (int i = 0; i < 2; i++) {
 		struct expect mine = e;

@@ -25,7 +25,18 @@ static char private_dir[64];
 static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 		      Lrpctest__EchoMsg *rep)
 {
+	/* Request metadata comes back: "x-echo" as a header, the whole set
+	 * as trailers (what the rules let through), so that replies carry
+	 * response metadata where the transport does. */
+	const lrpc_metadata *md, *e = lrpc_call_metadata_get(call, "x-echo");
+	size_t n = lrpc_call_metadata(call, &md);
+
 	(void)user;
+	if (e)
+		(void)lrpc_call_add_header(call, "x-echo", e->value, e->value_len);
+	for (size_t i = 0; i < n; i++)
+		(void)lrpc_call_add_trailer(call, md[i].key, md[i].value,
+					    md[i].value_len);
 	rep->seq = req->seq;
 	if (req->reply_size > MAX_REPLY)
 		return LRPC_RESOURCE_EXHAUSTED;

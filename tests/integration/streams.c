@@ -76,11 +76,17 @@ static lrpc_code count(const void *handlers, void *user, lrpc_call *call,
 static lrpc_code echo(const void *handlers, void *user, lrpc_call *call,
 		      lrpc_server_stream *s)
 {
+	const lrpc_metadata *t = lrpc_call_metadata_get(call, "x-trace");
+	const lrpc_metadata *b = lrpc_call_metadata_get(call, "x-blob-bin");
 	ProtobufCMessage *m;
 	lrpc_code code;
 
 	(void)handlers;
 	(void)user;
+	if (t && lrpc_call_add_header(call, "x-trace-echo", t->value, t->value_len))
+		return LRPC_INTERNAL;
+	if (b && lrpc_call_add_trailer(call, "x-blob-echo-bin", b->value, b->value_len))
+		return LRPC_INTERNAL;
 	while ((code = lrpc_server_stream_read(s, &m)) == LRPC_OK && m) {
 		if (((Lrpctest__EchoMsg *)m)->seq == UINT64_MAX) {
 			lrpc_call_set_message(call, "asked to abort");

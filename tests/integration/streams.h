@@ -12,6 +12,8 @@
  *          then writes n messages, seq 0..n-1, each reply_size bytes.
  *   Echo   bidirectional: writes back each message it reads, until the
  *          half-close; a message with seq UINT64_MAX ends it with ABORTED.
+ *          Request metadata x-trace comes back as header x-trace-echo,
+ *          x-blob-bin as trailer x-blob-echo-bin.
  */
 #ifndef LRPC_TEST_STREAMS_H
 #define LRPC_TEST_STREAMS_H

@@ -177,41 +177,4 @@ START_TEST(interceptors_wrap_streams)
 }
 END_TEST
 
-/* Metadata is not carried by unix:// and tcp:// yet: there a call that
- * sends some is refused, saying so, and one that only asks for headers
- * gets none (test_metadata.c has the transports that carry it). */
-START_TEST(metadata_is_refused_where_not_carried)
-{
-	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
-	const lrpc_metadata md[] = { { "x-trace", "1", 1 } };
-	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
-	lrpc_channel *ch;
-	lrpc_status st;
-	char uri[300];
-	lrpc_server *s;
-
-	if (!strcmp(h_transport(), "lrpc"))
-		return;
-	s = start(uri, sizeof(uri));
-	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
-	ck_assert_int_eq(lrpc_metadata_list_new(&o.headers), 0);
-	o.metadata = md;
-	o.n_metadata = 1;
-	ck_assert_int_eq(lrpc_channel_call_opts(ch, &lrpctest__probe__service_desc.methods[0],
-						&req.base, (ProtobufCMessage **)&rep, 0, &o, &st),
-			 LRPC_UNIMPLEMENTED);
-	ck_assert_ptr_nonnull(strstr(st.message, "metadata"));
-	ck_assert_int_eq(atomic_load(&handled), 0);
-	o.n_metadata = 0;
-	ck_assert_int_eq(lrpc_channel_call_opts(ch, &lrpctest__probe__service_desc.methods[0],
-						&req.base, (ProtobufCMessage **)&rep, 0, &o, &st),
-			 LRPC_OK);
-	lrpctest__echo_msg__free_unpacked(rep, NULL);
-	ck_assert_uint_eq(lrpc_metadata_list_get(o.headers, NULL), 0);
-	lrpc_metadata_list_free(o.headers);
-	lrpc_channel_close(ch);
-	lrpc_server_free(s);
-}
-END_TEST
-
-H_MAIN("interceptors", 60, metadata_is_refused_where_not_carried, interceptors_wrap_unary_calls_in_order, interceptors_wrap_streams)
+H_MAIN("interceptors", 60, interceptors_wrap_unary_calls_in_order, interceptors_wrap_streams)

@@ -219,13 +219,11 @@ def test_deadlines(port):
 def test_request_id(port):
     st, rid, rep = call(port, "WhoAmI", {}, {"X-Request-Id": "req-42.a"})
     check(st == 200 and rid == "req-42.a", "client's id returned: %s %s" % (st, rid))
-    # Carried as metadata by lrpc:// and grpc:// (unix:// not yet).
-    if TRANSPORT in ("grpc", "lrpc"):
-        check(rep == {"requestId": "req-42.a"}, "handler saw the client's id: %s" % rep)
+    # Carried as metadata by every transport (unix:// since 0.5.0).
+    check(rep == {"requestId": "req-42.a"}, "handler saw the client's id: %s" % rep)
     st, rid, rep = call(port, "WhoAmI", {})
     check(st == 200 and rid and len(rid) == 32, "a made id: %s %r" % (st, rid))
-    if TRANSPORT in ("grpc", "lrpc"):
-        check(rep == {"requestId": rid}, "handler saw the made id: %s %s" % (rep, rid))
+    check(rep == {"requestId": rid}, "handler saw the made id: %s %s" % (rep, rid))
     st, rid, _ = call(port, "WhoAmI", {}, {"X-Request-Id": "bad id\x7f"})
     check(st == 200 and rid and " " not in rid, "an unusable id is replaced: %r" % rid)
     st, rid, _ = call(port, "Fail", {"code": 5}, {"X-Request-Id": "err-1"})

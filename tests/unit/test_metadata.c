@@ -7,6 +7,7 @@
 
 #include "serve/dispatch.h"
 #include "serve/lane_md.h"
+#include "wire/frame.h"
 #include "wire/md_block.h"
 #include "check_main.h"
 
@@ -201,7 +202,74 @@ START_TEST(lane_response_blocks_fit_or_nothing)
 }
 END_TEST
 
+/* Socket frames: the request's flag and block length, the reply's lengths
+ * in timeout_ns, each checked against the limit and the body. */
+START_TEST(frame_metadata_lengths_are_checked)
+{
+	unsigned char hdr[LRPC__FRAME_HDR];
+	struct lrpc__frame f = { .body_len = 100, .call_id = 1, .call_md = true,
+				 .md_len = 40 }, g;
+	uint32_t hl, tl;
+
+	lrpc__frame_put(hdr, &f);
+	ck_assert_uint_eq(hdr[23], 0x80); /* the flag, in msg_len's top bit */
+	ck_assert_int_eq(lrpc__frame_get(hdr, 1000, &g), 0);
+	ck_assert(g.call_md);
+	ck_assert_uint_eq(g.md_len, 40);
+	ck_assert_uint_eq(g.msg_len, 0);
+	/* The payload is what counts against max_msg_size. */
+	ck_assert_int_eq(lrpc__frame_get_request(hdr, 60, &g), 0);
+	ck_assert_int_eq(lrpc__frame_get_request(hdr, 59, &g), -EMSGSIZE);
+	f.md_len = 101; /* past the body */
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 1000, &g), -EPROTO);
+	f.body_len = LRPC__MD_BLOCK_MAX + 1;
+	f.md_len = LRPC__MD_BLOCK_MAX + 1; /* past the limit */
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 1u << 20, &g), -EPROTO);
+	/* A reply: lengths that fit after the status message. */
+	f = (struct lrpc__frame){ .body_len = 30, .call_id = 1, .msg_len = 10,
+				  .timeout_ns = (int64_t)(15ull << 32 | 5) };
+	ck_assert_int_eq(lrpc__frame_reply_md(&f, &hl, &tl), 0);
+	ck_assert_uint_eq(hl, 5);
+	ck_assert_uint_eq(tl, 15);
+	f.timeout_ns = (int64_t)(16ull << 32 | 5);
+	ck_assert_int_eq(lrpc__frame_reply_md(&f, &hl, &tl), -EPROTO);
+	ck_assert_uint_eq(hl + tl, 0);
+	f.body_len = 3 * LRPC__MD_BLOCK_MAX;
+	f.timeout_ns = LRPC__MD_BLOCK_MAX + 1;
+	ck_assert_int_eq(lrpc__frame_reply_md(&f, &hl, &tl), -EPROTO);
+	f.timeout_ns = -1; /* both lengths UINT32_MAX: no wrap */
+	ck_assert_int_eq(lrpc__frame_reply_md(&f, &hl, &tl), -EPROTO);
+	f.timeout_ns = 0;
+	f.call_md = true; /* a reply with the request's flag */
+	ck_assert_int_eq(lrpc__frame_reply_md(&f, &hl, &tl), -EPROTO);
+	/* Streams: an OPEN's body is its block, all of it; an END's is the
+	 * status message and the two blocks, exactly. */
+	f = (struct lrpc__frame){ .kind = LRPC__FRAME_OPEN, .body_len = 9, .call_id = 3,
+				  .call_md = true, .md_len = 9, .timeout_ns = 1 };
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), 0);
+	ck_assert(g.call_md);
+	ck_assert_uint_eq(g.md_len, 9);
+	f.md_len = 8;
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), -EPROTO);
+	f = (struct lrpc__frame){ .kind = LRPC__FRAME_END, .body_len = 12, .call_id = 3,
+				  .msg_len = 2, .timeout_ns = (int64_t)(6ull << 32 | 4) };
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), 0);
+	ck_assert_int_eq(lrpc__frame_reply_md(&g, &hl, &tl), 0);
+	ck_assert_uint_eq(hl, 4);
+	ck_assert_uint_eq(tl, 6);
+	f.body_len = 13;
+	lrpc__frame_put(hdr, &f);
+	ck_assert_int_eq(lrpc__frame_get(hdr, 100, &g), -EPROTO);
+}
+END_TEST
+
 CHECK_MAIN("metadata", 30,
+	   frame_metadata_lengths_are_checked,
 	   lane_blocks_round_trip_and_refuse_lies,
 	   lane_response_blocks_fit_or_nothing,
 	   keys_follow_grpc_rules,

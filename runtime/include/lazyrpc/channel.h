@@ -162,8 +162,10 @@ typedef struct lrpc_call_opts {
  * lrpc_channel_call() with \p opts (may be NULL). Request metadata that
  * breaks the rules is INVALID_ARGUMENT naming the key, a set over
  * LRPC_METADATA_MAX is RESOURCE_EXHAUSTED, and metadata on a transport
- * that does not carry it yet (today: unix://, tcp://) is UNIMPLEMENTED;
- * nothing is sent then. Thread-safe on \p ch.
+ * that does not carry it is UNIMPLEMENTED; nothing is sent then. (Every
+ * transport carries it since 0.5.0; over unix:// and tcp:// a server
+ * before 0.5.0 refuses a call with metadata or lists as INVALID_ARGUMENT,
+ * docs/api.md.) Thread-safe on \p ch.
  * \return the call's status code.
  */
 LRPC_API lrpc_code lrpc_channel_call_opts(lrpc_channel *ch,
@@ -230,7 +232,7 @@ typedef struct lrpc_client_interceptor {
 	 * without sending it or running the later interceptors. \p add, when
 	 * not NULL, takes request metadata to send after the caller's
 	 * (lrpc_metadata_list_add()); it is NULL on calls that carry none
-	 * (asynchronous calls today). */
+	 * (asynchronous calls, and streams over lrpc://, today). */
 	lrpc_code (*before)(void *arg, const lrpc_client_call_info *info,
 			    lrpc_metadata_list *add, lrpc_status *why);
 	/* Once the call has ended, for every interceptor whose before ran

@@ -183,8 +183,9 @@ LRPC_API void lrpc_call_set_message(lrpc_call *call, const char *fmt, ...)
  * call holds at most LRPC_METADATA_MAX bytes, counted as HTTP/2 counts
  * headers: key + value + 32 per entry.
  *
- * Carried over grpc:// and lrpc:// (unary); over unix:// and tcp:// a handler
- * sees no request metadata and what it adds is not sent (docs/api.md).
+ * Carried over grpc://, lrpc://, unix:// and tcp:// (unary; the last two
+ * since 0.5.0: to a unix:// or tcp:// client before 0.5.0, what a handler
+ * adds is not sent, docs/api.md).
  */
 #define LRPC_METADATA_MAX 8192u
 #define LRPC_METADATA_KEY_MAX 255u

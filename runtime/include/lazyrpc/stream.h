@@ -60,6 +60,27 @@ LRPC_API lrpc_code lrpc_stream_open(lrpc_channel *ch,
 				    lrpc_status *st);
 
 /**
+ * lrpc_stream_open() with call options (since 0.5.0; \p opts may be NULL):
+ * opts->metadata is sent with the open, read before this returns, and
+ * stays the caller's. opts->headers and opts->trailers, if set, are
+ * emptied here and filled, once, when the stream ends: before the call
+ * that reports the end (a read, or a write that learns it) returns, on
+ * every end (the server's status, a cancel, the deadline, a broken
+ * connection: then with what came, maybe nothing). They must outlive the
+ * stream's end or lrpc_stream_free(), whichever is first; read them then,
+ * not while the stream runs (its reader may be filling them). Request
+ * metadata is checked as lrpc_channel_call_opts() checks it (nothing is
+ * opened then); over a transport whose streams do not carry metadata
+ * (lrpc:// today; grpc://, unix:// and tcp:// do) it is UNIMPLEMENTED and
+ * the lists stay empty. \return as lrpc_stream_open().
+ */
+LRPC_API lrpc_code lrpc_stream_open_opts(lrpc_channel *ch,
+					 const lrpc_method_desc *method,
+					 lrpc_deadline deadline,
+					 const lrpc_call_opts *opts,
+					 lrpc_stream **out, lrpc_status *st);
+
+/**
  * Send \p msg (of the method's input type). Returns once it is in the
  * stream's window; blocks while the window is full, until the deadline.
  * \return LRPC_OK; INVALID_ARGUMENT (wrong type, or after close_send);

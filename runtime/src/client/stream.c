@@ -14,6 +14,7 @@
 
 #include "client/call.h"
 #include "client/intercept.h"
+#include "client/metadata.h"
 #include "client/pending.h"
 #include "transport/transport.h"
 #include "wire/pbdecode.h"
@@ -62,6 +63,35 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 			   lrpc_deadline deadline, lrpc_stream **out,
 			   lrpc_status *st)
 {
+	return lrpc_stream_open_opts(ch, method, deadline, NULL, out, st);
+}
+
+/* The metadata of \p opts may go over \p ch's streams: checked as a
+ * unary call's; the lists emptied. */
+static lrpc_code opts_check(lrpc_channel *ch, const lrpc_call_opts *opts,
+			    lrpc_status *st)
+{
+	lrpc_code code;
+
+	if (!opts)
+		return LRPC_OK;
+	code = lrpc__md_check(opts->metadata, opts->n_metadata, st);
+	if (code != LRPC_OK)
+		return code;
+	if (opts->n_metadata && !ch->ops->stream_metadata)
+		return lrpc__status_fail(st, LRPC_UNIMPLEMENTED,
+					 "stream metadata is not carried over %s yet",
+					 lrpc_channel_handoff(ch));
+	lrpc_metadata_list_clear(opts->headers);
+	lrpc_metadata_list_clear(opts->trailers);
+	return LRPC_OK;
+}
+
+lrpc_code lrpc_stream_open_opts(lrpc_channel *ch, const lrpc_method_desc *method,
+				lrpc_deadline deadline, const lrpc_call_opts *opts,
+				lrpc_stream **out, lrpc_status *st)
+{
+	lrpc_call_opts o;
 	lrpc_stream *s;
 	lrpc_code code;
 
@@ -85,18 +115,26 @@ lrpc_code lrpc_stream_open(lrpc_channel *ch, const lrpc_method_desc *method,
 	s->ch = ch;
 	s->method = method;
 	lrpc__arena_init(&s->arena);
+	o = opts ? *opts : (lrpc_call_opts)LRPC_CALL_OPTS_INIT;
+	code = LRPC_OK;
 	if (lrpc__cic_wanted(ch)) {
 		s->ic = malloc(sizeof(*s->ic));
-		code = s->ic ? lrpc__cic_before(ch, s->ic, method->full_name, true, NULL, 0,
-						false, st) :
+		code = s->ic ? lrpc__cic_before(ch, s->ic, method->full_name, true, o.metadata,
+						o.n_metadata, ch->ops->stream_metadata, st) :
 			       lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
-	} else {
-		code = LRPC_OK;
+		if (code == LRPC_OK && s->ic->info.metadata != o.metadata) {
+			/* Interceptors added some (kept in s->ic until the end). */
+			o.metadata = s->ic->info.metadata;
+			o.n_metadata = s->ic->info.n_metadata;
+			opts = &o;
+		}
 	}
+	if (code == LRPC_OK)
+		code = opts_check(ch, opts, st);
 	deadline = lrpc__channel_deadline(ch, deadline);
 	for (unsigned int tries = 0; code == LRPC_OK; tries++) {
-		code = ch->ops->stream_open(ch, method->id, method->full_name, deadline, &s->t,
-					    st);
+		code = ch->ops->stream_open(ch, method->id, method->full_name, deadline,
+					    ch->ops->stream_metadata ? opts : NULL, &s->t, st);
 		/* A server that is not there has seen nothing of the stream. */
 		if (code != LRPC_UNAVAILABLE || !ch->opts.wait_for_ready)
 			break;

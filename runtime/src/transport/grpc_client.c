@@ -358,13 +358,11 @@ lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 			     size_t *rep_len, lrpc_status *st)
 {
 	const unsigned char *msg;
-	const char *bad = NULL;
+	lrpc_code code = lrpc__gcall_md_result(c, st);
 	size_t n;
 
-	if (lrpc__gcall_md_deliver(c, &bad) < 0)
-		return bad ? lrpc__status_fail(st, LRPC_INTERNAL,
-					       "response metadata %.64s is not base64", bad) :
-			     lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	if (code != LRPC_OK)
+		return code;
 	/* A server resets a call at its deadline (grpc-timeout); gRPC's own
 	 * clients report the deadline, not the reset. */
 	if (c->grpc_status < 0 && c->rst == NGHTTP2_CANCEL && lrpc_now() >= deadline)
@@ -444,6 +442,7 @@ static const struct lrpc__chan_ops grpc_chan_ops = {
 	.invoke = g_invoke,
 	.release = g_release,
 	.stream_open = lrpc__grpc_stream_open,
+	.stream_metadata = true,
 	.start = lrpc__grpc_async_start,
 	.abandon = lrpc__grpc_async_abandon,
 	.close = g_close,

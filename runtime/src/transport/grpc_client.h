@@ -75,6 +75,11 @@ int lrpc__gcall_md_take(struct gcall *c, bool trailer, const uint8_t *name, size
 /* Hand what was collected to the caller's lists. \return 0, or a
  * negative errno with \p bad naming a binary value that is not base64. */
 int lrpc__gcall_md_deliver(struct gcall *c, const char **bad);
+/* The same, as a call's code: LRPC_OK, or INTERNAL (naming the value) or
+ * RESOURCE_EXHAUSTED with \p st. */
+lrpc_code lrpc__gcall_md_result(struct gcall *c, lrpc_status *st);
+/* A stream's call takes \p opts' metadata and lists (NULL: none). */
+void lrpc__gcall_md_use(struct gcall *c, const lrpc_call_opts *opts);
 void lrpc__gcall_md_free(struct gcall *c);
 /* The request's metadata as name/value pairs after \p lead, for
  * nghttp2_submit_request (which copies them). \return the array (free()
@@ -110,6 +115,7 @@ lrpc_code lrpc__gcall_synthesize(const struct gcall *c, lrpc_status *st);
 /* grpc_stream_client.c: the channel's stream_open (a connection each). */
 lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
 				 const char *full_name, lrpc_deadline deadline,
+				 const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st);
 
 /* grpc_client_tls.c: the connections' bytes, with TLS on grpcs://

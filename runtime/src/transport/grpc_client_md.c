@@ -46,6 +46,27 @@ int lrpc__gcall_md_deliver(struct gcall *c, const char **bad)
 	return ret;
 }
 
+lrpc_code lrpc__gcall_md_result(struct gcall *c, lrpc_status *st)
+{
+	const char *bad = NULL;
+
+	if (lrpc__gcall_md_deliver(c, &bad) < 0)
+		return bad ? lrpc__status_fail(st, LRPC_INTERNAL,
+					       "response metadata %.64s is not base64", bad) :
+			     lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	return LRPC_OK;
+}
+
+void lrpc__gcall_md_use(struct gcall *c, const lrpc_call_opts *opts)
+{
+	if (!opts)
+		return;
+	c->rb.md = opts->metadata;
+	c->rb.n_md = opts->n_metadata;
+	c->rb.headers = opts->headers;
+	c->rb.trailers = opts->trailers;
+}
+
 void lrpc__gcall_md_free(struct gcall *c)
 {
 	lrpc__grpc_md_in_free(&c->hdr_in);

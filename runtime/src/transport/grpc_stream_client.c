@@ -249,11 +249,18 @@ static void step(struct gstream *s, lrpc_deadline deadline)
  * server unless it closed there. */
 static lrpc_code end(struct gstream *s, lrpc_code code, lrpc_status *st, bool reset)
 {
+	lrpc_status mst, *why = st;
+
 	if (!s->ended) {
+		/* What metadata came is the caller's before the end is. */
+		if (lrpc__gcall_md_result(&s->c, &mst) != LRPC_OK && code == LRPC_OK) {
+			code = mst.code;
+			why = &mst;
+		}
 		s->ended = true;
 		s->fcode = code;
-		if (st)
-			s->fst = *st;
+		if (why)
+			s->fst = *why;
 		s->fst.code = code;
 		if (reset && !s->c.closed && !s->conn_err) {
 			nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, s->c.sid,
@@ -530,13 +537,21 @@ static int32_t submit(struct gstream *s, const char *full_name)
 		NV("user-agent", "grpc-c-lazyrpc", 14),
 	};
 	nghttp2_data_provider prd = { .source.ptr = s, .read_callback = read_out };
+	struct lrpc__grpc_nvs block;
+	size_t n;
+	nghttp2_nv *all = lrpc__gcall_md_nv(&s->c, nv, sizeof(nv) / sizeof(nv[0]), &n,
+					    &block);
+	int32_t sid = all ? nghttp2_submit_request(s->ng, NULL, all, n, &prd, &s->c) :
+			    NGHTTP2_ERR_NOMEM;
 
-	return nghttp2_submit_request(s->ng, NULL, nv, sizeof(nv) / sizeof(nv[0]),
-				      &prd, &s->c);
+	free(all);
+	lrpc__grpc_nvs_free(&block);
+	return sid;
 }
 
 lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
 				 const char *full_name, lrpc_deadline deadline,
+				 const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st)
 {
 	struct gchan *g = ch->impl;
@@ -557,6 +572,7 @@ lrpc_code lrpc__grpc_stream_open(lrpc_channel *ch, uint32_t method_id,
 	s->base.deadline = deadline;
 	s->g = g;
 	s->c.grpc_status = -1;
+	lrpc__gcall_md_use(&s->c, opts);
 	s->wake = -1;
 	lrpc__grpc_msgq_init(&s->c.in, g->max_msg);
 	pthread_mutex_init(&s->mu, NULL);

@@ -212,13 +212,13 @@ static void top_release(lrpc_channel *c, struct lrpc__req_buf *rb)
 
 static lrpc_code top_stream_open(lrpc_channel *c, uint32_t method_id,
 				 const char *full_name,
-				 lrpc_deadline deadline,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st)
 {
 	lrpc_code code = LRPC_OK;
 	struct shm_chan *ch = lrpc__chan_use(c, deadline, &code, st);
 
-	(void)full_name;
+	(void)full_name, (void)opts; /* no stream_metadata yet */
 	if (!ch)
 		return code;
 	code = lrpc__chan_stream_open(ch, method_id, deadline, out, st);

@@ -232,7 +232,8 @@ static void conn_read(struct lrpc__sock_async *sa, struct aconn *k)
 				conn_close(sa, k, code, st.message);
 				return;
 			}
-			if (ret < 0 || !reply(k, &f, k->in + LRPC__FRAME_HDR)) {
+			/* A request's metadata flag has no place in a reply. */
+			if (ret < 0 || f.call_md || !reply(k, &f, k->in + LRPC__FRAME_HDR)) {
 				conn_close(sa, k, LRPC_INTERNAL, ret == -EMSGSIZE ?
 					   "reply exceeds the size limit" :
 					   "malformed reply frame");

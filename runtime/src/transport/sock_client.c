@@ -10,12 +10,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "transport/sock.h"
+#include "transport/sock_md.h"
 #include "transport/sock_pool.h"
 #include "wire/frame.h"
 
@@ -126,6 +128,34 @@ static lrpc_code io_fail(struct sock_conn *conn, int err,
 	return lrpc__status_from_errno(st, err, deadline, "waiting for the reply");
 }
 
+/* The request's metadata after its payload (wire/frame.h). */
+static lrpc_code put_md(struct sock_conn *conn, struct lrpc__frame *f,
+			lrpc_status *st)
+{
+	size_t n = lrpc__md_block_size(conn->rb.md, conn->rb.n_md);
+
+	if (conn_reserve(conn, f->body_len + n) < 0)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
+					 "out of memory for the request metadata");
+	lrpc__md_block_write(conn->rb.buf + f->body_len, conn->rb.md,
+			     conn->rb.n_md);
+	f->call_md = true;
+	f->md_len = (uint32_t)n;
+	f->body_len += (uint32_t)n;
+	return LRPC_OK;
+}
+
+/* A server before 0.5.0 refuses a frame with metadata as malformed. */
+static lrpc_code refused_md(const struct lrpc__frame *f, lrpc_status *st)
+{
+	char why[LRPC_STATUS_MSG_MAX];
+
+	snprintf(why, sizeof(why), "%s", st ? st->message : "");
+	return lrpc__status_fail(st, (lrpc_code)f->method_or_code,
+				 "%s (servers before 0.5.0 take no call metadata "
+				 "over unix:// and tcp://)", why);
+}
+
 static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 			     uint32_t method_id, size_t req_len,
 			     lrpc_deadline deadline, const unsigned char **rep,
@@ -141,16 +171,24 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 		.timeout_ns = deadline - now,
 	};
 	uint64_t id = f.call_id;
+	bool md = lrpc__sock_md_wanted(rb);
 	lrpc_code status;
 	size_t early = 0; /* reply body bytes read with the header */
+	size_t max = ch->max_msg + LRPC_STATUS_MSG_MAX, payload;
 	ssize_t got = 0;
 	int ret;
 
 	if (now >= deadline)
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline passed before the call was sent");
+	if (md) {
+		status = put_md(conn, &f, st);
+		if (status != LRPC_OK)
+			return status;
+		max += 2 * LRPC__MD_BLOCK_MAX;
+	}
 	lrpc__frame_put(conn->mem, &f);
-	ret = lrpc__sock_write_all(conn->fd, conn->mem, LRPC__FRAME_HDR + req_len,
+	ret = lrpc__sock_write_all(conn->fd, conn->mem, LRPC__FRAME_HDR + f.body_len,
 				   deadline);
 	/* A server that refuses a request (too big, say) answers with an
 	 * error frame and hangs up, maybe while we are still writing: look
@@ -163,7 +201,7 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	}
 	if (ret < 0)
 		return io_fail(conn, ret, deadline, st);
-	ret = lrpc__frame_get(conn->mem, ch->max_msg + LRPC_STATUS_MSG_MAX, &f);
+	ret = lrpc__frame_get(conn->mem, max, &f);
 	if (ret == -EMSGSIZE) {
 		conn->broken = true;
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
@@ -171,8 +209,8 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 					 f.body_len, ch->max_msg);
 	}
 	/* Call id 0 with an error: the server could not read our frame's id. */
-	if (ret < 0 || f.kind != LRPC__FRAME_CALL || (f.call_id != id &&
-			!(f.call_id == 0 && f.method_or_code != LRPC_OK))) {
+	if (ret < 0 || f.kind != LRPC__FRAME_CALL || f.call_md ||
+	    (f.call_id != id && !(f.call_id == 0 && f.method_or_code != LRPC_OK))) {
 		conn->broken = true;
 		return lrpc__status_fail(st, LRPC_INTERNAL,
 					 "malformed reply frame (%u bytes)", f.body_len);
@@ -194,12 +232,24 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 			      f.body_len - early, deadline);
 	if (got < 0)
 		return io_fail(conn, (int)got, deadline, st);
+	payload = f.body_len - f.msg_len;
+	/* The server's answer to a frame it could not read (id 0) has none. */
+	if (md && f.call_id == id) {
+		status = lrpc__sock_md_take_reply(&f, conn->rb.buf, rb->headers,
+						  rb->trailers, &payload, st);
+		if (status != LRPC_OK) {
+			conn->broken = true;
+			return status;
+		}
+	}
 	status = lrpc__status_from_peer(st, f.method_or_code,
 					(const char *)conn->rb.buf, f.msg_len);
+	if (md && f.call_id == 0 && status == LRPC_INVALID_ARGUMENT)
+		return refused_md(&f, st);
 	if (status != LRPC_OK)
 		return status;
 	*rep = conn->rb.buf + f.msg_len;
-	*rep_len = f.body_len - f.msg_len;
+	*rep_len = payload;
 	return LRPC_OK;
 }
 
@@ -239,11 +289,13 @@ static void sock_close(lrpc_channel *c)
 }
 
 static const struct lrpc__chan_ops sock_ops = {
+	.metadata = true,
 	.max_msg = sock_max_msg,
 	.acquire = sock_acquire,
 	.invoke = sock_invoke,
 	.release = sock_release,
 	.stream_open = lrpc__sock_stream_open,
+	.stream_metadata = true,
 	.start = lrpc__sock_async_start,
 	.abandon = lrpc__sock_async_abandon,
 	.close = sock_close,

@@ -46,7 +46,7 @@ void lrpc__sock_async_close(lrpc_channel *c);
 /* sock_stream_client.c: chan_ops.stream_open of the socket channels. */
 lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
 				 const char *full_name,
-				 lrpc_deadline deadline,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st);
 
 #endif

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "serve/dispatch.h"
+#include "transport/sock_md.h"
 #include "transport/sock_server.h"
 
 struct swork {
@@ -34,10 +35,12 @@ struct swork {
 	size_t held; /* what this call counts in its connection's held */
 };
 
-/* The room a call holds for its reply until the reply is known. */
-static size_t reply_reserve(const struct lrpc__host *h)
+/* The room a call holds for its reply until the reply is known (with
+ * response metadata, when its client reads that). */
+static size_t reply_reserve(const struct lrpc__host *h, bool md)
 {
-	return h->opts.max_msg_size + LRPC__FRAME_HDR + LRPC_STATUS_MSG_MAX;
+	return h->opts.max_msg_size + LRPC__FRAME_HDR + LRPC_STATUS_MSG_MAX +
+	       (md ? 2 * LRPC__MD_BLOCK_MAX : 0);
 }
 
 static void sconn_maybe_free(struct sconn *c)
@@ -180,7 +183,9 @@ static void work_cb(uv_work_t *req)
 	struct swork *w = req->data;
 	struct lrpc__host *h = w->conn->host;
 	lrpc_deadline now = lrpc_now(), deadline;
-	struct lrpc__reply rep;
+	size_t req_len = w->f.body_len - w->f.md_len;
+	struct lrpc__reply rep = { .len = 0 };
+	struct lrpc__md_set md = { 0 };
 	struct lrpc__arena arena;
 	unsigned char *out = NULL;
 
@@ -190,12 +195,22 @@ static void work_cb(uv_work_t *req)
 		   w->f.timeout_ns > INT64_MAX - now ? INT64_MAX :
 		   now + w->f.timeout_ns;
 	lrpc__arena_init(&arena);
-	lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
-			 w->f.body_len, deadline, h->opts.max_msg_size,
-			 frame_room, &out,
-			 &(struct lrpc__origin){ .cancel = &w->conn->gone, .peer = &w->conn->who },
-			 &rep);
-	lrpc__arena_destroy(&arena);
+	if (w->f.md_len && lrpc__md_set_from_block(&md, &arena, w->body + req_len,
+						   w->f.md_len) < 0) {
+		rep.code = LRPC_INVALID_ARGUMENT;
+		snprintf(rep.message, sizeof(rep.message),
+			 "request metadata (%u bytes) is malformed, refused or past %u bytes",
+			 w->f.md_len, LRPC_METADATA_MAX);
+		atomic_fetch_add(&h->stats.protocol_errors, 1);
+	} else {
+		lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
+				 req_len, deadline, h->opts.max_msg_size,
+				 frame_room, &out,
+				 &(struct lrpc__origin){ .cancel = &w->conn->gone,
+							 .peer = &w->conn->who,
+							 .md = md.v, .n_md = md.n },
+				 &rep);
+	}
 	if (rep.code == LRPC_OK) {
 		struct lrpc__frame f = {
 			.body_len = (uint32_t)rep.len,
@@ -210,6 +225,15 @@ static void work_cb(uv_work_t *req)
 		out = error_frame(w->f.call_id, rep.code, rep.message,
 				  &w->out_len);
 	}
+	/* Only a client that said it reads them gets headers and trailers
+	 * (wire/frame.h); they are in the arena until here. */
+	if (out && w->f.call_md && lrpc__sock_md_put_reply(&out, &w->out_len, &rep.md) < 0) {
+		free(out);
+		rep.code = LRPC_RESOURCE_EXHAUSTED;
+		out = error_frame(w->f.call_id, rep.code,
+				  "out of memory for the response metadata", &w->out_len);
+	}
+	lrpc__arena_destroy(&arena);
 	free(w->body);
 	w->body = out;
 	lrpc__count_call(h, rep.code);
@@ -291,15 +315,16 @@ void lrpc__sconn_reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	reject(c, call_id, code, message);
 }
 
-/* Is there room on @c for one more call with a @body_len request? One
+/* Is there room on @c for one more call with request frame @f? One
  * call is always let through, or a large one could never run. */
-static bool room_for(const struct sconn *c, size_t body_len)
+static bool room_for(const struct sconn *c, const struct lrpc__frame *f)
 {
 	const struct lrpc__host *h = c->host;
 
 	return !c->inflight ||
 	       (c->inflight < h->opts.max_pipelined &&
-		c->held + body_len + reply_reserve(h) <= h->conn_buffer);
+		c->held + f->body_len + reply_reserve(h, f->call_md) <=
+			h->conn_buffer);
 }
 
 /* Take the complete frames in the read buffer while there is room for
@@ -313,7 +338,8 @@ static bool take_frames(struct sconn *c)
 		struct lrpc__frame f;
 		struct swork *w;
 		char why[LRPC_STATUS_MSG_MAX];
-		int ret = lrpc__frame_get(c->rbuf + off, h->opts.max_msg_size, &f);
+		int ret = lrpc__frame_get_request(c->rbuf + off, h->opts.max_msg_size,
+						  &f);
 
 		if (ret == -EMSGSIZE) {
 			snprintf(why, sizeof(why),
@@ -337,7 +363,7 @@ static bool take_frames(struct sconn *c)
 			continue;
 		}
 		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len ||
-		    !room_for(c, f.body_len))
+		    !room_for(c, &f))
 			break;
 		w = calloc(1, sizeof(*w));
 		if (w)
@@ -352,7 +378,7 @@ static bool take_frames(struct sconn *c)
 		memcpy(w->body, c->rbuf + off + LRPC__FRAME_HDR, f.body_len);
 		w->f = f;
 		w->conn = c;
-		hold(c, w, f.body_len + reply_reserve(h));
+		hold(c, w, f.body_len + reply_reserve(h, f.call_md));
 		w->work.data = w;
 		w->write.data = w;
 		off += LRPC__FRAME_HDR + f.body_len;
@@ -425,7 +451,7 @@ static void sconn_pump(struct sconn *c)
 	/* A whole frame still here waits for room: read no further. A
 	 * partial one is read on, so the buffer holds one frame at most. */
 	room = !(c->rlen >= LRPC__FRAME_HDR &&
-		 lrpc__frame_get(c->rbuf, c->host->opts.max_msg_size, &f) == 0 &&
+		 lrpc__frame_get_request(c->rbuf, c->host->opts.max_msg_size, &f) == 0 &&
 		 c->rlen - LRPC__FRAME_HDR >= f.body_len);
 	if (room && !c->reading) {
 		if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "transport/sock.h"
+#include "transport/sock_md.h"
 #include "transport/sock_pool.h"
 #include "wire/frame.h"
 
@@ -55,6 +56,11 @@ struct cstream {
 	bool local_end; /* ended here: cancelled, deadline, lost, garbage */
 	bool end_read;  /* the reader has seen the end */
 	bool dirty;     /* bytes after the END: the connection is not reused */
+	/* The OPEN had LRPC__FRAME_CALL_MD: the END fills these (each may
+	 * be NULL), the caller's. */
+	bool md;
+	size_t md_open; /* the OPEN's body */
+	lrpc_metadata_list *headers, *trailers;
 	lrpc_code end_code;
 	char end_msg[LRPC_STATUS_MSG_MAX];
 	/* The reading thread's alone. */
@@ -64,6 +70,12 @@ struct cstream {
 	unsigned char *wbuf;
 	size_t wcap;
 };
+
+/* The largest frame body the server may send on \p s. */
+static size_t frame_max(const struct cstream *s)
+{
+	return s->ch->max_msg + LRPC_STATUS_MSG_MAX + (s->md ? 2 * LRPC__MD_BLOCK_MAX : 0);
+}
 
 static lrpc_code report(const struct cstream *s, lrpc_status *st)
 {
@@ -164,9 +176,16 @@ static void take(struct cstream *s, const struct lrpc__frame *f,
 		return;
 	case LRPC__FRAME_END: {
 		lrpc_status st;
+		size_t none;
 
 		s->end_code = lrpc__status_from_peer(&st, f->method_or_code,
 						     (const char *)body, f->msg_len);
+		/* Response metadata (wire/frame.h) before the end is told. */
+		if (s->md && lrpc__sock_md_take_reply(f, body, s->headers, s->trailers,
+						      &none, &st) != LRPC_OK) {
+			s->end_code = st.code;
+			s->dirty = true;
+		}
 		if (s->end_code == LRPC_OK)
 			s->end_msg[0] = '\0';
 		else
@@ -202,7 +221,7 @@ static void wait_input(struct cstream *s)
 	s->reading = true;
 	/* Room for one whole frame, whatever its size. */
 	if (s->rlen >= LRPC__FRAME_HDR &&
-	    lrpc__frame_get(s->rbuf, s->ch->max_msg + LRPC_STATUS_MSG_MAX, &f) == 0)
+	    lrpc__frame_get(s->rbuf, frame_max(s), &f) == 0)
 		need += LRPC__FRAME_HDR + f.body_len;
 	if (lrpc__buf_reserve(&s->rbuf, &s->rcap, s->rlen + need) < 0) {
 		s->reading = false;
@@ -229,8 +248,7 @@ static void wait_input(struct cstream *s)
 			s->dirty = true; /* nothing may follow an END */
 			break;
 		}
-		if (lrpc__frame_get(s->rbuf + off, s->ch->max_msg + LRPC_STATUS_MSG_MAX,
-				    &f) < 0) {
+		if (lrpc__frame_get(s->rbuf + off, frame_max(s), &f) < 0) {
 			protocol(s, "a malformed frame");
 			break;
 		}
@@ -432,13 +450,39 @@ static const struct lrpc__cstream_ops cstream_ops = {
 	.free = cs_free,
 };
 
+/* The OPEN frame into s->wbuf, with \p opts' request metadata when it
+ * sends some or wants some back (wire/frame.h). \return 0, -ENOMEM. */
+static int open_frame(struct cstream *s, uint32_t method_id, int64_t left,
+		      const lrpc_call_opts *opts)
+{
+	struct lrpc__frame f = { .kind = LRPC__FRAME_OPEN, .call_id = s->id,
+				 .method_or_code = method_id, .timeout_ns = left };
+	size_t n = 0;
+
+	s->md = opts && (opts->n_metadata || opts->headers || opts->trailers);
+	if (s->md) {
+		n = lrpc__md_block_size(opts->metadata, opts->n_metadata);
+		s->headers = opts->headers;
+		s->trailers = opts->trailers;
+		f.call_md = true;
+		f.md_len = f.body_len = (uint32_t)n;
+	}
+	if (lrpc__buf_reserve(&s->wbuf, &s->wcap, LRPC__FRAME_HDR + n) < 0)
+		return -ENOMEM;
+	lrpc__frame_put(s->wbuf, &f);
+	if (n)
+		lrpc__md_block_write(s->wbuf + LRPC__FRAME_HDR, opts->metadata,
+				     opts->n_metadata);
+	s->md_open = n;
+	return 0;
+}
+
 lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
 				 const char *full_name,
-				 lrpc_deadline deadline,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st)
 {
 	struct sock_chan *ch = c->impl;
-	unsigned char hdr[LRPC__FRAME_HDR];
 	lrpc_deadline now = lrpc_now();
 	pthread_condattr_t ca;
 	struct sock_conn *conn;
@@ -470,12 +514,12 @@ lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	lrpc__frame_put(hdr, &(struct lrpc__frame){
-		.kind = LRPC__FRAME_OPEN, .call_id = s->id,
-		.method_or_code = method_id, .timeout_ns = deadline - now });
+	ret = open_frame(s, method_id, deadline - now, opts);
 	/* The server's answer (an END if it refuses) comes with the first
 	 * read or the first write that waits for credit. */
-	ret = lrpc__sock_write_all(s->fd, hdr, sizeof(hdr), deadline);
+	if (ret == 0)
+		ret = lrpc__sock_write_all(s->fd, s->wbuf, LRPC__FRAME_HDR + s->md_open,
+					   deadline);
 	if (ret < 0) {
 		code = lrpc__status_from_errno(st, ret, deadline, "opening a stream");
 		s->local_end = true;

@@ -24,6 +24,7 @@
 
 #include "serve/stream.h"
 #include "transport/sock_server.h"
+#include "wire/md_block.h"
 
 /* A message from the client, queued for the handler. */
 struct smsg {
@@ -53,6 +54,11 @@ struct sstream {
 	uint64_t id;
 	uint32_t method_id;
 	lrpc_deadline deadline;
+	/* Its OPEN had LRPC__FRAME_CALL_MD: the request block (md_len bytes,
+	 * ours), and the END carries the response metadata. */
+	bool md;
+	unsigned char *md_in;
+	uint32_t md_len;
 	uv_async_t async;
 	/* Loop thread only. */
 	unsigned int in_msgs; /* received and not credited back */
@@ -89,19 +95,28 @@ static struct sout *sout_new(struct sstream *s, enum lrpc__frame_kind kind,
 	return o;
 }
 
-/* An END frame with @code and @message. */
+/* An END frame with @code and @message, and @md's blocks (NULL: none). */
 static struct sout *end_frame(struct sstream *s, uint64_t id, lrpc_code code,
-			      const char *message)
+			      const char *message, const struct lrpc__md_out *md)
 {
 	size_t n = strnlen(message, LRPC_STATUS_MSG_MAX - 1);
-	struct sout *o = sout_new(s, LRPC__FRAME_END, id, n);
+	size_t hl = md ? lrpc__md_block_size(md->headers.v, md->headers.n) : 0;
+	size_t tl = md ? lrpc__md_block_size(md->trailers.v, md->trailers.n) : 0;
+	struct sout *o = sout_new(s, LRPC__FRAME_END, id, n + hl + tl);
 
 	if (!o)
 		return NULL;
 	lrpc__frame_put(o->frame, &(struct lrpc__frame){
-		.kind = LRPC__FRAME_END, .call_id = id, .body_len = (uint32_t)n,
-		.method_or_code = (uint32_t)code, .msg_len = (uint32_t)n });
+		.kind = LRPC__FRAME_END, .call_id = id, .body_len = (uint32_t)(n + hl + tl),
+		.method_or_code = (uint32_t)code, .msg_len = (uint32_t)n,
+		.timeout_ns = (int64_t)((uint64_t)tl << 32 | hl) });
 	memcpy(o->frame + LRPC__FRAME_HDR, message, n);
+	if (md) {
+		lrpc__md_block_write(o->frame + LRPC__FRAME_HDR + n, md->headers.v,
+				     md->headers.n);
+		lrpc__md_block_write(o->frame + LRPC__FRAME_HDR + n + hl, md->trailers.v,
+				     md->trailers.n);
+	}
 	return o;
 }
 
@@ -275,18 +290,29 @@ static void *stream_thread(void *arg)
 {
 	struct sstream *s = arg;
 	char message[LRPC_STATUS_MSG_MAX];
+	struct lrpc__md_set md = { 0 };
 	struct lrpc__arena arena;
 	lrpc_code code;
 	struct sout *o;
 
 	lrpc__arena_init(&arena);
-	code = lrpc__serve_stream(&s->host->registry, &arena, s->method_id,
-				  s->deadline,
-				  &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &s->who },
-				  &s->ss, message);
-	lrpc__arena_destroy(&arena);
+	if (s->md_len && lrpc__md_set_from_block(&md, &arena, s->md_in, s->md_len) < 0) {
+		code = LRPC_INVALID_ARGUMENT;
+		snprintf(message, sizeof(message), "request metadata (%u bytes) is "
+			 "malformed, refused or past %u bytes", s->md_len, LRPC_METADATA_MAX);
+		atomic_fetch_add(&s->host->stats.protocol_errors, 1);
+	} else {
+		code = lrpc__serve_stream(&s->host->registry, &arena, s->method_id,
+					  s->deadline,
+					  &(struct lrpc__origin){ .cancel = &s->cancel,
+								  .peer = &s->who,
+								  .md = md.v, .n_md = md.n },
+					  &s->ss, message);
+	}
 	lrpc__count_call(s->host, code);
-	o = end_frame(s, s->id, code, message);
+	/* The handler's metadata is in the arena until here. */
+	o = end_frame(s, s->id, code, message, s->md ? &s->ss.md : NULL);
+	lrpc__arena_destroy(&arena);
 	pthread_mutex_lock(&s->lock);
 	if (s->cur) {
 		free(s->cur);
@@ -332,6 +358,7 @@ static void on_async_closed(uv_handle_t *h)
 	}
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
+	free(s->md_in);
 	free(s);
 	lrpc__sconn_done(c);
 }
@@ -435,14 +462,15 @@ static struct sstream *find(struct sconn *c, uint64_t id)
 static void refuse(struct sconn *c, uint64_t id, lrpc_code code,
 		   const char *message)
 {
-	struct sout *o = end_frame(NULL, id, code, message);
+	struct sout *o = end_frame(NULL, id, code, message, NULL);
 
 	if (o)
 		out_write(c, o);
 	lrpc__count_call(c->host, code);
 }
 
-static void stream_open(struct sconn *c, const struct lrpc__frame *f)
+static void stream_open(struct sconn *c, const struct lrpc__frame *f,
+			const unsigned char *body)
 {
 	struct lrpc__host *h = c->host;
 	lrpc_deadline now = lrpc_now();
@@ -474,6 +502,15 @@ static void stream_open(struct sconn *c, const struct lrpc__frame *f)
 	s->host = h;
 	s->id = f->call_id;
 	s->method_id = f->method_or_code;
+	s->md = f->call_md;
+	s->md_len = f->md_len;
+	if (s->md_len && !(s->md_in = malloc(s->md_len))) {
+		free(s);
+		refuse(c, f->call_id, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (s->md_len)
+		memcpy(s->md_in, body, s->md_len);
 	/* Time left, not a clock reading, as for calls (sock_server.c). */
 	s->deadline = f->timeout_ns <= 0 ? now :
 		      f->timeout_ns > INT64_MAX - now ? INT64_MAX :
@@ -493,7 +530,7 @@ static void stream_open(struct sconn *c, const struct lrpc__frame *f)
 	if (lrpc__thread_start(&t, stream_thread, s, true) < 0) {
 		/* As if its handler had returned at once. */
 		struct sout *o = end_frame(s, s->id, LRPC_RESOURCE_EXHAUSTED,
-					   "no thread for the stream");
+					   "no thread for the stream", NULL);
 
 		pthread_mutex_lock(&s->lock);
 		s->done = true;
@@ -560,7 +597,7 @@ bool lrpc__sstream_frame(struct sconn *c, const struct lrpc__frame *f,
 			return false;
 		}
 		if (!c->peer.draining)
-			stream_open(c, f);
+			stream_open(c, f, body);
 		else
 			refuse(c, f->call_id, LRPC_UNAVAILABLE, "server is stopping");
 		return true;

@@ -100,11 +100,17 @@ struct lrpc__chan_ops {
 	/* Open a stream on \p method_id, holding one call context (a lane,
 	 * a connection) until its free; blocks at most until \p deadline for
 	 * one. \p full_name ("/pkg.Svc/Method") for transports that name
-	 * methods on the wire. NULL: this transport carries no streams. */
+	 * methods on the wire. NULL: this transport carries no streams.
+	 * \p opts (NULL: none; checked) only where stream_metadata: its
+	 * metadata is sent with the open, its lists (kept until free) are
+	 * filled once the stream ends, before the end is reported. */
 	lrpc_code (*stream_open)(lrpc_channel *ch, uint32_t method_id,
 				 const char *full_name,
-				 lrpc_deadline deadline,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st);
+	/* Does stream_open carry opts? Else the stream layer refuses
+	 * request metadata and leaves the lists empty. */
+	bool stream_metadata;
 	/*
 	 * Asynchronous calls (client/pending.h). start: take the call \p p
 	 * (its request in p->req) and send it without blocking on the server
