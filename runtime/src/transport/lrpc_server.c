@@ -292,6 +292,21 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 		*buf = uv_buf_init((char *)conn->hello, sizeof(conn->hello));
 }
 
+/* An admitted client in the counters, or (\p undo) one whose welcome
+ * could not be sent after all. */
+static void count_client(struct lrpc__host *host, bool undo)
+{
+	if (undo) {
+		atomic_fetch_sub(&host->stats.clients_accepted, 1);
+		atomic_fetch_sub(&host->stats.clients_active, 1);
+		atomic_fetch_sub(&host->active[LRPC__SCHEME_LRPC], 1);
+		return;
+	}
+	atomic_fetch_add(&host->stats.clients_accepted, 1);
+	atomic_fetch_add(&host->stats.clients_active, 1);
+	atomic_fetch_add(&host->active[LRPC__SCHEME_LRPC], 1);
+}
+
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *conn = s->data;
@@ -327,17 +342,20 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	uv_timer_stop(&conn->hello_timer);
 	status = admit(conn, &w, why);
-	if (send_welcome(conn, w, status, why) < 0 && status == 0)
+	/* Counted before the welcome goes: a client's first call (a Stats
+	 * call, say) may be served before this thread runs again. */
+	if (status == 0)
+		count_client(host, false);
+	if (send_welcome(conn, w, status, why) < 0 && status == 0) {
+		count_client(host, true);
 		status = EPIPE;
+	}
 	if (status) {
 		atomic_fetch_add(&host->stats.clients_rejected, 1);
 		conn_close(conn);
 		return;
 	}
 	conn->welcomed = true;
-	atomic_fetch_add(&host->stats.clients_accepted, 1);
-	atomic_fetch_add(&host->stats.clients_active, 1);
-	atomic_fetch_add(&host->active[LRPC__SCHEME_LRPC], 1);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
