@@ -122,7 +122,8 @@ static void bad_input(void)
 	CHECK_ERR(ioctl(rpal_fd, RPAL_IOC_EXEC_SLOT, 1UL << 32 | 1), EINVAL);
 	/* Nothing was marked: a plain exec (checked below) stays plain. */
 	CHECK(ioctl(rpal_fd, RPAL_IOC_GET_SLOT) == 0);
-	CHECK_ERR(ioctl(rpal_fd, _IO(RPAL_IOC_MAGIC, 14)), ENOTTY);
+	/* The first number no ioctl of /dev/rpal uses. */
+	CHECK_ERR(ioctl(rpal_fd, _IO(RPAL_IOC_MAGIC, 16)), ENOTTY);
 }
 
 static void inside(void)

@@ -30,7 +30,8 @@
  *                registered in the role the ioctl needs
  *   EEXIST       the process is already a service, the service is
  *                already requested, or its slot already imported
- *   EBUSY        the thread is already registered
+ *   EBUSY        the thread is already registered; a wait of a receiver
+ *                whose handler a user-mode call still runs
  *   EACCES       no live service has this key that the caller may request
  *   ENOENT       release of a service that was not requested
  *   EPERM        call to a service that was not requested
@@ -47,7 +48,9 @@
  *   EDQUOT       the user already holds RPAL_SLOTS_PER_USER slots
  *   ENXIO        share or import: the peer has no slot
  *   EOPNOTSUPP   import: either mm has MMU notifiers (KVM, SVA, ...), or
- *                the kernel runs with 5-level paging
+ *                the kernel runs with 5-level paging; user-mode calls: no
+ *                FSGSBASE, or no stub in the caller's vDSO
+ *   ENOPROTOOPT  the receiver is not armed for user-mode calls
  *
  * Slots. A process may live in a slot of its own: one 512 GiB region,
  * 512 GiB-aligned (one top-level page-table entry with 4-level paging, one
@@ -79,6 +82,13 @@
  * get_user_pages() (O_DIRECT, vmsplice, ...) of an
  * imported address fails with EFAULT. Imports last until either mm goes;
  * a fork child imports nothing.
+ *
+ * User-mode calls. A sender that imports a receiver's slot may run the
+ * receiver's handler on its own thread without entering the kernel,
+ * through __vdso_rpal_call() in the vDSO (see struct rpal_uctx). Until
+ * the kernel switches lazily on kernel entry, code run that way enters
+ * the kernel as the sender: its system calls, faults and signals are
+ * the sender thread's.
  */
 #ifndef _UAPI_LINUX_RPAL_H
 #define _UAPI_LINUX_RPAL_H
@@ -98,9 +108,11 @@
 
 /*
  * Receiver states. WAIT: asleep in RPAL_IOC_WAIT, callable. CALL: a sender
- * owns the receiver and is waking it. KERNEL_RET: the call has been handed
- * to the receiver; the runtime may store RUNNING. READY is no longer
- * written. LAZY_SWITCH is reserved for the user-mode call of a later stage.
+ * owns the receiver and is waking it, or runs its handler in a user-mode
+ * call. KERNEL_RET: the call has been handed to the receiver; the runtime
+ * may store RUNNING. READY is no longer written. LAZY_SWITCH is reserved
+ * for the lazy switch of a later stage. In a user-mode call the sender's
+ * word is CALL with the receiver's service and receiver id in the id bits.
  */
 enum rpal_receiver_state {
 	RPAL_RECEIVER_RUNNING		= 0,
@@ -161,6 +173,51 @@ struct rpal_call {
 	__s64 timeout_ns;
 };
 
+/*
+ * The call context of a thread that makes or serves user-mode calls: the
+ * context registered with RPAL_IOC_REGISTER_*, all in one page.
+ *
+ * A receiver fills in rip (its handler), rsp (the top of a stack for it),
+ * fsbase (its TLS), mxcsr, fpucw and rseq, then arms it with
+ * RPAL_IOC_UCALL_ARM, which checks them and writes ids; it then waits in
+ * RPAL_IOC_WAIT as for a kernel call. A sender sets rseq and learns the
+ * receiver's context from RPAL_IOC_UCALL_LOOKUP, which writes the
+ * sender's ids. __vdso_rpal_call(self, recv, arg) then saves the
+ * sender's rsp, rbx, rbp, r12-r15, fsbase, MXCSR and x87 control word in
+ * self, moves recv's word WAIT -> CALL (with self's ids) and self's word
+ * to CALL (with recv's ids), copies the sender's rseq cpu ids into the
+ * receiver's rseq area, loads recv's MXCSR, control word and fsbase and
+ * calls handler(recv, arg) on recv's stack. When it returns, the stub
+ * loads self's saved context, stores the return value in self->arg,
+ * moves recv's word back to WAIT and self's to RUNNING, and returns 0.
+ * It fails with nothing changed: EBUSY (self is in a call), EINVAL (recv
+ * is not armed) or EAGAIN (recv is not in WAIT: busy, running, gone).
+ * The handler's caller ids are in recv's word, its caller in peer.
+ */
+struct rpal_uctx {
+	__u32 state;
+	__u32 ids;	/* written by the kernel: service id << 24 | id << 8 */
+	__u64 peer;	/* in a call: the other side's context */
+	__u64 arg;	/* receiver: the argument; sender: the reply */
+	__u64 rseq;	/* this thread's struct rseq, or 0 */
+	__u64 rip;	/* receiver: the handler; sender: unused */
+	__u64 rsp;
+	__u64 fsbase;
+	__u64 rbx, rbp, r12, r13, r14, r15;
+	__u32 mxcsr;
+	__u16 fpucw;
+	__u16 reserved0;
+	__u64 reserved[2];
+};
+
+/* RPAL_IOC_UCALL_LOOKUP, in: service and receiver id; out: the rest. */
+struct rpal_ucall_lookup {
+	__u32 service_id;
+	__u32 receiver_id;
+	__u64 ctx;	/* the receiver's struct rpal_uctx */
+	__u64 entry;	/* __vdso_rpal_call() in the caller's vDSO */
+};
+
 #define RPAL_SLOT_SHIFT		39
 #define RPAL_SLOT_SIZE		(1ULL << RPAL_SLOT_SHIFT)
 #define RPAL_NR_SLOTS		64
@@ -189,5 +246,13 @@ struct rpal_call {
 /* The argument is a service id; IMPORT returns the slot it mapped. */
 #define RPAL_IOC_SHARE_SLOT		_IO(RPAL_IOC_MAGIC, 12)
 #define RPAL_IOC_IMPORT_SLOT		_IO(RPAL_IOC_MAGIC, 13)
+/*
+ * User-mode calls. ARM: the calling receiver takes them (EINVAL: bad
+ * context or no slot; EOPNOTSUPP: no FSGSBASE or no stub in the vDSO).
+ * LOOKUP: a sender finds a receiver (EPERM: not requested; ESRCH: no
+ * such receiver; ENOPROTOOPT: not armed; ENXIO: its slot not imported).
+ */
+#define RPAL_IOC_UCALL_ARM		_IO(RPAL_IOC_MAGIC, 14)
+#define RPAL_IOC_UCALL_LOOKUP		_IOWR(RPAL_IOC_MAGIC, 15, struct rpal_ucall_lookup)
 
 #endif /* _UAPI_LINUX_RPAL_H */
