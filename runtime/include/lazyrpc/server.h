@@ -133,8 +133,9 @@ LRPC_API int lrpc_server_on_free(lrpc_server *srv, void (*fn)(void *arg),
  * has returned. For what clients should see before the server goes: a
  * health service sends NOT_SERVING there. Called once each, in order of
  * registration, on a thread of the server's own (neither the caller of
- * lrpc_server_stop() nor a handler's); \p fn may block for a bounded
- * time, and the stop waits for it. Not called if this fails, nor for a
+ * lrpc_server_stop() nor a handler's, nor libuv's pool); \p fn may
+ * block for a bounded time, and the stop waits for it. If no thread can
+ * be made for them, the stop goes on without the hooks. Not called if this fails, nor for a
  * server never stopped. Only before lrpc_server_start(). Since 0.5.0.
  * \return 0, -EINVAL (NULL argument), -EBUSY (already started), -ENOMEM.
  */

@@ -33,8 +33,13 @@ struct lrpc_server {
 		void *arg;
 	} *on_free, *on_stop;
 	size_t non_free, non_stop;
-	/* Runs the on_stop hooks off the loop, which goes on serving. */
-	uv_work_t stop_work;
+	/* The on_stop hooks run on a thread of their own, off the loop
+	 * (which goes on carrying what they send) and off libuv's pool
+	 * (where socket handlers may hold every thread); it says when done
+	 * through hooks_done. */
+	pthread_t hooks_thread;
+	bool hooks_started;
+	uv_async_t hooks_done;
 };
 
 #define DEFAULT_MAX_CLIENTS 64
@@ -76,25 +81,29 @@ static void on_reap(uv_async_t *async)
 	lrpc__host_reap(async->data);
 }
 
-/* A thread of the loop's pool: the hooks may block (a health service
- * waits for its Watch streams to send NOT_SERVING), and the loop must go
- * on carrying what they send meanwhile. */
-static void run_stop_hooks(uv_work_t *work)
+/* Let calls in progress finish and reply, then close. */
+static void drain(lrpc_server *srv)
 {
-	lrpc_server *srv = work->data;
+	lrpc__host_drain(&srv->host);
+	lrpc__host_reap(&srv->host);
+}
+
+/* The hooks may block (a health service waits for its Watch streams to
+ * send NOT_SERVING). */
+static void *run_stop_hooks(void *arg)
+{
+	lrpc_server *srv = arg;
 
 	for (size_t i = 0; i < srv->non_stop; i++)
 		srv->on_stop[i].fn(srv->on_stop[i].arg);
+	uv_async_send(&srv->hooks_done);
+	return NULL;
 }
 
-/* Let calls in progress finish and reply, then close. */
-static void drain(uv_work_t *work, int status)
+static void on_hooks_done(uv_async_t *async)
 {
-	lrpc_server *srv = work->data;
-
-	(void)status;
-	lrpc__host_drain(&srv->host);
-	lrpc__host_reap(&srv->host);
+	uv_close((uv_handle_t *)async, NULL);
+	drain(async->data);
 }
 
 /* Stop accepting; once the on_stop hooks are done, drain. */
@@ -105,10 +114,17 @@ static void on_stop(uv_async_t *async)
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
 		uv_close(&srv->listeners[i].h.handle, NULL);
 	uv_close((uv_handle_t *)async, NULL);
-	srv->stop_work.data = srv;
-	if (!srv->non_stop ||
-	    uv_queue_work(&srv->host.loop, &srv->stop_work, run_stop_hooks, drain) < 0)
-		drain(&srv->stop_work, 0);
+	if (srv->non_stop) {
+		uv_async_init(&srv->host.loop, &srv->hooks_done, on_hooks_done);
+		srv->hooks_done.data = srv;
+		if (lrpc__thread_start(&srv->hooks_thread, run_stop_hooks, srv, false) == 0) {
+			srv->hooks_started = true;
+			return;
+		}
+		/* No thread for them: the stop goes on without. */
+		uv_close((uv_handle_t *)&srv->hooks_done, NULL);
+	}
+	drain(srv);
 }
 
 int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
@@ -393,6 +409,8 @@ void lrpc_server_free(lrpc_server *srv)
 	/* Receivers drop their connection references last thing; the loop
 	 * runs once more to finish closing what they released. */
 	uv_run(&srv->host.loop, UV_RUN_DEFAULT);
+	if (srv->hooks_started)
+		pthread_join(srv->hooks_thread, NULL);
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
 		lrpc__listen_unclaim(&srv->listeners[i]);
 	uv_loop_close(&srv->host.loop);
