@@ -7,7 +7,7 @@
  * does), listed in the health while it lasts, and waits in
  * lrpc_server_stream_wait(): a set or clear wakes every Watch listed, and
  * the transport ends the wait when the client cancels or goes or the
- * server stops, so a Watch ends at once then.
+ * server stops, so a Watch ends at once then (after NOT_SERVING, below).
  *
  * A stop first runs the server's on_stop hooks, then drains: ours sets
  * every status NOT_SERVING, wakes every Watch, and waits (a bounded time:
@@ -18,10 +18,10 @@
  * status, so no SERVING is seen after the stop began.
  */
 #include <errno.h>
-#include <time.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lazyrpc/std.h>
 
