@@ -272,10 +272,12 @@ def reflection_stream_goes_on(cl):
 
 
 def watch_ends_at_stop(server, cl):
-    """A Watch without deadline must not hold up the server's stop."""
+    """A Watch without deadline must not hold up the server's stop, and
+    sees NOT_SERVING before its end, as gRPC's own servers send."""
     w = cl.watch(cl.health_req(""))
     assert next(w).status == cl.status("SERVING")
     server.send_signal(signal.SIGTERM)
+    assert next(w).status == cl.status("NOT_SERVING")
     try:
         next(w)
         raise AssertionError("the watch went on after the stop")

@@ -5,6 +5,7 @@
  * (lazyrpc's client streams); tests/grpc/std_services.py does the same
  * with Python's gRPC as the client.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,28 +244,132 @@ START_TEST(watch_follows_changes)
 }
 END_TEST
 
-/* A watch without end of its own must not hold up the server's stop. */
+/* A watch without end of its own must not hold up the server's stop, and
+ * sees the server go (NOT_SERVING) before its end, as gRPC's clients and
+ * load balancers expect; a Check after that is never SERVING again. Each
+ * watch has a connection of its own: over unix:// and tcp:// a client that
+ * sends once the drain stopped reading (a window update, a call) may be
+ * reset, and lose what was sent to it on that connection. */
 START_TEST(watch_ends_at_stop)
 {
 	struct peer srv;
-	lrpc_channel *ch;
-	lrpc_stream *s;
+	lrpc_channel *ch, *ch2;
+	lrpc_stream *s, *named;
 	health_rep *rep = NULL;
 	lrpc_status st;
 	lrpc_code code;
+	int status = -1;
 
 	start(&srv);
 	ch = h_open(&srv);
 	s = watch(ch, "", lrpc_deadline_after_ms(10 * DEADLINE_MS));
 	ck_assert_int_eq(next_status(s), LRPC_HEALTH_SERVING);
+	ch2 = h_open(&srv);
+	named = watch(ch2, "lrpcstd.Catalog", lrpc_deadline_after_ms(10 * DEADLINE_MS));
+	ck_assert_int_eq(next_status(named), LRPC_HEALTH_SERVING);
 	kill(srv.pid, SIGTERM);
+	ck_assert_int_eq(next_status(s), LRPC_HEALTH_NOT_SERVING);
+	ck_assert_int_eq(next_status(named), LRPC_HEALTH_NOT_SERVING);
+	/* The drain may have refused it by now: UNAVAILABLE then. */
+	code = check(ch, "", &status);
+	ck_assert_msg(code == LRPC_UNAVAILABLE ||
+		      (code == LRPC_OK && status == LRPC_HEALTH_NOT_SERVING),
+		      "check during stop: %s, status %d", lrpc_code_name(code), status);
 	code = grpc__health__v1__health__watch__read(s, &rep, &st);
 	ck_assert_msg(code == LRPC_CANCELLED || code == LRPC_UNAVAILABLE,
 		      "watch after stop: %s %s", lrpc_code_name(code), st.message);
 	ck_assert_ptr_null(rep);
+	code = grpc__health__v1__health__watch__read(named, &rep, &st);
+	ck_assert_msg(code == LRPC_CANCELLED || code == LRPC_UNAVAILABLE,
+		      "named watch after stop: %s %s", lrpc_code_name(code), st.message);
+	ck_assert_ptr_null(rep);
 	ck_assert(h_expect(&srv, "stopped", DEADLINE_MS));
 	ck_assert_int_eq(h_wait(&srv, DEADLINE_MS), 0);
+	lrpc_stream_free(named);
 	lrpc_stream_free(s);
+	lrpc_channel_close(ch2);
+	lrpc_channel_close(ch);
+}
+END_TEST
+
+/* Checks on a channel of their own, racing the stop. */
+struct checker {
+	lrpc_channel *ch;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int done;     /* Checks answered */
+	unsigned int serving;  /* of them SERVING, after the first that was not */
+	lrpc_code last;        /* the code that ended the run */
+	int last_status;
+};
+
+static void *check_loop(void *arg)
+{
+	struct checker *k = arg;
+	bool gone = false;
+
+	for (;;) {
+		int status = -1;
+		lrpc_code code = check(k->ch, "", &status);
+
+		pthread_mutex_lock(&k->lock);
+		k->done++;
+		if (code == LRPC_OK && status == LRPC_HEALTH_SERVING && gone)
+			k->serving++;
+		if (code != LRPC_OK || status != LRPC_HEALTH_SERVING)
+			gone = true;
+		k->last = code;
+		k->last_status = status;
+		pthread_cond_broadcast(&k->cond);
+		pthread_mutex_unlock(&k->lock);
+		if (code != LRPC_OK)
+			return NULL;
+	}
+}
+
+/* Once a Check was not SERVING, none is; one that a Watch's NOT_SERVING
+ * came before is not SERVING either; and the run ends UNAVAILABLE (the
+ * drain refused it, or the server had gone). */
+START_TEST(check_races_stop)
+{
+	struct checker k = { .last = LRPC_OK };
+	struct peer srv;
+	lrpc_channel *ch;
+	lrpc_stream *s;
+	pthread_t t;
+	unsigned int before;
+
+	start(&srv);
+	ch = h_open(&srv);
+	k.ch = h_open(&srv);
+	pthread_mutex_init(&k.lock, NULL);
+	pthread_cond_init(&k.cond, NULL);
+	s = watch(ch, "", lrpc_deadline_after_ms(10 * DEADLINE_MS));
+	ck_assert_int_eq(next_status(s), LRPC_HEALTH_SERVING);
+	ck_assert_int_eq(pthread_create(&t, NULL, check_loop, &k), 0);
+	pthread_mutex_lock(&k.lock);
+	while (k.done == 0)
+		pthread_cond_wait(&k.cond, &k.lock);
+	pthread_mutex_unlock(&k.lock);
+	kill(srv.pid, SIGTERM);
+	ck_assert_int_eq(next_status(s), LRPC_HEALTH_NOT_SERVING);
+	/* The stop has begun: the next Check to start is not SERVING. */
+	pthread_mutex_lock(&k.lock);
+	before = k.done;
+	while (k.done < before + 2 && k.last == LRPC_OK)
+		pthread_cond_wait(&k.cond, &k.lock);
+	ck_assert_msg(k.last != LRPC_OK || k.last_status == LRPC_HEALTH_NOT_SERVING,
+		      "check after NOT_SERVING: status %d", k.last_status);
+	pthread_mutex_unlock(&k.lock);
+	ck_assert(h_expect(&srv, "stopped", DEADLINE_MS));
+	ck_assert_int_eq(h_wait(&srv, DEADLINE_MS), 0);
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(k.serving, 0);
+	ck_assert_msg(k.last == LRPC_UNAVAILABLE, "checks ended %s", lrpc_code_name(k.last));
+	pthread_cond_destroy(&k.cond);
+	pthread_mutex_destroy(&k.lock);
+	lrpc_stream_free(s);
+	lrpc_channel_close(k.ch);
 	lrpc_channel_close(ch);
 }
 END_TEST
@@ -573,7 +678,7 @@ END_TEST
 int main(void)
 {
 	const TTest *const all[] = {
-		check_statuses, watch_follows_changes, watch_ends_at_stop,
+		check_statuses, watch_follows_changes, watch_ends_at_stop, check_races_stop,
 		reflection_list_services, reflection_v1alpha_list_services,
 		reflection_files_and_symbols, reflection_v1alpha_describes_itself,
 		stats_count_calls,

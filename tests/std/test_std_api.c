@@ -2,7 +2,7 @@
 /*
  * lazyrpc-std's setup calls and the server hooks they stand on, in one
  * process: what each returns for bad arguments, twice, and after start;
- * lrpc_server_service() and lrpc_server_on_free().
+ * lrpc_server_service(), lrpc_server_on_free() and lrpc_server_on_stop().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <lazyrpc/std.h>
 
 #include "catalog.lrpc.h"
+#include "grpc/health/v1/health.lrpc.h"
 #include "check_main.h"
 
 START_TEST(health_arguments)
@@ -116,4 +117,91 @@ START_TEST(server_hooks)
 }
 END_TEST
 
-CHECK_MAIN("std_api", 60, health_arguments, reflection_twice, stats_twice, server_hooks)
+/* What the on_stop hooks see: the server's connections still carry
+ * calls; health answers NOT_SERVING from lrpc_server_stop() on, before its
+ * own hook has set it so. */
+struct stop_seen {
+	lrpc_server *srv;
+	lrpc_channel *ch;
+	int order[3], n;
+	bool stopping[2];
+	int status[2];
+};
+
+static struct stop_seen seen;
+
+static int check_now(lrpc_channel *ch)
+{
+	Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+	Grpc__Health__V1__HealthCheckResponse *rep = NULL;
+	int status;
+
+	req.service = (char *)"";
+	if (grpc__health__v1__health__check__call(ch, &req, &rep,
+						  lrpc_deadline_after_ms(30000), NULL) != LRPC_OK)
+		return -1;
+	status = rep->status;
+	grpc__health__v1__health_check_response__free_unpacked(rep, NULL);
+	return status;
+}
+
+static void note_stop(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+
+	seen.order[seen.n++] = i;
+	seen.stopping[i] = lrpc_server_stopping(seen.srv);
+	seen.status[i] = check_now(seen.ch);
+}
+
+static void note_stop_free(void *arg)
+{
+	seen.order[seen.n++] = (int)(intptr_t)arg;
+}
+
+START_TEST(stop_hooks)
+{
+	static const Lrpcstd__Catalog_Handlers catalog = { 0 };
+	char uri[128], dir[] = "/tmp/lrpc-std-api-XXXXXX";
+	lrpc_server *srv;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(uri, sizeof(uri), "unix://%s/s.sock", dir);
+	ck_assert_int_eq(lrpc_server_on_stop(NULL, note_stop, NULL), -EINVAL);
+	ck_assert(!lrpc_server_stopping(NULL));
+	ck_assert_int_eq(lrpc_server_new(NULL, &srv), 0);
+	seen.srv = srv;
+	ck_assert_int_eq(lrpc_server_on_stop(srv, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(lrpc_server_on_free(srv, note_stop_free, (void *)2), 0);
+	ck_assert_int_eq(lrpc_server_on_stop(srv, note_stop, (void *)0), 0);
+	ck_assert_int_eq(lrpcstd__catalog__register(srv, &catalog, NULL), 0);
+	ck_assert_int_eq(lrpc_server_add_health(srv, NULL), 0);
+	ck_assert_int_eq(lrpc_server_on_stop(srv, note_stop, (void *)1), 0);
+	ck_assert_int_eq(lrpc_server_listen(srv, uri), 0);
+	ck_assert_int_eq(lrpc_server_start(srv), 0);
+	ck_assert_int_eq(lrpc_server_on_stop(srv, note_stop, (void *)1), -EBUSY);
+	ck_assert(!lrpc_server_stopping(srv));
+	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &seen.ch), 0);
+	ck_assert_int_eq(check_now(seen.ch), LRPC_HEALTH_SERVING);
+	lrpc_server_stop(srv);
+	ck_assert(lrpc_server_stopping(srv));
+	lrpc_server_run(srv);
+	/* In order of registration, before the drain, and before on_free. */
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_int_eq(seen.order[0], 0);
+	ck_assert_int_eq(seen.order[1], 1);
+	ck_assert(seen.stopping[0] && seen.stopping[1]);
+	ck_assert_int_eq(seen.status[0], LRPC_HEALTH_NOT_SERVING);
+	ck_assert_int_eq(seen.status[1], LRPC_HEALTH_NOT_SERVING);
+	/* Drained since: the connection no longer takes calls. */
+	ck_assert_int_eq(check_now(seen.ch), -1);
+	lrpc_server_free(srv);
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert_int_eq(seen.order[2], 2);
+	lrpc_channel_close(seen.ch);
+	rmdir(dir);
+}
+END_TEST
+
+CHECK_MAIN("std_api", 60, health_arguments, reflection_twice, stats_twice, server_hooks,
+	   stop_hooks)

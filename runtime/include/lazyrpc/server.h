@@ -125,6 +125,31 @@ LRPC_API int lrpc_server_on_free(lrpc_server *srv, void (*fn)(void *arg),
 				 void *arg);
 
 /**
+ * Have the server call \p fn(\p arg) when it begins to stop (the loop acts
+ * on lrpc_server_stop(), or lrpc_server_free() stops it), after its
+ * listeners close and before it drains its connections: open connections
+ * still make calls and carry streams while \p fn runs, and their drain
+ * (unary calls finish, streams end UNAVAILABLE) waits until every \p fn
+ * has returned. For what clients should see before the server goes: a
+ * health service sends NOT_SERVING there. Called once each, in order of
+ * registration, on a thread of the server's own (neither the caller of
+ * lrpc_server_stop() nor a handler's, nor libuv's pool); \p fn may
+ * block for a bounded time, and the stop waits for it. If no thread can
+ * be made for them, the stop goes on without the hooks. Not called if this fails, nor for a
+ * server never stopped. Only before lrpc_server_start(). Since 0.5.0.
+ * \return 0, -EINVAL (NULL argument), -EBUSY (already started), -ENOMEM.
+ */
+LRPC_API int lrpc_server_on_stop(lrpc_server *srv, void (*fn)(void *arg),
+				 void *arg);
+
+/**
+ * Whether lrpc_server_stop() has been called on \p srv (false for NULL):
+ * for a handler that answers differently from then on, before the
+ * on_stop hooks have run. Thread-safe, never blocks. Since 0.5.0.
+ */
+LRPC_API bool lrpc_server_stopping(const lrpc_server *srv);
+
+/**
  * Listen on \p uri, as many times as wanted (up to 8) before start:
  * "lrpc://NAME" (shared call contexts; NAME resolved in the runtime
  * directory, see lrpc_runtime_dir()), "unix://PATH" or "tcp://HOST:PORT"

@@ -49,7 +49,10 @@ typedef struct lrpc_health lrpc_health;
  * the service named in the request (NOT_FOUND if none), Watch sends it at
  * once and again at each change until the client cancels, the call's
  * deadline passes or the server stops. The name "" (the server as a
- * whole) starts SERVING; every other name is unknown until set. A Watch
+ * whole) starts SERVING; every other name is unknown until set. From
+ * lrpc_server_stop() on, every name that has a status is NOT_SERVING, and
+ * the stop sends that to every Watch (waiting up to 2 s for it to go out)
+ * before the connections drain and the Watches end (since 0.5.0). A Watch
  * holds a stream (a thread; over lrpc:// a lane) while it lasts.
  * Only before lrpc_server_start(). *out (may be NULL) is valid until
  * lrpc_server_free(), which frees it.

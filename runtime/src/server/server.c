@@ -31,8 +31,15 @@ struct lrpc_server {
 	struct on_free {
 		void (*fn)(void *arg);
 		void *arg;
-	} *on_free;
-	size_t non_free;
+	} *on_free, *on_stop;
+	size_t non_free, non_stop;
+	/* The on_stop hooks run on a thread of their own, off the loop
+	 * (which goes on carrying what they send) and off libuv's pool
+	 * (where socket handlers may hold every thread); it says when done
+	 * through hooks_done. */
+	pthread_t hooks_thread;
+	bool hooks_started;
+	uv_async_t hooks_done;
 };
 
 #define DEFAULT_MAX_CLIENTS 64
@@ -74,16 +81,50 @@ static void on_reap(uv_async_t *async)
 	lrpc__host_reap(async->data);
 }
 
-/* Stop accepting, let calls in progress finish and reply, then close. */
+/* Let calls in progress finish and reply, then close. */
+static void drain(lrpc_server *srv)
+{
+	lrpc__host_drain(&srv->host);
+	lrpc__host_reap(&srv->host);
+}
+
+/* The hooks may block (a health service waits for its Watch streams to
+ * send NOT_SERVING). */
+static void *run_stop_hooks(void *arg)
+{
+	lrpc_server *srv = arg;
+
+	for (size_t i = 0; i < srv->non_stop; i++)
+		srv->on_stop[i].fn(srv->on_stop[i].arg);
+	uv_async_send(&srv->hooks_done);
+	return NULL;
+}
+
+static void on_hooks_done(uv_async_t *async)
+{
+	uv_close((uv_handle_t *)async, NULL);
+	drain(async->data);
+}
+
+/* Stop accepting; once the on_stop hooks are done, drain. */
 static void on_stop(uv_async_t *async)
 {
 	lrpc_server *srv = async->data;
 
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
 		uv_close(&srv->listeners[i].h.handle, NULL);
-	lrpc__host_drain(&srv->host);
 	uv_close((uv_handle_t *)async, NULL);
-	lrpc__host_reap(&srv->host);
+	if (srv->non_stop) {
+		uv_async_init(&srv->host.loop, &srv->hooks_done, on_hooks_done);
+		srv->hooks_done.data = srv;
+		if (lrpc__thread_start(&srv->hooks_thread, run_stop_hooks, srv, false) == 0) {
+			srv->hooks_started = true;
+			return;
+		}
+		/* No thread for them: the stop goes on without. */
+		uv_close((uv_handle_t *)&srv->hooks_done, NULL);
+	}
+	drain(srv);
 }
 
 int lrpc_server_new(const lrpc_server_opts *opts, lrpc_server **out)
@@ -164,20 +205,36 @@ const lrpc_service_desc *lrpc_server_service(const lrpc_server *srv, size_t i)
 	return srv->host.registry.services[i];
 }
 
-int lrpc_server_on_free(lrpc_server *srv, void (*fn)(void *arg), void *arg)
+static int hook_add(lrpc_server *srv, struct on_free **list, size_t *n,
+		    void (*fn)(void *arg), void *arg)
 {
 	struct on_free *v;
 
-	if (!srv || !fn)
+	if (!fn)
 		return -EINVAL;
 	if (srv->started)
 		return -EBUSY;
-	v = realloc(srv->on_free, (srv->non_free + 1) * sizeof(*v));
+	v = realloc(*list, (*n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	v[srv->non_free++] = (struct on_free){ fn, arg };
-	srv->on_free = v;
+	v[(*n)++] = (struct on_free){ fn, arg };
+	*list = v;
 	return 0;
+}
+
+int lrpc_server_on_free(lrpc_server *srv, void (*fn)(void *arg), void *arg)
+{
+	return srv ? hook_add(srv, &srv->on_free, &srv->non_free, fn, arg) : -EINVAL;
+}
+
+int lrpc_server_on_stop(lrpc_server *srv, void (*fn)(void *arg), void *arg)
+{
+	return srv ? hook_add(srv, &srv->on_stop, &srv->non_stop, fn, arg) : -EINVAL;
+}
+
+bool lrpc_server_stopping(const lrpc_server *srv)
+{
+	return srv && atomic_load(&srv->host.stop_requested);
 }
 
 int lrpc_server_listen(lrpc_server *srv, const char *uri)
@@ -352,6 +409,8 @@ void lrpc_server_free(lrpc_server *srv)
 	/* Receivers drop their connection references last thing; the loop
 	 * runs once more to finish closing what they released. */
 	uv_run(&srv->host.loop, UV_RUN_DEFAULT);
+	if (srv->hooks_started)
+		pthread_join(srv->hooks_thread, NULL);
 	for (unsigned int i = 0; i < srv->nlisteners; i++)
 		lrpc__listen_unclaim(&srv->listeners[i]);
 	uv_loop_close(&srv->host.loop);
@@ -360,6 +419,7 @@ void lrpc_server_free(lrpc_server *srv)
 	while (srv->non_free--)
 		srv->on_free[srv->non_free].fn(srv->on_free[srv->non_free].arg);
 	free(srv->on_free);
+	free(srv->on_stop);
 	pthread_mutex_destroy(&srv->host.lock);
 	pthread_cond_destroy(&srv->host.idle);
 	lrpc__registry_free(&srv->host.registry);

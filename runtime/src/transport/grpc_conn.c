@@ -438,11 +438,17 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 }
 
 /* Stop: GOAWAY naming the last stream taken; unary calls finish, streams
- * end with UNAVAILABLE (one may never end by itself). */
+ * end with UNAVAILABLE (one may never end by itself), after what their
+ * handlers queued before the stop (a health Watch's NOT_SERVING, sent by
+ * an on_stop hook) has gone out as far as the client's window lets it. */
 static void peer_drain(struct lrpc__peer *p)
 {
 	struct gconn *c = (struct gconn *)p;
 
+	if (c->closing)
+		return;
+	lrpc__gstream_serve_asks(c);
+	lrpc__gconn_flush(c);
 	if (c->closing)
 		return;
 	if (!c->goaway)

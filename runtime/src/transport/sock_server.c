@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "serve/dispatch.h"
 #include "transport/sock_md.h"
@@ -65,10 +66,28 @@ static void on_closed(uv_handle_t *handle)
 	lrpc__host_reap(h);
 }
 
+/* What the client sent that no one will read (a stream's window update
+ * after a stop stopped reading) would have the kernel reset the
+ * connection at close, and the client's kernel then drops what we sent
+ * it last: the ends of its streams, a health Watch's NOT_SERVING. Read it
+ * away first; bounded, for a client that floods. */
+static void discard_input(struct sconn *c)
+{
+	char buf[4096];
+	uv_os_fd_t fd;
+
+	if (uv_fileno(&c->h.handle, &fd) < 0)
+		return;
+	for (int i = 0; i < 64; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+}
+
 static void sconn_close(struct sconn *c)
 {
 	if (uv_is_closing(&c->h.handle))
 		return;
+	discard_input(c);
 	lrpc__peer_remove(&c->peer);
 	atomic_store(&c->gone, 1);
 	lrpc__sstreams_cancel(c, true);
