@@ -6,6 +6,7 @@
  * the same status.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,9 @@ struct lrpc_stream {
 	lrpc_channel *ch;
 	const lrpc_method_desc *method;
 	struct lrpc__arena arena; /* the last message read */
-	bool ended;
+	/* Set, after final, by the reading thread (or the free) once; the
+	 * writing thread reads it, then final: release and acquire. */
+	_Atomic bool ended;
 	lrpc_status final; /* once ended */
 	struct lrpc__cic *ic; /* through the client interceptors, or NULL */
 };
@@ -39,6 +42,11 @@ static void intercepted_end(lrpc_stream *s)
 	s->ic = NULL;
 }
 
+static bool is_ended(lrpc_stream *s)
+{
+	return atomic_load_explicit(&s->ended, memory_order_acquire);
+}
+
 static lrpc_code ended(lrpc_stream *s, lrpc_status *st)
 {
 	if (st)
@@ -49,12 +57,12 @@ static lrpc_code ended(lrpc_stream *s, lrpc_status *st)
 /* The transport reported the end: remember it for every later call. */
 static lrpc_code end_with(lrpc_stream *s, lrpc_code code, lrpc_status *st)
 {
-	s->ended = true;
 	s->final.code = code;
 	if (st)
 		memcpy(s->final.message, st->message, sizeof(s->final.message));
 	else
 		s->final.message[0] = '\0';
+	atomic_store_explicit(&s->ended, true, memory_order_release);
 	intercepted_end(s);
 	return code;
 }
@@ -177,7 +185,7 @@ static lrpc_code stream_send(lrpc_stream *s, size_t len, lrpc__cput_fn put,
 	size_t max = lrpc_channel_max_msg(s->ch);
 	lrpc_code code;
 
-	if (s->ended)
+	if (is_ended(s))
 		return ended(s, st);
 	if (len > max)
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
@@ -221,7 +229,7 @@ lrpc_code lrpc_stream_close_send(lrpc_stream *s, lrpc_status *st)
 {
 	if (!s)
 		return lrpc__status_fail(st, LRPC_INVALID_ARGUMENT, "NULL stream");
-	if (s->ended)
+	if (is_ended(s))
 		return ended(s, st);
 	return s->t->ops->close_send(s->t, st);
 }
@@ -234,7 +242,7 @@ static lrpc_code stream_recv(lrpc_stream *s, const unsigned char **msg, size_t *
 	lrpc_code code;
 
 	*end = false;
-	if (s->ended) {
+	if (is_ended(s)) {
 		*end = true;
 		return ended(s, st);
 	}
@@ -349,7 +357,7 @@ void lrpc_stream_free(lrpc_stream *s)
 {
 	if (!s)
 		return;
-	if (!s->ended) {
+	if (!is_ended(s)) {
 		lrpc_status st = { .code = LRPC_CANCELLED };
 
 		snprintf(st.message, sizeof(st.message), "freed before it ended");
