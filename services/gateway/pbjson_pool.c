@@ -141,7 +141,8 @@ static int index_file(pbjson_pool *p, const Google__Protobuf__FileDescriptorProt
 		p->svcs[p->n_svcs] = f->service[i];
 		p->svc_names[p->n_svcs++] = p->syms[p->n_syms - 1].name;
 	}
-	if (ret == 0)
+	/* A file may define nothing; qsort must not see a NULL array. */
+	if (ret == 0 && p->n_syms)
 		qsort(p->syms, p->n_syms, sizeof(*p->syms), cmp_sym);
 	return ret;
 }

@@ -198,7 +198,8 @@ int refl_index_build(struct refl_index *ix, const lrpc_service_desc *const *desc
 		refl_index_free(ix);
 		return b.err;
 	}
-	qsort(ix->symbols, ix->nsymbols, sizeof(*ix->symbols), symbol_cmp);
+	if (ix->nsymbols)	/* qsort must not see a NULL array */
+		qsort(ix->symbols, ix->nsymbols, sizeof(*ix->symbols), symbol_cmp);
 	return 0;
 }
 
