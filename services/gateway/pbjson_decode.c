@@ -7,7 +7,9 @@
  * skipped, as a reader with an older schema does. Fields appear as they
  * came on the wire (a proto3 writer leaves out defaults), the last one
  * winning for a field sent twice (messages included: they are not
- * merged).
+ * merged). The well-known types' own forms are pbjson_wkt*.c's; Any
+ * and the wrappers, which reuse this file's message and scalar code, are
+ * here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +22,7 @@
 
 #include "pbjson.h"
 #include "pbjson_wire.h"
+#include "pbjson_wkt.h"
 
 typedef Google__Protobuf__FieldDescriptorProto field_t;
 
@@ -38,7 +41,7 @@ static int fail(struct dec *d, const pbjson_msg *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(d->err, PBJSON_ERR_MAX, "%s: %s", m->name ? m->name : "?", why);
+	snprintf(d->err, PBJSON_ERR_MAX, "%s: %s", m && m->name ? m->name : "?", why);
 	return -EINVAL;
 }
 
@@ -86,6 +89,106 @@ static json_t *enum_json(struct dec *d, const field_t *f, int32_t v)
 
 static int dec_msg(struct dec *d, const pbjson_msg *m, const uint8_t *buf, size_t len,
 		   unsigned int depth, json_t **out);
+static int dec_wkt(struct dec *d, const pbjson_msg *m, const char *type_name,
+		   const uint8_t *buf, size_t len, unsigned int depth, json_t **out);
+static json_t *default_json(struct dec *d, const field_t *f);
+
+/* google.protobuf.Any { string type_url = 1; bytes value = 2; } as
+ * {"@type": url, fields...}, or {"@type": url, "value": ...} for a
+ * well-known type; the packed type must be in the pool. */
+static int dec_any(struct dec *d, const pbjson_msg *m, const uint8_t *buf, size_t len,
+		   unsigned int depth, json_t **out)
+{
+	struct pbw_reader r = pbw_reader_of(buf, len);
+	const uint8_t *url = NULL, *val = NULL, *p;
+	size_t url_len = 0, val_len = 0, n;
+	const pbjson_msg *t;
+	json_t *type, *inner;
+	char name[256];
+	const char *slash;
+	int ret;
+
+	while (r.p < r.end) {
+		uint64_t tag;
+
+		if (!pbw_read_varint(&r, &tag) || !(tag >> 3) || (tag >> 3) > 0x1fffffff)
+			return fail(d, m, "google.protobuf.Any is malformed");
+		if ((tag >> 3) > 2) {
+			if (!pbw_skip(&r, tag & 7, (uint32_t)(tag >> 3), 0))
+				return fail(d, m, "google.protobuf.Any is malformed");
+			continue;
+		}
+		if ((tag & 7) != PBW_LEN || !pbw_read_len(&r, &p, &n))
+			return fail(d, m, "google.protobuf.Any is malformed");
+		if ((tag >> 3) == 1)
+			url = p, url_len = n;
+		else
+			val = p, val_len = n;
+	}
+	if (!url && !val) {
+		*out = json_object();
+		return *out ? 0 : -ENOMEM;
+	}
+	type = url ? json_stringn((const char *)url, url_len) : NULL;
+	slash = type ? strrchr(json_string_value(type), '/') : NULL;
+	if (!slash || !slash[1] || strlen(slash + 1) >= sizeof(name) ||
+	    strlen(json_string_value(type)) != url_len) {
+		json_decref(type);
+		return fail(d, m, "google.protobuf.Any has no type URL");
+	}
+	strcpy(name, slash + 1);
+	ret = dec_wkt(d, m, name, val, val_len, depth + 1, &inner);
+	if (ret == 1) {
+		t = pbjson_find_msg(d->p, name);
+		ret = t ? dec_msg(d, t, val, val_len, depth + 1, out) :
+			  fail(d, m, "Any packs %.80s, a type not known here", name);
+	} else if (!ret) {
+		*out = json_object();
+		if (!*out || json_object_set_new(*out, "value", inner))
+			ret = -ENOMEM;
+	}
+	if (ret)
+		json_decref(type);
+	else if (json_object_set_new(*out, "@type", type))
+		ret = -ENOMEM;
+	if (ret) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+/* A message of a well-known type with a JSON form of its own into *out.
+ * \return 0, < 0, or 1: an ordinary message, for dec_msg(). */
+static int dec_wkt(struct dec *d, const pbjson_msg *m, const char *type_name,
+		   const uint8_t *buf, size_t len, unsigned int depth, json_t **out)
+{
+	enum pbjson_wkt kind = pbjson__wkt_kind(type_name);
+	const pbjson_msg *w;
+	json_t *obj, *v;
+	int ret;
+
+	*out = NULL;
+	if (kind == PBJSON_WKT_NONE)
+		return 1;
+	if (depth > PBJSON_MAX_DEPTH)
+		return fail(d, m, "nested deeper than %d", PBJSON_MAX_DEPTH);
+	switch (kind) {
+	case PBJSON_WKT_WRAPPER:
+		w = pbjson__wkt_wrapper(type_name);
+		ret = dec_msg(d, w, buf, len, depth, &obj);
+		if (ret)
+			return ret;
+		v = json_object_get(obj, "value");
+		*out = v ? json_incref(v) : default_json(d, w->field[0]);
+		json_decref(obj);
+		return *out ? 0 : -ENOMEM;
+	case PBJSON_WKT_ANY:
+		return dec_any(d, m, buf, len, depth, out);
+	default:
+		return pbjson__wkt_decode(kind, buf, len, depth, out, d->err);
+	}
+}
 
 /* One value of \p f from the reader (wire type already checked, or the
  * packed element's). \return 0 with *out, or < 0. */
@@ -146,7 +249,10 @@ static int dec_value(struct dec *d, const pbjson_msg *m, const field_t *f,
 	}
 	case PBW_MESSAGE: {
 		const pbjson_msg *t = pbjson__field_msg(d->p, f);
+		int ret = dec_wkt(d, m, f->type_name, p, n, depth + 1, out);
 
+		if (ret != 1)
+			return ret;
 		if (!t)
 			return fail(d, m, "type %s of field %s is not known",
 				    f->type_name ? f->type_name : "?", f->name);
@@ -158,12 +264,18 @@ static int dec_value(struct dec *d, const pbjson_msg *m, const field_t *f,
 	return *out ? 0 : -ENOMEM;
 }
 
-/* What an absent map value reads as: its type's default. */
+/* What an absent map value reads as: its type's default (for a
+ * well-known type, what its empty message reads as). */
 static json_t *default_json(struct dec *d, const field_t *f)
 {
+	json_t *v;
+
 	switch (f->type) {
 	case PBW_STRING: case PBW_BYTES: return json_string("");
-	case PBW_MESSAGE: return json_object();
+	case PBW_MESSAGE:
+		if (pbjson__wkt_kind(f->type_name) != PBJSON_WKT_NONE)
+			return dec_wkt(d, NULL, f->type_name, NULL, 0, 0, &v) ? NULL : v;
+		return json_object();
 	case PBW_BOOL: return json_false();
 	case PBW_ENUM: return enum_json(d, f, 0);
 	case PBW_INT64: case PBW_SINT64: case PBW_SFIXED64: case PBW_UINT64:
@@ -356,7 +468,10 @@ int pbjson_decode(const pbjson_pool *p, const pbjson_msg *m, const uint8_t *buf,
 		  size_t len, int orig_names, json_t **out, char err[PBJSON_ERR_MAX])
 {
 	struct dec d = { p, orig_names, err };
-	int ret = dec_msg(&d, m, buf, len, 0, out);
+	int ret = dec_wkt(&d, m, pbjson_msg_name(p, m), buf, len, 0, out);
+
+	if (ret == 1)
+		ret = dec_msg(&d, m, buf, len, 0, out);
 
 	if (ret == -ENOMEM)
 		snprintf(err, PBJSON_ERR_MAX, "out of memory");

@@ -6,7 +6,9 @@
  * bytes in standard or URL-safe base64, enums by name or number, arrays
  * for repeated fields (numbers packed), objects for maps and messages.
  * The JSON has been parsed by jansson; this walks it against the
- * descriptors and refuses, naming the field, what does not fit.
+ * descriptors and refuses, naming the field, what does not fit. The
+ * well-known types' own forms are pbjson_wkt*.c's; Any and the wrappers,
+ * which reuse this file's message and scalar code, are here.
  */
 #include <errno.h>
 #include <float.h>
@@ -21,6 +23,7 @@
 
 #include "pbjson.h"
 #include "pbjson_wire.h"
+#include "pbjson_wkt.h"
 
 typedef Google__Protobuf__FieldDescriptorProto field_t;
 
@@ -229,6 +232,110 @@ static int enc_scalar(struct enc *e, const field_t *f, const json_t *j, struct p
 
 static int enc_msg(struct enc *e, const pbjson_msg *m, const json_t *obj,
 		   struct pbw_buf *out, unsigned int depth);
+static int enc_one(struct enc *e, const field_t *f, const json_t *j, struct pbw_buf *b,
+		   unsigned int depth);
+static int enc_wkt(struct enc *e, const field_t *f, const char *type_name, const json_t *j,
+		   struct pbw_buf *out, unsigned int depth);
+
+/* A JSON null is the field's absence, except for google.protobuf.Value,
+ * whose null is a value of its own. */
+static bool null_is_absent(const field_t *f)
+{
+	return f->type != PBW_MESSAGE || pbjson__wkt_kind(f->type_name) != PBJSON_WKT_VALUE;
+}
+
+/* Prefixes the reason in e->err with \p f's name (when there is one). */
+static int in_field(struct enc *e, const field_t *f, int ret)
+{
+	static const char inner[] = "field value: "; /* a wrapper's own field */
+	char why[PBJSON_ERR_MAX];
+
+	if (ret != -EINVAL || !f)
+		return ret;
+	snprintf(why, sizeof(why), "%s",
+		 e->err + (strncmp(e->err, inner, sizeof(inner) - 1) ? 0 : sizeof(inner) - 1));
+	return fail(e, f, "%.120s", why);
+}
+
+/* google.protobuf.Any: {"@type": "type.googleapis.com/pkg.Msg", fields...},
+ * or {"@type": ..., "value": ...} when it packs a well-known type. The
+ * packed type must be in the pool. Appends the Any's bytes to \p out. */
+static int enc_any(struct enc *e, const field_t *f, const json_t *j, struct pbw_buf *out,
+		   unsigned int depth)
+{
+	const json_t *type = json_object_get(j, "@type");
+	struct pbw_buf val = { 0 };
+	const char *url, *name;
+	int ret;
+
+	if (!json_is_object(j))
+		return fail(e, f, "expected an object with \"@type\" (google.protobuf.Any)");
+	if (!type) {
+		if (json_object_size(j))
+			return fail(e, f, "google.protobuf.Any needs \"@type\"");
+		return 0;
+	}
+	url = json_string_value(type);
+	name = url ? strrchr(url, '/') : NULL;
+	if (!name || !name[1] || strlen(url) != json_string_length(type))
+		return fail(e, f, "\"@type\" must be a type URL (\"type.googleapis.com/pkg.Msg\")");
+	name++;
+	if (pbjson__wkt_kind(name) != PBJSON_WKT_NONE) {
+		const json_t *v = json_object_get(j, "value");
+
+		if (!v || json_object_size(j) != 2)
+			return fail(e, f, "an Any of %.60s has \"@type\" and \"value\" only", name);
+		ret = enc_wkt(e, f, name, v, &val, depth + 1);
+	} else {
+		const pbjson_msg *m = pbjson_find_msg(e->p, name);
+		json_t *rest;
+
+		if (!m)
+			return fail(e, f, "Any packs %.80s, a type not known here", name);
+		rest = json_copy((json_t *)j);
+		if (!rest || json_object_del(rest, "@type")) {
+			json_decref(rest);
+			return -ENOMEM;
+		}
+		ret = enc_msg(e, m, rest, &val, depth + 1);
+		json_decref(rest);
+	}
+	if (!ret) {
+		pbw_tag(out, 1, PBW_LEN);
+		pbw_bytes(out, url, strlen(url));
+		pbw_tag(out, 2, PBW_LEN);
+		pbw_bytes(out, val.d, val.len);
+		ret = out->oom || val.oom ? -ENOMEM : 0;
+	}
+	free(val.d);
+	return ret;
+}
+
+/* A message of a well-known type with a JSON form of its own, as the
+ * message's bytes (no tag) into \p out. \return 0, < 0, or 1: an
+ * ordinary message, for enc_msg(). */
+static int enc_wkt(struct enc *e, const field_t *f, const char *type_name, const json_t *j,
+		   struct pbw_buf *out, unsigned int depth)
+{
+	enum pbjson_wkt kind = pbjson__wkt_kind(type_name);
+
+	if (kind == PBJSON_WKT_NONE)
+		return 1;
+	if (depth > PBJSON_MAX_DEPTH) {
+		snprintf(e->err, PBJSON_ERR_MAX, "messages nested deeper than %d",
+			 PBJSON_MAX_DEPTH);
+		return -EINVAL;
+	}
+	switch (kind) {
+	case PBJSON_WKT_WRAPPER:
+		return in_field(e, f, enc_one(e, pbjson__wkt_wrapper(type_name)->field[0], j,
+					      out, depth));
+	case PBJSON_WKT_ANY:
+		return enc_any(e, f, j, out, depth);
+	default:
+		return in_field(e, f, pbjson__wkt_encode(kind, j, out, depth, e->err));
+	}
+}
 
 /* One value of field \p f, with its tag. */
 static int enc_one(struct enc *e, const field_t *f, const json_t *j, struct pbw_buf *b,
@@ -266,12 +373,14 @@ static int enc_one(struct enc *e, const field_t *f, const json_t *j, struct pbw_
 	case PBW_MESSAGE: {
 		const pbjson_msg *m = pbjson__field_msg(e->p, f);
 
-		if (!m)
+		ret = enc_wkt(e, f, f->type_name, j, &sub, depth + 1);
+		if (ret == 1 && !m)
 			return fail(e, f, "message type %s is not known",
 				    f->type_name ? f->type_name : "?");
-		if (!json_is_object(j))
+		if (ret == 1 && !json_is_object(j))
 			return fail(e, f, "expected an object");
-		ret = enc_msg(e, m, j, &sub, depth + 1);
+		if (ret == 1)
+			ret = enc_msg(e, m, j, &sub, depth + 1);
 		if (ret == 0) {
 			pbw_tag(b, num, PBW_LEN);
 			pbw_bytes(b, sub.d, sub.len);
@@ -339,7 +448,7 @@ static int enc_map(struct enc *e, const field_t *f, const pbjson_msg *entry,
 			return ret;
 		ret = enc_one(e, kf, k, &sub, depth);
 		json_decref(k);
-		if (!ret && !json_is_null(val))
+		if (!ret && (!json_is_null(val) || !null_is_absent(vf)))
 			ret = enc_one(e, vf, val, &sub, depth + 1);
 		if (!ret) {
 			pbw_tag(b, (uint32_t)f->number, PBW_LEN);
@@ -376,7 +485,7 @@ static int enc_repeated(struct enc *e, const field_t *f, const json_t *arr,
 	if (!json_is_array(arr))
 		return fail(e, f, "expected an array");
 	json_array_foreach(arr, i, v) {
-		if (json_is_null(v))
+		if (json_is_null(v) && null_is_absent(f))
 			ret = fail(e, f, "null in an array");
 		else if (packable(f))
 			ret = enc_scalar(e, f, v, &packed) < 0 ? -EINVAL : 0;
@@ -428,6 +537,7 @@ static int enc_msg(struct enc *e, const pbjson_msg *m, const json_t *obj,
 	}
 	json_object_foreach((json_t *)obj, key, val) {
 		const field_t *f = field_by_json(m, key);
+		bool absent;
 
 		if (!f) {
 			if (e->o && e->o->ignore_unknown)
@@ -436,8 +546,8 @@ static int enc_msg(struct enc *e, const pbjson_msg *m, const json_t *obj,
 			ret = -EINVAL;
 			break;
 		}
-		if (f->has_oneof_index && (size_t)f->oneof_index < m->n_oneof_decl &&
-		    !json_is_null(val)) {
+		absent = json_is_null(val) && null_is_absent(f);
+		if (f->has_oneof_index && (size_t)f->oneof_index < m->n_oneof_decl && !absent) {
 			const field_t **slot = &oneof_set[f->oneof_index];
 
 			if (*slot && *slot != f) {
@@ -447,7 +557,7 @@ static int enc_msg(struct enc *e, const pbjson_msg *m, const json_t *obj,
 			}
 			*slot = f;
 		}
-		if (json_is_null(val))
+		if (absent)
 			continue;
 		if (f->label == PBW_LABEL_REPEATED) {
 			const pbjson_msg *t = f->type == PBW_MESSAGE ? pbjson__field_msg(e->p, f) : NULL;
@@ -475,11 +585,13 @@ int pbjson_encode(const pbjson_pool *p, const pbjson_msg *m, const json_t *json,
 
 	*out = NULL;
 	*out_len = 0;
-	if (!json_is_object(json)) {
+	ret = enc_wkt(&e, NULL, pbjson_msg_name(p, m), json, &b, 0);
+	if (ret == 1 && !json_is_object(json)) {
 		snprintf(err, PBJSON_ERR_MAX, "%s must be a JSON object", m->name);
 		return -EINVAL;
 	}
-	ret = enc_msg(&e, m, json, &b, 0);
+	if (ret == 1)
+		ret = enc_msg(&e, m, json, &b, 0);
 	if (ret) {
 		if (ret == -ENOMEM)
 			snprintf(err, PBJSON_ERR_MAX, "out of memory");
