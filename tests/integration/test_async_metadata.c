@@ -365,6 +365,40 @@ START_TEST(cancel_and_deadline_leave_the_lists_empty)
 }
 END_TEST
 
+/* A synchronous call with lists, then the lists freed, then an
+ * asynchronous call without options on the call context it used: that
+ * one must neither send the old metadata nor fill the freed lists (the
+ * ASan build saw it write them). */
+START_TEST(no_stale_metadata_after_a_synchronous_call)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	struct slot sync, plain = { .seq = 9 };
+	lrpc_channel *ch;
+	lrpc_cq *cq;
+	char uri[300];
+	lrpc_server *s = start(uri, sizeof(uri));
+
+	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
+	ck_assert_int_eq(lrpc_cq_new(&cq), 0);
+	slot_init(&sync, 4);
+	req.seq = 4;
+	ck_assert_int_eq(lrpc_channel_call_opts(ch, M_ECHO, &req.base, (ProtobufCMessage **)&rep,
+						0, &sync.o, NULL),
+			 LRPC_OK);
+	lrpctest__echo_msg__free_unpacked(rep, NULL);
+	ck_assert_uint_eq(lrpc_metadata_list_get(sync.o.headers, NULL), 1);
+	slot_free(&sync);
+	req.seq = plain.seq;
+	ck_assert_int_eq(lrpc_channel_call_async(ch, M_ECHO, &req.base, 0, cq, on_reply, &plain,
+						 NULL),
+			 0);
+	outstanding++;
+	run_all(cq);
+	ck_assert_int_eq(plain.code, LRPC_OK);
+	finish(cq, ch, s);
+}
+END_TEST
+
 static lrpc_code add_trace(void *arg, const lrpc_client_call_info *info,
 			   lrpc_metadata_list *add, lrpc_status *why)
 {
@@ -399,4 +433,5 @@ END_TEST
 
 H_MAIN("async_metadata", 240, metadata_round_trip_async,
 	   an_oversized_set_fails_alone_and_clearly, a_thousand_in_flight_each_with_its_own,
-	   cancel_and_deadline_leave_the_lists_empty, interceptors_add_to_an_async_call)
+	   cancel_and_deadline_leave_the_lists_empty, no_stale_metadata_after_a_synchronous_call,
+	   interceptors_add_to_an_async_call)
