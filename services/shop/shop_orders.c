@@ -30,6 +30,7 @@ struct leg {
 	ProtobufCMessage *rep;
 	lrpc_async *handle;
 	lrpc_metadata_list *headers; /* the callee's, once done */
+	lrpc_deadline deadline;
 };
 
 static pthread_key_t cq_key;
@@ -76,6 +77,11 @@ static void leg_done(void *arg, lrpc_code code, ProtobufCMessage *rep, const lrp
 	struct leg *l = arg;
 
 	(void)handle;
+	/* A callee that saw the deadline pass answers CANCELLED, and that
+	 * may come before the cq's timer says DEADLINE_EXCEEDED: it is the
+	 * deadline either way (Orders cancels a leg only long past it). */
+	if (code == LRPC_CANCELLED && lrpc_now() >= l->deadline)
+		code = LRPC_DEADLINE_EXCEEDED;
 	l->done = true;
 	l->code = code;
 	l->rep = rep;
@@ -115,6 +121,7 @@ static void leg_start(struct leg *l, lrpc_channel *ch, const lrpc_method_desc *m
 	lrpc_metadata md = { SHOP_REQUEST_ID_KEY, rid, strlen(rid) };
 	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
 
+	l->deadline = deadline;
 	/* With an id to pass on: the list is the leg's until leg_free(),
 	 * the callee's headers once it is done. Without one the leg needs
 	 * no options, and takes the transport's own asynchronous path. */
