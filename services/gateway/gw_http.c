@@ -4,7 +4,8 @@
  * per connection, so a call blocks only its own connection. A request is
  * routed (gw_route.c), its JSON body encoded from the descriptors, the
  * call made with the request id as metadata and the deadline the client
- * asked for (capped), and the reply, or the status mapped as
+ * asked for (capped), and the reply (with the backend's response headers
+ * as Grpc-Metadata-*), or the status mapped as
  * grpc-gateway maps it, sent back as JSON. Server-streaming methods
  * answer as chunked newline-delimited JSON.
  */
@@ -33,8 +34,28 @@ struct gw {
 	atomic_uint inflight;
 };
 
-static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int status,
-				 char *body, const char *rid, const char *type)
+/* The backend's response headers, as grpc-gateway forwards them: each
+ * as "Grpc-Metadata-<key>"; -bin values are not text, and stay out. */
+static void add_metadata(struct MHD_Response *r, const lrpc_metadata_list *l)
+{
+	const lrpc_metadata *md;
+	size_t n = lrpc_metadata_list_get(l, &md);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t klen = strlen(md[i].key);
+		char name[LRPC_METADATA_KEY_MAX + 16];
+
+		if (klen >= 4 && !strcmp(md[i].key + klen - 4, "-bin"))
+			continue;
+		snprintf(name, sizeof(name), "Grpc-Metadata-%s", md[i].key);
+		/* The value is printable ASCII and NUL-terminated (the rules). */
+		MHD_add_response_header(r, name, md[i].value);
+	}
+}
+
+static enum MHD_Result send_body_md(struct MHD_Connection *conn, unsigned int status,
+				    char *body, const char *rid, const char *type,
+				    const lrpc_metadata_list *md)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -49,9 +70,16 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int statu
 	MHD_add_response_header(r, "Content-Type", type);
 	if (rid && *rid)
 		MHD_add_response_header(r, "X-Request-Id", rid);
+	add_metadata(r, md);
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned int status,
+				 char *body, const char *rid, const char *type)
+{
+	return send_body_md(conn, status, body, rid, type, NULL);
 }
 
 /* \p http 0: the status grpc-gateway maps \p code to. */
@@ -289,13 +317,15 @@ static enum MHD_Result serve_stream(struct gw *gw, struct MHD_Connection *conn,
 
 /* --- unary -------------------------------------------------------------- */
 
-static enum MHD_Result serve_unary(struct gw *gw, struct MHD_Connection *conn,
-				   struct gw_backend *b, const struct gw_target *t,
-				   const pbjson_msg *out, const uint8_t *req, size_t req_len,
-				   int64_t ms, const char *rid)
+/* \p hdrs (may be NULL: out of memory) gets the backend's response
+ * headers, which a reply forwards. */
+static enum MHD_Result unary(struct gw *gw, struct MHD_Connection *conn,
+			     struct gw_backend *b, const struct gw_target *t,
+			     const pbjson_msg *out, const uint8_t *req, size_t req_len,
+			     int64_t ms, const char *rid, lrpc_metadata_list *hdrs)
 {
 	lrpc_metadata md = { .key = "x-request-id", .value = rid, .value_len = strlen(rid) };
-	lrpc_call_opts opts = LRPC_CALL_OPTS_INIT;
+	lrpc_call_opts opts = { .headers = hdrs };
 	char full[512], err[PBJSON_ERR_MAX];
 	lrpc_deadline dl = lrpc_deadline_after_ms(ms);
 	void *rep = NULL;
@@ -333,7 +363,22 @@ static enum MHD_Result serve_unary(struct gw *gw, struct MHD_Connection *conn,
 	free(rep);
 	text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(j);
-	return send_body(conn, 200, text, rid, "application/json");
+	return send_body_md(conn, 200, text, rid, "application/json", hdrs);
+}
+
+static enum MHD_Result serve_unary(struct gw *gw, struct MHD_Connection *conn,
+				   struct gw_backend *b, const struct gw_target *t,
+				   const pbjson_msg *out, const uint8_t *req, size_t req_len,
+				   int64_t ms, const char *rid)
+{
+	lrpc_metadata_list *hdrs = NULL;
+	enum MHD_Result ret;
+
+	if (lrpc_metadata_list_new(&hdrs) < 0)
+		hdrs = NULL;
+	ret = unary(gw, conn, b, t, out, req, req_len, ms, rid, hdrs);
+	lrpc_metadata_list_free(hdrs);
+	return ret;
 }
 
 /* --- one request ---------------------------------------------------------- */

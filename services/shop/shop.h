@@ -26,6 +26,20 @@ struct shop {
 	unsigned int delay_ms; /* pricing: answer this late (tests) */
 };
 
+/* shop_rid.c: the request id each call carries, as metadata, on every
+ * leg; 1..SHOP_REQUEST_ID_MAX of [A-Za-z0-9._:-], as the gateway's. */
+#define SHOP_REQUEST_ID_KEY "x-request-id"
+#define SHOP_REQUEST_ID_MAX 128
+
+/* The id of the call the calling thread handles, "" if none. */
+const char *shop_request_id(void);
+
+/* Take the id from every call \p srv serves (and say it back as the
+ * response header x-request-id) and send it on with every call made on
+ * \p s's channels. Before the server starts and the channels' first call.
+ * \return 0 or a negative errno. */
+int shop_request_id_setup(lrpc_server *srv, struct shop *s);
+
 /* Register a role's service on \p srv; \p s outlives the server.
  * \return what the generated register returns. */
 int shop_inventory_register(lrpc_server *srv, struct shop *s);

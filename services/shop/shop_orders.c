@@ -3,7 +3,11 @@
  * lazyrpc.shop.Orders: the fan-out. Place and Browse start their two legs
  * (Inventory and Pricing) at once through the asynchronous client, each
  * with the caller's deadline less a margin, and wait for both on a completion queue
- * of the handler thread's own: the legs cost one thread, not three.
+ * of the handler thread's own: the legs cost one thread, not three. Each
+ * leg carries the caller's request id in its call options (shop_rid.c)
+ * and reads its response headers, and Orders says back what each callee
+ * said it got, as the headers x-inventory-request-id and
+ * x-pricing-request-id: so the caller sees the id reached both.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -25,6 +29,8 @@ struct leg {
 	lrpc_status st;
 	ProtobufCMessage *rep;
 	lrpc_async *handle;
+	lrpc_metadata_list *headers; /* the callee's, once done */
+	lrpc_deadline deadline;
 };
 
 static pthread_key_t cq_key;
@@ -71,6 +77,11 @@ static void leg_done(void *arg, lrpc_code code, ProtobufCMessage *rep, const lrp
 	struct leg *l = arg;
 
 	(void)handle;
+	/* A callee that saw the deadline pass answers CANCELLED, and that
+	 * may come before the cq's timer says DEADLINE_EXCEEDED: it is the
+	 * deadline either way (Orders cancels a leg only long past it). */
+	if (code == LRPC_CANCELLED && lrpc_now() >= l->deadline)
+		code = LRPC_DEADLINE_EXCEEDED;
 	l->done = true;
 	l->code = code;
 	l->rep = rep;
@@ -94,22 +105,59 @@ static void wait_legs(lrpc_cq *cq, struct leg *a, struct leg *b, lrpc_deadline d
 	}
 }
 
+static void leg_failed(struct leg *l)
+{
+	l->done = true;
+	l->code = LRPC_RESOURCE_EXHAUSTED;
+	snprintf(l->st.message, sizeof(l->st.message), "out of memory");
+}
+
 /* Start \p l (a call of \p m with \p req through \p ch), or fill it in
  * as failed at once. */
 static void leg_start(struct leg *l, lrpc_channel *ch, const lrpc_method_desc *m,
 		      const ProtobufCMessage *req, lrpc_deadline deadline, lrpc_cq *cq)
 {
-	if (lrpc_channel_call_async(ch, m, req, deadline, cq, leg_done, l, &l->handle) < 0) {
-		l->done = true;
-		l->code = LRPC_RESOURCE_EXHAUSTED;
-		snprintf(l->st.message, sizeof(l->st.message), "out of memory");
+	const char *rid = shop_request_id();
+	lrpc_metadata md = { SHOP_REQUEST_ID_KEY, rid, strlen(rid) };
+	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+
+	l->deadline = deadline;
+	/* With an id to pass on: the list is the leg's until leg_free(),
+	 * the callee's headers once it is done. Without one the leg needs
+	 * no options, and takes the transport's own asynchronous path. */
+	if (rid[0]) {
+		if (lrpc_metadata_list_new(&l->headers) < 0) {
+			leg_failed(l);
+			return;
+		}
+		o.metadata = &md;
+		o.n_metadata = 1;
+		o.headers = l->headers;
 	}
+	if (lrpc_channel_call_async_opts(ch, m, req, deadline, &o, cq, leg_done, l,
+					 &l->handle) < 0)
+		leg_failed(l);
 }
 
 static void leg_free(struct leg *l)
 {
 	if (l->rep)
 		protobuf_c_message_free_unpacked(l->rep, NULL);
+	lrpc_metadata_list_free(l->headers);
+}
+
+/* Say back the request id \p l's callee said it got, as the header
+ * x-<leg>-request-id. */
+static void leg_report(lrpc_call *call, const struct leg *l)
+{
+	const lrpc_metadata *m = lrpc_metadata_list_find(l->headers, SHOP_REQUEST_ID_KEY);
+	char key[64];
+
+	if (!m)
+		return;
+	snprintf(key, sizeof(key), "x-%s-request-id", l->name);
+	/* A header that does not fit is no reason to fail the call. */
+	lrpc_call_add_header(call, key, m->value, m->value_len);
 }
 
 static const lrpc_method_desc *method(const lrpc_service_desc *svc, const char *name)
@@ -137,6 +185,8 @@ static bool fan_out(struct shop *s, lrpc_call *call, const char *inv_method,
 	leg_start(pri, s->pricing, method(&lazyrpc__shop__pricing__service_desc, "Quote"),
 		  quote, d, cq);
 	wait_legs(cq, inv, pri, d);
+	leg_report(call, inv);
+	leg_report(call, pri);
 	return true;
 }
 

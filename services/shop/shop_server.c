@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 		ret = !strcmp(role, "pricing") ? shop_pricing_register(server, &s) :
 		      !strcmp(role, "inventory") ? shop_inventory_register(server, &s) :
 						   shop_orders_register(server, &s);
+	if (!ret)
+		ret = shop_request_id_setup(server, &s);
 	for (i = first; !ret && i < argc; i++)
 		ret = lrpc_server_listen(server, argv[i]);
 	if (!ret)

@@ -17,6 +17,7 @@
 #include "check_main.h"
 #include "harness.h"
 #include "probe.lrpc.h"
+#include "streams.h"
 
 const char *h_dir_setup(void)
 {
@@ -318,4 +319,32 @@ int h_run(const char *name, const TTest *const tests[], int ntests,
 	if (strcmp(h_transport(), "lrpc") != 0)
 		return check_run(name, tests, ntests, timeout_s);
 	return run_per_handoff(name, tests, ntests, timeout_s);
+}
+
+lrpc_server *h_server_start(char *uri, size_t len, const char *name,
+			    const struct Lrpctest__Probe_Handlers *h)
+{
+	lrpc_server *s;
+
+	h_dir_setup();
+	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
+	ck_assert_int_eq(lrpctest__probe__register(s, h, NULL), 0);
+	ck_assert_int_eq(lrpctest_streams_register(s), 0);
+	h_listen_uri(uri, len, name);
+	ck_assert_int_eq(lrpc_server_listen(s, uri), 0);
+	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, len), 0);
+	ck_assert_int_eq(lrpc_server_start(s), 0);
+	return s;
+}
+
+int h_echo_metadata(lrpc_call *call)
+{
+	const lrpc_metadata *t = lrpc_call_metadata_get(call, "x-trace");
+	const lrpc_metadata *b = lrpc_call_metadata_get(call, "x-blob-bin");
+
+	if (t && lrpc_call_add_header(call, "x-trace-echo", t->value, t->value_len))
+		return -1;
+	if (b && lrpc_call_add_trailer(call, "x-blob-echo-bin", b->value, b->value_len))
+		return -1;
+	return lrpc_call_add_trailer(call, "x-n", "2", 1) ? -1 : 0;
 }

@@ -83,6 +83,19 @@ struct Lrpctest__StatsReply *h_stats(lrpc_channel *ch);
  * must carry seq back (fails the test otherwise). \p st may be NULL. */
 lrpc_code h_echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st);
 
+/* Start an in-process server serving lrpctest.Probe with \p h (static)
+ * and the streams of streams.h, listening on the transport under test
+ * (h_listen_uri(\p name)) in a fresh LAZYRPC_DIR; \p uri gets its real
+ * address. Fails the test otherwise. */
+struct Lrpctest__Probe_Handlers;
+lrpc_server *h_server_start(char *uri, size_t len, const char *name,
+			    const struct Lrpctest__Probe_Handlers *h);
+
+/* What the metadata tests' Echo handlers answer beside the reply: x-trace
+ * back as header x-trace-echo, x-blob-bin as trailer x-blob-echo-bin,
+ * and a trailer x-n "2". \return 0, or -1 (the handler fails INTERNAL). */
+int h_echo_metadata(lrpc_call *call);
+
 /* Run \p tests as one Check test case, each in its own process; over
  * lrpc://, once per hand-off (SKIP for those this machine lacks). */
 int h_run(const char *name, const TTest *const tests[], int ntests,

@@ -48,17 +48,8 @@ static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 static lrpc_server *start(char *uri, size_t len)
 {
 	static const Lrpctest__Probe_Handlers h = { .echo = echo };
-	lrpc_server *s;
 
-	h_dir_setup();
-	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
-	ck_assert_int_eq(lrpctest__probe__register(s, &h, NULL), 0);
-	ck_assert_int_eq(lrpctest_streams_register(s), 0);
-	h_listen_uri(uri, len, "cicpt");
-	ck_assert_int_eq(lrpc_server_listen(s, uri), 0);
-	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, len), 0);
-	ck_assert_int_eq(lrpc_server_start(s), 0);
-	return s;
+	return h_server_start(uri, len, "cicpt", &h);
 }
 
 /* What the interceptors saw. Synchronous calls and streams run them on

@@ -29,16 +29,9 @@ static char seen_by_interceptor[64];
 static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 		      Lrpctest__EchoMsg *rep)
 {
-	const lrpc_metadata *t = lrpc_call_metadata_get(call, "x-trace");
-	const lrpc_metadata *b = lrpc_call_metadata_get(call, "x-blob-bin");
-
 	(void)user;
 	rep->seq = req->seq;
-	if (t && lrpc_call_add_header(call, "x-trace-echo", t->value, t->value_len))
-		return LRPC_INTERNAL;
-	if (b && lrpc_call_add_trailer(call, "x-blob-echo-bin", b->value, b->value_len))
-		return LRPC_INTERNAL;
-	if (lrpc_call_add_trailer(call, "x-n", "2", 1))
+	if (h_echo_metadata(call))
 		return LRPC_INTERNAL;
 	if (req->seq == 13) {
 		lrpc_call_set_message(call, "thirteen");

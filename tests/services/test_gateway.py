@@ -13,32 +13,14 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 
+from svc_test import Proc, check, failures
+
 GATEWAY, BACKEND, TRANSPORT = sys.argv[1:4]
 DESCRIPTORS = sys.argv[4] if len(sys.argv) > 4 else None
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-class Proc:
-    def __init__(self, args, env):
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, env=env, text=True)
-
-    def expect(self, prefix):
-        """The next line of the process's stdout that starts with prefix."""
-        for line in self.p.stdout:
-            if line.startswith(prefix):
-                return line[len(prefix):].strip()
-        raise SystemExit("%s ended before printing %r" % (self.p.args[0], prefix))
 
 
 def start_backend(env, uri):

@@ -250,12 +250,64 @@ START_TEST(the_deadline_is_passed_on)
 }
 END_TEST
 
+/* The value of header \p key in \p l, "" if absent. */
+static const char *header(const lrpc_metadata_list *l, const char *key)
+{
+	static char v[200];
+	const lrpc_metadata *m = lrpc_metadata_list_find(l, key);
+
+	snprintf(v, sizeof(v), "%.*s", m ? (int)m->value_len : 0, m ? (const char *)m->value : "");
+	return v;
+}
+
+/* Orders.Place of \p req with \p o, which must succeed. */
+static void place_opts(const Lazyrpc__Shop__PlaceRequest *req, const lrpc_call_opts *o)
+{
+	Lazyrpc__Shop__Order *rep = NULL;
+	lrpc_status st;
+
+	ck_assert_int_eq(lrpc_channel_call_opts(ord, &lazyrpc__shop__orders__service_desc.methods[0],
+						&req->base, (ProtobufCMessage **)&rep,
+						lrpc_deadline_after_ms(MS), o, &st),
+			 LRPC_OK);
+	lazyrpc__shop__order__free_unpacked(rep, NULL);
+}
+
+/* Orders passes the caller's x-request-id on to both parallel legs; each
+ * callee says back what it got, and Orders reports that. */
+START_TEST(the_request_id_reaches_both_legs)
+{
+	Lazyrpc__Shop__PlaceRequest req = LAZYRPC__SHOP__PLACE_REQUEST__INIT;
+	const lrpc_metadata rid = { "x-request-id", "rid-shop.7", 10 };
+	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+
+	setup();
+
+	set_stock("apple", 5);
+	req.items = items(&req.n_items, "apple", 1, NULL);
+	ck_assert_int_eq(lrpc_metadata_list_new(&o.headers), 0);
+	o.metadata = &rid;
+	o.n_metadata = 1;
+	place_opts(&req, &o);
+	ck_assert_str_eq(header(o.headers, "x-request-id"), "rid-shop.7");
+	ck_assert_str_eq(header(o.headers, "x-inventory-request-id"), "rid-shop.7");
+	ck_assert_str_eq(header(o.headers, "x-pricing-request-id"), "rid-shop.7");
+	/* No id: none is made up on the way. */
+	o.n_metadata = 0;
+	place_opts(&req, &o);
+	ck_assert_uint_eq(lrpc_metadata_list_get(o.headers, NULL), 0);
+	lrpc_metadata_list_free(o.headers);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const t[] = { an_order_is_reserved_priced_and_stored,
 				   a_failed_leg_is_named_and_undone,
 				   browse_reports_a_failed_leg_and_answers,
-				   the_deadline_is_passed_on };
+				   the_deadline_is_passed_on,
+				   the_request_id_reaches_both_legs };
 
-	return h_run("shop", t, 4, 120);
+	return h_run("shop", t, 5, 120);
 }

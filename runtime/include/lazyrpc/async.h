@@ -111,6 +111,43 @@ LRPC_API int lrpc_channel_call_async(lrpc_channel *ch,
 				     lrpc_async **handle);
 
 /**
+ * lrpc_channel_call_async() with call options (since 0.6.0): \p opts (may
+ * be NULL: then it is lrpc_channel_call_async()) as for
+ * lrpc_channel_call_opts(). Its request metadata is checked and copied
+ * before this returns (the caller may free the array at once); a set that
+ * breaks the rules fails the call with INVALID_ARGUMENT naming the key,
+ * one over LRPC_METADATA_MAX with RESOURCE_EXHAUSTED, and metadata over a
+ * transport that does not carry it with UNIMPLEMENTED, all reported to
+ * \p cb with nothing sent. Honours the channel's wait_for_ready.
+ *
+ * The lists opts->headers and opts->trailers (either may be NULL) stay
+ * the caller's. They are cleared before this returns and must live, and
+ * be left alone by the caller (not read, cleared nor freed), until \p cb
+ * has run. Then they hold the response headers and trailers the server
+ * sent, whatever its code (as the synchronous call), readable in \p cb
+ * and after it until the caller clears, refills or frees them. A call
+ * that ends without the server's answer (lrpc_async_cancel(), its
+ * deadline, a refusal before sending, a closed channel) leaves them empty.
+ *
+ * A call that sends metadata or wants lists runs on the channel's pool of
+ * threads (at most 8 such calls of a channel are on the wire at once, the
+ * rest wait in its queue, bounded by async_queue_max); one with neither
+ * takes the transport's own asynchronous path, as lrpc_channel_call_async().
+ * A cancel or deadline finishes such a call at once; its thread lets the
+ * call context go at the call's own deadline at the latest. Threading,
+ * the callback rule and the return value are lrpc_channel_call_async()'s.
+ * \return 0: \p cb will run exactly once; -EINVAL, -ENOMEM: \p cb will
+ * never run (and the lists are left as they were, or cleared).
+ */
+LRPC_API int lrpc_channel_call_async_opts(lrpc_channel *ch,
+					  const lrpc_method_desc *method,
+					  const ProtobufCMessage *req,
+					  lrpc_deadline deadline,
+					  const lrpc_call_opts *opts,
+					  lrpc_cq *cq, lrpc_call_cb cb,
+					  void *arg, lrpc_async **handle);
+
+/**
  * A raw call's result: \p rep (\p rep_len bytes) is the reply, valid
  * during the callback only; NULL with 0 unless \p code is LRPC_OK.
  */

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define LRPC_VERSION_MAJOR 0
-#define LRPC_VERSION_MINOR 5
+#define LRPC_VERSION_MINOR 6
 #define LRPC_VERSION_PATCH 0
 
 /* The canonical codes, with the same numbers as gRPC. X(NAME, value). */

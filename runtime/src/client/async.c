@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/async_md.h"
 #include "client/intercept.h"
 #include "client/pending.h"
 #include "transport/transport.h"
@@ -98,7 +99,34 @@ void lrpc__pending_free(struct lrpc_async *p)
 	free(p->raw);
 	free(p->req);
 	free(p->ic); /* only if its callback never ran */
+	lrpc__async_md_free(p->md);
 	free(p);
+}
+
+/* Pass the channel's client interceptors; what they add to the request
+ * metadata of a call with options is copied into the call. \return
+ * LRPC_OK, or why the call fails (\p st filled). */
+static lrpc_code intercept(lrpc_channel *ch, struct lrpc_async *p, lrpc_status *st)
+{
+	const lrpc_metadata *md = p->md ? p->md->opts.metadata : NULL;
+	size_t n = p->md ? p->md->opts.n_metadata : 0;
+	lrpc_code code;
+
+	p->ic = malloc(sizeof(*p->ic));
+	if (!p->ic)
+		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	/* The request is encoded already; only a call with options carries
+	 * metadata, so only there may a before add some. */
+	code = lrpc__cic_before(ch, p->ic, p->full_name, false, md, n, p->md != NULL, st);
+	if (code != LRPC_OK || p->ic->info.metadata == md)
+		return code;
+	/* The merged set is the interceptors' until their afters; the call
+	 * (maybe still on a pool thread then) needs a copy of its own. */
+	code = lrpc__md_check(p->ic->info.metadata, p->ic->info.n_metadata, st);
+	if (code == LRPC_OK &&
+	    lrpc__async_md_set(p->md, p->ic->info.metadata, p->ic->info.n_metadata) < 0)
+		code = lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
+	return code;
 }
 
 /* Make the call and start it; its failures go to the callback. */
@@ -106,35 +134,39 @@ int lrpc__async_start(lrpc_channel *ch, struct lrpc_async *p,
 		      lrpc_deadline deadline, lrpc_cq *cq, const char *why_not)
 {
 	size_t max = ch->ops->max_msg(ch);
+	bool carried;
 
 	p->ch = ch;
 	p->deadline = lrpc__channel_deadline(ch, deadline);
 	p->heap_idx = SIZE_MAX;
 	if (lrpc__cq_add(cq, p) < 0) {
+		lrpc__async_md_free(p->md);
 		free(p->req);
 		free(p);
 		return -ENOMEM;
 	}
+	if (p->md && p->md->refused.code != LRPC_OK) {
+		lrpc__pending_fail(p, p->md->refused.code, "%s", p->md->refused.message);
+		lrpc__pending_put(p);
+		return 0;
+	}
 	if (!why_not && !p->stream && lrpc__cic_wanted(ch)) {
 		lrpc_status st;
-		lrpc_code code;
+		lrpc_code code = intercept(ch, p, &st);
 
-		p->ic = malloc(sizeof(*p->ic));
-		if (!p->ic) {
-			lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED, "out of memory");
-			lrpc__pending_put(p);
-			return 0;
-		}
-		/* The request is encoded already and carries no metadata. */
-		code = lrpc__cic_before(ch, p->ic, p->full_name, false, NULL, 0, false, &st);
 		if (code != LRPC_OK) {
 			lrpc__pending_fail(p, code, "%s", st.message);
 			lrpc__pending_put(p);
 			return 0;
 		}
 	}
+	carried = lrpc__async_md_carried(p->md);
 	if (why_not)
 		lrpc__pending_fail(p, LRPC_INVALID_ARGUMENT, "%s", why_not);
+	else if (carried && p->md->opts.n_metadata && !ch->ops->metadata)
+		lrpc__pending_fail(p, LRPC_UNIMPLEMENTED,
+				   "call metadata is not carried over %s yet",
+				   lrpc_channel_handoff(ch));
 	else if (p->req_len > max)
 		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
 				   "request of %zu bytes exceeds the %zu-byte limit",
@@ -143,9 +175,10 @@ int lrpc__async_start(lrpc_channel *ch, struct lrpc_async *p,
 		lrpc__pending_fail(p, LRPC_DEADLINE_EXCEEDED,
 				   "deadline passed before the call was sent");
 	else {
-		/* Stream operations block in the stream: the pool runs them. */
-		(ch->ops->start && !p->run ? ch->ops->start :
-					     lrpc__async_pool_start)(ch, p);
+		/* Stream operations block in the stream, and no transport's
+		 * own start carries call metadata: the pool runs them. */
+		(ch->ops->start && !p->run && !carried ? ch->ops->start :
+							 lrpc__async_pool_start)(ch, p);
 		return 0;
 	}
 	lrpc__pending_put(p); /* the transport's: it never had it */
@@ -164,6 +197,15 @@ int lrpc_channel_call_async(lrpc_channel *ch, const lrpc_method_desc *method,
 			    const ProtobufCMessage *req, lrpc_deadline deadline,
 			    lrpc_cq *cq, lrpc_call_cb cb, void *arg,
 			    lrpc_async **handle)
+{
+	return lrpc_channel_call_async_opts(ch, method, req, deadline, NULL, cq, cb,
+					    arg, handle);
+}
+
+int lrpc_channel_call_async_opts(lrpc_channel *ch, const lrpc_method_desc *method,
+				 const ProtobufCMessage *req, lrpc_deadline deadline,
+				 const lrpc_call_opts *opts, lrpc_cq *cq,
+				 lrpc_call_cb cb, void *arg, lrpc_async **handle)
 {
 	static __thread char why[LRPC_STATUS_MSG_MAX];
 	struct lrpc_async *p;
@@ -195,6 +237,11 @@ int lrpc_channel_call_async(lrpc_channel *ch, const lrpc_method_desc *method,
 			return -ENOMEM;
 		}
 		protobuf_c_message_pack(req, p->req);
+	}
+	if (opts && lrpc__async_md_new(p, opts) < 0) {
+		free(p->req);
+		free(p);
+		return -ENOMEM;
 	}
 	return started(lrpc__async_start(ch, p, deadline, cq, why_not), p, handle);
 }

@@ -3,8 +3,9 @@
  * What asynchronous calls cannot do without blocking a thread, done on a
  * few threads the channel owns: calls over a hand-off that cannot send
  * without waiting for the reply (rpal-kernel's call is one blocking
- * ioctl; lrpc:// on a kernel without futex_waitv), and stream operations
- * (stream_async.c). Each thread runs one at a time on the synchronous
+ * ioctl; lrpc:// on a kernel without futex_waitv), calls with call
+ * metadata (async_md.c: no transport's own start carries it yet) and
+ * stream operations (stream_async.c). Each thread runs one at a time on the synchronous
  * path and reports it. What finds every thread busy waits in the pool's
  * queue (the channel's async_queue_max bounds it), so at most POOL_MAX of
  * a channel's such operations run at once; the others are in flight only
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/async_md.h"
 #include "client/call.h"
 #include "client/pending.h"
 #include "transport/transport.h"
@@ -62,7 +64,8 @@ static lrpc_code pool_take(struct lrpc__call_io *io, const unsigned char *rep,
 static void run_one(struct lrpc__async_pool *pl, struct lrpc_async *p)
 {
 	struct pool_io c = {
-		.io = { .req_len = p->req_len, .put = pool_put, .take = pool_take },
+		.io = { .req_len = p->req_len, .put = pool_put, .take = pool_take,
+			.opts = p->md ? &p->md->opts : NULL },
 		.p = p,
 	};
 	lrpc_status st;

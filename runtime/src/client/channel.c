@@ -175,6 +175,12 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 			       &rep_len, st);
 	if (code == LRPC_OK)
 		code = io->take(io, rep, rep_len, st);
+	/* The buffer goes back without this call's pointers: a transport's
+	 * asynchronous path reuses it setting none of them, and must not
+	 * send stale metadata or fill lists its caller may have freed. */
+	rb->md = NULL;
+	rb->n_md = 0;
+	rb->headers = rb->trailers = NULL;
 	ch->ops->release(ch, rb);
 	if (code == LRPC_OK)
 		lrpc__status_set(st, LRPC_OK, "%s", "");

@@ -25,6 +25,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "client/async_md.h"
 #include "client/pending.h"
 #include "transport/transport.h"
 
@@ -272,6 +273,9 @@ void lrpc__pending_done(struct lrpc_async *p, lrpc_code code,
 	else
 		lrpc__status_set(&p->st, code, "%s", "");
 	p->st.code = code;
+	/* The transport's answer, not a cancel's or a deadline's: its
+	 * headers and trailers go to the caller's lists (async_md.c). */
+	lrpc__async_md_deliver(p->md);
 	finish_locked(cq, p, code);
 	pthread_mutex_unlock(&cq->lock);
 }

@@ -61,6 +61,10 @@ struct lrpc_async {
 	/* intercept.h: a unary call's passage through the channel's client
 	 * interceptors, NULL without them; its afters run before cb. */
 	struct lrpc__cic *ic;
+	/* async_md.h: a unary call's options (lrpc_channel_call_async_opts),
+	 * NULL without them. A call that carries metadata or wants lists
+	 * runs on the pool (the transports' own starts carry none). */
+	struct lrpc__async_md *md;
 	ProtobufCMessage *rep; /* a decoded reply, until the callback */
 	unsigned char *raw;    /* a copied raw reply */
 	size_t raw_len;
