@@ -232,7 +232,7 @@ typedef struct lrpc_client_interceptor {
 	 * without sending it or running the later interceptors. \p add, when
 	 * not NULL, takes request metadata to send after the caller's
 	 * (lrpc_metadata_list_add()); it is NULL on calls that carry none
-	 * (asynchronous calls, and streams over lrpc://, today). */
+	 * (asynchronous calls, today). */
 	lrpc_code (*before)(void *arg, const lrpc_client_call_info *info,
 			    lrpc_metadata_list *add, lrpc_status *why);
 	/* Once the call has ended, for every interceptor whose before ran
