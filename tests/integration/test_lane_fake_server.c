@@ -8,7 +8,8 @@
  *    INVALID_ARGUMENT, with stream_md left alone. The client must fail an
  *    open with metadata as UNIMPLEMENTED naming the version, having run
  *    nothing, open one that only wants lists the old way (they stay
- *    empty), and go on opening plain streams on the same lane;
+ *    empty), and go on opening plain streams on the same lane, also
+ *    after an open that gave up before the refusal came;
  *  - a hostile 0.5 one, which answers opens as read and then writes
  *    metadata records of its own making before the end: a good one fills
  *    the lists, and a malformed one, one on a stream that asked for none,
@@ -21,6 +22,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,6 +52,7 @@ struct rec {
 struct fake {
 	int lfd;
 	bool old;   /* before 0.5.0; else hostile */
+	bool late;  /* answer the first call only once the client gave up */
 	int calls;  /* how many to answer */
 	/* Hostile: for call i, the records (up to 3, len 0 ends them). */
 	struct rec recs[MAX_CALLS][3];
@@ -92,6 +95,17 @@ static void wait_call(struct lrpc__lane *l)
 	}
 	atomic_fetch_sub(&l->rx.sleepers, 1);
 	ck_assert_uint_eq(lrpc__word_state(w), LRPC__RX_CALL);
+}
+
+/* Until the client gives up on the call (10 s at most): it stores the
+ * cancel word when its deadline passes, and wakes nobody. */
+static void wait_cancelled(struct lrpc__lane *l)
+{
+	lrpc_deadline until = lrpc_deadline_after_ms(10000);
+
+	while (!atomic_load(&l->call.cancel) && lrpc_now() < until)
+		sched_yield();
+	ck_assert_int_ne(atomic_load(&l->call.cancel), 0);
 }
 
 /* Hand the lane back with the reply written (handoff/futex.c's order). */
@@ -186,6 +200,8 @@ static void *fake_server(void *arg)
 	close(memfd);
 	for (int i = 0; i < o->calls; i++) {
 		wait_call(l);
+		if (i == 0 && o->late)
+			wait_cancelled(l);
 		serve_call(o, l, i);
 	}
 	/* Until the client hangs up: a server that goes at once would fail
@@ -278,6 +294,32 @@ START_TEST(stream_metadata_old_lane_server)
 }
 END_TEST
 
+/*
+ * An open with metadata that gave up before the old server refused it:
+ * the lane is abandoned as a stream's, yet the refusal writes no end.
+ * It must still come back (the only lane) for the next open.
+ */
+START_TEST(stream_metadata_old_lane_server_late)
+{
+	const lrpc_metadata md[] = { { "x-trace", "late", 4 } };
+	lrpc_call_opts o = { .metadata = md, .n_metadata = 1 };
+	struct fake srv = { .old = true, .late = true, .calls = 2 };
+	lrpc_stream *s;
+	lrpc_channel *ch;
+	lrpc_status st;
+	pthread_t t;
+
+	ch = fake_up(&srv, "late-lane", &t);
+	ck_assert_int_eq(lrpc_stream_open_opts(ch, lrpctest_streams_echo,
+					       lrpc_deadline_after_ms(100), &o, &s, &st),
+			 LRPC_DEADLINE_EXCEEDED);
+	ck_assert_msg(open_read(ch, NULL, &st) == LRPC_OK, "next open: %s", st.message);
+	fake_down(&srv, ch, t);
+	ck_assert_uint_eq(srv.flags[0], LRPC__CALL_STREAM_MD);
+	ck_assert_uint_eq(srv.flags[1], LRPC__CALL_STREAM);
+}
+END_TEST
+
 /* A metadata record of one header and one trailer, into \p buf. */
 static size_t good_rec(unsigned char *buf, const char *hkey)
 {
@@ -353,4 +395,4 @@ START_TEST(stream_metadata_hostile_lane_server)
 END_TEST
 
 H_MAIN("lane_fake_server", 60, stream_metadata_old_lane_server,
-       stream_metadata_hostile_lane_server)
+       stream_metadata_old_lane_server_late, stream_metadata_hostile_lane_server)

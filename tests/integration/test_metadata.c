@@ -520,6 +520,46 @@ START_TEST(stream_metadata_cancelled)
 }
 END_TEST
 
+/*
+ * Over lrpc:// a stream's headers and trailers travel as one ring record,
+ * which must fit the ring (half the lane buffer): a trailer that does not
+ * ends the stream RESOURCE_EXHAUSTED, saying so, instead of being lost,
+ * and the lane serves the next stream.
+ */
+START_TEST(stream_metadata_past_the_ring)
+{
+	static unsigned char big[6000];
+	const lrpc_metadata md[] = { { "x-blob-bin", big, sizeof(big) } };
+	lrpc_call_opts o = { .metadata = md, .n_metadata = 1 };
+	lrpc_server_opts so;
+	lrpc_channel *ch;
+	lrpc_server *s;
+	lrpc_status st;
+	char uri[300];
+
+	if (strcmp(h_transport(), "lrpc"))
+		return;
+	h_dir_setup();
+	lrpc_server_opts_init(&so);
+	so.max_msg_size = 8192; /* rings of 4 KiB */
+	ck_assert_int_eq(lrpc_server_new(&so, &s), 0);
+	ck_assert_int_eq(lrpctest_streams_register(s), 0);
+	snprintf(uri, sizeof(uri), "lrpc://md-ring-%d", getpid());
+	ck_assert_int_eq(lrpc_server_listen(s, uri), 0);
+	ck_assert_int_eq(lrpc_server_start(s), 0);
+	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
+	ck_assert_int_eq(lrpc_metadata_list_new(&o.trailers), 0);
+	ck_assert_int_eq(stream_echo(ch, &o, 2, &st), LRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_nonnull(strstr(st.message, "response metadata"));
+	ck_assert_ptr_nonnull(strstr(st.message, "ring"));
+	o.n_metadata = 0;
+	ck_assert_int_eq(stream_echo(ch, &o, 2, &st), LRPC_OK);
+	lrpc_metadata_list_free(o.trailers);
+	lrpc_channel_close(ch);
+	lrpc_server_free(s);
+}
+END_TEST
+
 H_MAIN("metadata", 60, metadata_round_trip, metadata_limits_and_reserved_keys,
        metadata_sock_frames, metadata_sock_old_server, stream_metadata_round_trip,
-       stream_metadata_cancelled)
+       stream_metadata_cancelled, stream_metadata_past_the_ring)

@@ -296,8 +296,14 @@ static const struct lrpc__cstream_ops lane_cstream_ops = {
 
 bool lrpc__lane_stream_ended(const struct chan_lane *cl)
 {
-	return atomic_load_explicit(&cl->lane->stream.end_seq,
-				    memory_order_acquire) == cl->seq;
+	struct lrpc__lane *l = cl->lane;
+
+	if (atomic_load_explicit(&l->stream.end_seq, memory_order_acquire) == cl->seq)
+		return true;
+	/* A refused open has no end to wait for when a server before 0.5.0
+	 * refused it (an open with metadata, as a unary call). */
+	return __atomic_load_n(&l->reply.seq, __ATOMIC_ACQUIRE) == cl->seq &&
+	       LRPC__READ_ONCE(l->reply.code) != LRPC_OK;
 }
 
 struct wait_ended {
