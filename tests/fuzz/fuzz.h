@@ -145,6 +145,17 @@ void fz_lane_stream(struct fz_lane *l, struct fz_stream *s);
 int fz_lane_stream_open(struct fz_lane *l, uint64_t seq, uint32_t method,
 			lrpc_deadline deadline, lrpc_deadline wait_until,
 			uint32_t *code);
+/* The same opened as a 0.6 client opens one with metadata: \p n bytes of
+ * \p md at the buffer's start, md_len := \p md_len (a lie if not \p n);
+ * *acked: the server answered that it read stream metadata. */
+int fz_lane_stream_open_md(struct fz_lane *l, uint64_t seq, uint32_t method,
+			   lrpc_deadline deadline, lrpc_deadline wait_until,
+			   const uint8_t *md, size_t n, uint32_t md_len,
+			   uint32_t *code, bool *acked);
+/* A stream's metadata record from a hostile server, through the client's
+ * parser (lrpc__md_list_from_rec) into two lists, freed again.
+ * \return its return; *entries what the lists took. */
+int fz_md_rec_parse(const uint8_t *rec, size_t n, size_t *entries);
 /* Bytes a ring record of a \p len-byte message takes. */
 uint64_t fz_ring_rec(uint64_t len);
 /* Bump a bell and wake its sleepers; sleep on one (announced) while it

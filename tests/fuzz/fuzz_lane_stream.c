@@ -3,7 +3,7 @@
  * A stream written by a hostile lrpc:// client: each input opens an Echo
  * stream (lrpctest.Streams) on lane 0 of a real server's region and then
  * runs its ops against the lane's rings and control block. An op is a byte
- * (its low 3 bits) and its arguments:
+ * (its low 4 bits) and its arguments:
  *   0 N BYTES      an honest record of N bytes, if the ring has room
  *   1 U64          c2s_tail := U64 (a lie)
  *   2 U16 N BYTES  N raw bytes into the ring at offset U16 (a lie)
@@ -12,6 +12,14 @@
  *   5              cancel
  *   6 U32          srv_bell := U32 (a lie)
  *   7              read what the server wrote (honestly)
+ *   8 U16 N BYTES  first op only: open the stream with metadata (since
+ *                  0.6.0), N bytes of request block, md_len := U16 (a lie
+ *                  unless N); the Echo handler sends x-trace back as a
+ *                  header and x-blob-bin as a trailer, in the server's
+ *                  metadata record; later, nothing
+ *   9 U16 BYTES    U16 bytes (at most what is left) as a hostile server's
+ *                  metadata record, through the client's parser
+ *   10..15         nothing
  * each followed by a ring of the server's bell. Then it half-closes and
  * reads until the server ends the stream. Invariants:
  *  - the server ends every stream, by its 1 s deadline or soon after, with
@@ -19,7 +27,13 @@
  *  - a stream of honest ops never ends with INTERNAL (a protocol error),
  *    and one that ends so is counted in the server's protocol_errors;
  *  - the next stream opens on the same lane (it was handed back), and the
- *    server answers an Echo call on a channel of its own.
+ *    server answers an Echo call on a channel of its own;
+ *  - an open with metadata is answered as read (the version's mark),
+ *    either opened or refused as INVALID_ARGUMENT and counted as a
+ *    protocol error;
+ *  - the client's parser of metadata records returns 0, -EPROTO or
+ *    -ENOMEM, keeps at most what a record of that size holds (6 bytes an
+ *    entry at least) and, under ASan, leaks nothing.
  */
 #include <errno.h>
 #include <signal.h>
@@ -85,6 +99,67 @@ static void drain(void)
 	atomic_store(fs.s2c_head, head);
 }
 
+/* Op 9: a metadata record from a hostile server, at the client. */
+static void parse_record(const uint8_t **data, size_t *size)
+{
+	uint16_t n16;
+	size_t n, entries;
+	int ret;
+
+	if (!fz_take(data, size, &n16, 2))
+		return;
+	n = n16 < *size ? n16 : *size;
+	ret = fz_md_rec_parse(*data, n, &entries);
+	if (ret != 0 && ret != -EPROTO && ret != -ENOMEM)
+		fz_die("metadata record parser returned %d", ret);
+	if (entries > n / 6)
+		fz_die("%zu entries from a %zu-byte record", entries, n);
+	*data += n, *size -= n;
+}
+
+/* Op 8 first: open with metadata. \return false if the server refused
+ * (rightly: checked here), and the input is done. */
+static bool open_stream(uint64_t seq, lrpc_deadline deadline, const uint8_t **data,
+			size_t *size)
+{
+	lrpc_server_stats before, after;
+	uint16_t md_len;
+	uint8_t n8 = 0;
+	bool acked = false, md = false;
+	uint32_t code;
+	int ret;
+
+	lrpc_server_stats_get(server, &before);
+	if (*size && (**data & 15) == 8) {
+		(*data)++, (*size)--;
+		md = fz_take(data, size, &md_len, 2) && fz_take(data, size, &n8, 1) &&
+		     *size >= n8;
+		if (!md)
+			return false;
+	}
+	ret = md ? fz_lane_stream_open_md(lane, seq, lrpctest_streams_echo->id, deadline,
+					  lrpc_deadline_after_ms(FZ_HANG_MS), *data, n8,
+					  md_len, &code, &acked) :
+		   fz_lane_stream_open(lane, seq, lrpctest_streams_echo->id, deadline,
+				       lrpc_deadline_after_ms(FZ_HANG_MS), &code);
+	if (ret)
+		fz_die("stream open: %s", strerror(-ret));
+	if (md) {
+		*data += n8, *size -= n8;
+		if (!acked)
+			fz_die("an open with metadata was not answered as read");
+	}
+	if (code == LRPC_OK)
+		return true;
+	lrpc_server_stats_get(server, &after);
+	if (!md || code != LRPC_INVALID_ARGUMENT)
+		fz_die("stream open: code %u", code);
+	if (after.protocol_errors == before.protocol_errors)
+		fz_die("refused request metadata was not counted as a protocol error");
+	fz_probe(probe_ch, "lane stream metadata");
+	return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint64_t seq;
@@ -92,17 +167,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lrpc_server_stats before, after;
 	bool lied = false;
 	uint32_t code;
-	int ret;
 
 	tail = head = 0;
 	lrpc_server_stats_get(server, &before);
-	ret = fz_lane_stream_open(lane, ++seq, lrpctest_streams_echo->id,
-				  deadline, lrpc_deadline_after_ms(FZ_HANG_MS),
-				  &code);
-	if (ret || code != LRPC_OK)
-		fz_die("stream open: %s, code %u", strerror(-ret), code);
+	if (!open_stream(++seq, deadline, &data, &size))
+		return 0;
 	while (size) {
-		uint8_t op = data[0] & 7, n8;
+		uint8_t op = data[0] & 15, n8;
 		uint64_t v64;
 		uint32_t v32;
 		uint16_t v16;
@@ -145,6 +216,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 7:
 			drain();
+			break;
+		case 9:
+			parse_record(&data, &size);
 			break;
 		}
 		fz_wake(fs.srv_bell);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/metadata.h"
 #include "fuzz.h"
 #include "handoff/handoff.h"
 #include "wire/handshake.h"
@@ -140,6 +141,15 @@ int fz_lane_stream_open(struct fz_lane *l, uint64_t seq, uint32_t method,
 			lrpc_deadline deadline, lrpc_deadline wait_until,
 			uint32_t *code)
 {
+	return fz_lane_stream_open_md(l, seq, method, deadline, wait_until, NULL, 0,
+				      0, code, NULL);
+}
+
+int fz_lane_stream_open_md(struct fz_lane *l, uint64_t seq, uint32_t method,
+			   lrpc_deadline deadline, lrpc_deadline wait_until,
+			   const uint8_t *md, size_t n, uint32_t md_len,
+			   uint32_t *code, bool *acked)
+{
 	struct lrpc__stream_ctl *c = &l->lane->stream;
 	int ret;
 
@@ -154,10 +164,37 @@ int fz_lane_stream_open(struct fz_lane *l, uint64_t seq, uint32_t method,
 	l->lane->call.req_len = 0;
 	l->lane->call.md_len = 0;
 	l->lane->call.flags = LRPC__CALL_STREAM;
+	if (acked) {
+		/* As a 0.6 client opens one with metadata (wire/lane.h). */
+		if (n > l->g.buf_size)
+			n = l->g.buf_size;
+		memcpy(lrpc__lane_buf(l->lane), md, n);
+		l->lane->call.req_len = LRPC__STREAM_MD_REQ_LEN;
+		l->lane->call.md_len = md_len;
+		l->lane->call.flags = LRPC__CALL_STREAM_MD;
+		l->lane->reply.stream_md = 0;
+	}
 	ret = lrpc__handoff_futex.call(&l->hc, l->lane, l->call_word,
 				       wait_until);
 	l->lane->call.flags = 0;
 	*code = l->lane->reply.seq == seq ? l->lane->reply.code : UINT32_MAX;
+	if (acked)
+		*acked = l->lane->reply.stream_md == LRPC__STREAM_MD_V1;
+	return ret;
+}
+
+int fz_md_rec_parse(const uint8_t *rec, size_t n, size_t *entries)
+{
+	lrpc_metadata_list *h = NULL, *t = NULL;
+	int ret = -ENOMEM;
+
+	*entries = 0;
+	if (lrpc_metadata_list_new(&h) == 0 && lrpc_metadata_list_new(&t) == 0) {
+		ret = lrpc__md_list_from_rec(h, t, rec, n);
+		*entries = lrpc_metadata_list_get(h, NULL) + lrpc_metadata_list_get(t, NULL);
+	}
+	lrpc_metadata_list_free(h);
+	lrpc_metadata_list_free(t);
 	return ret;
 }
 

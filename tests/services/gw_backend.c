@@ -9,6 +9,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -62,15 +63,25 @@ static lrpc_code who_am_i(void *user, lrpc_call *call, const Gwtest__Empty *req,
 	return LRPC_OK;
 }
 
+/* The streams' request metadata "x-add: N" adds N to every number they
+ * send (lazyrpc call -H on streams). */
+static int32_t stream_md(lrpc_call *call)
+{
+	const lrpc_metadata *add = lrpc_call_metadata_get(call, "x-add");
+
+	return add ? (int32_t)strtol(add->value, NULL, 10) : 0;
+}
+
 static lrpc_code count(void *user, lrpc_call *call, const Gwtest__CountRequest *req,
 		       lrpc_server_stream *s)
 {
 	Gwtest__CountReply rep = GWTEST__COUNT_REPLY__INIT;
+	int32_t add = stream_md(call);
 	lrpc_code code;
 
 	(void)user;
 	for (int i = 0; i < req->n; i++) {
-		rep.i = i;
+		rep.i = i + add;
 		code = gwtest__gw_test__count__server_write(s, &rep);
 		if (code != LRPC_OK)
 			return code;
@@ -86,9 +97,27 @@ static lrpc_code upload(void *user, lrpc_call *call, lrpc_server_stream *s,
 	Gwtest__CountRequest *req;
 	lrpc_code code;
 
-	(void)user, (void)call;
+	(void)user;
+	rep->i = stream_md(call);
 	while ((code = gwtest__gw_test__upload__server_read(s, &req)) == LRPC_OK && req)
 		rep->i += req->n;
+	return code;
+}
+
+static lrpc_code tally(void *user, lrpc_call *call, lrpc_server_stream *s)
+{
+	Gwtest__CountReply rep = GWTEST__COUNT_REPLY__INIT;
+	Gwtest__CountRequest *req;
+	lrpc_code code;
+
+	(void)user;
+	rep.i = stream_md(call);
+	while ((code = gwtest__gw_test__tally__server_read(s, &req)) == LRPC_OK && req) {
+		rep.i += req->n;
+		code = gwtest__gw_test__tally__server_write(s, &rep);
+		if (code != LRPC_OK)
+			break;
+	}
 	return code;
 }
 
@@ -110,7 +139,7 @@ int main(int argc, char **argv)
 {
 	static const Gwtest__GwTest_Handlers h = {
 		.echo = echo, .fail = fail, .sleep = sleep_, .who_am_i = who_am_i,
-		.count = count, .get = get, .upload = upload,
+		.count = count, .get = get, .upload = upload, .tally = tally,
 	};
 	lrpc_health *health;
 	char uri[300];

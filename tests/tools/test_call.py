@@ -142,9 +142,26 @@ def call(uris):
         r = tool("call", uris[name], "gwtest.GwTest/Sleep", '{"ms":20000}', "--deadline", "200")
         check(r.returncode == 64 + 4 and "DEADLINE_EXCEEDED" in r.stderr,
               "a deadline exceeded over %s: %d %s" % (name, r.returncode, r.stderr.strip()))
-    r = tool("call", "gwb", "gwtest.GwTest/Count", '{"n":1}', "-H", "a:b")
-    check(r.returncode == 2 and "-H metadata goes with unary calls only" in r.stderr,
-          "metadata on a stream is refused: %s" % r.stderr.strip())
+    # -H on every kind of stream, over every transport: gw_backend adds
+    # x-add to every number its streams send.
+    for name in ("lrpc", "unix", "tcp", "grpc", "grpc+unix"):
+        r = tool("call", uris[name], "gwtest.GwTest/Count", '{"n":2}', "-H", "x-add: 10")
+        check(r.returncode == 0 and r.stdout == '{"i":10}\n{"i":11}\n',
+              "-H on a server stream over %s: %r %s" % (name, r.stdout, r.stderr.strip()))
+        r = tool("call", uris[name], "gwtest.GwTest/Upload", "-H", "x-add:100",
+                 stdin='{"n":1}\n{"n":2}\n')
+        check(r.returncode == 0 and json.loads(r.stdout) == {"i": 103},
+              "-H on a client stream over %s: %r %s" % (name, r.stdout, r.stderr.strip()))
+        r = tool("call", uris[name], "gwtest.GwTest/Tally", "-H", "x-add:5", "-H", "x-other:1",
+                 "--json", stdin='{"n":1}\n{"n":2}\n')
+        check(r.returncode == 0 and r.stdout == '{"i":6}\n{"i":8}\n',
+              "-H on a bidi stream over %s: %r %s" % (name, r.stdout, r.stderr.strip()))
+    r = tool("call", "gwb", "gwtest.GwTest/Tally", '{"n":4}')
+    check(r.returncode == 0 and r.stdout == '{"i":4}\n', "a bidi stream without -H")
+    r = tool("call", "gwb", "gwtest.GwTest/Count", '{"n":1}', "-H", "grpc-timeout:1S")
+    check(r.returncode == 64 + 3 and "grpc-timeout" in r.stderr,
+          "reserved metadata on a stream is refused, naming it: %d %s" %
+          (r.returncode, r.stderr.strip()))
     for name in ("unix", "tcp"):
         r = tool("call", uris[name], "gwtest.GwTest/WhoAmI", "-H", "x-request-id:1", "--json")
         check(r.returncode == 0 and json.loads(r.stdout) == {"requestId": "1"},

@@ -5,7 +5,7 @@
  * proto3 JSON (the argument, stdin with "-", else {}), the reply printed
  * as JSON. The method's types come from the server's reflection service
  * and the JSON mapping from the gateway's codec (pbjson). Streaming
- * methods are call_stream.c's. A status other than OK is printed with its
+ * methods are call_stream.c's. -H sends request metadata, on streams too. A status other than OK is printed with its
  * name and message and ends the command with 64 + its code.
  */
 #include <errno.h>
@@ -175,11 +175,6 @@ static int call_main(int argc, char **argv)
 		goto out;
 	c.pool = pool;
 	ret = TOOL_EXIT_USAGE;
-	if (h.n && c.m.kind != LRPC_METHOD_UNARY) {
-		fprintf(stderr, "lazyrpc call: %s streams: -H metadata goes with unary calls "
-			"only (streams carry none yet)\n", c.m.full_name);
-		goto out;
-	}
 	/* A method that streams requests reads them from stdin, one line
 	 * each, unless the argument is its one request. */
 	c.lines = (c.m.kind & LRPC_METHOD_CLIENT_STREAMING) && !j;
@@ -190,7 +185,8 @@ static int call_main(int argc, char **argv)
 			goto out;
 		c.req = req;
 	}
-	ret = c.m.kind == LRPC_METHOD_UNARY ? call_unary(&c, h.md, h.n) : call_stream(&c);
+	ret = c.m.kind == LRPC_METHOD_UNARY ? call_unary(&c, h.md, h.n) :
+					      call_stream(&c, h.md, h.n);
 out:
 	if (a.conn.ch)
 		tool_conn_close(&a.conn);

@@ -35,7 +35,8 @@ int call_print_reply(const struct call_ctx *c, const void *buf, size_t len, bool
 int call_end(const struct call_ctx *c, lrpc_code code, const lrpc_status *st,
 	     lrpc_deadline deadline);
 
-/* Runs a streaming method. \return the exit status. */
-int call_stream(const struct call_ctx *c);
+/* Runs a streaming method, with the \p n_md entries of request metadata
+ * at \p md sent with the open. \return the exit status. */
+int call_stream(const struct call_ctx *c, const lrpc_metadata *md, size_t n_md);
 
 #endif

@@ -158,8 +158,9 @@ static int read_replies(const struct call_ctx *c, lrpc_stream *s, lrpc_status *s
 	return (int)code;
 }
 
-int call_stream(const struct call_ctx *c)
+int call_stream(const struct call_ctx *c, const lrpc_metadata *meta, size_t n_meta)
 {
+	lrpc_call_opts opts = { .metadata = meta, .n_metadata = n_meta };
 	const lrpc_method_desc md = {
 		.name = c->m.desc->name, .full_name = c->m.full_name,
 		.id = lrpc_method_id(c->m.full_name), .kind = c->m.kind,
@@ -171,7 +172,7 @@ int call_stream(const struct call_ctx *c)
 	bool started = false;
 	int code;
 
-	code = lrpc_stream_open(c->conn->ch, &md, dl, &w.s, &st);
+	code = lrpc_stream_open_opts(c->conn->ch, &md, dl, &opts, &w.s, &st);
 	if (code != LRPC_OK)
 		return call_end(c, (lrpc_code)code, &st, dl);
 	if (!c->lines) {

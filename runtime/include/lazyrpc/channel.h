@@ -232,9 +232,9 @@ typedef struct lrpc_client_interceptor {
 	 * without sending it or running the later interceptors. \p add, when
 	 * not NULL, takes request metadata to send after the caller's
 	 * (lrpc_metadata_list_add()); it is NULL on calls that carry none
-	 * (asynchronous calls started without call options, and streams
-	 * over lrpc://, today; lrpc_channel_call_async_opts() with options
-	 * carries it since 0.6.0). */
+	 * (asynchronous calls started without call options, today;
+	 * lrpc_channel_call_async_opts() with options carries it since
+	 * 0.6.0). */
 	lrpc_code (*before)(void *arg, const lrpc_client_call_info *info,
 			    lrpc_metadata_list *add, lrpc_status *why);
 	/* Once the call has ended, for every interceptor whose before ran

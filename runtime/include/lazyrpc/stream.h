@@ -70,9 +70,10 @@ LRPC_API lrpc_code lrpc_stream_open(lrpc_channel *ch,
  * stream's end or lrpc_stream_free(), whichever is first; read them then,
  * not while the stream runs (its reader may be filling them). Request
  * metadata is checked as lrpc_channel_call_opts() checks it (nothing is
- * opened then); over a transport whose streams do not carry metadata
- * (lrpc:// today; grpc://, unix:// and tcp:// do) it is UNIMPLEMENTED and
- * the lists stay empty. \return as lrpc_stream_open().
+ * opened then). Every transport carries it (lrpc:// since 0.6.0: to an
+ * lrpc:// server before 0.6.0 request metadata is UNIMPLEMENTED, saying
+ * so, and lists alone stay empty; docs/api.md). \return as
+ * lrpc_stream_open().
  */
 LRPC_API lrpc_code lrpc_stream_open_opts(lrpc_channel *ch,
 					 const lrpc_method_desc *method,

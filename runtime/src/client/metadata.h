@@ -26,4 +26,13 @@ lrpc_code lrpc__md_check(const lrpc_metadata *md, size_t n, lrpc_status *st);
 int lrpc__md_list_from_block(lrpc_metadata_list *l, const unsigned char *b,
 			     size_t len);
 
+/* Append the headers and trailers of a stream's metadata record
+ * (wire/md_block.h, lrpc__md_rec_*) of \p len bytes at \p rec, which the
+ * peer may rewrite (copied once, then parsed), to \p headers and
+ * \p trailers (each may be NULL: not wanted, its block not parsed). \return 0, -EPROTO
+ * (a broken record or block, an entry the rules refuse: the lists may hold
+ * what came before it), -ENOMEM. */
+int lrpc__md_list_from_rec(lrpc_metadata_list *headers, lrpc_metadata_list *trailers,
+			   const unsigned char *rec, size_t len);
+
 #endif

@@ -137,3 +137,26 @@ int lrpc__md_list_from_block(lrpc_metadata_list *l, const unsigned char *b,
 	}
 	return ret;
 }
+
+int lrpc__md_list_from_rec(lrpc_metadata_list *headers, lrpc_metadata_list *trailers,
+			   const unsigned char *rec, size_t len)
+{
+	unsigned char *copy;
+	size_t hl, tl;
+	int ret;
+
+	/* At most two blocks' worth: past that the split refuses anyway. */
+	if (len > LRPC__MD_REC_HDR + 2 * (size_t)LRPC__MD_BLOCK_MAX)
+		return -EPROTO;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, rec, len);
+	ret = lrpc__md_rec_split(copy, len, &hl, &tl);
+	if (!ret && headers)
+		ret = lrpc__md_list_from_block(headers, copy + LRPC__MD_REC_HDR, hl);
+	if (!ret && trailers)
+		ret = lrpc__md_list_from_block(trailers, copy + LRPC__MD_REC_HDR + hl, tl);
+	free(copy);
+	return ret;
+}

@@ -12,14 +12,16 @@
 
 /*
  * The receiver of \p r took a stream open (\p seq, \p deadline,
- * \p method_id, each read once). Serve the stream until its handler
- * returns and write its end. \return true when done so (the call is
+ * \p method_id, \p flags, \p md_len, each read once; LRPC__CALL_STREAM_MD
+ * in \p flags: with metadata, wire/lane.h). Serve the stream until its
+ * handler returns and write its end. \return true when done so (the call is
  * answered); false when the open is refused: \p rep says why, for the
  * caller to write as the call's reply.
  */
 bool lrpc__lane_stream_serve(struct lrpc__receivers *rs, struct lrpc__hrecv *r,
 			     struct lrpc__arena *arena, uint64_t seq,
 			     lrpc_deadline deadline, uint32_t method_id,
+			     uint32_t flags, uint32_t md_len,
 			     struct lrpc__reply *rep);
 
 #endif

@@ -79,9 +79,12 @@ static void serve(struct receiver *rx, struct lrpc__hrecv *hr)
 	struct lrpc__reply rep = { .len = 0 };
 	struct lrpc__md_set md = { 0 };
 
-	if (flags & LRPC__CALL_STREAM) {
+	/* A stream with metadata says LRPC__CALL_STREAM_MD alone, with a
+	 * req_len that makes servers before 0.6.0 refuse it (wire/lane.h). */
+	if (flags & (LRPC__CALL_STREAM | LRPC__CALL_STREAM_MD)) {
 		if (lrpc__lane_stream_serve(rx->rs, hr, &rx->arena, seq,
-					    deadline, method_id, &rep)) {
+					    deadline, method_id, flags, md_len,
+					    &rep)) {
 			lrpc__arena_reset(&rx->arena);
 			return;
 		}

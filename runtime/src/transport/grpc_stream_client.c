@@ -476,6 +476,9 @@ static void gs_free(struct lrpc__cstream *b)
 	close(s->fd);
 	close(s->wake);
 	lrpc__grpc_msgq_free(&s->c.in);
+	/* Headers that came after the end was told (a cancel ends it at
+	 * once) were never delivered. */
+	lrpc__gcall_md_free(&s->c);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

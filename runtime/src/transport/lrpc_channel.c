@@ -218,10 +218,10 @@ static lrpc_code top_stream_open(lrpc_channel *c, uint32_t method_id,
 	lrpc_code code = LRPC_OK;
 	struct shm_chan *ch = lrpc__chan_use(c, deadline, &code, st);
 
-	(void)full_name, (void)opts; /* no stream_metadata yet */
+	(void)full_name;
 	if (!ch)
 		return code;
-	code = lrpc__chan_stream_open(ch, method_id, deadline, out, st);
+	code = lrpc__chan_stream_open(ch, method_id, deadline, opts, out, st);
 	lrpc__chan_unref(ch);
 	return code;
 }
@@ -267,6 +267,7 @@ static const struct lrpc__chan_ops top_ops = {
 	.invoke = top_invoke,
 	.release = top_release,
 	.stream_open = top_stream_open,
+	.stream_metadata = true,
 	.metadata = true,
 	.start = lrpc__lrpc_async_start,
 	.abandon = lrpc__lrpc_async_abandon,

@@ -145,10 +145,11 @@ bool lrpc__shm_grow(struct shm_chan *ch);
 
 /* lrpc_stream_client.c: the channel's stream_open. */
 lrpc_code lrpc__chan_stream_open(struct shm_chan *ch, uint32_t method_id,
-				 lrpc_deadline deadline,
+				 lrpc_deadline deadline, const lrpc_call_opts *opts,
 				 struct lrpc__cstream **out, lrpc_status *st);
-/* Has the receiver of \p cl written the end of the stream \p cl->seq?
- * Never blocks. */
+/* Is the receiver of \p cl done with the stream \p cl->seq: has it
+ * written its end, or refused its open (then no stream ran)? Never
+ * blocks. */
 bool lrpc__lane_stream_ended(const struct chan_lane *cl);
 /* Block a while (at most until \p deadline, or the server's death) for
  * that. */

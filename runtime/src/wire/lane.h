@@ -112,6 +112,19 @@ struct lrpc__call_meta {
 /* The call opens a stream on the lane (lane_ring.h): the receiver answers
  * at once and serves the stream until its handler returns. */
 #define LRPC__CALL_STREAM 1u
+/*
+ * The same with call metadata (since 0.6.0): the request's block
+ * (wire/md_block.h) is md_len bytes at the start of the buffer, and the
+ * stream's last record is its response headers and trailers
+ * (LRPC__RING_MD, lane_ring.h). Sent without LRPC__CALL_STREAM and with
+ * req_len LRPC__STREAM_MD_REQ_LEN, past any buffer: a server before 0.6.0
+ * reads it as a unary call and refuses it (request length) before running
+ * anything, and leaves reply.stream_md 0; one that takes it answers with
+ * reply.stream_md LRPC__STREAM_MD_V1, whatever its code.
+ */
+#define LRPC__CALL_STREAM_MD 2u
+#define LRPC__STREAM_MD_REQ_LEN UINT32_MAX
+#define LRPC__STREAM_MD_V1 1u
 
 /* Written by the receiver before it hands the lane back; read once by the sender. */
 struct lrpc__reply_meta {
@@ -122,6 +135,9 @@ struct lrpc__reply_meta {
 	/* Bytes of response headers, then trailers (wire/md_block.h), right
 	 * after the reply (after rep_len bytes, whatever the code); 0: none. */
 	uint32_t hdr_len, trl_len;
+	/* The answer to an LRPC__CALL_STREAM_MD open: LRPC__STREAM_MD_V1.
+	 * The client zeroes it before the open (an old server does not). */
+	uint32_t stream_md;
 };
 
 /*
@@ -171,7 +187,8 @@ _Static_assert(offsetof(struct lrpc__lane, reply) == 192, "reply meta");
 _Static_assert(sizeof(struct lrpc__call_meta) == 64, "call meta is one line");
 _Static_assert(sizeof(struct lrpc__reply_meta) == 256, "reply meta");
 _Static_assert(offsetof(struct lrpc__call_meta, md_len) == 32 &&
-		       offsetof(struct lrpc__reply_meta, hdr_len) == 208,
+		       offsetof(struct lrpc__reply_meta, hdr_len) == 208 &&
+		       offsetof(struct lrpc__reply_meta, stream_md) == 216,
 	       "metadata lengths (docs/internals.md)");
 _Static_assert(offsetof(struct lrpc__lane, stream) == 448 &&
 		       sizeof(struct lrpc__stream_ctl) == 448,

@@ -53,11 +53,11 @@ int lrpc__ring_room(struct lrpc__ring *r, size_t len)
 	return r->size - used >= lrpc__ring_rec(len);
 }
 
-int lrpc__ring_put(struct lrpc__ring *r, size_t len, lrpc__ring_put_fn put,
-		   const void *arg)
+int lrpc__ring_put(struct lrpc__ring *r, size_t len, uint32_t kind,
+		   lrpc__ring_put_fn put, const void *arg)
 {
 	uint64_t off = r->own % r->size, at = (off + LRPC__RING_HDR) % r->size;
-	uint32_t hdr[2] = { (uint32_t)len, 0 };
+	uint32_t hdr[2] = { (uint32_t)len, kind };
 
 	if (at + len <= r->size) {
 		put(arg, r->base + at);
@@ -89,7 +89,7 @@ int lrpc__ring_release(struct lrpc__ring *r)
 }
 
 int lrpc__ring_take(struct lrpc__ring *r, const unsigned char **msg,
-		    size_t *len)
+		    size_t *len, uint32_t *kind)
 {
 	uint64_t tail, avail, off, at;
 	uint32_t n;
@@ -121,6 +121,7 @@ int lrpc__ring_take(struct lrpc__ring *r, const unsigned char **msg,
 		*msg = r->bounce;
 	}
 	*len = n;
+	*kind = LRPC__READ_ONCE(*(uint32_t *)(void *)(r->base + off + 4));
 	r->pending = lrpc__ring_rec(n);
 	return 1;
 }

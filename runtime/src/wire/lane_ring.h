@@ -4,8 +4,9 @@
  * single-consumer queues of length-prefixed messages, client to server in
  * the first half of the buffer, server to client in the second.
  *
- * A record is a u32 length and 4 zero bytes, then the message, padded to
- * 8 bytes; records start 8-aligned, so a header never wraps and a message
+ * A record is a u32 length and a u32 kind, then the message, padded to
+ * 8 bytes (kind 0, LRPC__RING_MSG: a message; before 0.6.0 the kind was
+ * always 0 and nobody read it); records start 8-aligned, so a header never wraps and a message
  * may (it is then written and read through a private bounce buffer).
  * Indices are byte counts since the stream opened, u64, never reset: the
  * producer publishes its tail after a whole record, the consumer its head
@@ -37,6 +38,11 @@ struct lrpc__ring {
 };
 
 #define LRPC__RING_HDR 8u
+
+/* Record kinds. LRPC__RING_MD: the response headers and trailers of a
+ * stream opened with LRPC__CALL_STREAM_MD, server to client, once, the
+ * last record before the end (wire/md_block.h, lrpc__md_rec_*). */
+enum { LRPC__RING_MSG = 0, LRPC__RING_MD = 1 };
 
 /* Bytes a record of a \p len-byte message takes. */
 static inline uint64_t lrpc__ring_rec(uint64_t len)
@@ -72,11 +78,11 @@ void lrpc__ring_destroy(struct lrpc__ring *r);
  * yet, -EPROTO the consumer's head is impossible. */
 int lrpc__ring_room(struct lrpc__ring *r, size_t len);
 
-/* Producer, after room said 1: write the record with \p put and publish
- * it (sequentially consistent, for the bell's sleeper check). \return 0,
- * -ENOMEM (a wrapping message needs a bounce buffer). */
-int lrpc__ring_put(struct lrpc__ring *r, size_t len, lrpc__ring_put_fn put,
-		   const void *arg);
+/* Producer, after room said 1: write the record (of \p kind) with \p put
+ * and publish it (sequentially consistent, for the bell's sleeper check).
+ * \return 0, -ENOMEM (a wrapping message needs a bounce buffer). */
+int lrpc__ring_put(struct lrpc__ring *r, size_t len, uint32_t kind,
+		   lrpc__ring_put_fn put, const void *arg);
 
 /* Consumer: release the record taken last, if any. \return whether one
  * was (the producer may be waiting for the room). */
@@ -85,9 +91,10 @@ int lrpc__ring_release(struct lrpc__ring *r);
 /*
  * Consumer: the next record. \return 1 with *msg, *len (in the ring,
  * where the producer can still write, or in the bounce buffer; valid
- * until the next release), 0 empty, -EPROTO broken, -ENOMEM.
+ * until the next release) and *kind (as the producer wrote it: check
+ * it), 0 empty, -EPROTO broken, -ENOMEM.
  */
 int lrpc__ring_take(struct lrpc__ring *r, const unsigned char **msg,
-		    size_t *len);
+		    size_t *len, uint32_t *kind);
 
 #endif

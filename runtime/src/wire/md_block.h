@@ -40,4 +40,23 @@ void lrpc__md_block_write(unsigned char *dst, const lrpc_metadata *md, size_t n)
 int lrpc__md_block_next(const unsigned char *b, size_t len, size_t *off,
 			struct lrpc__md_ent *e);
 
+/*
+ * A stream's metadata record (LRPC__RING_MD, lane_ring.h): the response
+ * headers' block and the trailers', each at most LRPC__MD_BLOCK_MAX bytes:
+ *   u32 hdr_len, u32 trl_len (little-endian), headers, trailers.
+ */
+#define LRPC__MD_REC_HDR 8u
+
+/* Write the record of these two sets into \p dst, which has
+ * LRPC__MD_REC_HDR plus both blocks' lrpc__md_block_size() bytes. */
+void lrpc__md_rec_write(unsigned char *dst, const lrpc_metadata *h, size_t nh,
+			const lrpc_metadata *t, size_t nt);
+
+/* Check the lengths of a record of \p len bytes in private memory: the
+ * headers' block is at rec + LRPC__MD_REC_HDR, *hl bytes, the trailers'
+ * right after it, *tl bytes. \return 0, -EPROTO (lengths past the limit
+ * or that do not add up to \p len; the blocks are not looked at). */
+int lrpc__md_rec_split(const unsigned char *rec, size_t len, size_t *hl,
+		       size_t *tl);
+
 #endif
