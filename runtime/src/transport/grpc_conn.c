@@ -30,7 +30,7 @@
  * gRPC request costs its stream.
  *
  * Stop (lrpc_server_stop): GOAWAY with the last stream taken; those
- * streams finish and are answered, then the connection closes.
+ * streams finish and are answered, then the connection closes, lingering.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +40,7 @@
 
 #include "transport/grpc_server.h"
 #include "transport/grpc_stream.h"
+#include "transport/linger.h"
 
 /* What one uv_write carries at most: a 64 KiB reply with its frames and
  * trailers in one write, not the rest a loop turn later. */
@@ -72,8 +73,9 @@ static void on_closed(uv_handle_t *handle)
 }
 
 /* Forget the session; every stream is cancelled and its handler's answer
- * will go nowhere. */
-static void gconn_close(struct gconn *c)
+ * will go nowhere. @lingers: we hang up, so what we sent last (a GOAWAY,
+ * trailers) must not be lost to a reset (linger.h); else the peer is gone. */
+static void gconn_close(struct gconn *c, bool lingers)
 {
 	if (c->closing)
 		return;
@@ -86,7 +88,10 @@ static void gconn_close(struct gconn *c)
 	c->ng = NULL;
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	uv_close((uv_handle_t *)&c->wake, on_closed);
-	uv_close(&c->h.handle, on_closed);
+	if (lingers)
+		lrpc__linger_close(&c->h.stream, on_closed);
+	else
+		uv_close(&c->h.handle, on_closed);
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -96,7 +101,7 @@ static void write_done(uv_write_t *req, int status)
 	c->writing = false;
 	c->wlen = 0;
 	if (status < 0) {
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	lrpc__gconn_flush(c);
@@ -142,14 +147,14 @@ void lrpc__gconn_flush(struct gconn *c)
 	ret = c->tls ? lrpc__gconn_tls_fill(c, WRITE_BATCH) :
 		       lrpc__gconn_pull(c, WRITE_BATCH, wbuf_put);
 	if (ret < 0) {
-		gconn_close(c);
+		gconn_close(c, true);
 		return;
 	}
 	if (c->wlen) {
 		b = uv_buf_init((char *)c->wbuf, (unsigned int)c->wlen);
 		c->wreq.data = c;
 		if (uv_write(&c->wreq, &c->h.stream, &b, 1, write_done) < 0) {
-			gconn_close(c);
+			gconn_close(c, false);
 			return;
 		}
 		c->writing = true;
@@ -158,7 +163,7 @@ void lrpc__gconn_flush(struct gconn *c)
 	/* Nothing left to say and nothing more to hear (GOAWAY either way,
 	 * every stream done): the connection is over. */
 	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
-		gconn_close(c);
+		gconn_close(c, true);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -211,7 +216,7 @@ static bool keepalive(struct gconn *c)
 	if (keepalive_due(c) > at)
 		return true;
 	if (c->pinging) {
-		gconn_close(c);
+		gconn_close(c, true);
 		return false;
 	}
 	nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, NULL);
@@ -416,7 +421,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	int ret;
 
 	if (n < 0) {
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	if (c->closing || n == 0)
@@ -427,7 +432,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	ret = c->tls ? lrpc__gconn_tls_recv(c, (const uint8_t *)buf->base, (size_t)n) :
 		       lrpc__gconn_recv(c, (const uint8_t *)buf->base, (size_t)n);
 	if (ret < 0) {
-		gconn_close(c);
+		gconn_close(c, true);
 		return;
 	}
 	if (!c->streams)
@@ -468,7 +473,7 @@ static void peer_close(struct lrpc__peer *p)
 	struct gconn *c = (struct gconn *)p;
 
 	if (!c->closing && !c->streams && !c->writing)
-		gconn_close(c);
+		gconn_close(c, true);
 }
 
 static const struct lrpc__peer_ops peer_ops = {
@@ -521,7 +526,7 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	if (uv_accept(listener, &c->h.stream) < 0 || session_new(c) < 0 ||
 	    (tls && !(c->tls = lrpc__tls_new(h->tls, true, NULL)))) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	if (pipe) {
@@ -542,7 +547,7 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	}
 	atomic_fetch_add(&h->stats.clients_accepted, 1);
 	if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0) {
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	lrpc__gconn_flush(c); /* our SETTINGS */

@@ -3,7 +3,8 @@
  * The server side of unix:// and tcp://: the libuv loop reads frames, the
  * libuv worker pool runs the handlers (or, with inline_handlers, the loop
  * itself does), the loop writes the replies. A connection that sends a
- * frame we cannot accept gets one error frame saying why and is closed;
+ * frame we cannot accept gets one error frame saying why and is closed
+ * (every close we make lingers, transport/linger.h, so it arrives);
  * nobody else notices.
  *
  * What one connection costs is bounded (lrpc_server_opts): at most
@@ -20,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "serve/dispatch.h"
 #include "transport/sock_md.h"
+#include "transport/linger.h"
 #include "transport/sock_server.h"
 
 struct swork {
@@ -66,33 +67,22 @@ static void on_closed(uv_handle_t *handle)
 	lrpc__host_reap(h);
 }
 
-/* What the client sent that no one will read (a stream's window update
- * after a stop stopped reading) would have the kernel reset the
- * connection at close, and the client's kernel then drops what we sent
- * it last: the ends of its streams, a health Watch's NOT_SERVING. Read it
- * away first; bounded, for a client that floods. */
-static void discard_input(struct sconn *c)
+/* Going: the peer hung up or broke (@lingers false: close at once), or
+ * we hang up on it (true: what we sent last must not be lost to a reset,
+ * transport/linger.h). Nothing is written on @c from here on. */
+static void sconn_close(struct sconn *c, bool lingers)
 {
-	char buf[4096];
-	uv_os_fd_t fd;
-
-	if (uv_fileno(&c->h.handle, &fd) < 0)
+	if (c->closing)
 		return;
-	for (int i = 0; i < 64; i++)
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-			return;
-}
-
-static void sconn_close(struct sconn *c)
-{
-	if (uv_is_closing(&c->h.handle))
-		return;
-	discard_input(c);
+	c->closing = true;
 	lrpc__peer_remove(&c->peer);
 	atomic_store(&c->gone, 1);
 	lrpc__sstreams_cancel(c, true);
 	uv_close((uv_handle_t *)&c->timer, on_closed);
-	uv_close(&c->h.handle, on_closed);
+	if (lingers)
+		lrpc__linger_close(&c->h.stream, on_closed);
+	else
+		uv_close(&c->h.handle, on_closed);
 }
 
 /* @w now counts @bytes (instead of what it counted) against its
@@ -150,7 +140,7 @@ static void peer_drain(struct lrpc__peer *p)
 	c->reading = false;
 	lrpc__sstreams_cancel(c, false);
 	if (!c->inflight)
-		sconn_close(c);
+		sconn_close(c, true);
 }
 
 static void peer_close(struct lrpc__peer *p)
@@ -158,7 +148,7 @@ static void peer_close(struct lrpc__peer *p)
 	struct sconn *c = (struct sconn *)p;
 
 	if (!c->inflight)
-		sconn_close(c);
+		sconn_close(c, true);
 }
 
 static const struct lrpc__peer_ops peer_ops = {
@@ -264,7 +254,7 @@ static void write_done(uv_write_t *req, int status)
 	struct sconn *c = w->conn;
 
 	if (status < 0)
-		sconn_close(c);
+		sconn_close(c, false);
 	work_free(w);
 }
 
@@ -279,7 +269,7 @@ static void after_work(uv_work_t *req, int status)
 
 	/* The reply is known: it replaces the request and the reservation. */
 	hold(c, w, w->body ? w->out_len : 0);
-	if (status < 0 || !w->body || uv_is_closing(&c->h.handle) ||
+	if (status < 0 || !w->body || c->closing ||
 	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0)
 		work_free(w);
 	/* Otherwise the call is over once its reply is written (write_done). */
@@ -290,11 +280,10 @@ static void write_then_close(uv_write_t *req, int status)
 	struct swork *w = req->data;
 	struct sconn *c = w->conn;
 
-	(void)status;
 	free(w->body);
 	free(w);
 	c->inflight--;
-	sconn_close(c);
+	sconn_close(c, status == 0);
 	sconn_maybe_free(c);
 }
 
@@ -312,7 +301,7 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 		w->body = error_frame(call_id, code, message, &w->out_len);
 	if (!w || !w->body) {
 		free(w);
-		sconn_close(c);
+		sconn_close(c, true);
 		return;
 	}
 	w->conn = c;
@@ -323,7 +312,7 @@ static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 		c->inflight--;
 		free(w->body);
 		free(w);
-		sconn_close(c);
+		sconn_close(c, false);
 	}
 }
 
@@ -406,7 +395,7 @@ static bool take_frames(struct sconn *c)
 			work_cb(&w->work);
 			after_work(&w->work, 0);
 			/* A failed write closes the connection: stop here. */
-			if (uv_is_closing(&c->h.handle))
+			if (c->closing)
 				return false;
 			continue;
 		}
@@ -457,14 +446,14 @@ static void sconn_pump(struct sconn *c)
 	struct lrpc__frame f;
 	bool room;
 
-	if (c->pumping || c->rejected || uv_is_closing(&c->h.handle))
+	if (c->pumping || c->rejected || c->closing)
 		return;
 	c->pumping = true;
 	if (!take_frames(c))
 		goto out;
 	if (c->peer.draining) {
 		if (!c->inflight)
-			sconn_close(c);
+			sconn_close(c, true);
 		goto out;
 	}
 	/* A whole frame still here waits for room: read no further. A
@@ -474,7 +463,7 @@ static void sconn_pump(struct sconn *c)
 		 c->rlen - LRPC__FRAME_HDR >= f.body_len);
 	if (room && !c->reading) {
 		if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
-			sconn_close(c);
+			sconn_close(c, false);
 		else
 			c->reading = true;
 	} else if (!room && c->reading) {
@@ -520,7 +509,7 @@ static void on_timer(uv_timer_t *t)
 	uint64_t now = uv_now(&c->host->loop);
 	char why[LRPC_STATUS_MSG_MAX];
 
-	if (c->rejected || uv_is_closing(&c->h.handle))
+	if (c->rejected || c->closing)
 		return;
 	if (c->header_since && now >= c->header_since + h->opts.header_timeout_ms) {
 		snprintf(why, sizeof(why),
@@ -530,7 +519,7 @@ static void on_timer(uv_timer_t *t)
 	} else if (!c->inflight && now >= c->idle_since + h->opts.idle_timeout_ms) {
 		/* Nothing to say: a client's pool drops a closed connection
 		 * before it is used again. */
-		sconn_close(c);
+		sconn_close(c, true);
 	} else {
 		sconn_arm(c);
 	}
@@ -543,7 +532,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	(void)buf;
 	if (n < 0) {
 		/* EOF, possibly mid-frame: the peer is gone; so are we. */
-		sconn_close(c);
+		sconn_close(c, false);
 		return;
 	}
 	c->rlen += (size_t)n;
@@ -584,7 +573,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	n = atomic_fetch_add(&h->active[c->scheme], 1) + 1;
 	if (uv_accept(listener, &c->h.stream) < 0) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
-		sconn_close(c);
+		sconn_close(c, false);
 		return;
 	}
 	/* A refusal is an error frame saying why, which the client reads

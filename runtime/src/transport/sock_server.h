@@ -36,6 +36,9 @@ struct sconn {
 	unsigned int inflight; /* calls, streams and stream writes */
 	size_t held; /* bytes of requests, replies, reservations, streams */
 	bool closed, reading;
+	/* sconn_close ran: the socket lingers or is closed, and nothing more is
+	 * written on it (transport/linger.h). */
+	bool closing;
 	bool rejected; /* an error frame is on its way; nothing more is read */
 	bool pumping; /* in sconn_pump: a nested call leaves it to the outer */
 	struct sstream *streams; /* open on this connection */

@@ -406,7 +406,7 @@ static void out_write(struct sconn *c, struct sout *o)
 
 	o->conn = c;
 	o->req.data = o;
-	if (uv_is_closing(&c->h.handle)) {
+	if (c->closing) {
 		free(o);
 		return;
 	}
@@ -444,7 +444,7 @@ static void on_async(uv_async_t *a)
 		out_write(c, o);
 	}
 	/* A client left without an END would wait for its deadline. */
-	if (no_end && !uv_is_closing(&c->h.handle))
+	if (no_end && !c->closing)
 		lrpc__sconn_reject(c, s->id, LRPC_RESOURCE_EXHAUSTED,
 				   "out of memory for the end of a stream");
 	stream_maybe_free(s);
