@@ -291,9 +291,12 @@ static void write_then_close(uv_write_t *req, int status)
 static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 		   const char *message)
 {
-	struct swork *w = calloc(1, sizeof(*w));
+	struct swork *w;
 	uv_buf_t b;
 
+	if (c->closing) /* its reads are the linger's now: leave them be */
+		return;
+	w = calloc(1, sizeof(*w));
 	uv_read_stop(&c->h.stream);
 	c->reading = false;
 	c->rejected = true;
