@@ -11,6 +11,7 @@ hand-encoded below). Exit 0: all passed; 1: a case failed; 77: no grpcio.
 """
 import os
 import queue
+import select
 import signal
 import socket
 import subprocess
@@ -438,14 +439,57 @@ def bad_http2_costs_one_connection(ch, target):
     settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
     # HEADERS on an even (server-initiated) stream id: a connection error.
     bad = b"\x00\x00\x01\x01\x04\x00\x00\x00\x02\x82"
-    got = raw_connection(target, preface + settings + bad)
+    types = frame_types(raw_connection(target, preface + settings + bad))
+    assert types and types[0] == 4 and 7 in types, types  # SETTINGS ... GOAWAY
+    assert echo_of(unary(ch, "/lrpctest.Probe/Echo")(echo_msg(b"ok", 3), timeout=10)) == (b"ok", 3)
+
+
+@case
+def goaway_outlives_unread_input(ch, target):
+    # A bad frame with bytes behind it that the server may not have read
+    # when it stops reading, then GOAWAY and the hang-up; the client sends
+    # on after the hang-up, before and after reading. Closed at once, the
+    # socket would answer with a reset and the client could lose the
+    # GOAWAY or fail its sends; the server's lingering close
+    # (runtime/src/transport/linger.h) reads them away and ends at the
+    # client's EOF. All of it stays under the linger's 64 KiB, however
+    # much the server's first read took.
+    host, port = target.rsplit(":", 1)
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+    bad = b"\x00\x00\x01\x01\x04\x00\x00\x00\x02\x82"
+    s = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        s.sendall(preface + settings + bad + bytes(40 * 1024))
+        p = select.poll()
+        p.register(s, select.POLLRDHUP)
+        assert p.poll(10000), "no hang-up within 10 s"
+        s.sendall(bytes(4096))
+        got = b""
+        while len(got) < 9 or 7 not in frame_types(got):
+            b = s.recv(65536)
+            assert b, "the connection ended before a GOAWAY: %r" % got
+            got += b
+        s.sendall(bytes(4096))
+        while True:
+            b = s.recv(65536)  # a reset raises ConnectionResetError here
+            if not b:
+                break
+    finally:
+        s.close()
+    assert echo_of(unary(ch, "/lrpctest.Probe/Echo")(echo_msg(b"ok", 4), timeout=10)) == (b"ok", 4)
+
+
+def frame_types(got):
+    """The HTTP/2 frame types in got, whole frames only."""
     types, off = [], 0
     while len(got) - off >= 9:
         n = int.from_bytes(got[off:off + 3], "big")
+        if len(got) - off < 9 + n:
+            break
         types.append(got[off + 3])
         off += 9 + n
-    assert types and types[0] == 4 and 7 in types, types  # SETTINGS ... GOAWAY
-    assert echo_of(unary(ch, "/lrpctest.Probe/Echo")(echo_msg(b"ok", 3), timeout=10)) == (b"ok", 3)
+    return types
 
 
 def graceful_stop(server, target):
@@ -487,6 +531,7 @@ def main():
               oversized_headers):
         c(ch)
     bad_http2_costs_one_connection(ch, target)
+    goaway_outlives_unread_input(ch, target)
     # lazyrpc's own grpc:// client too, 4 threads, every reply checked.
     r = subprocess.run([probe, "load", "grpc://" + target, "4", "300"], env=env,
                        stdout=subprocess.DEVNULL)

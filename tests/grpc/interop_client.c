@@ -123,67 +123,6 @@ static int unimplemented_service(void)
 	return 0;
 }
 
-static const lrpc_method_desc *unary_call_desc(void)
-{
-	const lrpc_service_desc *d = &grpc__testing__test_service__service_desc;
-
-	for (size_t i = 0; i < d->n_methods; i++)
-		if (!strcmp(d->methods[i].name, "UnaryCall"))
-			return &d->methods[i];
-	abort();
-}
-
-/* custom_metadata's unary half (its FullDuplexCall half needs metadata on
- * streams), with lazyrpc's own checks of what a caller may send. */
-static int custom_metadata_unary(void)
-{
-	static const unsigned char trailing[] = { 0xab, 0xab, 0xab };
-	const lrpc_metadata md[] = {
-		{ "x-grpc-test-echo-initial", "test_initial_metadata_value", 27 },
-		{ "x-grpc-test-echo-trailing-bin", trailing, sizeof(trailing) },
-	};
-	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
-	Grpc__Testing__SimpleRequest req = GRPC__TESTING__SIMPLE_REQUEST__INIT;
-	Grpc__Testing__SimpleResponse *rep = NULL;
-	static char big[LRPC_METADATA_MAX];
-	const lrpc_metadata *m;
-	lrpc_status st = { 0 };
-	lrpc_code code;
-
-	CHECK(lrpc_metadata_list_new(&o.headers) == 0 && lrpc_metadata_list_new(&o.trailers) == 0,
-	      "out of memory");
-	o.metadata = md;
-	o.n_metadata = 2;
-	req.response_size = 314159;
-	code = lrpc_channel_call_opts(ch, unary_call_desc(),
-				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
-	CHECK(code == LRPC_OK, "UnaryCall: %s %s", lrpc_code_name(code), st.message);
-	grpc__testing__simple_response__free_unpacked(rep, NULL);
-	m = lrpc_metadata_list_find(o.headers, "x-grpc-test-echo-initial");
-	CHECK(m && m->value_len == 27 && !memcmp(m->value, "test_initial_metadata_value", 27),
-	      "initial metadata not echoed");
-	m = lrpc_metadata_list_find(o.trailers, "x-grpc-test-echo-trailing-bin");
-	CHECK(m && m->value_len == 3 && !memcmp(m->value, trailing, 3),
-	      "binary trailing metadata not echoed");
-
-	/* What may not be sent is refused before anything is. */
-	o.metadata = (const lrpc_metadata[]){ { "Bad-Key", "v", 1 } };
-	o.n_metadata = 1;
-	code = lrpc_channel_call_opts(ch, unary_call_desc(),
-				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
-	CHECK(code == LRPC_INVALID_ARGUMENT && strstr(st.message, "Bad-Key"),
-	      "a bad key: %s %s", lrpc_code_name(code), st.message);
-	memset(big, 'x', sizeof(big) - 1);
-	o.metadata = (const lrpc_metadata[]){ { "big", big, sizeof(big) - 1 } };
-	code = lrpc_channel_call_opts(ch, unary_call_desc(),
-				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
-	CHECK(code == LRPC_RESOURCE_EXHAUSTED && strstr(st.message, "exceeds"),
-	      "an oversized set: %s %s", lrpc_code_name(code), st.message);
-	lrpc_metadata_list_free(o.headers);
-	lrpc_metadata_list_free(o.trailers);
-	return 0;
-}
-
 static int client_streaming(void)
 {
 	Grpc__Testing__StreamingInputCallRequest req =
@@ -421,6 +360,135 @@ static int cancel_after_first_response(void)
 	return ret;
 }
 
+static const lrpc_method_desc *method_desc(const char *name)
+{
+	const lrpc_service_desc *d = &grpc__testing__test_service__service_desc;
+
+	for (size_t i = 0; i < d->n_methods; i++)
+		if (!strcmp(d->methods[i].name, name))
+			return &d->methods[i];
+	abort();
+}
+
+static const unsigned char echo_trailing[] = { 0xab, 0xab, 0xab };
+static const lrpc_metadata echo_md[] = {
+	{ "x-grpc-test-echo-initial", "test_initial_metadata_value", 27 },
+	{ "x-grpc-test-echo-trailing-bin", echo_trailing, sizeof(echo_trailing) },
+};
+
+/* Fill empty call options \p o to send custom_metadata's two keys, with
+ * lists for the headers and trailers that come back. */
+static int echo_opts(lrpc_call_opts *o)
+{
+	CHECK(lrpc_metadata_list_new(&o->headers) == 0 &&
+	      lrpc_metadata_list_new(&o->trailers) == 0, "out of memory");
+	o->metadata = echo_md;
+	o->n_metadata = 2;
+	return 0;
+}
+
+/* Were both keys echoed, the first as a header, the second (binary) as a
+ * trailer? */
+static int echoed(const lrpc_call_opts *o, const char *call)
+{
+	const lrpc_metadata *h = lrpc_metadata_list_find(o->headers, "x-grpc-test-echo-initial");
+	const lrpc_metadata *t = lrpc_metadata_list_find(o->trailers,
+							 "x-grpc-test-echo-trailing-bin");
+
+	CHECK(h && h->value_len == 27 && !memcmp(h->value, "test_initial_metadata_value", 27),
+	      "%s: initial metadata not echoed", call);
+	CHECK(t && t->value_len == 3 && !memcmp(t->value, echo_trailing, 3),
+	      "%s: binary trailing metadata not echoed", call);
+	return 0;
+}
+
+/* custom_metadata as grpc/grpc describes it: both keys on a UnaryCall and
+ * on a FullDuplexCall (one request, then the half-close), each echoed
+ * back, the first in the headers, the second in the trailers. */
+static int custom_metadata(void)
+{
+	Grpc__Testing__SimpleRequest req = GRPC__TESTING__SIMPLE_REQUEST__INIT;
+	Grpc__Testing__SimpleResponse *rep = NULL;
+	Grpc__Testing__Payload p = GRPC__TESTING__PAYLOAD__INIT;
+	static uint8_t body[271828];
+	lrpc_call_opts u = LRPC_CALL_OPTS_INIT, d = LRPC_CALL_OPTS_INIT; /* unary, stream */
+	lrpc_status st = { 0 };
+	lrpc_stream *s;
+	lrpc_code code;
+	int ret = 1;
+
+	if (echo_opts(&u) || echo_opts(&d))
+		goto out;
+	req.response_size = 314159;
+	p.body.data = body;
+	p.body.len = sizeof(body);
+	req.payload = &p;
+	code = lrpc_channel_call_opts(ch, method_desc("UnaryCall"), &req.base,
+				      (ProtobufCMessage **)&rep, soon(), &u, &st);
+	if (code != LRPC_OK || !zero_payload(rep->payload, 314159)) {
+		fprintf(stderr, "FAIL: UnaryCall: %s %s\n", lrpc_code_name(code),
+			code == LRPC_OK ? "not 314159 zero bytes back" : st.message);
+		grpc__testing__simple_response__free_unpacked(rep, NULL);
+		goto out;
+	}
+	grpc__testing__simple_response__free_unpacked(rep, NULL);
+	if (echoed(&u, "UnaryCall"))
+		goto out;
+	code = lrpc_stream_open_opts(ch, method_desc("FullDuplexCall"), soon(), &d, &s, &st);
+	if (code != LRPC_OK) {
+		fprintf(stderr, "FAIL: FullDuplexCall: %s %s\n", lrpc_code_name(code), st.message);
+		goto out;
+	}
+	code = write_dup(s, 314159, (int)sizeof(body), NULL, &st);
+	if (code != LRPC_OK || read_one(s, 314159)) {
+		if (code != LRPC_OK)
+			fprintf(stderr, "FAIL: FullDuplexCall write: %s %s\n",
+				lrpc_code_name(code), st.message);
+		lrpc_stream_free(s);
+		goto out;
+	}
+	/* The lists are filled at the stream's end, which this reads. */
+	if (close_and_end(s, LRPC_OK, NULL))
+		goto out;
+	ret = echoed(&d, "FullDuplexCall");
+out:
+	lrpc_metadata_list_free(u.headers);
+	lrpc_metadata_list_free(u.trailers);
+	lrpc_metadata_list_free(d.headers);
+	lrpc_metadata_list_free(d.trailers);
+	return ret;
+}
+
+/* lazyrpc's own checks of what a caller may send: what may not be sent is
+ * refused before anything is. */
+static int metadata_refused(void)
+{
+	Grpc__Testing__SimpleRequest req = GRPC__TESTING__SIMPLE_REQUEST__INIT;
+	Grpc__Testing__SimpleResponse *rep = NULL;
+	lrpc_call_opts o = LRPC_CALL_OPTS_INIT;
+	static char big[LRPC_METADATA_MAX];
+	lrpc_status st = { 0 };
+	lrpc_stream *s = NULL;
+	lrpc_code code;
+
+	o.metadata = (const lrpc_metadata[]){ { "Bad-Key", "v", 1 } };
+	o.n_metadata = 1;
+	code = lrpc_channel_call_opts(ch, method_desc("UnaryCall"),
+				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
+	CHECK(code == LRPC_INVALID_ARGUMENT && strstr(st.message, "Bad-Key"),
+	      "a bad key: %s %s", lrpc_code_name(code), st.message);
+	memset(big, 'x', sizeof(big) - 1);
+	o.metadata = (const lrpc_metadata[]){ { "big", big, sizeof(big) - 1 } };
+	code = lrpc_channel_call_opts(ch, method_desc("UnaryCall"),
+				      &req.base, (ProtobufCMessage **)&rep, soon(), &o, &st);
+	CHECK(code == LRPC_RESOURCE_EXHAUSTED && strstr(st.message, "exceeds"),
+	      "an oversized set: %s %s", lrpc_code_name(code), st.message);
+	code = lrpc_stream_open_opts(ch, method_desc("FullDuplexCall"), soon(), &o, &s, &st);
+	CHECK(code == LRPC_RESOURCE_EXHAUSTED && strstr(st.message, "exceeds") && !s,
+	      "an oversized set on a stream: %s %s", lrpc_code_name(code), st.message);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -434,8 +502,8 @@ static const struct {
 	{ "empty_stream", empty_stream, NULL },
 	{ "status_code_and_message", status_code_and_message, NULL },
 	{ "special_status_message", special_status_message, NULL },
-	{ "custom_metadata", NULL, "metadata on grpc:// streams (custom_metadata_unary runs the rest)" },
-	{ "custom_metadata_unary", custom_metadata_unary, NULL },
+	{ "custom_metadata", custom_metadata, NULL },
+	{ "metadata_refused", metadata_refused, NULL },
 	{ "unimplemented_method", unimplemented_method, NULL },
 	{ "unimplemented_service", unimplemented_service, NULL },
 	{ "timeout_on_sleeping_server", timeout_on_sleeping_server, NULL },

@@ -3,8 +3,9 @@
  * The server side of grpc://HOST:PORT: gRPC over HTTP/2 with prior
  * knowledge (h2c), grpc/grpc doc/PROTOCOL-HTTP2.md; grpcs:// puts TLS
  * between the socket and the session (grpc_tls.c). nghttp2 does HTTP/2
- * (framing, HPACK, flow control, stream states) on the host's libuv loop;
- * grpc_call.c does gRPC on each stream. This file owns the connection:
+ * (framing, HPACK, flow control, stream states) on the host's libuv loop
+ * (its settings and callbacks: grpc_session.c); grpc_call.c does gRPC on
+ * each stream. This file owns the connection:
  * reading into the session, writing what it has to send, its timer, its
  * limits and its end.
  *
@@ -30,7 +31,7 @@
  * gRPC request costs its stream.
  *
  * Stop (lrpc_server_stop): GOAWAY with the last stream taken; those
- * streams finish and are answered, then the connection closes.
+ * streams finish and are answered, then the connection closes, lingering.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +41,7 @@
 
 #include "transport/grpc_server.h"
 #include "transport/grpc_stream.h"
+#include "transport/linger.h"
 
 /* What one uv_write carries at most: a 64 KiB reply with its frames and
  * trailers in one write, not the rest a loop turn later. */
@@ -72,8 +74,9 @@ static void on_closed(uv_handle_t *handle)
 }
 
 /* Forget the session; every stream is cancelled and its handler's answer
- * will go nowhere. */
-static void gconn_close(struct gconn *c)
+ * will go nowhere. @lingers: we hang up, so what we sent last (a GOAWAY,
+ * trailers) must not be lost to a reset (linger.h); else the peer is gone. */
+static void gconn_close(struct gconn *c, bool lingers)
 {
 	if (c->closing)
 		return;
@@ -86,7 +89,10 @@ static void gconn_close(struct gconn *c)
 	c->ng = NULL;
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	uv_close((uv_handle_t *)&c->wake, on_closed);
-	uv_close(&c->h.handle, on_closed);
+	if (lingers)
+		lrpc__linger_close(&c->h.stream, on_closed);
+	else
+		uv_close(&c->h.handle, on_closed);
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -96,7 +102,7 @@ static void write_done(uv_write_t *req, int status)
 	c->writing = false;
 	c->wlen = 0;
 	if (status < 0) {
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	lrpc__gconn_flush(c);
@@ -142,14 +148,14 @@ void lrpc__gconn_flush(struct gconn *c)
 	ret = c->tls ? lrpc__gconn_tls_fill(c, WRITE_BATCH) :
 		       lrpc__gconn_pull(c, WRITE_BATCH, wbuf_put);
 	if (ret < 0) {
-		gconn_close(c);
+		gconn_close(c, true);
 		return;
 	}
 	if (c->wlen) {
 		b = uv_buf_init((char *)c->wbuf, (unsigned int)c->wlen);
 		c->wreq.data = c;
 		if (uv_write(&c->wreq, &c->h.stream, &b, 1, write_done) < 0) {
-			gconn_close(c);
+			gconn_close(c, false);
 			return;
 		}
 		c->writing = true;
@@ -158,7 +164,7 @@ void lrpc__gconn_flush(struct gconn *c)
 	/* Nothing left to say and nothing more to hear (GOAWAY either way,
 	 * every stream done): the connection is over. */
 	if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng))
-		gconn_close(c);
+		gconn_close(c, true);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -211,7 +217,7 @@ static bool keepalive(struct gconn *c)
 	if (keepalive_due(c) > at)
 		return true;
 	if (c->pinging) {
-		gconn_close(c);
+		gconn_close(c, true);
 		return false;
 	}
 	nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, NULL);
@@ -256,136 +262,6 @@ static void on_wake(uv_async_t *a)
 	lrpc__gconn_flush(c);
 }
 
-/* nghttp2's callbacks: find our stream and hand over. */
-
-static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
-			    void *user)
-{
-	struct gconn *c = user;
-	struct gstream *s;
-
-	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0;
-	s = lrpc__gstream_new(c, f->hd.stream_id);
-	if (!s)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM */
-	nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, s);
-	return 0;
-}
-
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
-		     const uint8_t *name, size_t nlen, const uint8_t *value,
-		     size_t vlen, uint8_t flags, void *user)
-{
-	struct gstream *s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-
-	(void)flags, (void)user;
-	if (!s || f->hd.type != NGHTTP2_HEADERS)
-		return 0;
-	return lrpc__gstream_header(s, f, name, nlen, value, vlen);
-}
-
-static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
-{
-	struct gstream *s;
-
-	(void)user;
-	if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
-		return 0;
-	s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
-	if (!s)
-		return 0;
-	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-		lrpc__gstream_headers_done(s);
-	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->half_closed)
-		lrpc__gstream_end(s);
-	return 0;
-}
-
-static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
-		   const uint8_t *data, size_t len, void *user)
-{
-	struct gstream *s = nghttp2_session_get_stream_user_data(ng, id);
-
-	(void)flags, (void)user;
-	if (!s) {
-		/* Not ours to hold: give the window back at once. */
-		nghttp2_session_consume(ng, id, len);
-		return 0;
-	}
-	lrpc__gstream_data(s, data, len);
-	return 0;
-}
-
-static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
-			   void *user)
-{
-	struct gstream *s = nghttp2_session_get_stream_user_data(ng, id);
-
-	(void)code, (void)user;
-	if (s)
-		lrpc__gstream_closed(s);
-	return 0;
-}
-
-static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f,
-			    int err, void *user)
-{
-	struct gconn *c = user;
-
-	(void)ng, (void)f, (void)err;
-	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
-	return 0;
-}
-
-static int session_new(struct gconn *c)
-{
-	const struct lrpc__host *h = c->host;
-	nghttp2_session_callbacks *cb;
-	nghttp2_option *opt;
-	nghttp2_settings_entry iv[] = {
-		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h->opts.max_pipelined },
-		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, LRPC__GRPC_HEADER_MAX },
-		/* No server push here, and none expected. */
-		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
-		/* A request of up to about 1 MiB in one flight (wire/grpc.h). */
-		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
-	};
-	int ret;
-
-	if (nghttp2_session_callbacks_new(&cb))
-		return -ENOMEM;
-	if (nghttp2_option_new(&opt)) {
-		nghttp2_session_callbacks_del(cb);
-		return -ENOMEM;
-	}
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
-	/* Windows open only as handlers read (grpc_call.c), so a slow reader
-	 * makes its client wait rather than the server buffer. */
-	nghttp2_option_set_no_auto_window_update(opt, 1);
-	ret = nghttp2_session_server_new2(&c->ng, cb, c, opt);
-	nghttp2_option_del(opt);
-	nghttp2_session_callbacks_del(cb);
-	if (ret)
-		return -ENOMEM;
-	/* The connection's window: room for four streams' windows, so that
-	 * one stream whose handler reads slowly does not stall the others. */
-	if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
-				    sizeof(iv) / sizeof(iv[0])) ||
-	    nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
-						  4 * LRPC__GRPC_WINDOW)) {
-		nghttp2_session_del(c->ng);
-		c->ng = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static void alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 {
 	static __thread char rbuf[65536]; /* the loop's; consumed at once */
@@ -416,7 +292,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	int ret;
 
 	if (n < 0) {
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	if (c->closing || n == 0)
@@ -427,7 +303,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	ret = c->tls ? lrpc__gconn_tls_recv(c, (const uint8_t *)buf->base, (size_t)n) :
 		       lrpc__gconn_recv(c, (const uint8_t *)buf->base, (size_t)n);
 	if (ret < 0) {
-		gconn_close(c);
+		gconn_close(c, true);
 		return;
 	}
 	if (!c->streams)
@@ -468,7 +344,7 @@ static void peer_close(struct lrpc__peer *p)
 	struct gconn *c = (struct gconn *)p;
 
 	if (!c->closing && !c->streams && !c->writing)
-		gconn_close(c);
+		gconn_close(c, true);
 }
 
 static const struct lrpc__peer_ops peer_ops = {
@@ -518,10 +394,10 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	lrpc__peer_add(h, &c->peer, &peer_ops);
 	atomic_fetch_add(&h->stats.clients_active, 1);
 	n = atomic_fetch_add(&h->active[c->scheme], 1) + 1;
-	if (uv_accept(listener, &c->h.stream) < 0 || session_new(c) < 0 ||
+	if (uv_accept(listener, &c->h.stream) < 0 || lrpc__gconn_session_new(c) < 0 ||
 	    (tls && !(c->tls = lrpc__tls_new(h->tls, true, NULL)))) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	if (pipe) {
@@ -542,7 +418,7 @@ static void accept_conn(uv_stream_t *listener, int status, bool tls)
 	}
 	atomic_fetch_add(&h->stats.clients_accepted, 1);
 	if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0) {
-		gconn_close(c);
+		gconn_close(c, false);
 		return;
 	}
 	lrpc__gconn_flush(c); /* our SETTINGS */

@@ -106,6 +106,9 @@ struct gconn {
 	bool wake_closed;
 };
 
+/* grpc_session.c: make c->ng, the server session, with our SETTINGS
+ * queued. \return 0 or -ENOMEM. */
+int lrpc__gconn_session_new(struct gconn *c);
 /* grpc_conn.c: write what nghttp2 has to send, close when it is done. */
 void lrpc__gconn_flush(struct gconn *c);
 /* grpc_conn.c: the deadline timer must look again (a stream started). */

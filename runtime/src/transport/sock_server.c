@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The server side of unix:// and tcp://: the libuv loop reads frames, the
- * libuv worker pool runs the handlers (or, with inline_handlers, the loop
- * itself does), the loop writes the replies. A connection that sends a
- * frame we cannot accept gets one error frame saying why and is closed;
- * nobody else notices.
+ * The server side of unix:// and tcp://, a connection: the libuv loop
+ * reads frames; a call's goes to sock_call.c (the libuv worker pool runs
+ * the handler, or with inline_handlers the loop itself does; the loop
+ * writes the reply), a stream's to sock_stream_server.c. A connection
+ * that sends a frame we cannot accept gets one error frame saying why and
+ * is closed (every close we make lingers, transport/linger.h, so it
+ * arrives); nobody else notices.
  *
  * What one connection costs is bounded (lrpc_server_opts): at most
  * max_pipelined calls, max_conn_buffer bytes of requests and unsent
@@ -12,37 +14,17 @@
  * own is known), and a read buffer of one frame plus one read; a
  * connection with nothing to do is closed after idle_timeout_ms, one that
  * starts a frame header and does not finish it after header_timeout_ms.
- * Stream frames go to sock_stream_server.c, whose windows bound what a
- * stream holds (counted in held too); they never wait for room here.
+ * Stream frames never wait for room here: the stream's windows bound
+ * what it holds (counted in held too).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#include "serve/dispatch.h"
-#include "transport/sock_md.h"
+#include "transport/linger.h"
 #include "transport/sock_server.h"
-
-struct swork {
-	uv_work_t work;
-	uv_write_t write;
-	struct sconn *conn;
-	struct lrpc__frame f;
-	unsigned char *body; /* request payload, then the whole reply frame */
-	size_t out_len;
-	size_t held; /* what this call counts in its connection's held */
-};
-
-/* The room a call holds for its reply until the reply is known (with
- * response metadata, when its client reads that). */
-static size_t reply_reserve(const struct lrpc__host *h, bool md)
-{
-	return h->opts.max_msg_size + LRPC__FRAME_HDR + LRPC_STATUS_MSG_MAX +
-	       (md ? 2 * LRPC__MD_BLOCK_MAX : 0);
-}
 
 static void sconn_maybe_free(struct sconn *c)
 {
@@ -66,33 +48,19 @@ static void on_closed(uv_handle_t *handle)
 	lrpc__host_reap(h);
 }
 
-/* What the client sent that no one will read (a stream's window update
- * after a stop stopped reading) would have the kernel reset the
- * connection at close, and the client's kernel then drops what we sent
- * it last: the ends of its streams, a health Watch's NOT_SERVING. Read it
- * away first; bounded, for a client that floods. */
-static void discard_input(struct sconn *c)
+void lrpc__sconn_close(struct sconn *c, bool lingers)
 {
-	char buf[4096];
-	uv_os_fd_t fd;
-
-	if (uv_fileno(&c->h.handle, &fd) < 0)
+	if (c->closing)
 		return;
-	for (int i = 0; i < 64; i++)
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-			return;
-}
-
-static void sconn_close(struct sconn *c)
-{
-	if (uv_is_closing(&c->h.handle))
-		return;
-	discard_input(c);
+	c->closing = true;
 	lrpc__peer_remove(&c->peer);
 	atomic_store(&c->gone, 1);
 	lrpc__sstreams_cancel(c, true);
 	uv_close((uv_handle_t *)&c->timer, on_closed);
-	uv_close(&c->h.handle, on_closed);
+	if (lingers)
+		lrpc__linger_close(&c->h.stream, on_closed);
+	else
+		uv_close(&c->h.handle, on_closed);
 }
 
 /* @w now counts @bytes (instead of what it counted) against its
@@ -106,12 +74,6 @@ void lrpc__sconn_hold(struct sconn *c, ptrdiff_t delta)
 				    memory_order_relaxed);
 	if (c->held > peak) /* loop thread only writes it */
 		atomic_store(&c->host->stats.conn_held_peak, c->held);
-}
-
-static void hold(struct sconn *c, struct swork *w, size_t bytes)
-{
-	lrpc__sconn_hold(c, (ptrdiff_t)bytes - (ptrdiff_t)w->held);
-	w->held = bytes;
 }
 
 static void sconn_arm(struct sconn *c);
@@ -130,17 +92,6 @@ void lrpc__sconn_done(struct sconn *c)
 	sconn_maybe_free(c);
 }
 
-/* A call is over, its reply sent or not. */
-static void work_free(struct swork *w)
-{
-	struct sconn *c = w->conn;
-
-	hold(c, w, 0);
-	free(w->body);
-	free(w);
-	lrpc__sconn_done(c);
-}
-
 /* Stop reading; the connection closes once its calls are answered. */
 static void peer_drain(struct lrpc__peer *p)
 {
@@ -150,7 +101,7 @@ static void peer_drain(struct lrpc__peer *p)
 	c->reading = false;
 	lrpc__sstreams_cancel(c, false);
 	if (!c->inflight)
-		sconn_close(c);
+		lrpc__sconn_close(c, true);
 }
 
 static void peer_close(struct lrpc__peer *p)
@@ -158,7 +109,7 @@ static void peer_close(struct lrpc__peer *p)
 	struct sconn *c = (struct sconn *)p;
 
 	if (!c->inflight)
-		sconn_close(c);
+		lrpc__sconn_close(c, true);
 }
 
 static const struct lrpc__peer_ops peer_ops = {
@@ -166,135 +117,26 @@ static const struct lrpc__peer_ops peer_ops = {
 	.close = peer_close,
 };
 
-/* An error reply frame: header and status message; malloc'd. */
-static unsigned char *error_frame(uint64_t call_id, lrpc_code code,
-				  const char *message, size_t *len)
-{
-	size_t msg_len = strnlen(message, LRPC_STATUS_MSG_MAX - 1);
-	struct lrpc__frame f = {
-		.body_len = (uint32_t)msg_len,
-		.call_id = call_id,
-		.method_or_code = (uint32_t)code,
-		.msg_len = (uint32_t)msg_len,
-	};
-	unsigned char *out = malloc(LRPC__FRAME_HDR + msg_len);
-
-	if (!out)
-		return NULL;
-	lrpc__frame_put(out, &f);
-	memcpy(out + LRPC__FRAME_HDR, message, msg_len);
-	*len = LRPC__FRAME_HDR + msg_len;
-	return out;
-}
-
-/* An OK reply's payload goes after the frame header. */
-static unsigned char *frame_room(void *ctx, size_t len)
-{
-	unsigned char **out = ctx;
-
-	*out = malloc(LRPC__FRAME_HDR + len);
-	return *out ? *out + LRPC__FRAME_HDR : NULL;
-}
-
-/* On a worker thread: the handler runs here, never on the loop. */
-static void work_cb(uv_work_t *req)
-{
-	struct swork *w = req->data;
-	struct lrpc__host *h = w->conn->host;
-	lrpc_deadline now = lrpc_now(), deadline;
-	size_t req_len = w->f.body_len - w->f.md_len;
-	struct lrpc__reply rep = { .len = 0 };
-	struct lrpc__md_set md = { 0 };
-	struct lrpc__arena arena;
-	unsigned char *out = NULL;
-
-	/* The peer sends time left, not a clock reading: its clock is not
-	 * ours when it is on another host. */
-	deadline = w->f.timeout_ns <= 0 ? now :
-		   w->f.timeout_ns > INT64_MAX - now ? INT64_MAX :
-		   now + w->f.timeout_ns;
-	lrpc__arena_init(&arena);
-	if (w->f.md_len && lrpc__md_set_from_block(&md, &arena, w->body + req_len,
-						   w->f.md_len) < 0) {
-		rep.code = LRPC_INVALID_ARGUMENT;
-		snprintf(rep.message, sizeof(rep.message),
-			 "request metadata (%u bytes) is malformed, refused or past %u bytes",
-			 w->f.md_len, LRPC_METADATA_MAX);
-		atomic_fetch_add(&h->stats.protocol_errors, 1);
-	} else {
-		lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
-				 req_len, deadline, h->opts.max_msg_size,
-				 frame_room, &out,
-				 &(struct lrpc__origin){ .cancel = &w->conn->gone,
-							 .peer = &w->conn->who,
-							 .md = md.v, .n_md = md.n },
-				 &rep);
-	}
-	if (rep.code == LRPC_OK) {
-		struct lrpc__frame f = {
-			.body_len = (uint32_t)rep.len,
-			.call_id = w->f.call_id,
-			.method_or_code = LRPC_OK,
-		};
-
-		lrpc__frame_put(out, &f);
-		w->out_len = LRPC__FRAME_HDR + rep.len;
-	} else {
-		free(out);
-		out = error_frame(w->f.call_id, rep.code, rep.message,
-				  &w->out_len);
-	}
-	/* Only a client that said it reads them gets headers and trailers
-	 * (wire/frame.h); they are in the arena until here. */
-	if (out && w->f.call_md && lrpc__sock_md_put_reply(&out, &w->out_len, &rep.md) < 0) {
-		free(out);
-		rep.code = LRPC_RESOURCE_EXHAUSTED;
-		out = error_frame(w->f.call_id, rep.code,
-				  "out of memory for the response metadata", &w->out_len);
-	}
-	lrpc__arena_destroy(&arena);
-	free(w->body);
-	w->body = out;
-	lrpc__count_call(h, rep.code);
-}
-
-static void write_done(uv_write_t *req, int status)
-{
-	struct swork *w = req->data;
-	struct sconn *c = w->conn;
-
-	if (status < 0)
-		sconn_close(c);
-	work_free(w);
-}
-
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 
-static void after_work(uv_work_t *req, int status)
-{
-	struct swork *w = req->data;
-	struct sconn *c = w->conn;
-	uv_buf_t b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
-
-	/* The reply is known: it replaces the request and the reservation. */
-	hold(c, w, w->body ? w->out_len : 0);
-	if (status < 0 || !w->body || uv_is_closing(&c->h.handle) ||
-	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0)
-		work_free(w);
-	/* Otherwise the call is over once its reply is written (write_done). */
-}
+/* An error frame on its way, the connection's last. */
+struct srefusal {
+	uv_write_t write;
+	struct sconn *conn;
+	unsigned char *frame;
+	size_t len;
+};
 
 static void write_then_close(uv_write_t *req, int status)
 {
-	struct swork *w = req->data;
-	struct sconn *c = w->conn;
+	struct srefusal *r = req->data;
+	struct sconn *c = r->conn;
 
-	(void)status;
-	free(w->body);
-	free(w);
+	free(r->frame);
+	free(r);
 	c->inflight--;
-	sconn_close(c);
+	lrpc__sconn_close(c, status == 0);
 	sconn_maybe_free(c);
 }
 
@@ -302,28 +144,31 @@ static void write_then_close(uv_write_t *req, int status)
 static void reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 		   const char *message)
 {
-	struct swork *w = calloc(1, sizeof(*w));
+	struct srefusal *r;
 	uv_buf_t b;
 
+	if (c->closing) /* its reads are the linger's now: leave them be */
+		return;
+	r = calloc(1, sizeof(*r));
 	uv_read_stop(&c->h.stream);
 	c->reading = false;
 	c->rejected = true;
-	if (w)
-		w->body = error_frame(call_id, code, message, &w->out_len);
-	if (!w || !w->body) {
-		free(w);
-		sconn_close(c);
+	if (r)
+		r->frame = lrpc__sock_error_frame(call_id, code, message, &r->len);
+	if (!r || !r->frame) {
+		free(r);
+		lrpc__sconn_close(c, true);
 		return;
 	}
-	w->conn = c;
-	w->write.data = w;
+	r->conn = c;
+	r->write.data = r;
 	c->inflight++;
-	b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
-	if (uv_write(&w->write, &c->h.stream, &b, 1, write_then_close) < 0) {
+	b = uv_buf_init((char *)r->frame, (unsigned int)r->len);
+	if (uv_write(&r->write, &c->h.stream, &b, 1, write_then_close) < 0) {
 		c->inflight--;
-		free(w->body);
-		free(w);
-		sconn_close(c);
+		free(r->frame);
+		free(r);
+		lrpc__sconn_close(c, false);
 	}
 }
 
@@ -332,18 +177,6 @@ void lrpc__sconn_reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 {
 	atomic_fetch_add(&c->host->stats.protocol_errors, 1);
 	reject(c, call_id, code, message);
-}
-
-/* Is there room on @c for one more call with request frame @f? One
- * call is always let through, or a large one could never run. */
-static bool room_for(const struct sconn *c, const struct lrpc__frame *f)
-{
-	const struct lrpc__host *h = c->host;
-
-	return !c->inflight ||
-	       (c->inflight < h->opts.max_pipelined &&
-		c->held + f->body_len + reply_reserve(h, f->call_md) <=
-			h->conn_buffer);
 }
 
 /* Take the complete frames in the read buffer while there is room for
@@ -355,7 +188,6 @@ static bool take_frames(struct sconn *c)
 
 	while (c->rlen - off >= LRPC__FRAME_HDR) {
 		struct lrpc__frame f;
-		struct swork *w;
 		char why[LRPC_STATUS_MSG_MAX];
 		int ret = lrpc__frame_get_request(c->rbuf + off, h->opts.max_msg_size,
 						  &f);
@@ -382,43 +214,11 @@ static bool take_frames(struct sconn *c)
 			continue;
 		}
 		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len ||
-		    !room_for(c, &f))
+		    !lrpc__scall_room(c, &f))
 			break;
-		w = calloc(1, sizeof(*w));
-		if (w)
-			w->body = malloc(f.body_len ? f.body_len : 1);
-		if (!w || !w->body) {
-			if (w)
-				free(w);
-			lrpc__sconn_reject(c, f.call_id, LRPC_RESOURCE_EXHAUSTED,
-				     "out of memory");
+		if (!lrpc__scall_take(c, &f, c->rbuf + off + LRPC__FRAME_HDR))
 			return false;
-		}
-		memcpy(w->body, c->rbuf + off + LRPC__FRAME_HDR, f.body_len);
-		w->f = f;
-		w->conn = c;
-		hold(c, w, f.body_len + reply_reserve(h, f.call_md));
-		w->work.data = w;
-		w->write.data = w;
 		off += LRPC__FRAME_HDR + f.body_len;
-		c->inflight++;
-		if (h->opts.inline_handlers) {
-			work_cb(&w->work);
-			after_work(&w->work, 0);
-			/* A failed write closes the connection: stop here. */
-			if (uv_is_closing(&c->h.handle))
-				return false;
-			continue;
-		}
-		if (uv_queue_work(&h->loop, &w->work, work_cb, after_work) < 0) {
-			c->inflight--;
-			hold(c, w, 0);
-			free(w->body);
-			free(w);
-			lrpc__sconn_reject(c, f.call_id, LRPC_UNAVAILABLE,
-				     "server is stopping");
-			return false;
-		}
 	}
 	if (off) { /* (no buffer yet on a fresh connection) */
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
@@ -457,14 +257,14 @@ static void sconn_pump(struct sconn *c)
 	struct lrpc__frame f;
 	bool room;
 
-	if (c->pumping || c->rejected || uv_is_closing(&c->h.handle))
+	if (c->pumping || c->rejected || c->closing)
 		return;
 	c->pumping = true;
 	if (!take_frames(c))
 		goto out;
 	if (c->peer.draining) {
 		if (!c->inflight)
-			sconn_close(c);
+			lrpc__sconn_close(c, true);
 		goto out;
 	}
 	/* A whole frame still here waits for room: read no further. A
@@ -474,7 +274,7 @@ static void sconn_pump(struct sconn *c)
 		 c->rlen - LRPC__FRAME_HDR >= f.body_len);
 	if (room && !c->reading) {
 		if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
-			sconn_close(c);
+			lrpc__sconn_close(c, false);
 		else
 			c->reading = true;
 	} else if (!room && c->reading) {
@@ -520,7 +320,7 @@ static void on_timer(uv_timer_t *t)
 	uint64_t now = uv_now(&c->host->loop);
 	char why[LRPC_STATUS_MSG_MAX];
 
-	if (c->rejected || uv_is_closing(&c->h.handle))
+	if (c->rejected || c->closing)
 		return;
 	if (c->header_since && now >= c->header_since + h->opts.header_timeout_ms) {
 		snprintf(why, sizeof(why),
@@ -530,7 +330,7 @@ static void on_timer(uv_timer_t *t)
 	} else if (!c->inflight && now >= c->idle_since + h->opts.idle_timeout_ms) {
 		/* Nothing to say: a client's pool drops a closed connection
 		 * before it is used again. */
-		sconn_close(c);
+		lrpc__sconn_close(c, true);
 	} else {
 		sconn_arm(c);
 	}
@@ -543,7 +343,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	(void)buf;
 	if (n < 0) {
 		/* EOF, possibly mid-frame: the peer is gone; so are we. */
-		sconn_close(c);
+		lrpc__sconn_close(c, false);
 		return;
 	}
 	c->rlen += (size_t)n;
@@ -584,7 +384,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	n = atomic_fetch_add(&h->active[c->scheme], 1) + 1;
 	if (uv_accept(listener, &c->h.stream) < 0) {
 		atomic_fetch_add(&h->stats.clients_rejected, 1);
-		sconn_close(c);
+		lrpc__sconn_close(c, false);
 		return;
 	}
 	/* A refusal is an error frame saying why, which the client reads

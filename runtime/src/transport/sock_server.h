@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One unix:// or tcp:// connection on the server (sock_server.c), as its
- * streams (sock_stream_server.c) see it. Loop thread only.
+ * unary calls (sock_call.c) and streams (sock_stream_server.c) see it.
+ * Loop thread only.
  */
 #ifndef LRPC_SOCK_SERVER_H
 #define LRPC_SOCK_SERVER_H
@@ -36,13 +37,20 @@ struct sconn {
 	unsigned int inflight; /* calls, streams and stream writes */
 	size_t held; /* bytes of requests, replies, reservations, streams */
 	bool closed, reading;
+	/* sconn_close ran: the socket lingers or is closed, and nothing more is
+	 * written on it (transport/linger.h). */
+	bool closing;
 	bool rejected; /* an error frame is on its way; nothing more is read */
 	bool pumping; /* in sconn_pump: a nested call leaves it to the outer */
 	struct sstream *streams; /* open on this connection */
 	unsigned int nstreams;
 };
 
-/* sock_server.c, for the streams. */
+/* sock_server.c, for the calls and the streams. */
+/* Going: the peer hung up or broke (@lingers false: close at once), or
+ * we hang up on it (true: what we sent last must not be lost to a reset,
+ * transport/linger.h). Nothing is written on @c from here on. */
+void lrpc__sconn_close(struct sconn *c, bool lingers);
 /* @c holds @delta more bytes (or fewer); the peak is for the stats. */
 void lrpc__sconn_hold(struct sconn *c, ptrdiff_t delta);
 /* Something counted in c->inflight is over. */
@@ -50,6 +58,20 @@ void lrpc__sconn_done(struct sconn *c);
 /* Send an error frame saying why, then hang up. */
 void lrpc__sconn_reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 			const char *message);
+
+/* sock_call.c. */
+/* Is there room on @c for one more call with request frame @f? One call
+ * is always let through, or a large one could never run. */
+bool lrpc__scall_room(const struct sconn *c, const struct lrpc__frame *f);
+/* Take call frame @f, its body complete at @body (copied): its handler
+ * runs, its reply is written, then lrpc__sconn_done(). \return false when
+ * the connection was rejected or is closing: read no further. */
+bool lrpc__scall_take(struct sconn *c, const struct lrpc__frame *f,
+		      const unsigned char *body);
+/* An error reply frame (header and status message), malloc'd, *@len
+ * bytes; NULL without memory. */
+unsigned char *lrpc__sock_error_frame(uint64_t call_id, lrpc_code code,
+				      const char *message, size_t *len);
 
 /* sock_stream_server.c. */
 /* Take stream frame @f (its body complete at @body). \return false when

@@ -8,8 +8,8 @@
  * lrpc://      lrpc_client.c, lrpc_server.c: a control socket, then lanes
  *              in shared memory and a hand-off (handoff/handoff.h)
  * unix://, tcp:// sock_client.c, sock_server.c: frames (wire/frame.h)
- * grpc://      grpc_conn.c, grpc_call.c, grpc_stream.c: gRPC over HTTP/2
- *              (nghttp2, wire/grpc.h); grpc_client.c, grpc_async.c,
+ * grpc://      grpc_conn.c, grpc_session.c, grpc_call.c, grpc_stream.c:
+ *              gRPC over HTTP/2 (nghttp2, wire/grpc.h); grpc_client.c, grpc_async.c,
  *              grpc_stream_client.c
  * grpcs://     the same with TLS (tls.c; grpc_tls.c, grpc_client_tls.c)
  * grpc+unix:// the same as grpc:// on a Unix socket (what gRPC clients
