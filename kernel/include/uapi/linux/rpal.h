@@ -85,10 +85,12 @@
  *
  * User-mode calls. A sender that imports a receiver's slot may run the
  * receiver's handler on its own thread without entering the kernel,
- * through __vdso_rpal_call() in the vDSO (see struct rpal_uctx). Until
- * the kernel switches lazily on kernel entry, code run that way enters
- * the kernel as the sender: its system calls, faults and signals are
- * the sender thread's.
+ * through __vdso_rpal_call() in the vDSO (see struct rpal_uctx). A
+ * system call made there is made by the receiver thread: the kernel
+ * hands the live user state to it at system call entry (the lazy
+ * switch), and the receiver runs the handler on to its return while the
+ * sender sleeps. Faults and signals before the first system call are
+ * still the sender thread's.
  */
 #ifndef _UAPI_LINUX_RPAL_H
 #define _UAPI_LINUX_RPAL_H
@@ -110,9 +112,10 @@
  * Receiver states. WAIT: asleep in RPAL_IOC_WAIT, callable. CALL: a sender
  * owns the receiver and is waking it, or runs its handler in a user-mode
  * call. KERNEL_RET: the call has been handed to the receiver; the runtime
- * may store RUNNING. READY is no longer written. LAZY_SWITCH is reserved
- * for the lazy switch of a later stage. In a user-mode call the sender's
- * word is CALL with the receiver's service and receiver id in the id bits.
+ * may store RUNNING. READY is no longer written. LAZY_SWITCH: a user-mode
+ * call the kernel handed to the receiver thread at a system call of its
+ * handler, ids kept. In a user-mode call the sender's word is CALL with
+ * the receiver's service and receiver id in the id bits.
  */
 enum rpal_receiver_state {
 	RPAL_RECEIVER_RUNNING		= 0,
@@ -192,7 +195,9 @@ struct rpal_call {
  * moves recv's word back to WAIT and self's to RUNNING, and returns 0.
  * It fails with nothing changed: EBUSY (self is in a call), EINVAL (recv
  * is not armed) or EAGAIN (recv is not in WAIT: busy, running, gone).
- * The handler's caller ids are in recv's word, its caller in peer.
+ * The handler's caller ids are in recv's word, its caller in peer. After
+ * a lazy switch it returns ECONNRESET if the receiver thread died before
+ * the handler returned.
  */
 struct rpal_uctx {
 	__u32 state;
