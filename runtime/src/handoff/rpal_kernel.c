@@ -354,18 +354,27 @@ static int rpal_recv_start(struct lrpc__hrecv *r)
  */
 #define STOP_CHECK_NS 250000000
 
+/*
+ * The stop is looked at before every wait as well as at each timeout: a
+ * client that calls back to back keeps every wait from timing out, and
+ * would keep a stopping server serving it for ever. A reply still owed
+ * stays owed (r->replying): recv_stop sends it. A call taken once the
+ * stop is set is not served: recv_stop's unregister fails it with
+ * ECONNRESET, as the futex receiver leaves such a call to the client's
+ * seeing the server go.
+ */
 static int rpal_reply_wait(struct lrpc__hrecv *r)
 {
 	for (;;) {
-		int64_t w = receive(r->replying, STOP_CHECK_NS);
+		int64_t w;
 
+		if (atomic_load(r->conn->stop))
+			return -ESHUTDOWN;
+		w = receive(r->replying, STOP_CHECK_NS);
 		r->replying = false;
-		if (w == -ETIMEDOUT || w == -EINTR) {
-			if (atomic_load(r->conn->stop))
-				return -ESHUTDOWN;
+		if (w == -ETIMEDOUT || w == -EINTR)
 			continue;
-		}
-		if (w < 0)
+		if (w < 0 || atomic_load(r->conn->stop))
 			return -ESHUTDOWN;
 		r->replying = true;
 		/* The kernel wrote the caller's ids: only this connection's
@@ -387,6 +396,8 @@ static void rpal_answer(struct lrpc__hrecv *r)
 	r->replying = receive(true, 0) >= 0;
 }
 
+/* A call the reply's switch lets in before the unregister is one taken
+ * after the stop: the unregister fails it (ECONNRESET). */
 static void rpal_recv_stop(struct lrpc__hrecv *r)
 {
 	if (r->replying)
