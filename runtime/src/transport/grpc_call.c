@@ -134,18 +134,17 @@ void lrpc__gstream_fail(struct gstream *s, int http, lrpc_code code,
 		return;
 	s->answered = true;
 	atomic_store(&s->cancel, 1);
-	/* (The arguments may be s->message itself.) */
+	/* Formatted here, not into s->message: the arguments may be it, and
+	 * at an expiry a unary worker may still be writing it. */
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	memcpy(s->message, text, sizeof(text));
-	s->code = code;
 	nv[n++] = (nghttp2_nv)NV(":status", status,
 				 (size_t)snprintf(status, sizeof(status), "%d", http));
 	nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
 	if (code == LRPC_UNIMPLEMENTED && s->encoded)
 		nv[n++] = (nghttp2_nv)NV("grpc-accept-encoding", "identity", 8);
-	lrpc__gstream_status_nv(nv, &n, st, sizeof(st), msg, sizeof(msg), code, s->message);
+	lrpc__gstream_status_nv(nv, &n, st, sizeof(st), msg, sizeof(msg), code, text);
 	lrpc__count_call(c->host, code);
 	/* Trailers-Only: one HEADERS frame with END_STREAM. The spec would
 	 * have RST_STREAM NO_ERROR follow when the client is still sending,
@@ -464,14 +463,19 @@ void lrpc__gstream_closed(struct gstream *s)
 
 void lrpc__gstream_expire(struct gstream *s)
 {
-	struct gconn *c = s->conn;
-
-	/* The client's deadline passed and its RST_STREAM is not here yet:
-	 * cancel locally and say so (PROTOCOL-HTTP2.md, Client Cancellation). */
-	s->answered = true;
-	atomic_store(&s->cancel, 1);
-	lrpc__count_call(c->host, LRPC_DEADLINE_EXCEEDED);
-	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+	/* The deadline (the client's grpc-timeout) passed. PROTOCOL-HTTP2.md
+	 * (Client Cancellation) allows RST_STREAM CANCEL here, asking clients
+	 * to report a CANCELLED past their deadline as DEADLINE_EXCEEDED, but
+	 * grpcio (1.51) reports CANCELLED when the reset outruns its own
+	 * timer. So the call ends with the status itself, which any client
+	 * reports as it is. The handler sees lrpc_call_cancelled() as it did
+	 * with the reset. Once only: the timer skips expired streams. */
+	s->expired = true;
 	if (s->sync)
-		lrpc__gsync_closed(s);
+		return lrpc__gsync_expire(s);
+	/* A worker that has returned (its metadata is final) came first:
+	 * after_work answers with its reply. */
+	if (s->running && atomic_load(&s->md_final))
+		return;
+	lrpc__gstream_fail(s, 200, LRPC_DEADLINE_EXCEEDED, "deadline exceeded");
 }

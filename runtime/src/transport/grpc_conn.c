@@ -189,7 +189,7 @@ void lrpc__gconn_arm(struct gconn *c)
 	if (c->closing)
 		return;
 	for (struct gstream *s = c->streams; s; s = s->next)
-		if (!s->answered && s->deadline < first)
+		if (!s->answered && !s->expired && s->deadline < first)
 			first = s->deadline;
 	if (c->streams) {
 		if (first != INT64_MAX)
@@ -245,7 +245,7 @@ static void on_timer(uv_timer_t *t)
 	}
 	for (s = c->streams; s; s = next) {
 		next = s->next;
-		if (!s->answered && s->deadline <= now)
+		if (!s->answered && !s->expired && s->deadline <= now)
 			lrpc__gstream_expire(s);
 	}
 	lrpc__gconn_flush(c);

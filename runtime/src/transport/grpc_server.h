@@ -55,6 +55,7 @@ struct gstream {
 	bool half_closed;  /* the client's END_STREAM arrived */
 	bool closed;       /* nghttp2 closed it (or the connection went) */
 	bool answered;     /* a response (or RST_STREAM) is submitted */
+	bool expired;      /* its deadline came (lrpc__gstream_expire) */
 	bool running;      /* a handler has it */
 	_Atomic int cancel; /* set when the client cancels or goes */
 
@@ -126,7 +127,9 @@ void lrpc__gstream_data(struct gstream *s, const uint8_t *data, size_t len);
 void lrpc__gstream_end(struct gstream *s); /* the client's END_STREAM */
 /* nghttp2 closed it, or the connection is going. */
 void lrpc__gstream_closed(struct gstream *s);
-/* The deadline passed: cancel it locally, RST_STREAM CANCEL. */
+/* The deadline passed: the handler sees it cancelled and the client gets
+ * DEADLINE_EXCEEDED (Trailers-Only, or trailers after what was sent),
+ * unless the handler's own answer came first. */
 void lrpc__gstream_expire(struct gstream *s);
 /* The loop's turn at a streaming handler's requests (conn->wake). */
 void lrpc__gstream_serve_asks(struct gconn *c);

@@ -80,6 +80,26 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code,
 	return 0;
 }
 
+/* An expired stream's trailers went out while its client still sends:
+ * RST_STREAM NO_ERROR stops it (PROTOCOL-HTTP2.md; RFC 9113 8.1), sent
+ * only now, as a reset queued with the trailers would drop them. Not
+ * after Trailers-Only, which grpcio 1.51 then reports as INTERNAL (see
+ * lrpc__gstream_fail): there the client ends its side on reading it. */
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user)
+{
+	struct gstream *s;
+
+	(void)user;
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_HEADERS ||
+	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		return 0;
+	s = nghttp2_session_get_stream_user_data(ng, f->hd.stream_id);
+	if (s && s->expired && !s->half_closed && !s->closed)
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id,
+					  NGHTTP2_NO_ERROR);
+	return 0;
+}
+
 static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f,
 			    int err, void *user)
 {
@@ -117,6 +137,7 @@ int lrpc__gconn_session_new(struct gconn *c)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	/* Windows open only as handlers read (grpc_call.c), so a slow reader
 	 * makes its client wait rather than the server buffer. */
 	nghttp2_option_set_no_auto_window_update(opt, 1);

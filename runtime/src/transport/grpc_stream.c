@@ -337,7 +337,10 @@ static void loop_fail(struct gstream *s, lrpc_code code, const char *why)
 	nghttp2_session_resume_data(c->ng, s->id);
 }
 
-void lrpc__gsync_stop(struct gstream *s)
+/* The loop ends a stream whose handler is still at it (a stop, the
+ * deadline); one whose handler returned, or that the loop already ended,
+ * goes on with that answer: whichever came first wins. */
+static void loop_end(struct gstream *s, lrpc_code code, const char *why)
 {
 	struct gstream_sync *y = s->sync;
 	struct gconn *c = s->conn;
@@ -352,7 +355,17 @@ void lrpc__gsync_stop(struct gstream *s)
 		return;
 	/* Its lrpc_call_cancelled() too, for a handler that only waits. */
 	atomic_store(&s->cancel, 1);
-	loop_fail(s, LRPC_UNAVAILABLE, "the server is stopping");
+	loop_fail(s, code, why);
+}
+
+void lrpc__gsync_stop(struct gstream *s)
+{
+	loop_end(s, LRPC_UNAVAILABLE, "the server is stopping");
+}
+
+void lrpc__gsync_expire(struct gstream *s)
+{
+	loop_end(s, LRPC_DEADLINE_EXCEEDED, "deadline exceeded");
 }
 
 /* Give back to the window what the head message needs. */
