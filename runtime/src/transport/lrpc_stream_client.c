@@ -189,8 +189,12 @@ static int take_md(struct op *o, const unsigned char *rec, size_t len)
 	struct lane_cstream *s = o->s;
 	int ret;
 
-	if (!s->md || s->md_seen)
+	if (!s->md)
 		return broken_why(o, "the server sent response metadata out of turn");
+	/* The same error as any record after it (look_in), whichever of the
+	 * two paths sees a second metadata record first. */
+	if (s->md_seen)
+		return broken_why(o, "the server sent a record after its metadata");
 	s->md_seen = true;
 	ret = lrpc__md_list_from_rec(s->headers, s->trailers, rec, len);
 	if (ret == -ENOMEM)
