@@ -247,13 +247,11 @@ static bool null_is_absent(const field_t *f)
 /* Prefixes the reason in e->err with \p f's name (when there is one). */
 static int in_field(struct enc *e, const field_t *f, int ret)
 {
-	static const char inner[] = "field value: "; /* a wrapper's own field */
 	char why[PBJSON_ERR_MAX];
 
 	if (ret != -EINVAL || !f)
 		return ret;
-	snprintf(why, sizeof(why), "%s",
-		 e->err + (strncmp(e->err, inner, sizeof(inner) - 1) ? 0 : sizeof(inner) - 1));
+	snprintf(why, sizeof(why), "%s", e->err);
 	return fail(e, f, "%.120s", why);
 }
 
@@ -318,6 +316,7 @@ static int enc_wkt(struct enc *e, const field_t *f, const char *type_name, const
 		   struct pbw_buf *out, unsigned int depth)
 {
 	enum pbjson_wkt kind = pbjson__wkt_kind(type_name);
+	field_t value;
 
 	if (kind == PBJSON_WKT_NONE)
 		return 1;
@@ -328,8 +327,12 @@ static int enc_wkt(struct enc *e, const field_t *f, const char *type_name, const
 	}
 	switch (kind) {
 	case PBJSON_WKT_WRAPPER:
-		return in_field(e, f, enc_one(e, pbjson__wkt_wrapper(type_name)->field[0], j,
-					      out, depth));
+		/* The wrapped scalar, under the name of the field that holds it,
+		 * so that its errors name that field. */
+		value = *pbjson__wkt_wrapper(type_name)->field[0];
+		if (f)
+			value.name = f->name;
+		return enc_one(e, &value, j, out, depth);
 	case PBJSON_WKT_ANY:
 		return enc_any(e, f, j, out, depth);
 	default:
