@@ -201,6 +201,24 @@ static void conn_close(struct lrpc__sock_async *sa, struct aconn *k,
 	free(k);
 }
 
+/* The server refused a frame of \p k's unread (\p code, \p why) and hangs
+ * up: every call on it ends so. Servers before 0.5.0 refuse a frame with
+ * metadata as malformed; say so if one was sent (as sock_client.c does). */
+static void conn_refused(struct lrpc__sock_async *sa, struct aconn *k,
+			 lrpc_code code, const char *why)
+{
+	lrpc_status st;
+	bool md = false;
+
+	for (unsigned int i = 0; i < k->n; i++)
+		md = md || lrpc__async_md_carried(k->calls[i]->md);
+	lrpc__status_set(&st, code, "%s%s", why,
+			 md && code == LRPC_INVALID_ARGUMENT ?
+				 " (servers before 0.5.0 take no call metadata over "
+				 "unix:// and tcp://)" : "");
+	conn_close(sa, k, code, st.message);
+}
+
 /* One reply frame (header \p f, body \p body): finish its call. A call
  * sent with LRPC__FRAME_CALL_MD gets its response headers and trailers
  * into its private lists (async_md.h), handed over by
@@ -264,7 +282,7 @@ static void conn_read(struct lrpc__sock_async *sa, struct aconn *k)
 					&st, f.method_or_code,
 					(const char *)k->in + LRPC__FRAME_HDR, f.msg_len);
 
-				conn_close(sa, k, code, st.message);
+				conn_refused(sa, k, code, st.message);
 				return;
 			}
 			/* A request's metadata flag has no place in a reply. */
