@@ -9,8 +9,9 @@
  * block). Each thread runs one at a time on the synchronous path and
  * reports it. A unary call, with call options or without, comes here
  * only from a channel without a start op or from a start that cannot
- * take it (lrpc_async.c, say, without futex_waitv). What finds every thread busy waits in the pool's
- * queue (the channel's async_queue_max bounds it), so at most POOL_MAX of
+ * take it (lrpc_async.c, say, without futex_waitv). What finds every
+ * thread busy waits in the pool's queue (the channel's async_queue_max
+ * bounds it), so at most POOL_MAX of
  * a channel's such operations run at once; the others are in flight only
  * from the caller's point of view. A cancel or deadline finishes a call
  * at once (cq.c), but one already running goes on until its own deadline:
