@@ -99,9 +99,12 @@ static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 	rep->seq = req->seq;
 	if (h_echo_metadata(call))
 		return LRPC_INTERNAL;
+	/* Given up on: its deadline may have passed here before the client's
+	 * cq saw it, and then this answer comes first. */
 	if ((req->seq == AMD_SEQ_HOLD || req->seq == AMD_SEQ_UNTIL_CANCEL) &&
 	    hold(call, req->seq == AMD_SEQ_UNTIL_CANCEL))
-		return LRPC_CANCELLED;
+		return lrpc_now() >= lrpc_call_deadline(call) ? LRPC_DEADLINE_EXCEEDED :
+								LRPC_CANCELLED;
 	if (req->seq == AMD_SEQ_FAIL) {
 		lrpc_call_set_message(call, "thirteen");
 		return LRPC_NOT_FOUND;
