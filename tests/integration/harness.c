@@ -324,10 +324,17 @@ int h_run(const char *name, const TTest *const tests[], int ntests,
 lrpc_server *h_server_start(char *uri, size_t len, const char *name,
 			    const struct Lrpctest__Probe_Handlers *h)
 {
+	return h_server_start_opts(uri, len, name, h, NULL);
+}
+
+lrpc_server *h_server_start_opts(char *uri, size_t len, const char *name,
+				 const struct Lrpctest__Probe_Handlers *h,
+				 const lrpc_server_opts *o)
+{
 	lrpc_server *s;
 
 	h_dir_setup();
-	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
+	ck_assert_int_eq(lrpc_server_new(o, &s), 0);
 	ck_assert_int_eq(lrpctest__probe__register(s, h, NULL), 0);
 	ck_assert_int_eq(lrpctest_streams_register(s), 0);
 	h_listen_uri(uri, len, name);
@@ -335,6 +342,19 @@ lrpc_server *h_server_start(char *uri, size_t len, const char *name,
 	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, len), 0);
 	ck_assert_int_eq(lrpc_server_start(s), 0);
 	return s;
+}
+
+bool h_async_pooled(const lrpc_channel *ch)
+{
+	const char *w = getenv("LAZYRPC_FUTEX_WAITV");
+
+	if (!strcmp(lrpc_channel_handoff(ch), "rpal-kernel"))
+		return true;
+	if (strcmp(h_transport(), "lrpc"))
+		return false;
+	/* As lrpc_async.c asks: 0 words is EINVAL where it exists. */
+	return (w && !strcmp(w, "0")) ||
+	       (syscall(SYS_futex_waitv, NULL, 0, 0, NULL, 0) < 0 && errno == ENOSYS);
 }
 
 int h_echo_metadata(lrpc_call *call)

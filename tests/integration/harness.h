@@ -90,6 +90,17 @@ lrpc_code h_echo(lrpc_channel *ch, uint64_t seq, int64_t ms, lrpc_status *st);
 struct Lrpctest__Probe_Handlers;
 lrpc_server *h_server_start(char *uri, size_t len, const char *name,
 			    const struct Lrpctest__Probe_Handlers *h);
+/* The same with server options \p o (NULL: the defaults). */
+lrpc_server *h_server_start_opts(char *uri, size_t len, const char *name,
+				 const struct Lrpctest__Probe_Handlers *h,
+				 const lrpc_server_opts *o);
+
+/* Do \p ch's asynchronous unary calls run on its pool of threads
+ * (client/async_pool.c) rather than the transport's own path? Over
+ * rpal-kernel, and over lrpc:// where futex_waitv is missing (or
+ * LAZYRPC_FUTEX_WAITV=0 says so). The pool cannot tell the server of a
+ * cancel. */
+bool h_async_pooled(const lrpc_channel *ch);
 
 /* What the metadata tests' Echo handlers answer beside the reply: x-trace
  * back as header x-trace-echo, x-blob-bin as trailer x-blob-echo-bin,

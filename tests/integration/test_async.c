@@ -24,14 +24,9 @@ static bool shm(void)
 	return !strcmp(h_transport(), "lrpc");
 }
 
-/* Do async calls run on the channel's pool (client/async_pool.c)? Over
- * rpal-kernel, and where futex_waitv is missing (or said to be). */
 static bool pooled(const lrpc_channel *ch)
 {
-	const char *w = getenv("LAZYRPC_FUTEX_WAITV");
-
-	return !strcmp(lrpc_channel_handoff(ch), "rpal-kernel") ||
-	       (shm() && w && !strcmp(w, "0"));
+	return h_async_pooled(ch);
 }
 
 /* Does a cancel reach the handler? Not from the pool's threads. */

@@ -129,13 +129,17 @@ LRPC_API int lrpc_channel_call_async(lrpc_channel *ch,
  * that ends without the server's answer (lrpc_async_cancel(), its
  * deadline, a refusal before sending, a closed channel) leaves them empty.
  *
- * A call that sends metadata or wants lists runs on the channel's pool of
- * threads (at most 8 such calls of a channel are on the wire at once, the
- * rest wait in its queue, bounded by async_queue_max); one with neither
- * takes the transport's own asynchronous path, as lrpc_channel_call_async().
- * A cancel or deadline finishes such a call at once; its thread lets the
- * call context go at the call's own deadline at the latest. Threading,
- * the callback rule and the return value are lrpc_channel_call_async()'s.
+ * The call takes the transport's own asynchronous path, options and all,
+ * as lrpc_channel_call_async() does: no thread per call, as many in
+ * flight as the transport allows, and a cancel or deadline reaches the
+ * handler where the transport can tell it (docs/api.md); over lrpc://
+ * the request and its metadata share the lane's max_msg_size bytes (past
+ * that: RESOURCE_EXHAUSTED, nothing sent). Only where the transport
+ * itself runs calls on the channel's 8 threads (lrpc:// over rpal-kernel
+ * or without futex_waitv) do these run there. The lists are handed over
+ * on the thread that finishes the call, under the cq's lock, before the
+ * callback can run. Threading, the callback rule and the return value
+ * are lrpc_channel_call_async()'s.
  * \return 0: \p cb will run exactly once; -EINVAL, -ENOMEM: \p cb will
  * never run (and the lists are left as they were, or cleared).
  */

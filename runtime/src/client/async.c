@@ -2,7 +2,9 @@
 /*
  * Asynchronous calls, the generic part: check and encode the request into
  * the call's own memory, hand the call to the channel's transport (its
- * start op: lrpc_async.c, sock_async.c; async_pool.c for the others), and
+ * start op: lrpc_async.c, sock_async.c, grpc_async.c, call options and
+ * all; async_pool.c for stream operations and for what a transport cannot
+ * send without blocking), and
  * when its cq runs it, decode nothing more: the reply was taken where the
  * transport held it (pending.h) and the callback gets it.
  *
@@ -121,7 +123,7 @@ static lrpc_code intercept(lrpc_channel *ch, struct lrpc_async *p, lrpc_status *
 	if (code != LRPC_OK || p->ic->info.metadata == md)
 		return code;
 	/* The merged set is the interceptors' until their afters; the call
-	 * (maybe still on a pool thread then) needs a copy of its own. */
+	 * (maybe still in its transport then) needs a copy of its own. */
 	code = lrpc__md_check(p->ic->info.metadata, p->ic->info.n_metadata, st);
 	if (code == LRPC_OK &&
 	    lrpc__async_md_set(p->md, p->ic->info.metadata, p->ic->info.n_metadata) < 0)
@@ -175,10 +177,10 @@ int lrpc__async_start(lrpc_channel *ch, struct lrpc_async *p,
 		lrpc__pending_fail(p, LRPC_DEADLINE_EXCEEDED,
 				   "deadline passed before the call was sent");
 	else {
-		/* Stream operations block in the stream, and no transport's
-		 * own start carries call metadata: the pool runs them. */
-		(ch->ops->start && !p->run && !carried ? ch->ops->start :
-							 lrpc__async_pool_start)(ch, p);
+		/* Stream operations block in the stream: the pool runs them.
+		 * Unary calls take the transport's own start, call options
+		 * too (each start carries p->md: async_md.h). */
+		(ch->ops->start && !p->run ? ch->ops->start : lrpc__async_pool_start)(ch, p);
 		return 0;
 	}
 	lrpc__pending_put(p); /* the transport's: it never had it */

@@ -6,8 +6,9 @@
  * trailers, which the transport fills into lists private to the call.
  * Those are handed over to the caller's lists only when the transport
  * finishes the call, under the cq's lock (cq.c): a call that a cancel or
- * its deadline finished first may still have a pool thread writing its
- * private lists, which the caller may already have freed its own by then;
+ * its deadline finished first may still have its transport (a watcher
+ * thread, or a pool thread) writing its private lists as the late answer
+ * comes, when the caller may already have freed its own;
  * so nothing but that hand-over ever touches the caller's lists after the
  * start, and the private ones go with the call's memory.
  */

@@ -8,8 +8,9 @@
 struct lrpc_async;
 
 struct lrpc__async_md {
-	/* What the pool's synchronous call sends and fills: metadata is
-	 * the copy, headers and trailers the private lists (or NULL). */
+	/* What the transport's start (or the pool's synchronous call)
+	 * sends and fills: metadata is the copy, headers and trailers the
+	 * private lists (or NULL). */
 	lrpc_call_opts opts;
 	lrpc_metadata *copy; /* one block, owned */
 	lrpc_metadata_list headers, trailers; /* private to the call */

@@ -3,11 +3,15 @@
  * What asynchronous calls cannot do without blocking a thread, done on a
  * few threads the channel owns: calls over a hand-off that cannot send
  * without waiting for the reply (rpal-kernel's call is one blocking
- * ioctl; lrpc:// on a kernel without futex_waitv), calls with call
- * metadata (async_md.c: no transport's own start carries it yet) and
- * stream operations (stream_async.c). Each thread runs one at a time on the synchronous
- * path and reports it. What finds every thread busy waits in the pool's
- * queue (the channel's async_queue_max bounds it), so at most POOL_MAX of
+ * ioctl; lrpc:// on a kernel without futex_waitv), with their call
+ * options if they have any (async_md.c), and stream operations
+ * (stream_async.c: no transport has a stream operation that does not
+ * block). Each thread runs one at a time on the synchronous path and
+ * reports it. A unary call, with call options or without, comes here
+ * only from a channel without a start op or from a start that cannot
+ * take it (lrpc_async.c, say, without futex_waitv). What finds every
+ * thread busy waits in the pool's queue (the channel's async_queue_max
+ * bounds it), so at most POOL_MAX of
  * a channel's such operations run at once; the others are in flight only
  * from the caller's point of view. A cancel or deadline finishes a call
  * at once (cq.c), but one already running goes on until its own deadline:

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The synchronous call path (channel.c), for the kinds of call that ride
- * on it: typed and raw calls, and asynchronous calls run on a pool thread
- * (async_pool.c).
+ * on it: typed and raw calls, and the asynchronous calls a pool thread
+ * runs (async_pool.c: stream operations aside, those of a transport that
+ * cannot send them without blocking).
  */
 #ifndef LRPC_CALL_H
 #define LRPC_CALL_H

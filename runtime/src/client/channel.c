@@ -176,8 +176,9 @@ lrpc_code lrpc__call(lrpc_channel *ch, uint32_t method_id,
 	if (code == LRPC_OK)
 		code = io->take(io, rep, rep_len, st);
 	/* The buffer goes back without this call's pointers: a transport's
-	 * asynchronous path reuses it setting none of them, and must not
-	 * send stale metadata or fill lists its caller may have freed. */
+	 * asynchronous path reuses it setting them only for calls with
+	 * options, and must not send stale metadata or fill lists their
+	 * caller may have freed. */
 	rb->md = NULL;
 	rb->n_md = 0;
 	rb->headers = rb->trailers = NULL;

@@ -62,8 +62,9 @@ struct lrpc_async {
 	 * interceptors, NULL without them; its afters run before cb. */
 	struct lrpc__cic *ic;
 	/* async_md.h: a unary call's options (lrpc_channel_call_async_opts),
-	 * NULL without them. A call that carries metadata or wants lists
-	 * runs on the pool (the transports' own starts carry none). */
+	 * NULL without them. Every start (the transports' and the pool's)
+	 * sends md->opts.metadata and fills the private lists md->opts
+	 * points at; lrpc__pending_done() hands those to the caller's. */
 	struct lrpc__async_md *md;
 	ProtobufCMessage *rep; /* a decoded reply, until the callback */
 	unsigned char *raw;    /* a copied raw reply */
@@ -114,8 +115,9 @@ void lrpc__pending_callback(struct lrpc_async *p);
 void lrpc__pending_free(struct lrpc_async *p);
 
 /* async_pool.c: the fallback for transports (or hand-offs) that cannot
- * send without waiting: run the call synchronously on one of a few
- * threads the channel owns. The channel's start op when it has none. */
+ * send without waiting, and for stream operations: run the call
+ * synchronously on one of a few threads the channel owns. The channel's
+ * start op when it has none. */
 void lrpc__async_pool_start(lrpc_channel *ch, struct lrpc_async *p);
 /* channel close: stop the pool's threads (no call may be outstanding). */
 void lrpc__async_pool_close(lrpc_channel *ch);

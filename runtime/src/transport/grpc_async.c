@@ -12,7 +12,9 @@
  * (async_queue_max).
  *
  * A cancel or deadline (cq.c, then abandon) resets the call's stream with
- * CANCEL, as gRPC clients do; the server's handler sees it.
+ * CANCEL, as gRPC clients do; the server's handler sees it. Call options
+ * (client/async_md.h) go as the synchronous call's do: the metadata as
+ * headers, the response's into the call's private lists.
  *
  * The synchronous calls keep their pool of connections (grpc_client.c).
  */
@@ -25,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client/async_md.h"
 #include "client/pending.h"
 #include "transport/async_loop.h"
 #include "transport/grpc_client.h"
@@ -66,6 +69,7 @@ struct lrpc__grpc_async {
 
 static void gacall_free(struct gacall *gc)
 {
+	lrpc__gcall_md_free(&gc->c);
 	lrpc__grpc_msgq_free(&gc->c.in);
 	free(gc->c.mem);
 	free(gc);
@@ -281,6 +285,12 @@ static void submit(struct lrpc__grpc_async *ga, struct gaconn *ak,
 		memcpy(gc->c.mem + LRPC__GRPC_PREFIX, p->req, p->req_len);
 	lrpc__grpc_msgq_init(&gc->c.in, ga->g->max_msg);
 	gc->p = p;
+	/* Call options (async_md.h): the call's copy of the request metadata
+	 * goes as headers; the response's fill its private lists when the
+	 * stream closes (lrpc__gcall_result), handed over by
+	 * lrpc__pending_done(). */
+	if (p->md)
+		lrpc__gcall_md_use(&gc->c, &p->md->opts);
 	if (lrpc__gcall_submit(ga->g, ak->k, &gc->c, p->full_name, p->req_len,
 			       p->deadline) < 0) {
 		lrpc__pending_fail(p, LRPC_UNAVAILABLE, "%s", nghttp2_strerror(gc->c.sid));

@@ -25,8 +25,13 @@
  * and the watcher keeps the lane until the receiver hands it back, so a
  * late reply never reaches a later call.
  *
+ * A call with options (client/async_md.h) is laid out on its lane as a
+ * synchronous call's: its request metadata after the request; the
+ * watcher that finishes it parses the response headers and trailers into
+ * the call's private lists, which lrpc__pending_done() hands over.
+ *
  * Without futex_waitv, or over a hand-off without send (rpal-kernel),
- * calls take the generic pool (client/async_pool.c).
+ * calls take the generic pool (client/async_pool.c), options and all.
  *
  * Lock order: a->lock, then a connection's lock, then a cq's lock.
  */
@@ -40,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/async_md.h"
 #include "client/pending.h"
 #include "transport/lrpc_client.h"
 
@@ -159,6 +165,31 @@ static struct watcher *room(struct lrpc__lasync *a)
 	return w;
 }
 
+/* Give the lane back without the call's metadata pointers (they point
+ * into the call, which may be freed once put). */
+static void lane_give(struct shm_chan *ch, struct chan_lane *cl)
+{
+	cl->rb.md = NULL;
+	cl->rb.n_md = 0;
+	cl->rb.headers = cl->rb.trailers = NULL;
+	lrpc__chan_release(ch, &cl->rb);
+}
+
+/* Point the lane at \p p's call options (async_md.h), as the synchronous
+ * path does: its copy of the request metadata, written after the request,
+ * and its private lists, which finish fills on the watcher's thread and
+ * lrpc__pending_done() hands over. \return LRPC_OK or why not (\p st). */
+static lrpc_code lane_md(struct chan_lane *cl, struct lrpc_async *p, lrpc_status *st)
+{
+	if (!p->md)
+		return LRPC_OK;
+	cl->rb.md = p->md->opts.metadata;
+	cl->rb.n_md = p->md->opts.n_metadata;
+	cl->rb.headers = p->md->opts.headers;
+	cl->rb.trailers = p->md->opts.trailers;
+	return cl->rb.n_md ? lrpc__chan_put_md(cl, p->req_len, st) : LRPC_OK;
+}
+
 /* Publish \p p on the lane \p cl of \p ch and give it to a watcher. */
 static void send_on(struct lrpc__lasync *a, struct shm_chan *ch,
 		    struct chan_lane *cl, struct lrpc_async *p)
@@ -167,6 +198,7 @@ static void send_on(struct lrpc__lasync *a, struct shm_chan *ch,
 	const unsigned char *rep;
 	size_t len;
 	lrpc_status st;
+	lrpc_code code;
 	int ret;
 
 	if (!w) {
@@ -179,13 +211,19 @@ static void send_on(struct lrpc__lasync *a, struct shm_chan *ch,
 	if (p->req_len)
 		memcpy(cl->rb.buf, p->req, p->req_len);
 	lrpc__chan_prepare(cl, p->method_id, p->req_len, p->deadline);
+	code = lane_md(cl, p, &st);
+	if (code != LRPC_OK) {
+		/* Nothing was published: the lane is as it was. */
+		lrpc__pending_done(p, code, NULL, 0, &st);
+		lane_give(ch, cl);
+		lrpc__pending_put(p);
+		return;
+	}
 	ret = ch->hand.ops->send(&ch->hand, cl->lane, cl->call_word);
 	if (ret < 0) {
-		lrpc_code code = lrpc__chan_finish(ch, cl, ret, p->deadline,
-						   &rep, &len, &st);
-
+		code = lrpc__chan_finish(ch, cl, ret, p->deadline, &rep, &len, &st);
 		lrpc__pending_done(p, code, NULL, 0, &st);
-		lrpc__chan_release(ch, &cl->rb);
+		lane_give(ch, cl);
 		lrpc__pending_put(p);
 		return;
 	}
@@ -226,7 +264,7 @@ static void complete(struct watcher *w, unsigned int i)
 	w->n--;
 	w->cl[i] = w->cl[w->n];
 	w->p[i] = w->p[w->n];
-	lrpc__chan_release(ch, &cl->rb);
+	lane_give(ch, cl);
 	lrpc__pending_put(p);
 }
 
@@ -334,7 +372,7 @@ static void drop_all(struct watcher *w)
 		cl->timed_out = true;
 		lrpc__pending_fail(p, LRPC_CANCELLED, "channel closed");
 		p->tctx = NULL;
-		lrpc__chan_release(cl->ch, &cl->rb);
+		lane_give(cl->ch, cl);
 		lrpc__pending_put(p);
 	}
 	if (w->idx == 0) {

@@ -424,10 +424,9 @@ void lrpc__chan_prepare(struct chan_lane *cl, uint32_t method_id,
 	lane->call.md_len = 0;
 }
 
-/* Write the request metadata of \p rb after its request; the call
+/* Write the request metadata of \p cl's rb after its request; the call
  * metadata's md_len says it is there. Only calls with metadata come here. */
-static lrpc_code chan_put_md(struct chan_lane *cl, size_t req_len,
-			     lrpc_status *st)
+lrpc_code lrpc__chan_put_md(struct chan_lane *cl, size_t req_len, lrpc_status *st)
 {
 	size_t n = lrpc__md_block_size(cl->rb.md, cl->rb.n_md);
 
@@ -555,7 +554,7 @@ lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,
 					 "deadline passed before the call was sent");
 	lrpc__chan_prepare(cl, method_id, req_len, deadline);
 	if (cl->rb.n_md) {
-		lrpc_code code = chan_put_md(cl, req_len, st);
+		lrpc_code code = lrpc__chan_put_md(cl, req_len, st);
 
 		if (code != LRPC_OK)
 			return code;

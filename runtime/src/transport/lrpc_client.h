@@ -108,6 +108,11 @@ void lrpc__chan_prepare(struct chan_lane *cl, uint32_t method_id,
 lrpc_code lrpc__chan_finish(struct shm_chan *ch, struct chan_lane *cl, int ret,
 			    lrpc_deadline deadline, const unsigned char **rep,
 			    size_t *rep_len, lrpc_status *st);
+/* After prepare, for a call whose rb.n_md is not 0: write rb.md after
+ * the request (req_len bytes). \return LRPC_OK, or RESOURCE_EXHAUSTED
+ * (request and metadata do not fit the lane; nothing written) with \p st.
+ * Finish fills rb.headers and rb.trailers, where not NULL. */
+lrpc_code lrpc__chan_put_md(struct chan_lane *cl, size_t req_len, lrpc_status *st);
 /* Run one call on a lent lane (the channel's invoke): prepare, the
  * hand-off's call, finish. */
 lrpc_code lrpc__chan_invoke(struct shm_chan *ch, struct lrpc__req_buf *rb,

@@ -10,6 +10,11 @@
  * sends the calls that waited in the channel's queue (async_queue_max)
  * for room.
  *
+ * A call with options (client/async_md.h) goes as a synchronous one does
+ * (wire/frame.h): its metadata block after the payload and
+ * LRPC__FRAME_CALL_MD; its reply's headers and trailers go into the
+ * call's private lists, which lrpc__pending_done() hands over.
+ *
  * The synchronous calls keep their own pool (sock_client.c): a connection
  * per call, no matching; these connections never carry them.
  *
@@ -31,9 +36,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "client/async_md.h"
 #include "client/pending.h"
 #include "transport/async_loop.h"
 #include "transport/sock.h"
+#include "transport/sock_md.h"
 #include "transport/sock_pool.h"
 #include "wire/frame.h"
 
@@ -113,7 +120,12 @@ static void send_on(struct lrpc__sock_async *sa, struct aconn *k,
 		.method_or_code = p->method_id,
 		.timeout_ns = left > 0 ? left : 1,
 	};
-	size_t need = k->out_len + LRPC__FRAME_HDR + p->req_len;
+	/* With call options, the request's metadata block after its payload
+	 * (wire/frame.h), and the flag that asks for the reply's. */
+	const struct lrpc__async_md *m = lrpc__async_md_carried(p->md) ? p->md : NULL;
+	size_t md_len = m ? lrpc__md_block_size(m->opts.metadata, m->opts.n_metadata) : 0;
+	size_t need = k->out_len + LRPC__FRAME_HDR + p->req_len + md_len;
+	unsigned char *at;
 
 	if (lrpc__buf_reserve(&k->out, &k->out_cap, need) < 0) {
 		lrpc__pending_fail(p, LRPC_RESOURCE_EXHAUSTED,
@@ -121,9 +133,16 @@ static void send_on(struct lrpc__sock_async *sa, struct aconn *k,
 		lrpc__pending_put(p);
 		return;
 	}
-	lrpc__frame_put(k->out + k->out_len, &f);
+	f.call_md = m != NULL;
+	f.md_len = (uint32_t)md_len;
+	f.body_len += (uint32_t)md_len;
+	at = k->out + k->out_len;
+	lrpc__frame_put(at, &f);
 	if (p->req_len)
-		memcpy(k->out + k->out_len + LRPC__FRAME_HDR, p->req, p->req_len);
+		memcpy(at + LRPC__FRAME_HDR, p->req, p->req_len);
+	if (md_len)
+		lrpc__md_block_write(at + LRPC__FRAME_HDR + p->req_len, m->opts.metadata,
+				     m->opts.n_metadata);
 	k->out_len = need;
 	k->calls[k->n] = p;
 	k->ids[k->n] = f.call_id;
@@ -182,35 +201,69 @@ static void conn_close(struct lrpc__sock_async *sa, struct aconn *k,
 	free(k);
 }
 
-/* One reply frame (header \p f, body \p body): finish its call. \return
- * false for a frame that answers nothing we sent. */
-static bool reply(struct aconn *k, const struct lrpc__frame *f,
-		  const unsigned char *body)
+/* The server refused a frame of \p k's unread (\p code, \p why) and hangs
+ * up: every call on it ends so. Servers before 0.5.0 refuse a frame with
+ * metadata as malformed; say so if one was sent (as sock_client.c does). */
+static void conn_refused(struct lrpc__sock_async *sa, struct aconn *k,
+			 lrpc_code code, const char *why)
 {
 	lrpc_status st;
-	lrpc_code code;
+	bool md = false;
+
+	for (unsigned int i = 0; i < k->n; i++)
+		md = md || lrpc__async_md_carried(k->calls[i]->md);
+	lrpc__status_set(&st, code, "%s%s", why,
+			 md && code == LRPC_INVALID_ARGUMENT ?
+				 " (servers before 0.5.0 take no call metadata over "
+				 "unix:// and tcp://)" : "");
+	conn_close(sa, k, code, st.message);
+}
+
+/* One reply frame (header \p f, body \p body): finish its call. A call
+ * sent with LRPC__FRAME_CALL_MD gets its response headers and trailers
+ * into its private lists (async_md.h), handed over by
+ * lrpc__pending_done(); the others' replies have none and must fit
+ * max_msg. \return false for a frame that answers nothing we sent, or
+ * is larger than the call allows. */
+static bool reply(struct lrpc__sock_async *sa, struct aconn *k,
+		  const struct lrpc__frame *f, const unsigned char *body)
+{
+	struct lrpc__async_md *m;
+	struct lrpc_async *p;
+	size_t payload;
+	lrpc_status st;
+	lrpc_code code = LRPC_OK;
 	unsigned int i;
 
 	for (i = 0; i < k->n && k->ids[i] != f->call_id; i++)
 		;
 	if (f->kind != LRPC__FRAME_CALL || i == k->n)
 		return false;
-	code = lrpc__status_from_peer(&st, f->method_or_code, (const char *)body,
-				      f->msg_len);
-	{
-		struct lrpc_async *p = unslot(k, i);
-
-		lrpc__pending_done(p, code, body + f->msg_len,
-				   f->body_len - f->msg_len, &st);
-		lrpc__pending_put(p);
-	}
+	p = k->calls[i];
+	m = lrpc__async_md_carried(p->md) ? p->md : NULL;
+	if (!m && f->body_len > sa->sc->max_msg + LRPC_STATUS_MSG_MAX)
+		return false;
+	unslot(k, i);
+	payload = f->body_len - f->msg_len;
+	if (m)
+		code = lrpc__sock_md_take_reply(f, body, m->opts.headers, m->opts.trailers,
+						&payload, &st);
+	if (code != LRPC_OK)
+		k->broken = true; /* the stream of frames is not to be trusted */
+	else
+		code = lrpc__status_from_peer(&st, f->method_or_code, (const char *)body,
+					      f->msg_len);
+	lrpc__pending_done(p, code, body + f->msg_len, payload, &st);
+	lrpc__pending_put(p);
 	return true;
 }
 
 /* Read and answer what \p k has; a connection that failed is closed. */
 static void conn_read(struct lrpc__sock_async *sa, struct aconn *k)
 {
-	size_t max = sa->sc->max_msg + LRPC_STATUS_MSG_MAX;
+	/* Replies to calls with metadata may carry two blocks more; reply()
+	 * holds the others to max_msg. */
+	size_t max = sa->sc->max_msg + LRPC_STATUS_MSG_MAX + 2 * LRPC__MD_BLOCK_MAX;
 
 	for (;;) {
 		struct lrpc__frame f;
@@ -229,11 +282,11 @@ static void conn_read(struct lrpc__sock_async *sa, struct aconn *k)
 					&st, f.method_or_code,
 					(const char *)k->in + LRPC__FRAME_HDR, f.msg_len);
 
-				conn_close(sa, k, code, st.message);
+				conn_refused(sa, k, code, st.message);
 				return;
 			}
 			/* A request's metadata flag has no place in a reply. */
-			if (ret < 0 || f.call_md || !reply(k, &f, k->in + LRPC__FRAME_HDR)) {
+			if (ret < 0 || f.call_md || !reply(sa, k, &f, k->in + LRPC__FRAME_HDR)) {
 				conn_close(sa, k, LRPC_INTERNAL, ret == -EMSGSIZE ?
 					   "reply exceeds the size limit" :
 					   "malformed reply frame");

@@ -119,9 +119,12 @@ struct lrpc__chan_ops {
 	 * lrpc__pending_done(), from any thread, at any time (even before
 	 * start returns), then drop it with lrpc__pending_put(). The call may
 	 * finish meanwhile by its deadline or a cancel (the cq's): the
-	 * transport then drops it when it next looks. NULL: the generic pool
-	 * (async_pool.c) runs such calls synchronously on threads of the
-	 * channel.
+	 * transport then drops it when it next looks. A call with options
+	 * (p->md, client/async_md.h) sends p->md->opts.metadata and fills
+	 * the lists p->md->opts.headers and .trailers (private to the call,
+	 * NULL where not wanted) before its lrpc__pending_done(), as invoke
+	 * does with lrpc__req_buf's. NULL: the generic pool (async_pool.c)
+	 * runs such calls synchronously on threads of the channel.
 	 */
 	void (*start)(lrpc_channel *ch, struct lrpc_async *p);
 	/* The cq's thread: \p p finished by its deadline or a cancel; if it
