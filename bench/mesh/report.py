@@ -11,6 +11,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 
 PROXIED = ["tcp+haproxy", "grpc+haproxy"]
 LAT_NEED, CPU_NEED = 0.01, 0.1
@@ -291,6 +292,9 @@ def gnuplot(script, svg, made):
     r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     if r.returncode == 0:
         made.append(svg)
+    else:
+        print("run-mesh: gnuplot failed for %s: %s" % (os.path.basename(svg),
+                                                      r.stderr.strip()[:200]), file=sys.stderr)
 
 
 def plots(doc, outdir):
@@ -345,7 +349,7 @@ def plots(doc, outdir):
             "set terminal svg size 900,560 dynamic font 'sans,12'", "set output '%s'" % svg,
             "set style data histogram", "set style histogram clustered gap 1",
             "set style fill solid 0.8 border -1", "set logscale y", "set grid y",
-            "set title 'Added per hop at %s (chain of 3 - chain of 1) / 2'" % load_name(
+            "set title 'Added per hop at %s: (chain of 3 - chain of 1) / 2; 0 or less drawn at 0.1'" % load_name(
                 float(ref)),
             "set ylabel 'microseconds (log)'", "set key top left",
             "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99',"
