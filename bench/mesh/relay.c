@@ -106,6 +106,11 @@ int main(int argc, char **argv)
 	}
 	lrpc_server_opts_init(&so);
 	so.receivers = receivers;
+	/* The socket clients (unix://, tcp://, grpc://) take a connection per
+	 * call in flight, and keep them: a caller with 32 calls at once and
+	 * the bench's bursts pass the default 64, and the server would then
+	 * refuse them (GOAWAY "server full"). Size it like a mesh service. */
+	so.max_conns = 1024;
 	if ((rc = lrpc_server_new(&so, &srv)) ||
 	    (rc = benchmesh__relay__register(srv, &handlers, NULL)) ||
 	    (rc = lrpc_server_listen(srv, listen)) || (rc = lrpc_server_start(srv))) {
