@@ -111,6 +111,11 @@ int main(int argc, char **argv)
 	 * the bench's bursts pass the default 64, and the server would then
 	 * refuse them (GOAWAY "server full"). Size it like a mesh service. */
 	so.max_conns = 1024;
+	/* Idle connections stay: the bench leaves a mesh idle while it loads
+	 * the others, and a grpc:// client that takes a pooled connection
+	 * the server has just sent GOAWAY on fails the call (REFUSED_STREAM,
+	 * no retry) instead of opening another. */
+	so.idle_timeout_ms = 3600 * 1000;
 	if ((rc = lrpc_server_new(&so, &srv)) ||
 	    (rc = benchmesh__relay__register(srv, &handlers, NULL)) ||
 	    (rc = lrpc_server_listen(srv, listen)) || (rc = lrpc_server_start(srv))) {
