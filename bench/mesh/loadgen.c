@@ -391,7 +391,8 @@ int main(int argc, char **argv)
 			cpu1[i] = cpu_ns(clk[i]);
 		self1 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	}
-	qsort(lat, nlat, sizeof(*lat), cmp_u64);
+	if (nlat)
+		qsort(lat, nlat, sizeof(*lat), cmp_u64);
 	uint64_t sum = 0;
 	for (size_t i = 0; i < nlat; i++)
 		sum += lat[i];
