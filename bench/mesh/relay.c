@@ -3,6 +3,7 @@
  * bench-mesh-relay: one service of the mesh bench's chain (bench/run-mesh).
  *
  *   bench-mesh-relay --listen URI [--next URI] [--receivers N]
+ *                    [--idle-timeout-ms MS]
  *
  * Serves benchmesh.Relay (relay.proto) on URI: Forward adds one to the
  * request's hops and, with --next, calls the next relay with it and
@@ -53,7 +54,8 @@ static lrpc_code forward(void *user, lrpc_call *call, const Benchmesh__Msg *req,
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --listen URI [--next URI] [--receivers N]\n", argv0);
+	fprintf(stderr, "usage: %s --listen URI [--next URI] [--receivers N] "
+		"[--idle-timeout-ms MS]\n", argv0);
 	exit(2);
 }
 
@@ -63,11 +65,12 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "next", required_argument, NULL, 'n' },
 		{ "receivers", required_argument, NULL, 'r' },
+		{ "idle-timeout-ms", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const Benchmesh__Relay_Handlers handlers = { .forward = forward };
 	const char *listen = NULL, *next = NULL;
-	unsigned int receivers = 0;
+	unsigned int receivers = 0, idle_ms = 3600 * 1000;
 	lrpc_server_opts so;
 	lrpc_server *srv;
 	sigset_t set;
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
 			next = optarg;
 		else if (c == 'r')
 			receivers = (unsigned int)strtoul(optarg, NULL, 10);
+		else if (c == 'i')
+			idle_ms = (unsigned int)strtoul(optarg, NULL, 10);
 		else
 			usage(argv[0]);
 	}
@@ -111,11 +116,11 @@ int main(int argc, char **argv)
 	 * the bench's bursts pass the default 64, and the server would then
 	 * refuse them (GOAWAY "server full"). Size it like a mesh service. */
 	so.max_conns = 1024;
-	/* Idle connections stay: the bench leaves a mesh idle while it loads
-	 * the others, and a grpc:// client that takes a pooled connection
-	 * the server has just sent GOAWAY on fails the call (REFUSED_STREAM,
-	 * no retry) instead of opening another. */
-	so.idle_timeout_ms = 3600 * 1000;
+	/* Idle connections stay (an hour unless told): the bench leaves a
+	 * mesh idle while it loads the others, and a grpc:// client that
+	 * takes a pooled connection the server has sent GOAWAY on fails the
+	 * call (REFUSED_STREAM, no retry) instead of opening another. */
+	so.idle_timeout_ms = idle_ms;
 	if ((rc = lrpc_server_new(&so, &srv)) ||
 	    (rc = benchmesh__relay__register(srv, &handlers, NULL)) ||
 	    (rc = lrpc_server_listen(srv, listen)) || (rc = lrpc_server_start(srv))) {
