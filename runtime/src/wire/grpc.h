@@ -61,8 +61,9 @@ ssize_t lrpc__grpc_b64_decode(const char *in, size_t len, unsigned char *out);
  * appended as DATA arrives and the head message is taken when whole; the
  * buffer holds what was pushed and not yet popped, so what bounds it is
  * what the pusher lets in (a transport: one message plus the HTTP/2
- * window). A prefix announcing more than \p max is an error as soon as
- * its 5 bytes are in.
+ * window); once a head message's prefix is in, room for the rest of it
+ * (up to LRPC__GRPC_WINDOW past what came) is made in one step. A prefix
+ * announcing more than \p max is an error as soon as its 5 bytes are in.
  */
 struct lrpc__grpc_msgq {
 	unsigned char *buf;
