@@ -312,10 +312,12 @@ ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	(void)user;
 	if (s->sync)
 		return lrpc__gsync_read_out(s, buf, length, flags);
+	/* lrpc__gstream_send_out puts the bytes and moves out_off, once
+	 * per frame and right after this call. */
+	(void)buf;
 	n = s->out_len - s->out_off < length ? s->out_len - s->out_off : length;
-	memcpy(buf, s->out + s->out_off, n);
-	s->out_off += n;
-	end = s->out_off == s->out_len;
+	*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	end = s->out_off + n == s->out_len;
 	if (end) {
 		size_t k = 0;
 
@@ -327,6 +329,27 @@ ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 			return ret;
 	}
 	return (ssize_t)n;
+}
+
+int lrpc__gstream_send_out(nghttp2_session *ng, nghttp2_frame *frame,
+			   const uint8_t *framehd, size_t length,
+			   nghttp2_data_source *src, void *user)
+{
+	struct gconn *c = user;
+	struct gstream *s = src->ptr;
+
+	(void)ng;
+	/* No padding: the session has no select_padding_callback. */
+	if (!c->put || s->sync || frame->data.padlen ||
+	    length > s->out_len - s->out_off)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (c->pulled >= c->batch)
+		return NGHTTP2_ERR_WOULDBLOCK; /* the next pull: this frame again */
+	if (c->put(c, framehd, 9) < 0 || c->put(c, s->out + s->out_off, length) < 0)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	s->out_off += length;
+	c->pulled += 9 + length;
+	return 0;
 }
 
 int lrpc__gstream_respond(struct gstream *s)

@@ -111,21 +111,32 @@ static void write_done(uv_write_t *req, int status)
 int lrpc__gconn_pull(struct gconn *c, size_t batch,
 		     int (*put)(struct gconn *c, const uint8_t *p, size_t n))
 {
-	size_t got = 0;
+	int ret = 0;
 
-	while (got < batch) {
+	/* A reply's DATA frames reach put from lrpc__gstream_send_out, inside
+	 * mem_send and in order, counted in c->pulled like the rest; past
+	 * the batch it makes mem_send return (0) and is asked again. */
+	c->put = put;
+	c->pulled = 0;
+	c->batch = batch;
+	while (c->pulled < batch) {
 		const uint8_t *p;
 		ssize_t n = nghttp2_session_mem_send(c->ng, &p);
 
-		if (n < 0)
-			return -EPROTO;
+		if (n < 0) {
+			ret = -EPROTO;
+			break;
+		}
 		if (n == 0)
 			break;
-		if (put(c, p, (size_t)n) < 0)
-			return -ENOMEM;
-		got += (size_t)n;
+		if (put(c, p, (size_t)n) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		c->pulled += (size_t)n;
 	}
-	return 0;
+	c->put = NULL;
+	return ret;
 }
 
 /* Plaintext: the session's bytes go out as they are. */

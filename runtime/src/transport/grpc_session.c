@@ -138,6 +138,7 @@ int lrpc__gconn_session_new(struct gconn *c)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+	nghttp2_session_callbacks_set_send_data_callback(cb, lrpc__gstream_send_out);
 	/* Windows open only as handlers read (grpc_call.c), so a slow reader
 	 * makes its client wait rather than the server buffer. */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
