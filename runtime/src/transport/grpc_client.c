@@ -116,10 +116,11 @@ static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	struct gcall *c = src->ptr;
 	size_t n = c->len - c->sent < length ? c->len - c->sent : length;
 
-	(void)ng, (void)id, (void)user;
-	memcpy(buf, c->mem + c->sent, n);
-	c->sent += n;
-	if (c->sent == c->len)
+	/* The bytes go from c->mem by lrpc__gcall_send_data, which moves
+	 * c->sent, once per frame and right after this call. */
+	(void)ng, (void)id, (void)user, (void)buf;
+	*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	if (c->sent + n == c->len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
 }
@@ -150,6 +151,8 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	nghttp2_session_callbacks_set_on_header_callback(cb, lrpc__gcall_on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+	nghttp2_session_callbacks_set_send_data_callback(cb, lrpc__gcall_send_data);
+	lrpc__gcconn_out_init(k);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
 	nghttp2_session_callbacks_del(cb);
 	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv, 1) ||
@@ -168,37 +171,6 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	return 0;
 }
 
-/* Send what nghttp2 has, in writes of up to 64 KiB: a call's HEADERS and
- * DATA (and a pending WINDOW_UPDATE or SETTINGS ACK) leave in one
- * segment, so the server wakes once for them rather than once a frame.
- * \return 0, -EPROTO, -ENOMEM, or lrpc__gconn_write()'s error. */
-static int flush(struct gcconn *k, lrpc_deadline deadline)
-{
-	size_t len = 0;
-	ssize_t n;
-	int ret;
-
-	do {
-		const uint8_t *p;
-
-		n = nghttp2_session_mem_send(k->ng, &p);
-		if (n < 0)
-			return -EPROTO;
-		if (n > 0) {
-			if (lrpc__buf_reserve(&k->wbuf, &k->wcap, len + (size_t)n) < 0)
-				return -ENOMEM;
-			memcpy(k->wbuf + len, p, (size_t)n);
-			len += (size_t)n;
-		}
-		if (len && (n == 0 || len >= 65536)) {
-			if ((ret = lrpc__gconn_write(k, k->wbuf, len, deadline)) < 0)
-				return ret;
-			len = 0;
-		}
-	} while (n > 0);
-	return 0;
-}
-
 /* Send what nghttp2 has, read what comes, until the call's stream
  * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO,
  * -ENOMEM. */
@@ -207,7 +179,7 @@ static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 	while (!c->closed) {
 		int ret;
 
-		if ((ret = flush(k, deadline)) < 0)
+		if ((ret = lrpc__gcconn_send(k, deadline)) < 0)
 			return ret;
 		if (c->closed)
 			break;
