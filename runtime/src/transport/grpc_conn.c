@@ -273,12 +273,35 @@ static void on_wake(uv_async_t *a)
 	lrpc__gconn_flush(c);
 }
 
+/* What one read takes at most: a 64 KiB request with its frames in one
+ * read, not two. One buffer per loop thread, consumed at once by
+ * read_cb; on the heap (freed when the thread ends), as every thread of
+ * the process would have one in static TLS. */
+#define READ_BUF 262144u
+
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+static bool rbuf_key_ok; /* set once, under rbuf_once */
+
+static void rbuf_key_make(void)
+{
+	rbuf_key_ok = pthread_key_create(&rbuf_key, free) == 0;
+}
+
 static void alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 {
-	static __thread char rbuf[65536]; /* the loop's; consumed at once */
+	char *rbuf;
 
 	(void)handle, (void)hint;
-	*buf = uv_buf_init(rbuf, sizeof(rbuf));
+	pthread_once(&rbuf_once, rbuf_key_make);
+	rbuf = rbuf_key_ok ? pthread_getspecific(rbuf_key) : NULL;
+	if (!rbuf && rbuf_key_ok && (rbuf = malloc(READ_BUF)) &&
+	    pthread_setspecific(rbuf_key, rbuf) != 0) {
+		free(rbuf);
+		rbuf = NULL;
+	}
+	/* No buffer: libuv reports UV_ENOBUFS and read_cb closes. */
+	*buf = rbuf ? uv_buf_init(rbuf, READ_BUF) : uv_buf_init(NULL, 0);
 }
 
 int lrpc__gconn_recv(struct gconn *c, const uint8_t *p, size_t n)
