@@ -33,6 +33,7 @@ struct gstream *lrpc__gstream_new(struct gconn *c, int32_t id)
 	atomic_init(&s->refs, 1);
 	s->deadline = INT64_MAX;
 	lrpc__grpc_msgq_init(&s->in, c->host->opts.max_msg_size);
+	lrpc__grpc_msgq_recycle(&c->spare, &s->in);
 	s->next = c->streams;
 	if (c->streams)
 		c->streams->prev = s;
@@ -256,7 +257,20 @@ static unsigned char *reply_room(void *ctx, size_t len)
 {
 	struct gstream *s = ctx;
 
-	s->out = malloc(LRPC__GRPC_PREFIX + len);
+	struct gconn *c = s->conn;
+	size_t need = LRPC__GRPC_PREFIX + len;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->spare_out && c->spare_out_cap >= need) {
+		s->out = c->spare_out;
+		s->out_cap = c->spare_out_cap;
+		c->spare_out = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!s->out) {
+		s->out = malloc(need);
+		s->out_cap = need;
+	}
 	return s->out ? s->out + LRPC__GRPC_PREFIX : NULL;
 }
 
@@ -481,6 +495,16 @@ void lrpc__gstream_closed(struct gstream *s)
 		c->idle_since = uv_now(&c->host->loop);
 	if (s->sync)
 		lrpc__gsync_closed(s);
+	else if (!s->running) { /* a worker still has them otherwise */
+		lrpc__grpc_msgq_recycle(&s->in, &c->spare);
+		pthread_mutex_lock(&c->lock);
+		if (s->out && !c->spare_out && s->out_cap <= (1u << 20)) {
+			c->spare_out = s->out;
+			c->spare_out_cap = s->out_cap;
+			s->out = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	lrpc__gstream_put(s);
 }
 

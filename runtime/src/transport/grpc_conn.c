@@ -24,7 +24,8 @@
  * stream holds one unread message plus the HTTP/2 window (1 MiB,
  * LRPC__GRPC_WINDOW), so a connection holds at most max_pipelined x
  * (max_msg_size + 1 MiB) of
- * requests, plus one reply per stream; output is pulled from nghttp2 only
+ * requests, plus one reply per stream and the last request's and reply's
+ * buffers kept for the next (at most 1 MiB each); output is pulled from nghttp2 only
  * while less than 256 KiB is waiting to be written. A connection with no
  * stream for idle_timeout_ms gets GOAWAY and is closed. Bad HTTP/2 (a
  * connection error) costs that connection, after nghttp2's GOAWAY; a bad
@@ -52,6 +53,8 @@ void lrpc__gconn_unref(struct gconn *c)
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	pthread_mutex_destroy(&c->lock);
+	lrpc__grpc_msgq_free(&c->spare);
+	free(c->spare_out);
 	lrpc__tls_free(c->tls);
 	free(c->wbuf);
 	free(c);

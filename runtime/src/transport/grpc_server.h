@@ -61,7 +61,7 @@ struct gstream {
 
 	/* The response: one message (unary) or the stream's queue. */
 	unsigned char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	lrpc_code code;
 	char message[LRPC_STATUS_MSG_MAX];
 	/* The handler's headers and trailers, packed by the thread that ran
@@ -87,6 +87,13 @@ struct gconn {
 	struct lrpc__host *host;
 	nghttp2_session *ng; /* NULL once the connection is closing */
 	struct gstream *streams; /* live ones */
+	/* The last unary request's buffer (at most 1 MiB), for the next
+	 * stream: no malloc, free and fresh pages per call. */
+	struct lrpc__grpc_msgq spare;
+	/* The same for the last unary reply's buffer, under lock: handlers'
+	 * workers take it, the loop gives it back. */
+	unsigned char *spare_out;
+	size_t spare_out_cap;
 	uint64_t idle_since;
 	bool closing, writing, goaway;
 

@@ -88,6 +88,10 @@ enum lrpc__grpc_next lrpc__grpc_msgq_next(const struct lrpc__grpc_msgq *q,
 					  size_t *len);
 /* Drop the head message (after next() said MSG). */
 void lrpc__grpc_msgq_pop(struct lrpc__grpc_msgq *q);
+/* Move \p from's buffer, emptied, to \p to if \p to has none and it is
+ * at most 1 MiB (a message queue's next owner reuses it), else free it;
+ * \p from is left empty. */
+void lrpc__grpc_msgq_recycle(struct lrpc__grpc_msgq *from, struct lrpc__grpc_msgq *to);
 /* Bytes pushed and not popped. */
 static inline size_t lrpc__grpc_msgq_len(const struct lrpc__grpc_msgq *q)
 {

@@ -73,6 +73,18 @@ int lrpc__grpc_msgq_push(struct lrpc__grpc_msgq *q, const void *p, size_t n)
 	return 0;
 }
 
+void lrpc__grpc_msgq_recycle(struct lrpc__grpc_msgq *from, struct lrpc__grpc_msgq *to)
+{
+	if (from->buf && !to->buf && from->cap <= (1u << 20)) {
+		to->buf = from->buf;
+		to->cap = from->cap;
+		to->off = to->len = 0;
+		from->buf = NULL;
+		from->cap = 0;
+	}
+	lrpc__grpc_msgq_free(from);
+}
+
 enum lrpc__grpc_next lrpc__grpc_msgq_next(const struct lrpc__grpc_msgq *q,
 					  const unsigned char **msg,
 					  size_t *len)
