@@ -274,6 +274,44 @@ static unsigned char *reply_room(void *ctx, size_t len)
 	return s->out ? s->out + LRPC__GRPC_PREFIX : NULL;
 }
 
+/* Each thread's call arena, kept from call to call (recycled, holding at
+ * most ARENA_KEEP between calls) and destroyed with the thread. */
+#define ARENA_KEEP (1u << 20)
+
+static pthread_key_t arena_key;
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+static bool arena_key_ok; /* set once, under arena_once */
+
+static void arena_free(void *p)
+{
+	lrpc__arena_destroy(p);
+	free(p);
+}
+
+static void arena_key_make(void)
+{
+	arena_key_ok = pthread_key_create(&arena_key, arena_free) == 0;
+}
+
+/* This thread's arena, or NULL (out of memory: the caller's own). */
+static struct lrpc__arena *thread_arena(void)
+{
+	struct lrpc__arena *a;
+
+	pthread_once(&arena_once, arena_key_make);
+	if (!arena_key_ok)
+		return NULL;
+	a = pthread_getspecific(arena_key);
+	if (a || !(a = malloc(sizeof(*a))))
+		return a;
+	lrpc__arena_init(a);
+	if (pthread_setspecific(arena_key, a) != 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
 /* A worker thread: the handler runs here, never on the loop. The stream
  * is the worker's until after_work. */
 static void work_cb(uv_work_t *req)
@@ -282,12 +320,15 @@ static void work_cb(uv_work_t *req)
 	struct lrpc__host *h = s->conn->host;
 	const unsigned char *msg = NULL;
 	struct lrpc__reply rep;
-	struct lrpc__arena arena;
+	struct lrpc__arena own, *arena = thread_arena();
 	size_t n = 0;
 
 	lrpc__grpc_msgq_next(&s->in, &msg, &n);
-	lrpc__arena_init(&arena);
-	lrpc__serve_from(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
+	if (!arena) {
+		lrpc__arena_init(&own);
+		arena = &own;
+	}
+	lrpc__serve_from(&h->registry, arena, s->entry->id, msg, n, s->deadline,
 			 h->opts.max_msg_size, reply_room, s,
 			 &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &s->conn->who,
 						 .md = s->md_in.v, .n_md = s->md_in.n },
@@ -298,7 +339,10 @@ static void work_cb(uv_work_t *req)
 		snprintf(rep.message, sizeof(rep.message), "out of memory for metadata");
 	}
 	atomic_store(&s->md_final, true);
-	lrpc__arena_destroy(&arena);
+	if (arena == &own)
+		lrpc__arena_destroy(arena);
+	else
+		lrpc__arena_recycle(arena, ARENA_KEEP);
 	s->code = rep.code;
 	memcpy(s->message, rep.message, sizeof(s->message));
 	if (rep.code == LRPC_OK) {
