@@ -125,11 +125,21 @@ static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	return (ssize_t)n;
 }
 
+/* DATA frames as large as the server takes, up to LRPC__GRPC_FRAME_MAX
+ * (nghttp2 then holds them to the windows). */
+static ssize_t frame_len(nghttp2_session *ng, uint8_t type, int32_t id, int32_t conn_window,
+			 int32_t stream_window, uint32_t peer_max, void *user)
+{
+	(void)ng, (void)type, (void)id, (void)conn_window, (void)stream_window, (void)user;
+	return peer_max < LRPC__GRPC_FRAME_MAX ? (ssize_t)peer_max : LRPC__GRPC_FRAME_MAX;
+}
+
 int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
 {
 	/* Replies are taken whole: let the server send one in one flight. */
 	static const nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
+		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, LRPC__GRPC_FRAME_MAX },
 	};
 	nghttp2_session_callbacks *cb;
 	struct gcconn *k = calloc(1, sizeof(*k));
@@ -152,10 +162,12 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	nghttp2_session_callbacks_set_send_data_callback(cb, lrpc__gcall_send_data);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, frame_len);
 	lrpc__gcconn_out_init(k);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
 	nghttp2_session_callbacks_del(cb);
-	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv, 1) ||
+	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv,
+					   sizeof(iv) / sizeof(iv[0])) ||
 	    nghttp2_session_set_local_window_size(k->ng, NGHTTP2_FLAG_NONE, 0,
 						  LRPC__GRPC_WINDOW)) {
 		nghttp2_session_del(k->ng);

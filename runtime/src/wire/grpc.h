@@ -24,6 +24,13 @@
  * crosses the default). Unary messages are buffered whole anyway. */
 #define LRPC__GRPC_WINDOW (1u << 20)
 
+/* The largest HTTP/2 frame lazyrpc's client connections and server take
+ * (SETTINGS_MAX_FRAME_SIZE) and send when the peer takes it: a 64 KiB
+ * message and its prefix in one DATA frame rather than five of HTTP/2's
+ * default 16 KiB, each its own callbacks. nghttp2's output buffer grows
+ * to this once per session that sends such a frame. */
+#define LRPC__GRPC_FRAME_MAX (128u << 10)
+
 /*
  * grpc-timeout: 1 to 8 ASCII digits and a unit (H M S m u n), the whole of
  * \p len bytes. \return 0 with *ns the timeout in nanoseconds (saturated
