@@ -58,6 +58,36 @@ START_TEST(reset_reuses_memory)
 }
 END_TEST
 
+/* A call of a small and two 64 KiB pieces, recycled: the same call again
+ * fits one chunk, each piece right after the one before. */
+START_TEST(recycle_keeps_one_chunk_for_the_same_call)
+{
+	struct lrpc__arena a;
+	char *p[3];
+
+	lrpc__arena_init(&a);
+	for (int round = 0; round < 3; round++) {
+		p[0] = lrpc__arena_alloc(&a, 64);
+		p[1] = lrpc__arena_alloc(&a, 65536);
+		p[2] = lrpc__arena_alloc(&a, 65536);
+		ck_assert_ptr_nonnull(p[1]);
+		ck_assert_ptr_nonnull(p[2]);
+		memset(p[1], 1, 65536);
+		memset(p[2], 2, 65536);
+		if (round > 0) {
+			ck_assert_ptr_eq(p[1], p[0] + 64);
+			ck_assert_ptr_eq(p[2], p[1] + 65536);
+		}
+		lrpc__arena_recycle(&a, 1 << 20);
+	}
+	/* Past the cap it is a reset: the first small chunk only. */
+	lrpc__arena_alloc(&a, 2 << 20);
+	lrpc__arena_recycle(&a, 1 << 20);
+	ck_assert_ptr_null(a.chunks);
+	lrpc__arena_destroy(&a);
+}
+END_TEST
+
 START_TEST(overflowing_size_fails)
 {
 	struct lrpc__arena a;
@@ -73,4 +103,5 @@ CHECK_MAIN("arena", 30,
 	   allocations_are_aligned_and_distinct,
 	   big_allocation_keeps_current_chunk_usable,
 	   reset_reuses_memory,
+	   recycle_keeps_one_chunk_for_the_same_call,
 	   overflowing_size_fails)

@@ -90,6 +90,35 @@ void lrpc__arena_reset(struct lrpc__arena *a)
 	a->chunks = keep;
 }
 
+void lrpc__arena_recycle(struct lrpc__arena *a, size_t max)
+{
+	struct lrpc__arena_chunk *c, *next;
+	size_t total = 0;
+
+	for (c = a->chunks; c; c = c->next)
+		total += c->size;
+	if (total <= CHUNK_SIZE || total > max) {
+		lrpc__arena_reset(a);
+		return;
+	}
+	if (!a->chunks->next) {
+		a->chunks->used = 0;
+		return;
+	}
+	for (c = a->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	/* No room: the next call starts empty, as after a reset. */
+	c = malloc(sizeof(*c) + total);
+	if (c) {
+		c->size = total;
+		c->used = 0;
+		c->next = NULL;
+	}
+	a->chunks = c;
+}
+
 void lrpc__arena_destroy(struct lrpc__arena *a)
 {
 	lrpc__arena_reset(a);

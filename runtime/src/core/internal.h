@@ -72,6 +72,11 @@ struct lrpc__arena {
 void lrpc__arena_init(struct lrpc__arena *a);
 void *lrpc__arena_alloc(struct lrpc__arena *a, size_t size);
 void lrpc__arena_reset(struct lrpc__arena *a);
+/* Reset for an arena used call after call: one that took more than one
+ * chunk (at most \p max bytes in all) keeps one chunk that holds as
+ * much, so the same calls again neither malloc nor free (and glibc does
+ * not trim and fault back) their large pieces each time. */
+void lrpc__arena_recycle(struct lrpc__arena *a, size_t max);
 void lrpc__arena_destroy(struct lrpc__arena *a);
 
 #endif

@@ -145,6 +145,20 @@ static void arm(struct lrpc__grpc_async *ga, struct gaconn *ak, bool out)
 	ak->out_armed = out;
 }
 
+/* A request's DATA frame (lrpc__gcall_send_data), as it goes on the wire,
+ * after what is pending; past 64 KiB pending, after that has gone. */
+static int async_put(struct gcconn *k, const uint8_t *hd, const uint8_t *p, size_t n)
+{
+	struct gaconn *ak = k->put_ctx;
+
+	if (ak->pend_len >= 65536)
+		return 1;
+	if (lrpc__gconn_seal(k->tls, hd, 9, &ak->pend, &ak->pend_cap, &ak->pend_len) < 0 ||
+	    lrpc__gconn_seal(k->tls, p, n, &ak->pend, &ak->pend_cap, &ak->pend_len) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Write what nghttp2 has to send. \return false if the connection failed. */
 static bool pump_out(struct lrpc__grpc_async *ga, struct gaconn *ak)
 {
@@ -170,12 +184,13 @@ static bool pump_out(struct lrpc__grpc_async *ga, struct gaconn *ak)
 		n = nghttp2_session_mem_send(ak->k->ng, &d);
 		if (n < 0)
 			return false;
-		if (n == 0)
-			break;
 		/* as it goes on the wire: sealed on grpcs:// */
-		if (lrpc__gconn_seal(ak->k->tls, d, (size_t)n, &ak->pend, &ak->pend_cap,
-				     &ak->pend_len) < 0)
+		if (n > 0 && lrpc__gconn_seal(ak->k->tls, d, (size_t)n, &ak->pend,
+					      &ak->pend_cap, &ak->pend_len) < 0)
 			return false;
+		/* 0 with DATA pending: async_put took frames, or wants room. */
+		if (n == 0 && !ak->pend_len)
+			break;
 	}
 	arm(ga, ak, false);
 	return true;
@@ -248,6 +263,8 @@ static struct gaconn *conn_open(struct lrpc__grpc_async *ga, struct lrpc_async *
 	}
 	if (ak && !ret) {
 		ev.data.ptr = ak;
+		ak->k->put_data = async_put;
+		ak->k->put_ctx = ak;
 		if (fcntl(ak->k->fd, F_SETFL, O_NONBLOCK) == 0 &&
 		    epoll_ctl(ga->loop.ep, EPOLL_CTL_ADD, ak->k->fd, &ev) == 0) {
 			ak->next = ga->conns;

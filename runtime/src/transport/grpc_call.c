@@ -33,6 +33,7 @@ struct gstream *lrpc__gstream_new(struct gconn *c, int32_t id)
 	atomic_init(&s->refs, 1);
 	s->deadline = INT64_MAX;
 	lrpc__grpc_msgq_init(&s->in, c->host->opts.max_msg_size);
+	lrpc__grpc_msgq_recycle(&c->spare, &s->in);
 	s->next = c->streams;
 	if (c->streams)
 		c->streams->prev = s;
@@ -256,8 +257,59 @@ static unsigned char *reply_room(void *ctx, size_t len)
 {
 	struct gstream *s = ctx;
 
-	s->out = malloc(LRPC__GRPC_PREFIX + len);
+	struct gconn *c = s->conn;
+	size_t need = LRPC__GRPC_PREFIX + len;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->spare_out && c->spare_out_cap >= need) {
+		s->out = c->spare_out;
+		s->out_cap = c->spare_out_cap;
+		c->spare_out = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!s->out) {
+		s->out = malloc(need);
+		s->out_cap = need;
+	}
 	return s->out ? s->out + LRPC__GRPC_PREFIX : NULL;
+}
+
+/* Each thread's call arena, kept from call to call (recycled, holding at
+ * most ARENA_KEEP between calls) and destroyed with the thread. */
+#define ARENA_KEEP (1u << 20)
+
+static pthread_key_t arena_key;
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+static bool arena_key_ok; /* set once, under arena_once */
+
+static void arena_free(void *p)
+{
+	lrpc__arena_destroy(p);
+	free(p);
+}
+
+static void arena_key_make(void)
+{
+	arena_key_ok = pthread_key_create(&arena_key, arena_free) == 0;
+}
+
+/* This thread's arena, or NULL (out of memory: the caller's own). */
+static struct lrpc__arena *thread_arena(void)
+{
+	struct lrpc__arena *a;
+
+	pthread_once(&arena_once, arena_key_make);
+	if (!arena_key_ok)
+		return NULL;
+	a = pthread_getspecific(arena_key);
+	if (a || !(a = malloc(sizeof(*a))))
+		return a;
+	lrpc__arena_init(a);
+	if (pthread_setspecific(arena_key, a) != 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
 }
 
 /* A worker thread: the handler runs here, never on the loop. The stream
@@ -268,12 +320,15 @@ static void work_cb(uv_work_t *req)
 	struct lrpc__host *h = s->conn->host;
 	const unsigned char *msg = NULL;
 	struct lrpc__reply rep;
-	struct lrpc__arena arena;
+	struct lrpc__arena own, *arena = thread_arena();
 	size_t n = 0;
 
 	lrpc__grpc_msgq_next(&s->in, &msg, &n);
-	lrpc__arena_init(&arena);
-	lrpc__serve_from(&h->registry, &arena, s->entry->id, msg, n, s->deadline,
+	if (!arena) {
+		lrpc__arena_init(&own);
+		arena = &own;
+	}
+	lrpc__serve_from(&h->registry, arena, s->entry->id, msg, n, s->deadline,
 			 h->opts.max_msg_size, reply_room, s,
 			 &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &s->conn->who,
 						 .md = s->md_in.v, .n_md = s->md_in.n },
@@ -284,7 +339,10 @@ static void work_cb(uv_work_t *req)
 		snprintf(rep.message, sizeof(rep.message), "out of memory for metadata");
 	}
 	atomic_store(&s->md_final, true);
-	lrpc__arena_destroy(&arena);
+	if (arena == &own)
+		lrpc__arena_destroy(arena);
+	else
+		lrpc__arena_recycle(arena, ARENA_KEEP);
 	s->code = rep.code;
 	memcpy(s->message, rep.message, sizeof(s->message));
 	if (rep.code == LRPC_OK) {
@@ -312,10 +370,12 @@ ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	(void)user;
 	if (s->sync)
 		return lrpc__gsync_read_out(s, buf, length, flags);
+	/* lrpc__gstream_send_out puts the bytes and moves out_off, once
+	 * per frame and right after this call. */
+	(void)buf;
 	n = s->out_len - s->out_off < length ? s->out_len - s->out_off : length;
-	memcpy(buf, s->out + s->out_off, n);
-	s->out_off += n;
-	end = s->out_off == s->out_len;
+	*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	end = s->out_off + n == s->out_len;
 	if (end) {
 		size_t k = 0;
 
@@ -327,6 +387,27 @@ ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 			return ret;
 	}
 	return (ssize_t)n;
+}
+
+int lrpc__gstream_send_out(nghttp2_session *ng, nghttp2_frame *frame,
+			   const uint8_t *framehd, size_t length,
+			   nghttp2_data_source *src, void *user)
+{
+	struct gconn *c = user;
+	struct gstream *s = src->ptr;
+
+	(void)ng;
+	/* No padding: the session has no select_padding_callback. */
+	if (!c->put || s->sync || frame->data.padlen ||
+	    length > s->out_len - s->out_off)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (c->pulled >= c->batch)
+		return NGHTTP2_ERR_WOULDBLOCK; /* the next pull: this frame again */
+	if (c->put(c, framehd, 9) < 0 || c->put(c, s->out + s->out_off, length) < 0)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	s->out_off += length;
+	c->pulled += 9 + length;
+	return 0;
 }
 
 int lrpc__gstream_respond(struct gstream *s)
@@ -458,6 +539,16 @@ void lrpc__gstream_closed(struct gstream *s)
 		c->idle_since = uv_now(&c->host->loop);
 	if (s->sync)
 		lrpc__gsync_closed(s);
+	else if (!s->running) { /* a worker still has them otherwise */
+		lrpc__grpc_msgq_recycle(&s->in, &c->spare);
+		pthread_mutex_lock(&c->lock);
+		if (s->out && !c->spare_out && s->out_cap <= (1u << 20)) {
+			c->spare_out = s->out;
+			c->spare_out_cap = s->out_cap;
+			s->out = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	lrpc__gstream_put(s);
 }
 

@@ -116,12 +116,22 @@ static ssize_t read_req(nghttp2_session *ng, int32_t id, uint8_t *buf,
 	struct gcall *c = src->ptr;
 	size_t n = c->len - c->sent < length ? c->len - c->sent : length;
 
-	(void)ng, (void)id, (void)user;
-	memcpy(buf, c->mem + c->sent, n);
-	c->sent += n;
-	if (c->sent == c->len)
+	/* The bytes go from c->mem by lrpc__gcall_send_data, which moves
+	 * c->sent, once per frame and right after this call. */
+	(void)ng, (void)id, (void)user, (void)buf;
+	*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	if (c->sent + n == c->len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
+}
+
+/* DATA frames as large as the server takes, up to LRPC__GRPC_FRAME_MAX
+ * (nghttp2 then holds them to the windows). */
+static ssize_t frame_len(nghttp2_session *ng, uint8_t type, int32_t id, int32_t conn_window,
+			 int32_t stream_window, uint32_t peer_max, void *user)
+{
+	(void)ng, (void)type, (void)id, (void)conn_window, (void)stream_window, (void)user;
+	return peer_max < LRPC__GRPC_FRAME_MAX ? (ssize_t)peer_max : LRPC__GRPC_FRAME_MAX;
 }
 
 int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **out)
@@ -129,6 +139,7 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	/* Replies are taken whole: let the server send one in one flight. */
 	static const nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
+		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, LRPC__GRPC_FRAME_MAX },
 	};
 	nghttp2_session_callbacks *cb;
 	struct gcconn *k = calloc(1, sizeof(*k));
@@ -150,9 +161,13 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	nghttp2_session_callbacks_set_on_header_callback(cb, lrpc__gcall_on_header);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+	nghttp2_session_callbacks_set_send_data_callback(cb, lrpc__gcall_send_data);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, frame_len);
+	lrpc__gcconn_out_init(k);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
 	nghttp2_session_callbacks_del(cb);
-	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv, 1) ||
+	if (ret || nghttp2_submit_settings(k->ng, NGHTTP2_FLAG_NONE, iv,
+					   sizeof(iv) / sizeof(iv[0])) ||
 	    nghttp2_session_set_local_window_size(k->ng, NGHTTP2_FLAG_NONE, 0,
 						  LRPC__GRPC_WINDOW)) {
 		nghttp2_session_del(k->ng);
@@ -168,37 +183,6 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	return 0;
 }
 
-/* Send what nghttp2 has, in writes of up to 64 KiB: a call's HEADERS and
- * DATA (and a pending WINDOW_UPDATE or SETTINGS ACK) leave in one
- * segment, so the server wakes once for them rather than once a frame.
- * \return 0, -EPROTO, -ENOMEM, or lrpc__gconn_write()'s error. */
-static int flush(struct gcconn *k, lrpc_deadline deadline)
-{
-	size_t len = 0;
-	ssize_t n;
-	int ret;
-
-	do {
-		const uint8_t *p;
-
-		n = nghttp2_session_mem_send(k->ng, &p);
-		if (n < 0)
-			return -EPROTO;
-		if (n > 0) {
-			if (lrpc__buf_reserve(&k->wbuf, &k->wcap, len + (size_t)n) < 0)
-				return -ENOMEM;
-			memcpy(k->wbuf + len, p, (size_t)n);
-			len += (size_t)n;
-		}
-		if (len && (n == 0 || len >= 65536)) {
-			if ((ret = lrpc__gconn_write(k, k->wbuf, len, deadline)) < 0)
-				return ret;
-			len = 0;
-		}
-	} while (n > 0);
-	return 0;
-}
-
 /* Send what nghttp2 has, read what comes, until the call's stream
  * closes or the deadline. \return 0, -ETIMEDOUT, -ECONNRESET, -EPROTO,
  * -ENOMEM. */
@@ -207,7 +191,7 @@ static int run(struct gcconn *k, struct gcall *c, lrpc_deadline deadline)
 	while (!c->closed) {
 		int ret;
 
-		if ((ret = flush(k, deadline)) < 0)
+		if ((ret = lrpc__gcconn_send(k, deadline)) < 0)
 			return ret;
 		if (c->closed)
 			break;

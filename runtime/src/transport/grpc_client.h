@@ -18,18 +18,35 @@
 struct lrpc__tls;
 struct lrpc__tls_ctx;
 
+#define GCONN_SEGS 32u
+/* 256 KiB a read: a 64 KiB reply with its frames and trailers in one. */
+#define GCONN_RBUF 262144u
+
 struct gcconn {
 	int fd;
 	struct lrpc__tls *tls; /* grpcs://: the session between fd and ng */
 	nghttp2_session *ng;
 	struct gcconn *next;
 	bool broken; /* not to be reused */
-	unsigned char *wbuf; /* run()'s batch of nghttp2's output */
-	size_t wcap;
+	/* Where a request's DATA frames go (grpc_client_out.c): \p p, \p n
+	 * bytes, after the frame header \p hd (9 bytes). \return 0, 1 (not
+	 * now: the same frame again at the next mem_send), -errno. */
+	int (*put_data)(struct gcconn *k, const uint8_t *hd, const uint8_t *p, size_t n);
+	void *put_ctx; /* put_data's (grpc_async.c: the gaconn) */
+	/* A synchronous send's output, gathered (grpc_client_out.c): pieces
+	 * of wbuf (p NULL, at off) or of a call's request (p). */
+	unsigned char *wbuf;
+	size_t wcap, wlen;
+	struct gseg {
+		const uint8_t *p;
+		size_t off, n;
+	} seg[GCONN_SEGS];
+	unsigned int nseg;
+	size_t segbytes;
+	lrpc_deadline wdeadline;
+	int werr; /* put_data's error, for mem_send's CALLBACK_FAILURE */
 	unsigned char *rbuf; /* lrpc__gconn_read()'s, GCONN_RBUF bytes */
 };
-
-#define GCONN_RBUF 65536u
 
 struct gchan {
 	struct lrpc__addr addr; /* scheme TCP, for sock.c */
@@ -138,12 +155,23 @@ int lrpc__gconn_input(struct lrpc__tls *t, nghttp2_session *ng,
  * *buf (*len bytes of *cap). \return 0, -ENOMEM, -EPROTO. */
 int lrpc__gconn_seal(struct lrpc__tls *t, const uint8_t *p, size_t n,
 		     unsigned char **buf, size_t *cap, size_t *len);
-/* A synchronous call's I/O on \p k (blocking until \p deadline): send
- * nghttp2's bytes; read once and feed the session. \return 0, -errno
- * as lrpc__sock_write_all() and lrpc__sock_read(), -EPROTO. */
-int lrpc__gconn_write(struct gcconn *k, const uint8_t *p, size_t n,
-		      lrpc_deadline deadline);
+/* A synchronous call's input on \p k (blocking until \p deadline): read
+ * once and feed the session. \return 0, -errno as lrpc__sock_read(),
+ * -EPROTO. */
 int lrpc__gconn_read(struct gcconn *k, lrpc_deadline deadline);
+
+/* grpc_client_out.c: \p k's put_data for synchronous calls (a new
+ * connection's; grpc_async.c sets its own). */
+void lrpc__gcconn_out_init(struct gcconn *k);
+/* A synchronous call's output on \p k: all nghttp2 has to send, written
+ * by \p deadline. \return 0, -EPROTO, -ENOMEM, -ETIMEDOUT, -ECONNRESET,
+ * -errno. */
+int lrpc__gcconn_send(struct gcconn *k, lrpc_deadline deadline);
+/* nghttp2's send_data_callback: a request's DATA frame (read_req said
+ * NO_COPY; the source is its gcall) to k->put_data. */
+int lrpc__gcall_send_data(nghttp2_session *ng, nghttp2_frame *frame,
+			  const uint8_t *framehd, size_t length,
+			  nghttp2_data_source *src, void *user);
 
 /* grpc_async.c: the channel's start and abandon, and what close stops. */
 void lrpc__grpc_async_start(lrpc_channel *c, struct lrpc_async *p);

@@ -142,23 +142,13 @@ int lrpc__gconn_seal(struct lrpc__tls *t, const uint8_t *p, size_t n,
 	return 0;
 }
 
-int lrpc__gconn_write(struct gcconn *k, const uint8_t *p, size_t n,
-		      lrpc_deadline deadline)
-{
-	if (!k->tls)
-		return lrpc__sock_write_all(k->fd, p, n, deadline);
-	if (lrpc__tls_write(k->tls, p, n) < 0)
-		return -EPROTO;
-	return tls_flush(k->tls, k->fd, deadline);
-}
-
 int lrpc__gconn_read(struct gcconn *k, lrpc_deadline deadline)
 {
 	ssize_t n;
 	int ret;
 
-	/* 64 KiB a read: a 64 KiB reply in one wake-up rather than four;
-	 * on the heap, since callers' stacks may be small. */
+	/* GCONN_RBUF a read: a 64 KiB reply in one wake-up rather than
+	 * several; on the heap, since callers' stacks may be small. */
 	if (!k->rbuf && !(k->rbuf = malloc(GCONN_RBUF)))
 		return -ENOMEM;
 	n = lrpc__sock_read(k->fd, k->rbuf, 1, GCONN_RBUF, deadline);

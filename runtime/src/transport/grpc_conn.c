@@ -24,7 +24,8 @@
  * stream holds one unread message plus the HTTP/2 window (1 MiB,
  * LRPC__GRPC_WINDOW), so a connection holds at most max_pipelined x
  * (max_msg_size + 1 MiB) of
- * requests, plus one reply per stream; output is pulled from nghttp2 only
+ * requests, plus one reply per stream and the last request's and reply's
+ * buffers kept for the next (at most 1 MiB each); output is pulled from nghttp2 only
  * while less than 256 KiB is waiting to be written. A connection with no
  * stream for idle_timeout_ms gets GOAWAY and is closed. Bad HTTP/2 (a
  * connection error) costs that connection, after nghttp2's GOAWAY; a bad
@@ -52,6 +53,8 @@ void lrpc__gconn_unref(struct gconn *c)
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	pthread_mutex_destroy(&c->lock);
+	lrpc__grpc_msgq_free(&c->spare);
+	free(c->spare_out);
 	lrpc__tls_free(c->tls);
 	free(c->wbuf);
 	free(c);
@@ -111,21 +114,32 @@ static void write_done(uv_write_t *req, int status)
 int lrpc__gconn_pull(struct gconn *c, size_t batch,
 		     int (*put)(struct gconn *c, const uint8_t *p, size_t n))
 {
-	size_t got = 0;
+	int ret = 0;
 
-	while (got < batch) {
+	/* A reply's DATA frames reach put from lrpc__gstream_send_out, inside
+	 * mem_send and in order, counted in c->pulled like the rest; past
+	 * the batch it makes mem_send return (0) and is asked again. */
+	c->put = put;
+	c->pulled = 0;
+	c->batch = batch;
+	while (c->pulled < batch) {
 		const uint8_t *p;
 		ssize_t n = nghttp2_session_mem_send(c->ng, &p);
 
-		if (n < 0)
-			return -EPROTO;
+		if (n < 0) {
+			ret = -EPROTO;
+			break;
+		}
 		if (n == 0)
 			break;
-		if (put(c, p, (size_t)n) < 0)
-			return -ENOMEM;
-		got += (size_t)n;
+		if (put(c, p, (size_t)n) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		c->pulled += (size_t)n;
 	}
-	return 0;
+	c->put = NULL;
+	return ret;
 }
 
 /* Plaintext: the session's bytes go out as they are. */
@@ -262,12 +276,35 @@ static void on_wake(uv_async_t *a)
 	lrpc__gconn_flush(c);
 }
 
+/* What one read takes at most: a 64 KiB request with its frames in one
+ * read, not two. One buffer per loop thread, consumed at once by
+ * read_cb; on the heap (freed when the thread ends), as every thread of
+ * the process would have one in static TLS. */
+#define READ_BUF 262144u
+
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+static bool rbuf_key_ok; /* set once, under rbuf_once */
+
+static void rbuf_key_make(void)
+{
+	rbuf_key_ok = pthread_key_create(&rbuf_key, free) == 0;
+}
+
 static void alloc_cb(uv_handle_t *handle, size_t hint, uv_buf_t *buf)
 {
-	static __thread char rbuf[65536]; /* the loop's; consumed at once */
+	char *rbuf;
 
 	(void)handle, (void)hint;
-	*buf = uv_buf_init(rbuf, sizeof(rbuf));
+	pthread_once(&rbuf_once, rbuf_key_make);
+	rbuf = rbuf_key_ok ? pthread_getspecific(rbuf_key) : NULL;
+	if (!rbuf && rbuf_key_ok && (rbuf = malloc(READ_BUF)) &&
+	    pthread_setspecific(rbuf_key, rbuf) != 0) {
+		free(rbuf);
+		rbuf = NULL;
+	}
+	/* No buffer: libuv reports UV_ENOBUFS and read_cb closes. */
+	*buf = rbuf ? uv_buf_init(rbuf, READ_BUF) : uv_buf_init(NULL, 0);
 }
 
 int lrpc__gconn_recv(struct gconn *c, const uint8_t *p, size_t n)

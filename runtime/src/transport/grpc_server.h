@@ -61,7 +61,7 @@ struct gstream {
 
 	/* The response: one message (unary) or the stream's queue. */
 	unsigned char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	lrpc_code code;
 	char message[LRPC_STATUS_MSG_MAX];
 	/* The handler's headers and trailers, packed by the thread that ran
@@ -87,6 +87,13 @@ struct gconn {
 	struct lrpc__host *host;
 	nghttp2_session *ng; /* NULL once the connection is closing */
 	struct gstream *streams; /* live ones */
+	/* The last unary request's buffer (at most 1 MiB), for the next
+	 * stream: no malloc, free and fresh pages per call. */
+	struct lrpc__grpc_msgq spare;
+	/* The same for the last unary reply's buffer, under lock: handlers'
+	 * workers take it, the loop gives it back. */
+	unsigned char *spare_out;
+	size_t spare_out_cap;
 	uint64_t idle_since;
 	bool closing, writing, goaway;
 
@@ -98,6 +105,10 @@ struct gconn {
 	unsigned char *wbuf; /* the one write in flight, or being filled */
 	size_t wlen, wcap;
 	uv_write_t wreq;
+	/* lrpc__gconn_pull's output while it runs (NULL otherwise): where a
+	 * reply's DATA goes from its own buffer (lrpc__gstream_send_out). */
+	int (*put)(struct gconn *c, const uint8_t *p, size_t n);
+	size_t pulled, batch; /* what this pull put, and its budget */
 
 	/* Streaming handler threads and the loop, under lock: what each
 	 * stream's handler and loop share (grpc_stream.c), the streams that
@@ -158,6 +169,12 @@ int lrpc__gstream_respond(struct gstream *s);
 ssize_t lrpc__gstream_read_out(nghttp2_session *ng, int32_t id, uint8_t *buf,
 			       size_t length, uint32_t *flags,
 			       nghttp2_data_source *src, void *user);
+/* grpc_call.c, nghttp2's send_data_callback: a unary reply's DATA frame
+ * (read_out said NO_COPY), its header and its bytes put straight from
+ * s->out, one copy fewer than through nghttp2's frame buffer. */
+int lrpc__gstream_send_out(nghttp2_session *ng, nghttp2_frame *frame,
+			   const uint8_t *framehd, size_t length,
+			   nghttp2_data_source *src, void *user);
 /* grpc_call.c: submit the trailers: \p status (grpc-status, -message)
  * and the handler's. \return 0 or an nghttp2 callback error. */
 int lrpc__gstream_trailers(struct gstream *s, const nghttp2_nv *status, size_t n);

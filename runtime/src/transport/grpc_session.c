@@ -100,6 +100,15 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user
 	return 0;
 }
 
+/* DATA frames as large as the client takes, up to LRPC__GRPC_FRAME_MAX
+ * (nghttp2 then holds them to the windows). */
+static ssize_t frame_len(nghttp2_session *ng, uint8_t type, int32_t id, int32_t conn_window,
+			 int32_t stream_window, uint32_t peer_max, void *user)
+{
+	(void)ng, (void)type, (void)id, (void)conn_window, (void)stream_window, (void)user;
+	return peer_max < LRPC__GRPC_FRAME_MAX ? (ssize_t)peer_max : LRPC__GRPC_FRAME_MAX;
+}
+
 static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *f,
 			    int err, void *user)
 {
@@ -122,6 +131,7 @@ int lrpc__gconn_session_new(struct gconn *c)
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 		/* A request of up to about 1 MiB in one flight (wire/grpc.h). */
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LRPC__GRPC_WINDOW },
+		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, LRPC__GRPC_FRAME_MAX },
 	};
 	int ret;
 
@@ -138,6 +148,8 @@ int lrpc__gconn_session_new(struct gconn *c)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+	nghttp2_session_callbacks_set_send_data_callback(cb, lrpc__gstream_send_out);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, frame_len);
 	/* Windows open only as handlers read (grpc_call.c), so a slow reader
 	 * makes its client wait rather than the server buffer. */
 	nghttp2_option_set_no_auto_window_update(opt, 1);

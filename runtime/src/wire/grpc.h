@@ -24,6 +24,13 @@
  * crosses the default). Unary messages are buffered whole anyway. */
 #define LRPC__GRPC_WINDOW (1u << 20)
 
+/* The largest HTTP/2 frame lazyrpc's client connections and server take
+ * (SETTINGS_MAX_FRAME_SIZE) and send when the peer takes it: a 64 KiB
+ * message and its prefix in one DATA frame rather than five of HTTP/2's
+ * default 16 KiB, each its own callbacks. nghttp2's output buffer grows
+ * to this once per session that sends such a frame. */
+#define LRPC__GRPC_FRAME_MAX (128u << 10)
+
 /*
  * grpc-timeout: 1 to 8 ASCII digits and a unit (H M S m u n), the whole of
  * \p len bytes. \return 0 with *ns the timeout in nanoseconds (saturated
@@ -61,8 +68,9 @@ ssize_t lrpc__grpc_b64_decode(const char *in, size_t len, unsigned char *out);
  * appended as DATA arrives and the head message is taken when whole; the
  * buffer holds what was pushed and not yet popped, so what bounds it is
  * what the pusher lets in (a transport: one message plus the HTTP/2
- * window). A prefix announcing more than \p max is an error as soon as
- * its 5 bytes are in.
+ * window); once a head message's prefix is in, room for the rest of it
+ * (up to LRPC__GRPC_WINDOW past what came) is made in one step. A prefix
+ * announcing more than \p max is an error as soon as its 5 bytes are in.
  */
 struct lrpc__grpc_msgq {
 	unsigned char *buf;
@@ -87,6 +95,10 @@ enum lrpc__grpc_next lrpc__grpc_msgq_next(const struct lrpc__grpc_msgq *q,
 					  size_t *len);
 /* Drop the head message (after next() said MSG). */
 void lrpc__grpc_msgq_pop(struct lrpc__grpc_msgq *q);
+/* Move \p from's buffer, emptied, to \p to if \p to has none and it is
+ * at most 1 MiB (a message queue's next owner reuses it), else free it;
+ * \p from is left empty. */
+void lrpc__grpc_msgq_recycle(struct lrpc__grpc_msgq *from, struct lrpc__grpc_msgq *to);
 /* Bytes pushed and not popped. */
 static inline size_t lrpc__grpc_msgq_len(const struct lrpc__grpc_msgq *q)
 {

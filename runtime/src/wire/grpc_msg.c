@@ -19,12 +19,35 @@ void lrpc__grpc_msgq_free(struct lrpc__grpc_msgq *q)
 	q->off = q->len = q->cap = 0;
 }
 
+/* The bytes the head message takes with its prefix, once its prefix is
+ * among the q->len queued and the n new bytes at p (and within max), else
+ * 0: room for a whole message is made at once, not doubled up to it with
+ * a copy at every step. At most one HTTP/2 window more than has come, so
+ * that 5 bytes announcing a huge message do not reserve all of it. */
+static size_t head_size(const struct lrpc__grpc_msgq *q, const unsigned char *p, size_t n)
+{
+	unsigned char h[LRPC__GRPC_PREFIX];
+	size_t have = q->len < LRPC__GRPC_PREFIX ? q->len : LRPC__GRPC_PREFIX;
+	uint32_t len;
+
+	if (have + n < LRPC__GRPC_PREFIX)
+		return 0;
+	if (have)
+		memcpy(h, q->buf + q->off, have);
+	memcpy(h + have, p, LRPC__GRPC_PREFIX - have);
+	len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+	if (len > q->max)
+		return 0;
+	return LRPC__GRPC_PREFIX + (size_t)len < q->len + n + LRPC__GRPC_WINDOW ?
+		       LRPC__GRPC_PREFIX + (size_t)len : q->len + n + LRPC__GRPC_WINDOW;
+}
+
 int lrpc__grpc_msgq_push(struct lrpc__grpc_msgq *q, const void *p, size_t n)
 {
 	if (!n)
 		return 0;
 	if (q->off + q->len + n > q->cap) {
-		size_t need = q->len + n, cap;
+		size_t need = q->len + n, head = head_size(q, p, n), cap;
 		unsigned char *b;
 
 		/* Compact first: popped bytes at the front are dead. */
@@ -34,6 +57,8 @@ int lrpc__grpc_msgq_push(struct lrpc__grpc_msgq *q, const void *p, size_t n)
 		}
 		if (need > q->cap) {
 			cap = q->cap ? q->cap : 4096;
+			if (head > need && head > cap)
+				cap = head; /* the rest of it is coming */
 			while (cap < need)
 				cap *= 2;
 			b = realloc(q->buf, cap);
@@ -46,6 +71,18 @@ int lrpc__grpc_msgq_push(struct lrpc__grpc_msgq *q, const void *p, size_t n)
 	memcpy(q->buf + q->off + q->len, p, n);
 	q->len += n;
 	return 0;
+}
+
+void lrpc__grpc_msgq_recycle(struct lrpc__grpc_msgq *from, struct lrpc__grpc_msgq *to)
+{
+	if (from->buf && !to->buf && from->cap <= (1u << 20)) {
+		to->buf = from->buf;
+		to->cap = from->cap;
+		to->off = to->len = 0;
+		from->buf = NULL;
+		from->cap = 0;
+	}
+	lrpc__grpc_msgq_free(from);
 }
 
 enum lrpc__grpc_next lrpc__grpc_msgq_next(const struct lrpc__grpc_msgq *q,
