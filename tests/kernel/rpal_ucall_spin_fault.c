@@ -9,7 +9,7 @@
  * control word and signal mask, no SIGSEGV pending and B's word back to
  * RUNNING. Without the switch B dies of the SIGSEGV.
  */
-#include "rpal_ucall.h"
+#include "rpal_ucall_spin.h"
 
 #define SELF "/tests/rpal_ucall_spin_fault"
 #define B_TLS 0xb0b000u
@@ -18,11 +18,8 @@ struct ctl {
 	struct ucall_ctl u;
 };
 
-static int rpal_fd;
 static struct ctl *ctl;
 static __thread uint64_t tls_mark;
-static struct rpal_uctx r_uctx __attribute__((aligned(128)));
-static struct rpal_uctx b_uctx __attribute__((aligned(128)));
 /* Null, read at run time: the store below must really fault. */
 static unsigned long *volatile null_ptr;
 
@@ -35,12 +32,7 @@ static unsigned long handler(struct rpal_uctx *self, unsigned long arg)
 
 static void owner(void)
 {
-	struct ucall_recv r = {
-		.ctl = &ctl->u, .uctx = &r_uctx, .handler = handler,
-		.mxcsr = 0x1f80, .fpucw = 0x037f,
-	};
-
-	ucall_owner_start(rpal_fd, &r);
+	spin_owner_start(&ctl->u, NULL, handler, NULL);
 	/* Until the handler's fault ends A. */
 	for (;;)
 		pause();
@@ -48,15 +40,14 @@ static void owner(void)
 
 static void importer(void)
 {
-	uint32_t mxcsr = get_mxcsr(), fpucw = get_fpucw(), id_a;
+	uint32_t mxcsr = get_mxcsr(), fpucw = get_fpucw();
 	struct rpal_uctx *recv;
 	sigset_t mask, pending;
 	rpal_call_fn call;
 	long ret;
 
 	tls_mark = B_TLS;
-	id_a = ucall_importer_start(rpal_fd, &ctl->u, &b_uctx);
-	recv = ucall_lookup(rpal_fd, id_a, ctl->u.rid, &call);
+	recv = spin_importer_start(&ctl->u, &call);
 	ucall_wait_ready(&ctl->u, recv);
 	ret = call(&b_uctx, recv, 7);
 	if (ret != -ECONNRESET)
@@ -73,28 +64,7 @@ static void importer(void)
 
 int main(int argc, char **argv)
 {
-	int ctl_fd, sa, sb;
-	pid_t a, b;
-
-	rpal_fd = rpal_open();
-	share_start(rpal_fd, argc, argv, (void **)&ctl, sizeof(*ctl), owner,
-		    importer);
-	need_fsgsbase();
-	if (ioctl(rpal_fd, RPAL_IOC_UCALL_ARM) == -1 && errno == ENOTTY) {
-		printf("no RPAL_IOC_UCALL_ARM\n");
-		return T_SKIP;
-	}
-	ctl = ctl_create(sizeof(*ctl), &ctl_fd);
-	a = spawn_in_slot(rpal_fd, SELF, "owner", ctl_fd, -1);
-	b = spawn_in_slot(rpal_fd, SELF, "importer", ctl_fd, -1);
-	sb = reap(b);
-	if (sb) {
-		kill(a, SIGKILL);
-		reap(a);
-		FAIL("importer status %d", sb);
-	}
-	sa = reap(a);
-	if (sa != 128 + SIGSEGV)
-		FAIL("owner status %d, want SIGSEGV (%d)", sa, 128 + SIGSEGV);
+	ucall_main_expect(argc, argv, SELF, &rpal_fd, (void **)&ctl,
+			  sizeof(*ctl), owner, importer, 128 + SIGSEGV, 0);
 	return T_PASS;
 }

@@ -14,7 +14,7 @@
  * began, or later, once R has been preempted and has run for a tick,
  * with a 10 s cap that fails the test.
  */
-#include "rpal_ucall.h"
+#include "rpal_ucall_spin.h"
 
 #define SELF "/tests/rpal_ucall_spin_preempt"
 #define SPIN_NS 50000000ull
@@ -28,21 +28,7 @@ struct ctl {
 	long r_ticks[2];
 };
 
-static int rpal_fd;
 static struct ctl *ctl;
-static struct rpal_uctx r_uctx __attribute__((aligned(128)));
-static struct rpal_uctx b_uctx __attribute__((aligned(128)));
-/* A's, read by the handler wherever it runs; no system call. */
-static volatile int stop;
-
-static unsigned long handler(struct rpal_uctx *self, unsigned long arg)
-{
-	(void)self;
-	__atomic_store_n(&ctl->started, 1, __ATOMIC_RELEASE);
-	while (!stop)
-		;
-	return arg + 1;
-}
 
 /* Field @key of /proc/self/task/@tid/status. */
 static long status_field(pid_t tid, const char *key)
@@ -83,17 +69,12 @@ static long cpu_ticks(pid_t tid)
 
 static void owner(void)
 {
-	struct ucall_recv r = {
-		.ctl = &ctl->u, .uctx = &r_uctx, .handler = handler,
-		.mxcsr = 0x1f80, .fpucw = 0x037f,
-	};
 	pid_t tid;
 	uint64_t t0;
 
-	ucall_owner_start(rpal_fd, &r);
+	spin_owner_start(&ctl->u, &ctl->started, NULL, NULL);
 	pin_to(1);
-	while (!__atomic_load_n(&ctl->started, __ATOMIC_ACQUIRE))
-		sched_yield();
+	spin_wait_started();
 	tid = ctl->u.r_tid;
 	ctl->r_nivcsw[0] = status_field(tid, "nonvoluntary_ctxt_switches");
 	ctl->r_ticks[0] = cpu_ticks(tid);
@@ -109,7 +90,7 @@ static void owner(void)
 			break;
 		usleep(1000);
 	} while (now_ns() - t0 < CAP_NS);
-	stop = 1;
+	spin_stop = 1;
 	step_wait(&ctl->u.step, 1);
 }
 
@@ -118,12 +99,10 @@ static void importer(void)
 	struct rusage ru0, ru1;
 	struct rpal_uctx *recv;
 	rpal_call_fn call;
-	uint32_t id_a;
 	pid_t hog;
 	long ret;
 
-	id_a = ucall_importer_start(rpal_fd, &ctl->u, &b_uctx);
-	recv = ucall_lookup(rpal_fd, id_a, ctl->u.rid, &call);
+	recv = spin_importer_start(&ctl->u, &call);
 	pin_to(0);
 	hog = fork();
 	CHECK(hog >= 0);

@@ -14,7 +14,7 @@
  * - a second SIGUSR1, sent while B waits for the reply, is handled the
  *   same way, and when A ends the spin the call returns the reply.
  */
-#include "rpal_ucall.h"
+#include "rpal_ucall_spin.h"
 #include <sys/syscall.h>
 
 #define SELF "/tests/rpal_ucall_spin_signal"
@@ -32,21 +32,13 @@ struct ctl {
 	uint32_t r_word;
 };
 
-static int rpal_fd;
 static struct ctl *ctl;
 static __thread uint64_t tls_mark;
-static struct rpal_uctx r_uctx __attribute__((aligned(128)));
-static struct rpal_uctx b_uctx __attribute__((aligned(128)));
-static volatile int stop;
 
 static unsigned long handler(struct rpal_uctx *self, unsigned long arg)
 {
-	(void)self;
-	__atomic_store_n(&ctl->started, 1, __ATOMIC_RELEASE);
-	while (!stop)
-		;
 	/* R's TLS, whichever task ran the handler. */
-	return arg + tls_mark;
+	return spin_handler(self, arg) + tls_mark;
 }
 
 static void r_setup(void)
@@ -71,15 +63,10 @@ static void on_usr1(int sig)
 
 static void owner(void)
 {
-	struct ucall_recv r = {
-		.ctl = &ctl->u, .uctx = &r_uctx, .handler = handler,
-		.setup = r_setup, .mxcsr = 0x1f80, .fpucw = 0x037f,
-	};
 	int i;
 
-	ucall_owner_start(rpal_fd, &r);
-	while (!__atomic_load_n(&ctl->started, __ATOMIC_ACQUIRE))
-		sched_yield();
+	spin_owner_start(&ctl->u, &ctl->started, handler, r_setup);
+	spin_wait_started();
 	for (i = 1; i <= SIGNALS; i++) {
 		CHECK_OK(kill(ctl->b_pid, SIGUSR1));
 		while (__atomic_load_n(&ctl->signals, __ATOMIC_ACQUIRE) < i)
@@ -88,7 +75,7 @@ static void owner(void)
 			ctl->r_word = __atomic_load_n(&r_uctx.state,
 						      __ATOMIC_ACQUIRE);
 	}
-	stop = 1;
+	spin_stop = 1;
 	step_wait(&ctl->u.step, 1);
 }
 
@@ -98,20 +85,19 @@ static void importer(void)
 	volatile char top;
 	struct rpal_uctx *recv;
 	rpal_call_fn call;
-	uint32_t id_a, w;
+	uint32_t w;
 	long ret;
 
 	tls_mark = B_TLS;
 	ctl->b_pid = getpid();
 	ctl->b_stack = (uintptr_t)&top;
 	CHECK_OK(sigaction(SIGUSR1, &sa, NULL));
-	id_a = ucall_importer_start(rpal_fd, &ctl->u, &b_uctx);
-	recv = ucall_lookup(rpal_fd, id_a, ctl->u.rid, &call);
+	recv = spin_importer_start(&ctl->u, &call);
 	ucall_wait_ready(&ctl->u, recv);
 	ret = call(&b_uctx, recv, 1);
-	if (ret || b_uctx.arg != 1 + A_TLS)
+	if (ret || b_uctx.arg != 2 + A_TLS)
 		FAIL("the call: %ld, reply %#llx, want %#x", ret,
-		     (unsigned long long)b_uctx.arg, 1 + A_TLS);
+		     (unsigned long long)b_uctx.arg, 2 + A_TLS);
 	CHECK(ctl->signals == SIGNALS);
 	if (ctl->bad_tls || ctl->bad_stack || ctl->bad_pid)
 		FAIL("B's signal handler: %d not on B's TLS, %d not on B's stack, %d getpid() not B's",
