@@ -117,9 +117,10 @@
  * owns the receiver and is waking it, or runs its handler in a user-mode
  * call. KERNEL_RET: the call has been handed to the receiver; the runtime
  * may store RUNNING. READY is no longer written. LAZY_SWITCH: a user-mode
- * call the kernel handed to the receiver thread at a system call of its
- * handler, ids kept. In a user-mode call the sender's word is CALL with
- * the receiver's service and receiver id in the id bits.
+ * call the kernel handed to the receiver thread at a system call, a
+ * preemption, a signal or a fault of its handler, ids kept. In a
+ * user-mode call the sender's word is CALL with the receiver's service
+ * and receiver id in the id bits.
  */
 enum rpal_receiver_state {
 	RPAL_RECEIVER_RUNNING		= 0,
