@@ -8,7 +8,7 @@
  *   the switch at system call entry) return their replies;
  * - a call whose handler spins is preempted by a SCHED_FIFO task of
  *   priority 20 that A wakes on B's CPU: the preemption hands the
- *   handler to R (R's word says LAZY_SWITCH once the task has run), and
+ *   handler to R (R's word says LAZY_SWITCH once B runs again), and
  *   the call returns its reply when A ends the spin;
  * - 1,000 calls more, as the first, after that.
  */
@@ -52,6 +52,8 @@ static void r_setup(void)
 
 static void owner(void)
 {
+	uint64_t t0;
+
 	ctl->a_pid = getpid();
 	spin_owner_start(&ctl->u, &ctl->started, handler, r_setup);
 	spin_wait_started();
@@ -64,7 +66,12 @@ static void owner(void)
 	syscall(SYS_futex, &ctl->high_go, FUTEX_WAKE, 1, NULL, NULL, 0);
 	while (!__atomic_load_n(&ctl->high_ran, __ATOMIC_ACQUIRE))
 		sched_yield();
-	ctl->r_word = __atomic_load_n(&r_uctx.state, __ATOMIC_ACQUIRE);
+	/* B hands over when it runs again after the preemption; 10 s cap. */
+	t0 = now_ns();
+	do
+		ctl->r_word = __atomic_load_n(&r_uctx.state, __ATOMIC_ACQUIRE);
+	while (st(ctl->r_word) != RPAL_RECEIVER_LAZY_SWITCH &&
+	       now_ns() - t0 < 10000000000ull && !sched_yield());
 	spin_stop = 1;
 	fifo(0);
 	step_wait(&ctl->u.step, 1);
