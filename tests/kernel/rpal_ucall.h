@@ -210,14 +210,18 @@ static inline void ucall_wait_ready(struct ucall_ctl *ctl,
 /*
  * main() of a test: in a child, run its role (share_start() does not
  * return); in the test, SKIP on a kernel without user-mode calls, else
- * run the pair to its end. /dev/rpal's fd goes to *@fd first, for the
- * roles.
+ * run the pair to its end, which passes if A's status is @want_a and
+ * B's @want_b (exit codes, or 128 + a signal). /dev/rpal's fd goes to
+ * *@fd first, for the roles.
  */
-static inline void ucall_main(int argc, char **argv, const char *self,
-			      int *fd, void **ctl, size_t len,
-			      void (*owner)(void), void (*importer)(void))
+static inline void ucall_main_expect(int argc, char **argv, const char *self,
+				     int *fd, void **ctl, size_t len,
+				     void (*owner)(void),
+				     void (*importer)(void),
+				     int want_a, int want_b)
 {
-	int ctl_fd;
+	int ctl_fd, sa, sb;
+	pid_t a, b;
 
 	*fd = rpal_open();
 	share_start(*fd, argc, argv, ctl, len, owner, importer);
@@ -227,7 +231,26 @@ static inline void ucall_main(int argc, char **argv, const char *self,
 		exit(T_SKIP);
 	}
 	*ctl = ctl_create(len, &ctl_fd);
-	run_pair(*fd, self, ctl_fd);
+	a = spawn_in_slot(*fd, self, "owner", ctl_fd, -1);
+	b = spawn_in_slot(*fd, self, "importer", ctl_fd, -1);
+	sb = reap(b);
+	if (sb != want_b) {
+		kill(a, SIGKILL);
+		reap(a);
+		FAIL("importer status %d, want %d", sb, want_b);
+	}
+	sa = reap(a);
+	if (sa != want_a)
+		FAIL("owner status %d, want %d", sa, want_a);
+}
+
+/* The same for a pair that both exit 0. */
+static inline void ucall_main(int argc, char **argv, const char *self,
+			      int *fd, void **ctl, size_t len,
+			      void (*owner)(void), void (*importer)(void))
+{
+	ucall_main_expect(argc, argv, self, fd, ctl, len, owner, importer,
+			  0, 0);
 }
 
 #endif

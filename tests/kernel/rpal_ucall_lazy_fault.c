@@ -79,28 +79,7 @@ static void importer(void)
 
 int main(int argc, char **argv)
 {
-	int ctl_fd, sa, sb;
-	pid_t a, b;
-
-	rpal_fd = rpal_open();
-	share_start(rpal_fd, argc, argv, (void **)&ctl, sizeof(*ctl), owner,
-		    importer);
-	need_fsgsbase();
-	if (ioctl(rpal_fd, RPAL_IOC_UCALL_ARM) == -1 && errno == ENOTTY) {
-		printf("no RPAL_IOC_UCALL_ARM\n");
-		return T_SKIP;
-	}
-	ctl = ctl_create(sizeof(*ctl), &ctl_fd);
-	a = spawn_in_slot(rpal_fd, SELF, "owner", ctl_fd, -1);
-	b = spawn_in_slot(rpal_fd, SELF, "importer", ctl_fd, -1);
-	sb = reap(b);
-	if (sb) {
-		kill(a, SIGKILL);
-		reap(a);
-		FAIL("importer status %d", sb);
-	}
-	sa = reap(a);
-	if (sa != 128 + SIGSEGV)
-		FAIL("owner status %d, want SIGSEGV (%d)", sa, 128 + SIGSEGV);
+	ucall_main_expect(argc, argv, SELF, &rpal_fd, (void **)&ctl,
+			  sizeof(*ctl), owner, importer, 128 + SIGSEGV, 0);
 	return T_PASS;
 }

@@ -89,8 +89,12 @@
  * system call made there is made by the receiver thread: the kernel
  * hands the live user state to it at system call entry (the lazy
  * switch), and the receiver runs the handler on to its return while the
- * sender sleeps. Faults and signals before the first system call are
- * still the sender thread's.
+ * sender sleeps. So does a preemption or a signal of the sender there:
+ * the receiver thread runs on, and the sender's signal handlers run on
+ * its own stack and TLS. A fault there (a null dereference) is the
+ * receiver's: the receiver thread executes the faulting instruction
+ * again, so its process gets the signal, and the sender's call fails
+ * with ECONNRESET if that kills it.
  */
 #ifndef _UAPI_LINUX_RPAL_H
 #define _UAPI_LINUX_RPAL_H
@@ -113,9 +117,10 @@
  * owns the receiver and is waking it, or runs its handler in a user-mode
  * call. KERNEL_RET: the call has been handed to the receiver; the runtime
  * may store RUNNING. READY is no longer written. LAZY_SWITCH: a user-mode
- * call the kernel handed to the receiver thread at a system call of its
- * handler, ids kept. In a user-mode call the sender's word is CALL with
- * the receiver's service and receiver id in the id bits.
+ * call the kernel handed to the receiver thread at a system call, a
+ * preemption, a signal or a fault of its handler, ids kept. In a
+ * user-mode call the sender's word is CALL with the receiver's service
+ * and receiver id in the id bits.
  */
 enum rpal_receiver_state {
 	RPAL_RECEIVER_RUNNING		= 0,
