@@ -115,9 +115,10 @@ static void region_read(struct region *r)
 	fclose(f);
 }
 
-/* How many of this process's threads may run on exactly \p cpus (a
- * kernel CPU list, "1" or "0-3"), and in \p total how many there are. */
-static int threads_on(const char *cpus, int *total)
+/* How many of this process's receiver threads may run on exactly \p cpus
+ * (a kernel CPU list, "1" or "0-3"), and in \p total how many there
+ * are. */
+static int receivers_on(const char *cpus, int *total)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -130,10 +131,19 @@ static int threads_on(const char *cpus, int *total)
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue; /* gone since */
+		line[0] = '\0';
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		if (strcmp(line, "lrpc-receiver\n") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f); /* receivers live as long as the channel */
 		while (fgets(line, sizeof(line), f)) {
 			if (strncmp(line, "Cpus_allowed_list:", 18))
 				continue;
@@ -147,6 +157,22 @@ static int threads_on(const char *cpus, int *total)
 	if (total)
 		*total = all;
 	return n;
+}
+
+/* This thread's CPU list, as Cpus_allowed_list says it. */
+static void my_cpulist(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/thread-self/status", "r");
+	char line[512];
+
+	ck_assert_ptr_nonnull(f);
+	buf[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Cpus_allowed_list:", 18) == 0)
+			snprintf(buf, len, "%s", line + 18 + strspn(line + 18, " \t"));
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	ck_assert_str_ne(buf, "");
 }
 
 /* sysfs's CPU list of \p node, e.g. "1". */
@@ -191,15 +217,22 @@ static int pick_node(char *cpus, size_t len)
 	return node;
 }
 
+/* Where the server's threads may run unless placed: the process's CPUs. */
+static char unpinned[256];
+
 /* Start a server of \p mode, call it from a thread on the node under test
  * and read the placement. \return the node. */
 static int run(lrpc_numa_mode mode, struct region *r, char *cpus, size_t len,
 	       lrpc_server **srv, lrpc_channel **ch)
 {
 	char uri[300];
-	int node = pick_node(cpus, len);
+	int node;
 
+	/* The server's threads start before this one moves: they would
+	 * inherit its affinity. */
 	*srv = start(mode, uri, sizeof(uri));
+	my_cpulist(unpinned, sizeof(unpinned));
+	node = pick_node(cpus, len);
 	ck_assert_int_eq(lrpc_channel_open(uri, NULL, ch), 0);
 	call(*ch);
 	region_read(r);
@@ -231,10 +264,13 @@ START_TEST(placement_off)
 	lrpc_server *srv;
 	lrpc_channel *ch;
 
+	int all;
+
 	run(LRPC_NUMA_OFF, &r, cpus, sizeof(cpus), &srv, &ch);
 	ck_assert_str_eq(r.policy, "default");
-	/* Only this thread: the receivers go where the scheduler likes. */
-	ck_assert_int_eq(threads_on(cpus, NULL), 1);
+	/* The receivers go where the scheduler likes. */
+	ck_assert_int_eq(receivers_on(unpinned, &all), RECEIVERS);
+	ck_assert_int_eq(all, RECEIVERS);
 	done(srv, ch);
 }
 END_TEST
@@ -246,14 +282,16 @@ START_TEST(placement_follow_client)
 	lrpc_server *srv;
 	lrpc_channel *ch;
 	int node = run(LRPC_NUMA_FOLLOW_CLIENT, &r, cpus, sizeof(cpus), &srv, &ch);
+	int all;
 
 	snprintf(want, sizeof(want), "prefer:%d", node);
 	ck_assert_str_eq(r.policy, want);
 	/* Every page the call touched, on either side, is on our node. */
 	ck_assert_uint_gt(r.pages[node], PAYLOAD / 4096);
 	ck_assert_uint_eq(pages_total(&r), r.pages[node]);
-	/* This thread and both receivers, pinned to the node's CPUs. */
-	ck_assert_int_eq(threads_on(cpus, NULL), 1 + RECEIVERS);
+	/* Both receivers, pinned to the node's CPUs. */
+	ck_assert_int_eq(receivers_on(cpus, &all), RECEIVERS);
+	ck_assert_int_eq(all, RECEIVERS);
 	done(srv, ch);
 }
 END_TEST
@@ -264,7 +302,7 @@ START_TEST(placement_interleave)
 	char cpus[256];
 	lrpc_server *srv;
 	lrpc_channel *ch;
-	int spread = 0;
+	int spread = 0, all;
 
 	run(LRPC_NUMA_INTERLEAVE, &r, cpus, sizeof(cpus), &srv, &ch);
 	ck_assert_msg(strncmp(r.policy, "interleave:", 11) == 0, "policy %s", r.policy);
@@ -272,7 +310,8 @@ START_TEST(placement_interleave)
 	for (int i = 0; i < 64; i++)
 		spread += r.pages[i] > 0;
 	ck_assert_int_ge(spread, 2);
-	ck_assert_int_eq(threads_on(cpus, NULL), 1);
+	ck_assert_int_eq(receivers_on(unpinned, &all), RECEIVERS);
+	ck_assert_int_eq(all, RECEIVERS);
 	done(srv, ch);
 }
 END_TEST
@@ -282,19 +321,13 @@ END_TEST
 static void no_op(lrpc_numa_mode mode)
 {
 	struct region r;
-	char uri[300], line[512], mine[256] = "";
+	char uri[300], mine[256];
 	lrpc_server *srv;
 	lrpc_channel *ch;
-	FILE *f = fopen("/proc/self/status", "r");
 	int all;
 
 	ck_assert_uint_le(lrpc_numa_nodes(), 1);
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "Cpus_allowed_list:", 18) == 0)
-			sscanf(line + 18, " %255s", mine);
-	fclose(f);
-	ck_assert_str_ne(mine, "");
+	my_cpulist(mine, sizeof(mine));
 	srv = start(mode, uri, sizeof(uri));
 	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
 	call(ch);
@@ -302,9 +335,9 @@ static void no_op(lrpc_numa_mode mode)
 	ck_assert_int_ge(r.lines, 2);
 	ck_assert_str_eq(r.policy, "default");
 	ck_assert_uint_gt(pages_total(&r), 0);
-	/* No thread, receivers included, was pinned anywhere. */
-	ck_assert_int_eq(threads_on(mine, &all), all);
-	ck_assert_int_ge(all, 1 + RECEIVERS);
+	/* No receiver was pinned anywhere. */
+	ck_assert_int_eq(receivers_on(mine, &all), RECEIVERS);
+	ck_assert_int_eq(all, RECEIVERS);
 	done(srv, ch);
 }
 

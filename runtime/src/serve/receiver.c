@@ -141,6 +141,9 @@ static void *receiver_main(void *arg)
 	};
 	int ret;
 
+	/* A name for top -H and /proc/PID/task/TID/comm (test_numa.c finds
+	 * receivers by it). */
+	pthread_setname_np(pthread_self(), "lrpc-receiver");
 	/* Before the hand-off learns where the receiver runs. Placement only
 	 * speeds calls up: a receiver that cannot be pinned (its node's CPUs
 	 * went offline since the handshake) serves from wherever it is. */
