@@ -44,6 +44,12 @@ const char *lrpc_numa_mode_name(lrpc_numa_mode mode)
 
 #ifdef LRPC_HAVE_NUMA
 
+/* Masks of our own live on the stack: libnuma's allocators exit the
+ * process when out of memory. (Its node tables, made once on first use,
+ * are the price of asking it.) */
+#define LONG_BITS (8 * sizeof(unsigned long))
+#define NODE_WORDS 16 /* nodes 0-1023, what Linux allows (NODES_SHIFT 10) */
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static unsigned int nodes;
 /* libnuma caches each node's CPUs on first use without a lock of its own,
@@ -67,23 +73,22 @@ unsigned int lrpc_numa_nodes(void)
 /* The CPUs of \p node that this process may run on, in \p out. */
 static bool node_cpus(int node, cpu_set_t *out)
 {
-	struct bitmask *cpus = numa_allocate_cpumask();
+	unsigned long bits[CPU_SETSIZE / LONG_BITS] = { 0 };
+	struct bitmask cpus = { .size = CPU_SETSIZE, .maskp = bits };
 	cpu_set_t allowed;
 	bool any = false;
 
 	CPU_ZERO(out);
-	if (!cpus)
+	/* ERANGE for a kernel of more than CPU_SETSIZE CPUs: not pinned. */
+	if (numa_node_to_cpus(node, &cpus) < 0 ||
+	    sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
 		return false;
-	if (numa_node_to_cpus(node, cpus) == 0 &&
-	    sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
-		for (unsigned int c = 0; c < cpus->size && c < CPU_SETSIZE; c++) {
-			if (numa_bitmask_isbitset(cpus, c) && CPU_ISSET(c, &allowed)) {
-				CPU_SET(c, out);
-				any = true;
-			}
+	for (unsigned int c = 0; c < CPU_SETSIZE; c++) {
+		if (numa_bitmask_isbitset(&cpus, c) && CPU_ISSET(c, &allowed)) {
+			CPU_SET(c, out);
+			any = true;
 		}
 	}
-	numa_free_cpumask(cpus);
 	return any;
 }
 
@@ -105,8 +110,8 @@ void lrpc__numa_decide(struct lrpc__numa_place *p, lrpc_numa_mode mode,
 		return;
 	pthread_mutex_lock(&lock);
 	p->node = numa_node_of_cpu((int)cpu_plus1 - 1);
-	if (p->node >= 0 && numa_bitmask_isbitset(numa_all_nodes_ptr,
-						  (unsigned int)p->node)) {
+	if (p->node >= 0 && (unsigned int)p->node < NODE_WORDS * LONG_BITS &&
+	    numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned int)p->node)) {
 		p->mode = mode;
 		p->pin = node_cpus(p->node, &p->cpus);
 	} else {
@@ -117,8 +122,7 @@ void lrpc__numa_decide(struct lrpc__numa_place *p, lrpc_numa_mode mode,
 
 int lrpc__numa_bind(const struct lrpc__numa_place *p, void *base, size_t len)
 {
-	struct bitmask *mask;
-	long ret;
+	unsigned long node[NODE_WORDS] = { 0 };
 
 	if (p->mode == LRPC_NUMA_OFF)
 		return 0;
@@ -127,14 +131,9 @@ int lrpc__numa_bind(const struct lrpc__numa_place *p, void *base, size_t len)
 			     numa_all_nodes_ptr->size + 1, 0) < 0 ? -errno : 0;
 	/* Preferred, not bound: a node out of memory spills to another
 	 * rather than failing the client's page faults. */
-	mask = numa_allocate_nodemask();
-	if (!mask)
-		return -ENOMEM;
-	numa_bitmask_setbit(mask, (unsigned int)p->node);
-	ret = mbind(base, len, MPOL_PREFERRED, mask->maskp, mask->size + 1, 0);
-	ret = ret < 0 ? -errno : 0;
-	numa_bitmask_free(mask);
-	return (int)ret;
+	node[p->node / LONG_BITS] = 1UL << (p->node % LONG_BITS);
+	return mbind(base, len, MPOL_PREFERRED, node, NODE_WORDS * LONG_BITS + 1, 0) < 0 ?
+		-errno : 0;
 }
 
 #else /* !LRPC_HAVE_NUMA: accepted, and nothing to do */
