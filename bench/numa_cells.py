@@ -12,9 +12,10 @@ client thread pinned to a CPU of the last node, against three servers:
           put them
 
 and reports p50 of cross / follow. With one node every cell is N/A, with
-the reason; so is a machine whose nodes are all at one distance (fake
-nodes, numa=fake=N, as in the RPAL test guest: no memory is farther than
-any other, so nothing could be measured).
+the reason; so is a machine whose nodes are all at one distance (no memory
+is farther than any other, so nothing could be measured). The RPAL test
+guest's fake nodes (numa=fake=2 under TCG) share one memory whatever
+distance they report: bench/run is not run there.
 """
 import copy
 import os
@@ -67,7 +68,7 @@ def why_not(ns):
     first = min(ns)
     d = distances(first)
     if d and len(set(d)) == 1:
-        return "the NUMA nodes are all at distance %d (fake nodes): nothing is farther" % d[0]
+        return "the NUMA nodes are all at distance %d: nothing is farther" % d[0]
     return None
 
 
