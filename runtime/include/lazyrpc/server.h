@@ -247,19 +247,22 @@ typedef enum lrpc_numa_mode {
  * and only before lrpc_server_start(). Pinned receivers keep the CPUs of
  * their client's node for the connection's life; the server's own
  * affinity (taskset, a cpuset) still bounds them, and where it leaves no
- * CPU of that node they are not pinned.
+ * CPU of that node they are not pinned. One thread, like the other
+ * setters before start.
  * \return 0, -EINVAL (NULL or not a mode), -EBUSY (started).
  */
 LRPC_API int lrpc_server_set_numa(lrpc_server *srv, lrpc_numa_mode mode);
 
 /**
  * \p s ("off", "follow-client" or "interleave") as a mode, for a
- * program's flags and config files (since 0.6.0).
+ * program's flags and config files (since 0.6.0). Thread-safe; \p s is
+ * not kept.
  * \return 0, -EINVAL (NULL or none of those).
  */
 LRPC_API int lrpc_numa_mode_parse(const char *s, lrpc_numa_mode *out);
 
-/** The name lrpc_numa_mode_parse() takes for \p mode, or "?" (since 0.6.0). */
+/** The name lrpc_numa_mode_parse() takes for \p mode, or "?" (since
+ * 0.6.0): a static string. Thread-safe. */
 LRPC_API const char *lrpc_numa_mode_name(lrpc_numa_mode mode);
 
 /**
