@@ -6,6 +6,7 @@
  * its threads, as the API intends; the server runs --threads receivers.
  * --opt handoff=NAME picks the hand-off ("futex", "rpal-kernel", ...);
  * --opt inline runs socket handlers on the server's I/O thread.
+ * --opt numa=MODE (server) places lrpc:// clients by lrpc_server_set_numa().
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -67,6 +68,7 @@ static lrpc_code pour(void *user, lrpc_call *call, const Bench__PourReq *req,
 static int server(const bench_opts *o)
 {
 	static const Bench__Echo_Handlers handlers = { .echo = echo, .pour = pour };
+	lrpc_numa_mode numa = LRPC_NUMA_OFF;
 	lrpc_server_opts so;
 	lrpc_server *srv;
 	int rc;
@@ -77,7 +79,11 @@ static int server(const bench_opts *o)
 	so.receivers = o->threads;
 	so.max_msg_size = o->max_size + 4096;
 	so.inline_handlers = o->opt && !strcmp(o->opt, "inline");
+	if (o->opt && !strncmp(o->opt, "numa=", 5) &&
+	    lrpc_numa_mode_parse(o->opt + 5, &numa) < 0)
+		bench_die("--opt %s: not off, follow-client or interleave", o->opt);
 	if ((rc = lrpc_server_new(&so, &srv)) ||
+	    (rc = lrpc_server_set_numa(srv, numa)) ||
 	    (rc = bench__echo__register(srv, &handlers, NULL)) ||
 	    (rc = lrpc_server_listen(srv, o->addr)) ||
 	    (rc = lrpc_server_start(srv)))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * kv-server --dir DIR [--fsync always|never] [--snapshot-mib N]
- *           [--max-mib N] URI...: lazyrpc.kv.KV (kv.proto) on every URI,
+ *           [--max-mib N] [--numa off|follow-client|interleave] URI...:
+ *           lazyrpc.kv.KV (kv.proto) on every URI,
  * until SIGTERM or SIGINT, beside the standard health, reflection and
  * stats services (so `lazyrpc describe|call|health|stats` work on it).
  * Prints "listen URI" for each and "ready".
@@ -236,7 +237,8 @@ static void on_signal(int sig)
 static int usage(void)
 {
 	fprintf(stderr, "usage: kv-server --dir DIR [--fsync always|never] "
-			"[--snapshot-mib N] [--max-mib N] URI...\n");
+			"[--snapshot-mib N] [--max-mib N]\n"
+			"                 [--numa off|follow-client|interleave] URI...\n");
 	return 2;
 }
 
@@ -247,6 +249,7 @@ int main(int argc, char **argv)
 		.compare_and_set = cas, .watch = watch,
 	};
 	struct kv_store_opts o = { .fsync = KV_FSYNC_ALWAYS };
+	lrpc_numa_mode numa = LRPC_NUMA_OFF;
 	char why[512] = "", real[300];
 	int i, first, ret;
 
@@ -261,6 +264,9 @@ int main(int argc, char **argv)
 			o.snapshot_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
 		else if (strcmp(argv[i], "--max-mib") == 0)
 			o.max_bytes = strtoull(argv[i + 1], NULL, 10) << 20;
+		else if (strcmp(argv[i], "--numa") == 0 &&
+			 lrpc_numa_mode_parse(argv[i + 1], &numa) == 0)
+			continue;
 		else
 			return usage();
 	}
@@ -273,6 +279,8 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		return 1;
 	ret = lrpc_server_new(NULL, &server);
+	if (ret == 0)
+		ret = lrpc_server_set_numa(server, numa);
 	if (ret == 0)
 		ret = lrpc_server_add_stats(server);
 	if (ret == 0)

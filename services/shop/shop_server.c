@@ -6,7 +6,8 @@
  *   shop-server --role inventory --kv URI URI...
  *   shop-server --role orders --kv URI --inventory URI --pricing URI URI...
  *
- * Each serves liblazyrpc-std's health, reflection and stats too, so
+ * and with any role --numa off|follow-client|interleave (where lrpc://
+ * clients' regions and receivers go: lrpc_server_set_numa()). Each serves liblazyrpc-std's health, reflection and stats too, so
  * `lazyrpc stats` and gRPC tooling see it.
  */
 #include <errno.h>
@@ -50,7 +51,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: shop-server --role pricing [--price SKU=CENTS]... [--delay-ms N] URI...\n"
 			"       shop-server --role inventory --kv URI URI...\n"
-			"       shop-server --role orders --kv URI --inventory URI --pricing URI URI...\n");
+			"       shop-server --role orders --kv URI --inventory URI --pricing URI URI...\n"
+			"       (any role: [--numa off|follow-client|interleave])\n");
 	return 2;
 }
 
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
 {
 	static struct shop s;
 	const char *role = NULL, *kv = NULL, *inv = NULL, *pri = NULL;
+	lrpc_numa_mode numa = LRPC_NUMA_OFF;
 	char real[300];
 	int i, first, ret = 0;
 
@@ -103,6 +106,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--delay-ms"))
 			s.delay_ms = (unsigned int)strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--price") && add_price(&s, argv[i + 1]) == 0)
+			continue;
+		else if (!strcmp(argv[i], "--numa") && !lrpc_numa_mode_parse(argv[i + 1], &numa))
 			continue;
 		else
 			return usage();
@@ -125,6 +130,8 @@ int main(int argc, char **argv)
 	}
 	if (!ret)
 		ret = lrpc_server_new(NULL, &server);
+	if (!ret)
+		ret = lrpc_server_set_numa(server, numa);
 	if (!ret)
 		ret = lrpc_server_add_stats(server);
 	if (!ret)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "kv.lrpc.h"
@@ -344,5 +345,42 @@ START_TEST(kill_9_loses_no_acknowledged_write)
 }
 END_TEST
 
+/* --numa takes the three modes (here, on any machine, each serves) and
+ * refuses anything else before it starts. */
+START_TEST(numa_flag)
+{
+	char *bad[] = { (char *)h_bin("LRPC_KV_SERVER"), "--dir", data_dir, "--numa",
+			"sideways", "lrpc://kv-bad", NULL };
+	struct peer srv;
+	char v[16];
+	int st;
+
+	setup();
+	h_spawn(&srv, bad);
+	st = h_wait(&srv, 20000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %#x", st);
+	for (int i = 0; i < 3; i++) {
+		static const char *const modes[] = { "off", "follow-client", "interleave" };
+		char uri[64], dir[320];
+		lrpc_channel *ch;
+
+		snprintf(uri, sizeof(uri), "lrpc://kv-%d-%d", getpid(), i);
+		snprintf(dir, sizeof(dir), "%s%d", data_dir, i);
+		char *argv[] = { (char *)h_bin("LRPC_KV_SERVER"), "--dir", dir, "--numa",
+				 (char *)modes[i], uri, NULL };
+		h_spawn(&srv, argv);
+		ck_assert_msg(h_expect_line(&srv, "listen lrpc://", srv.uri, sizeof(srv.uri),
+					    20000), "kv-server --numa %s did not listen", modes[i]);
+		ck_assert(h_expect(&srv, "ready", 20000));
+		ch = h_open(&srv);
+		ck_assert_int_eq(put(ch, "k", modes[i], NULL), LRPC_OK);
+		ck_assert_int_eq(get(ch, "k", v, sizeof(v), NULL), LRPC_OK);
+		ck_assert_str_eq(v, modes[i]);
+		lrpc_channel_close(ch);
+		h_kill(&srv, SIGTERM);
+	}
+}
+END_TEST
+
 H_MAIN("kv", 300, methods_behave, watch_sees_changes_under_its_prefix,
-       kill_9_loses_no_acknowledged_write)
+       kill_9_loses_no_acknowledged_write, numa_flag)

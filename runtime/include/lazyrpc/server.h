@@ -220,6 +220,60 @@ LRPC_API int lrpc_server_set_keepalive(lrpc_server *srv, unsigned int interval_m
 LRPC_API int lrpc_server_set_tls(lrpc_server *srv, const lrpc_tls_opts *tls);
 
 /*
+ * Where an lrpc:// client's region (the shared memory its calls and replies
+ * go through) and its receiver threads go on a NUMA machine (since 0.6.0).
+ * On a machine of one node, or a library built without libnuma
+ * (lrpc_numa_nodes() below 2), every mode does nothing.
+ */
+typedef enum lrpc_numa_mode {
+	/* The default: the kernel's own placement (a page goes where it is
+	 * first touched, a thread wherever the scheduler puts it). */
+	LRPC_NUMA_OFF = 0,
+	/* Each client's receivers run on the CPUs of the node the client was
+	 * on when it connected (as many of them as the server may use), and
+	 * its region prefers that node's memory: calls never cross the
+	 * interconnect while the client stays there. A client that does not
+	 * say where it is (before 0.6.0) is left to the kernel. */
+	LRPC_NUMA_FOLLOW_CLIENT = 1,
+	/* Each client's region is interleaved page by page across the
+	 * server's nodes; receivers are not pinned. For clients that move
+	 * between nodes: every call costs the average, never the worst. */
+	LRPC_NUMA_INTERLEAVE = 2,
+} lrpc_numa_mode;
+
+/**
+ * Place lrpc:// clients' regions and receivers by \p mode (since 0.6.0;
+ * see lrpc_numa_mode). It applies to clients that connect from then on,
+ * and only before lrpc_server_start(). Pinned receivers keep the CPUs of
+ * their client's node for the connection's life; the server's own
+ * affinity (taskset, a cpuset) still bounds them, and where it leaves no
+ * CPU of that node they are not pinned. One thread, like the other
+ * setters before start.
+ * \return 0, -EINVAL (NULL or not a mode), -EBUSY (started).
+ */
+LRPC_API int lrpc_server_set_numa(lrpc_server *srv, lrpc_numa_mode mode);
+
+/**
+ * \p s ("off", "follow-client" or "interleave") as a mode, for a
+ * program's flags and config files (since 0.6.0). Thread-safe; \p s is
+ * not kept.
+ * \return 0, -EINVAL (NULL or none of those).
+ */
+LRPC_API int lrpc_numa_mode_parse(const char *s, lrpc_numa_mode *out);
+
+/** The name lrpc_numa_mode_parse() takes for \p mode, or "?" (since
+ * 0.6.0): a static string. Thread-safe. */
+LRPC_API const char *lrpc_numa_mode_name(lrpc_numa_mode mode);
+
+/**
+ * The NUMA nodes lrpc_server_set_numa() places across (since 0.6.0): 0
+ * if the library was built without libnuma or the kernel has no NUMA
+ * support, else the nodes this process may allocate memory on. Below 2,
+ * placement does nothing. Thread-safe.
+ */
+LRPC_API unsigned int lrpc_numa_nodes(void);
+
+/*
  * An interceptor (since 0.3.0): code around every call's handler, for
  * logging, auth and metrics, that sees the method (lrpc_call_method()),
  * the request metadata, the peer, the status and the duration. Members run

@@ -74,6 +74,8 @@ struct lrpc__host {
 	size_t conn_buffer;
 	/* grpcs:// listeners' certificate (lrpc_server_set_tls), or NULL. */
 	struct lrpc__tls_ctx *tls;
+	/* lrpc:// placement (lrpc_server_set_numa); fixed once started. */
+	lrpc_numa_mode numa;
 	/* grpc://, grpcs:// PING keepalive (lrpc_server_set_keepalive); 0: off. */
 	unsigned int keepalive_ms, keepalive_timeout_ms;
 	/* Other users admitted (lrpc_server_set_peer_acl), or NULL; fixed

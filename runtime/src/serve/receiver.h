@@ -8,6 +8,7 @@
 
 #include "handoff/handoff.h"
 #include "serve/host.h"
+#include "serve/numa.h"
 #include "wire/lane.h"
 
 /* What the receivers of one region share; embedded in its connection,
@@ -18,6 +19,7 @@ struct lrpc__receivers {
 	struct lrpc__geom geom;
 	struct lrpc__hconn hand; /* the hand-off the handshake chose */
 	lrpc_peer peer;          /* the client, for its handlers */
+	struct lrpc__numa_place numa; /* where its receivers run */
 	_Atomic int stop;
 	_Atomic unsigned int alive;
 	unsigned int started; /* threads created; the starter's only */

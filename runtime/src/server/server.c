@@ -291,6 +291,16 @@ int lrpc_server_set_keepalive(lrpc_server *srv, unsigned int interval_ms,
 	return 0;
 }
 
+int lrpc_server_set_numa(lrpc_server *srv, lrpc_numa_mode mode)
+{
+	if (!srv || (unsigned int)mode > LRPC_NUMA_INTERLEAVE)
+		return -EINVAL;
+	if (srv->started)
+		return -EBUSY;
+	srv->host.numa = mode;
+	return 0;
+}
+
 int lrpc_server_set_peer_acl(lrpc_server *srv, const lrpc_peer_acl *acl)
 {
 	lrpc_peer_acl *copy;

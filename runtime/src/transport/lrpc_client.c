@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -601,11 +602,15 @@ int lrpc__chan_dial(struct shm_chan *ch, const lrpc_channel_opts *o,
 	const struct lrpc__handoff *want;
 	struct lrpc__welcome w;
 	pthread_condattr_t ca;
+	int cpu = sched_getcpu();
 	int fd, ret;
 
 	ret = lrpc__handoff_hello(o->handoff, &h, &want);
 	if (ret < 0)
 		return ret;
+	/* Where we are, for a server that follows its clients' nodes: the
+	 * dialling thread stands for the channel's callers. */
+	h.cpu_plus1 = cpu >= 0 ? (uint32_t)cpu + 1 : 0;
 	ch->ctl_fd = ch->wake_fd[0] = ch->wake_fd[1] = -1;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -190,6 +190,10 @@ static int region_create(struct conn *conn)
 	if (base == MAP_FAILED)
 		return -errno;
 	conn->rs.base = base;
+	/* Before the first touch, below: pages go where the policy says. */
+	ret = lrpc__numa_bind(&conn->rs.numa, base, g->region_size);
+	if (ret < 0)
+		return ret;
 	for (uint32_t i = 0; i < g->nlanes; i++) {
 		struct lrpc__lane *lane = lrpc__region_lane(base, g, i);
 
@@ -250,6 +254,7 @@ static int admit(struct conn *conn, struct lrpc__welcome *w, char *why)
 			 host->opts.max_clients);
 		return EAGAIN;
 	}
+	lrpc__numa_decide(&conn->rs.numa, host->numa, h.cpu_plus1);
 	ret = region_create(conn);
 	if (ret < 0) {
 		snprintf(why, LRPC__REFUSAL_MAX,

@@ -39,7 +39,12 @@ struct lrpc__hello {
 	 * 0 for none: the server accepts calls on this connection's
 	 * receivers from that service only. */
 	uint32_t handoff_id;
-	uint32_t reserved[3];
+	/* Since 0.6.0: 1 + the CPU the client dialled from, for a server
+	 * that places by the client's NUMA node; 0 (older clients): not
+	 * said. A hint only: a client may say anything, and the server
+	 * then places the client's own region and receivers badly. */
+	uint32_t cpu_plus1;
+	uint32_t reserved[2];
 };
 
 struct lrpc__welcome {
