@@ -39,7 +39,11 @@ struct lrpc__hello {
 	 * 0 for none: the server accepts calls on this connection's
 	 * receivers from that service only. */
 	uint32_t handoff_id;
-	uint32_t reserved[3];
+	/* rpal-user (since 0.7.0): the client's RPAL key, low word first, 0
+	 * for none; the server requests the client's service with it, since
+	 * sharing slots takes a request each way. */
+	uint32_t handoff_key[2];
+	uint32_t reserved[1];
 };
 
 struct lrpc__welcome {
