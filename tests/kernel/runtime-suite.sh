@@ -59,7 +59,7 @@ while IFS=$'\t' read -r -a f; do
 			if [ -f "$val" ] && [ -x "$val" ]; then stage "$val"; fi
 			echo "export ${kv%%=*}='${val//$build//rt$build}'"
 		done
-		echo "export LRPC_TEST_HANDOFF_REQUIRE=rpal-kernel"
+		echo "export LRPC_TEST_HANDOFF_REQUIRE='rpal-kernel rpal-user'"
 		[ -z "$only" ] || echo "export LRPC_TEST_HANDOFF_ONLY='$only'"
 		# Software emulation is slow: fewer calls, same checks.
 		echo "export LRPC_LOAD_CALLS=1000 LRPC_RACE_ROUNDS=20 CK_DEFAULT_TIMEOUT=300"
