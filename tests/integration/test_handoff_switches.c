@@ -8,6 +8,8 @@
  * what it should. Echo's handler makes no system call. Other hand-offs
  * spin or sleep as the scheduler has it: nothing to assert.
  */
+#define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
