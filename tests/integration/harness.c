@@ -54,6 +54,29 @@ int h_become(uid_t uid, const gid_t *groups, int n)
 	return setgid(uid) || setuid(uid) ? -1 : 0;
 }
 
+static bool in_slots(void)
+{
+	const char *l = getenv("LRPC_TEST_IN_SLOT");
+
+	return l && *l;
+}
+
+pid_t h_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && in_slots()) {
+		unsetenv("LAZYRPC_HANDOFF");
+		unsetenv("LRPC_EXPECT_HANDOFF");
+	}
+	return pid;
+}
+
+const char *h_forked_peer_handoff(void)
+{
+	return in_slots() ? "" : NULL;
+}
+
 /* Run by a run in slots (run_in_slots): the peer in a slot of its own. */
 static void exec_in_slot(const char *launcher, char *const argv[])
 {
@@ -79,13 +102,11 @@ void h_spawn_creds(struct peer *p, char *const argv[], uid_t uid,
 	p->pid = fork();
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {
-		const char *launcher = getenv("LRPC_TEST_IN_SLOT");
-
 		dup2(fds[1], 1);
 		if (uid != (uid_t)-1 && h_become(uid, groups, n) < 0)
 			_exit(126);
-		if (launcher && *launcher)
-			exec_in_slot(launcher, argv);
+		if (in_slots())
+			exec_in_slot(getenv("LRPC_TEST_IN_SLOT"), argv);
 		execv(argv[0], argv);
 		_exit(127);
 	}
