@@ -74,7 +74,7 @@ pid_t h_fork(void)
 
 const char *h_forked_peer_handoff(void)
 {
-	return in_slots() ? "" : NULL;
+	return in_slots() ? "futex" : NULL;
 }
 
 /* Run by a run in slots (run_in_slots): the peer in a slot of its own. */

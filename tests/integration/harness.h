@@ -63,8 +63,9 @@ void h_kill(struct peer *p, int sig);
 pid_t h_fork(void);
 
 /* The hand-off to ask for (lrpc_channel_opts.handoff) on a channel to a
- * server that h_fork() started: "" (the best both have) in a run in
- * slots, NULL (LAZYRPC_HANDOFF's) otherwise. */
+ * server that h_fork() started: in a run in slots "futex", which both
+ * sides have (this side's LAZYRPC_HANDOFF rules out rpal-kernel), else
+ * NULL (LAZYRPC_HANDOFF's). */
 const char *h_forked_peer_handoff(void);
 
 /* The transport under test: $LRPC_TEST_TRANSPORT, "lrpc" (default),

@@ -560,8 +560,12 @@ static int ruser_reply_wait(struct lrpc__hrecv *r)
 		if (svc < 0)
 			return -ESHUTDOWN;
 		r->replying = true;
-		if (svc == self)
-			continue; /* a kick; the stop is looked at above */
+		if (atomic_load(r->conn->stop))
+			return -ESHUTDOWN; /* a kick, or a call not to serve */
+		/* Our own service is the waker's, unless we are the client
+		 * too (a process calling its own server). */
+		if (svc == self && svc != r->conn->client_id)
+			continue;
 		if (svc != r->conn->client_id)
 			return 0;
 		if (!rr->shared)
