@@ -25,12 +25,14 @@ static bool shm(void)
 }
 
 /* Do async calls run on the channel's pool (client/async_pool.c)? Over
- * rpal-kernel, and where futex_waitv is missing (or said to be). */
+ * the kernel hand-offs (no send op), and where futex_waitv is missing (or
+ * said to be). */
 static bool pooled(const lrpc_channel *ch)
 {
 	const char *w = getenv("LAZYRPC_FUTEX_WAITV");
+	const char *h = lrpc_channel_handoff(ch);
 
-	return !strcmp(lrpc_channel_handoff(ch), "rpal-kernel") ||
+	return !strcmp(h, "rpal-kernel") || !strcmp(h, "rpal-user") ||
 	       (shm() && w && !strcmp(w, "0"));
 }
 
