@@ -4,7 +4,8 @@
 # with the helpers its environment names and the shared libraries they
 # load, and a line per test in the guest's list. The tests rerun themselves
 # once per hand-off the machine offers (tests/integration/harness.c);
-# inside the RPAL kernel that must include rpal-kernel.
+# inside the RPAL kernel that must include rpal-kernel and rpal-user (whose
+# run starts each test, and the servers it starts, with lazyrpc-exec).
 #
 # Usage: runtime-suite.sh BUILD ROOT LIST [HANDOFFS]
 # HANDOFFS (space-separated) limits the reruns to those hand-offs.
