@@ -9,6 +9,8 @@
 #
 # Usage: runtime-suite.sh BUILD ROOT LIST [HANDOFFS]
 # HANDOFFS (space-separated) limits the reruns to those hand-offs.
+# RUNTIME_BENCH=y adds the runtime's round-trip bench over each hand-off
+# (guest/runtime-bench) to the list, as a bench.
 set -euo pipefail
 build=$(cd "$1" && pwd) root=$2 list=$3 only=${4:-}
 rt=$root/rt
@@ -69,3 +71,15 @@ while IFS=$'\t' read -r -a f; do
 	chmod +x "$rt/t/$name"
 	echo "test runtime/$name 600 /rt/t/$name" >>"$list"
 done <<<"$tests"
+
+# The bench takes the probe and the launcher the tests have staged.
+if [ "${RUNTIME_BENCH:-n}" = y ]; then
+	cp "$(dirname "$0")/guest/runtime-bench" "$rt/runtime-bench"
+	{
+		echo '#!/bin/sh'
+		grep -E "^export (LD_LIBRARY_PATH|LRPC_PROBE|LRPC_EXEC)=" "$rt/t/$name"
+		echo "exec /rt/runtime-bench"
+	} >"$rt/t/pingpong"
+	chmod +x "$rt/t/pingpong"
+	echo "bench runtime/pingpong 900 /rt/t/pingpong" >>"$list"
+fi
