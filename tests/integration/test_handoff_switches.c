@@ -3,9 +3,10 @@
  * What a call costs the calling thread in context switches, per hand-off:
  * over rpal-user a call whose handler makes no system call runs the
  * server's code on the caller's thread and never enters the kernel, so
- * the thread does not switch; over rpal-kernel each call sleeps once in
- * the kernel (one voluntary switch), which shows that the count sees
- * what it should. Echo's handler makes no system call. Other hand-offs
+ * the thread does not switch; over rpal-kernel a call sleeps in the
+ * kernel (one voluntary switch) unless the reply beat it to sleep (995 of
+ * 1,000 did in the guest), which shows that the count sees what it
+ * should. Echo's handler makes no system call. Other hand-offs
  * spin or sleep as the scheduler has it: nothing to assert.
  */
 #define _GNU_SOURCE
@@ -46,7 +47,7 @@ START_TEST(calls_switch_as_the_handoff_says)
 	if (h && !strcmp(h, "rpal-user"))
 		ck_assert_msg(n < CALLS / 10, "%ld switches in %d calls", n, CALLS);
 	else if (h && !strcmp(h, "rpal-kernel"))
-		ck_assert_msg(n >= CALLS, "%ld switches in %d calls", n, CALLS);
+		ck_assert_msg(n >= CALLS / 2, "%ld switches in %d calls", n, CALLS);
 	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);
 }
