@@ -11,6 +11,9 @@
 # HANDOFFS (space-separated) limits the reruns to those hand-offs.
 # RUNTIME_BENCH=y adds the runtime's round-trip bench over each hand-off
 # (guest/runtime-bench) to the list, as a bench.
+# Time budget (shared 2-core host, load 7-12, session 9): the rerun over
+# rpal-user adds about 200 s of guest time to the suite (550 s for all three
+# hand-offs), the bench about 90 s.
 set -euo pipefail
 build=$(cd "$1" && pwd) root=$2 list=$3 only=${4:-}
 rt=$root/rt
