@@ -54,6 +54,44 @@ int h_become(uid_t uid, const gid_t *groups, int n)
 	return setgid(uid) || setuid(uid) ? -1 : 0;
 }
 
+static bool in_slots(void)
+{
+	const char *l = getenv("LRPC_TEST_IN_SLOT");
+
+	return l && *l;
+}
+
+pid_t h_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && in_slots()) {
+		unsetenv("LAZYRPC_HANDOFF");
+		unsetenv("LRPC_EXPECT_HANDOFF");
+	}
+	return pid;
+}
+
+const char *h_forked_peer_handoff(void)
+{
+	return in_slots() ? "futex" : NULL;
+}
+
+/* Run by a run in slots (run_in_slots): the peer in a slot of its own. */
+static void exec_in_slot(const char *launcher, char *const argv[])
+{
+	char *av[64] = { (char *)launcher, "--" };
+	int n = 0;
+
+	while (argv[n] && n < 61) {
+		av[n + 2] = argv[n];
+		n++;
+	}
+	av[n + 2] = NULL;
+	execv(launcher, av);
+	_exit(127);
+}
+
 void h_spawn_creds(struct peer *p, char *const argv[], uid_t uid,
 		   const gid_t *groups, int n)
 {
@@ -67,6 +105,8 @@ void h_spawn_creds(struct peer *p, char *const argv[], uid_t uid,
 		dup2(fds[1], 1);
 		if (uid != (uid_t)-1 && h_become(uid, groups, n) < 0)
 			_exit(126);
+		if (in_slots())
+			exec_in_slot(getenv("LRPC_TEST_IN_SLOT"), argv);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -250,12 +290,70 @@ static bool listed(const char *list, const char *name)
 }
 
 /*
+ * A run over a hand-off that works only in processes started in an RPAL
+ * slot (LRPC_HANDOFFS says "slot"): Check's fork of each test would leave
+ * the test without one (a fork child has no slot), so each test is a
+ * process of its own, this program again started by the launcher
+ * (LRPC_EXEC, lazyrpc-exec) running that one test (LRPC_TEST_ONE) without
+ * a fork, and h_spawn starts the servers through the launcher too
+ * (LRPC_TEST_IN_SLOT). The timeout is the test's, here.
+ */
+static int run_in_slots(const char *launcher, const char *name, int ntests,
+			int timeout_s)
+{
+	char self[4096];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int failed = 0;
+
+	if (len < 0)
+		return 1;
+	self[len] = '\0';
+	setenv("LRPC_TEST_IN_SLOT", launcher, 1);
+	setenv("CK_FORK", "no", 1);
+	for (int i = 0; i < ntests; i++) {
+		char one[16];
+		struct pollfd pf = { .events = POLLIN };
+		int status = 0;
+		pid_t pid;
+
+		snprintf(one, sizeof(one), "%d", i);
+		setenv("LRPC_TEST_ONE", one, 1);
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			execl(launcher, launcher, "--", self, (char *)NULL);
+			_exit(127);
+		}
+		pf.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pf.fd < 0 || poll(&pf, 1, timeout_s * 1000) <= 0) {
+			printf("FAIL %s test %d: timed out after %d s\n", name, i,
+			       timeout_s);
+			kill(pid, SIGKILL);
+		}
+		if (pf.fd >= 0)
+			close(pf.fd);
+		waitpid(pid, &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			printf("FAIL %s test %d: status %#x\n", name, i, status);
+			failed++;
+		}
+	}
+	unsetenv("LRPC_TEST_ONE");
+	unsetenv("CK_FORK");
+	unsetenv("LRPC_TEST_IN_SLOT");
+	return failed;
+}
+
+/*
  * The tests once per hand-off the runtime lists (LRPC_HANDOFFS prints
  * them), the way liburing reruns a test per ring mode: a hand-off this
  * machine lacks says SKIP, unless LRPC_TEST_HANDOFF_REQUIRE names it: the
  * RPAL guest requires its own, so that a broken probe cannot pass as a
  * futex-only run; LRPC_TEST_HANDOFF_ONLY leaves the others out where they
- * are covered elsewhere (the debug guest). The servers and
+ * are covered elsewhere (the debug guest); a hand-off offered only in
+ * slots runs as run_in_slots says. The servers and
  * clients the tests start inherit LAZYRPC_HANDOFF, and every channel must
  * end up on that hand-off.
  * Check forks each test, so this process itself never touches the runtime
@@ -287,6 +385,25 @@ static int run_per_handoff(const char *name, const TTest *const tests[],
 			       name, hname);
 			continue;
 		}
+		if (!strcmp(avail, "slot")) {
+			const char *launcher = getenv("LRPC_EXEC");
+
+			if (!launcher || access(launcher, X_OK)) {
+				bool must = listed(require, hname);
+
+				printf("%s %s over hand-off %s: no launcher (LRPC_EXEC)\n",
+				       must ? "FAIL" : "SKIP", name, hname);
+				failed += must;
+				continue;
+			}
+			printf("-- %s over hand-off %s, each test in a slot\n",
+			       name, hname);
+			setenv("LAZYRPC_HANDOFF", hname, 1);
+			setenv("LRPC_EXPECT_HANDOFF", hname, 1);
+			failed += run_in_slots(launcher, name, ntests, timeout_s) != 0;
+			ran++;
+			continue;
+		}
 		if (strcmp(avail, "yes") != 0) {
 			bool must = listed(require, hname);
 
@@ -316,6 +433,15 @@ static int run_per_handoff(const char *name, const TTest *const tests[],
 int h_run(const char *name, const TTest *const tests[], int ntests,
 	  int timeout_s)
 {
+	const char *one = getenv("LRPC_TEST_ONE");
+
+	if (one && *one) { /* one test of a run in slots */
+		int i = atoi(one);
+
+		if (i < 0 || i >= ntests)
+			return 1;
+		return check_run(name, &tests[i], 1, timeout_s);
+	}
 	if (strcmp(h_transport(), "lrpc") != 0)
 		return check_run(name, tests, ntests, timeout_s);
 	return run_per_handoff(name, tests, ntests, timeout_s);
@@ -347,8 +473,10 @@ lrpc_server *h_server_start_opts(char *uri, size_t len, const char *name,
 bool h_async_pooled(const lrpc_channel *ch)
 {
 	const char *w = getenv("LAZYRPC_FUTEX_WAITV");
+	const char *h = lrpc_channel_handoff(ch);
 
-	if (!strcmp(lrpc_channel_handoff(ch), "rpal-kernel"))
+	/* The kernel hand-offs have no send op. */
+	if (!strcmp(h, "rpal-kernel") || !strcmp(h, "rpal-user"))
 		return true;
 	if (strcmp(h_transport(), "lrpc"))
 		return false;

@@ -53,6 +53,21 @@ int h_wait(struct peer *p, int timeout_ms);
 /* Send \p sig and reap. */
 void h_kill(struct peer *p, int sig);
 
+/*
+ * fork() for a child that uses the runtime itself (a client or a server of
+ * the test's own code). A fork child has no RPAL slot, so in a run over a
+ * hand-off that needs one (run in slots, harness.c) the child does not ask
+ * for it: it takes the best hand-off it has, and its peers fall back to
+ * that, the handshake's fallback at work.
+ */
+pid_t h_fork(void);
+
+/* The hand-off to ask for (lrpc_channel_opts.handoff) on a channel to a
+ * server that h_fork() started: in a run in slots "futex", which both
+ * sides have (this side's LAZYRPC_HANDOFF rules out rpal-kernel), else
+ * NULL (LAZYRPC_HANDOFF's). */
+const char *h_forked_peer_handoff(void);
+
 /* The transport under test: $LRPC_TEST_TRANSPORT, "lrpc" (default),
  * "unix" or "tcp". Each integration test runs once per transport. */
 const char *h_transport(void);

@@ -18,6 +18,11 @@
  *                                         after its deadline
  *   probe fail URI CODE MESSAGE           one Fail call: exit 0 if it ends with
  *                                         that code and message ("*": any)
+ *   probe pingpong URI CALLS SIZE         CALLS Echo calls of SIZE payload
+ *                                         bytes, one at a time; prints
+ *                                         "pingpong NS HANDOFF", the mean
+ *                                         round trip (tests/kernel/guest/
+ *                                         runtime-bench; not a test)
  *
  * Exit status 0 means every check passed.
  */
@@ -325,6 +330,34 @@ static int run_load(const char *uri, unsigned int nthreads, unsigned long calls)
 	return failed;
 }
 
+static int run_pingpong(const char *uri, unsigned long calls, size_t size)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+	unsigned char buf[4096] = { 0 };
+	lrpc_deadline t0 = 0;
+	lrpc_channel *ch;
+
+	if (size > sizeof(buf) || calls < 2 ||
+	    lrpc_channel_open(uri, NULL, &ch) < 0)
+		return 1;
+	req.payload.data = buf;
+	req.payload.len = size;
+	/* The first call is a warm-up: rpal-user's goes through the kernel. */
+	for (unsigned long i = 0; i < calls; i++) {
+		if (i == 1)
+			t0 = lrpc_now();
+		req.seq = i;
+		if (lrpctest__probe__echo__call(ch, &req, &rep, 0, NULL) != LRPC_OK)
+			return 1;
+		lrpctest__echo_msg__free_unpacked(rep, NULL);
+	}
+	printf("pingpong %lld %s\n",
+	       (long long)((lrpc_now() - t0) / (int64_t)(calls - 1)),
+	       lrpc_channel_handoff(ch));
+	lrpc_channel_close(ch);
+	return 0;
+}
+
 static int run_slow(const char *uri, bool until_cancelled)
 {
 	Lrpctest__SlowReq req = LRPCTEST__SLOW_REQ__INIT;
@@ -415,9 +448,12 @@ int main(int argc, char **argv)
 		return run_slow(argv[2], false);
 	if (argc == 5 && !strcmp(argv[1], "fail"))
 		return run_fail(argv[2], (unsigned int)atoi(argv[3]), argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "pingpong"))
+		return run_pingpong(argv[2], (unsigned long)atol(argv[3]),
+				    (size_t)atol(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "storm"))
 		return run_storm(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: probe server NAME ... | load URI ... | slow URI | "
-		"storm URI MS | fail URI CODE MESSAGE\n");
+		"storm URI MS | fail URI CODE MESSAGE | pingpong URI CALLS SIZE\n");
 	return 2;
 }

@@ -66,8 +66,13 @@ static void racer(int go, int out, int stop)
 static void call_race(void)
 {
 	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
+	lrpc_channel_opts o;
 	lrpc_channel *ch;
-	int ret = lrpc_channel_open("lrpc://race", NULL, &ch);
+	int ret;
+
+	lrpc_channel_opts_init(&o);
+	o.handoff = h_forked_peer_handoff();
+	ret = lrpc_channel_open("lrpc://race", &o, &ch);
 
 	ck_assert_msg(ret == 0, "the winner is unreachable: %s", strerror(-ret));
 	req.seq = 9;
@@ -91,7 +96,7 @@ START_TEST(simultaneous_starts_have_one_winner)
 		ck_assert_int_eq(pipe(out), 0);
 		ck_assert_int_eq(pipe(stop), 0);
 		for (int i = 0; i < RACERS; i++) {
-			pids[i] = fork();
+			pids[i] = h_fork();
 			ck_assert_int_ge(pids[i], 0);
 			if (pids[i] == 0) {
 				close(go[1]);

@@ -35,7 +35,7 @@ START_TEST(other_uid_is_refused)
 	snprintf(sock, sizeof(sock), "%s/private", dir);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 	ck_assert_int_eq(chmod(sock, 0666), 0);
-	pid = fork();
+	pid = h_fork();
 	if (pid == 0) {
 		lrpc_channel *ch;
 
@@ -72,7 +72,7 @@ START_TEST(other_uid_is_told_why_over_unix)
 	snprintf(uri, sizeof(uri), "unix://%s", sock);
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 	ck_assert_int_eq(chmod(sock, 0666), 0);
-	pid = fork();
+	pid = h_fork();
 	if (pid == 0) {
 		Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep;
 		lrpc_channel *ch;
@@ -108,7 +108,7 @@ START_TEST(squatted_tmp_dir_is_refused)
 	rmdir(dir);
 	ck_assert_int_eq(mkdir(dir, 0777), 0); /* root's, and open to all */
 	chmod(dir, 0777);
-	pid = fork();
+	pid = h_fork();
 	if (pid == 0) {
 		lrpc_server *s;
 

@@ -459,7 +459,7 @@ START_TEST(client_killed_mid_stream)
 	h_dir_setup();
 	streams_server(&srv, "2");
 	ck_assert_int_eq(pipe(ready), 0);
-	pid = fork();
+	pid = h_fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
 		victim(srv.uri, ready[1]);

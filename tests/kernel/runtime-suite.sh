@@ -4,10 +4,16 @@
 # with the helpers its environment names and the shared libraries they
 # load, and a line per test in the guest's list. The tests rerun themselves
 # once per hand-off the machine offers (tests/integration/harness.c);
-# inside the RPAL kernel that must include rpal-kernel.
+# inside the RPAL kernel that must include rpal-kernel and rpal-user (whose
+# run starts each test, and the servers it starts, with lazyrpc-exec).
 #
 # Usage: runtime-suite.sh BUILD ROOT LIST [HANDOFFS]
 # HANDOFFS (space-separated) limits the reruns to those hand-offs.
+# RUNTIME_BENCH=y adds the runtime's round-trip bench over each hand-off
+# (guest/runtime-bench) to the list, as a bench.
+# Time budget (shared 2-core host, load 7-12, session 9): the rerun over
+# rpal-user adds about 200 s of guest time to the suite (550 s for all three
+# hand-offs), the bench about 90 s.
 set -euo pipefail
 build=$(cd "$1" && pwd) root=$2 list=$3 only=${4:-}
 rt=$root/rt
@@ -59,7 +65,7 @@ while IFS=$'\t' read -r -a f; do
 			if [ -f "$val" ] && [ -x "$val" ]; then stage "$val"; fi
 			echo "export ${kv%%=*}='${val//$build//rt$build}'"
 		done
-		echo "export LRPC_TEST_HANDOFF_REQUIRE=rpal-kernel"
+		echo "export LRPC_TEST_HANDOFF_REQUIRE='rpal-kernel rpal-user'"
 		[ -z "$only" ] || echo "export LRPC_TEST_HANDOFF_ONLY='$only'"
 		# Software emulation is slow: fewer calls, same checks.
 		echo "export LRPC_LOAD_CALLS=1000 LRPC_RACE_ROUNDS=20 CK_DEFAULT_TIMEOUT=300"
@@ -68,3 +74,15 @@ while IFS=$'\t' read -r -a f; do
 	chmod +x "$rt/t/$name"
 	echo "test runtime/$name 600 /rt/t/$name" >>"$list"
 done <<<"$tests"
+
+# The bench takes the probe and the launcher the tests have staged.
+if [ "${RUNTIME_BENCH:-n}" = y ]; then
+	cp "$(dirname "$0")/guest/runtime-bench" "$rt/runtime-bench"
+	{
+		echo '#!/bin/sh'
+		grep -E "^export (LD_LIBRARY_PATH|LRPC_PROBE|LRPC_EXEC)=" "$rt/t/$name"
+		echo "exec /rt/runtime-bench"
+	} >"$rt/t/pingpong"
+	chmod +x "$rt/t/pingpong"
+	echo "bench runtime/pingpong 900 /rt/t/pingpong" >>"$list"
+fi

@@ -14,6 +14,7 @@
 
 /* Best first; the last is the fallback every kernel has. */
 static const struct lrpc__handoff *const handoffs[] = {
+	&lrpc__handoff_rpal_user,
 	&lrpc__handoff_rpal_kernel,
 	&lrpc__handoff_futex,
 };
@@ -94,16 +95,22 @@ int lrpc__handoff_hello(const char *want, struct lrpc__hello *h,
 		strncpy(h->handoff, w->name, sizeof(h->handoff) - 1);
 	}
 	*wanted = w;
-	/* The id of the best hand-off we could take that has one to offer. */
+	/* The id (and key) of the best hand-off we could take that has one
+	 * to offer: the kernel hand-offs share the process's RPAL service, so
+	 * the server may take a worse one than the one that offered. */
 	h->handoff_id = 0;
+	h->handoff_key[0] = h->handoff_key[1] = 0;
 	for (unsigned int i = 0; i < NHANDOFFS; i++) {
 		const struct lrpc__handoff *c = handoffs[i];
 		uint32_t id = 0;
+		uint64_t key = 0;
 
 		if ((w && c != w) || !usable[i] || !c->offer)
 			continue;
-		if (c->offer(&id) == 0) {
+		if (c->offer(&id, &key) == 0) {
 			h->handoff_id = id;
+			h->handoff_key[0] = (uint32_t)key;
+			h->handoff_key[1] = (uint32_t)(key >> 32);
 			break;
 		}
 	}

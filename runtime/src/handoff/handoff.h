@@ -6,7 +6,8 @@
  * only how a call is published and waited for, and how a receiver waits
  * for the next one.
  *
- * One ops table per hand-off (futex.c, rpal_kernel.c, beside this file), all
+ * One ops table per hand-off (futex.c, rpal_kernel.c, rpal_user.c, beside
+ * this file), all
  * listed in handoff.c, best first. handoff.c alone knows their names, reads
  * LAZYRPC_HANDOFF, caches the probes and negotiates the handshake; nothing
  * else compares hand-off names. A new hand-off is one more file and one
@@ -36,6 +37,7 @@ struct lrpc__hconn {
 	const _Atomic int *stop; /* receivers return once it is set */
 	uint32_t service_id;     /* the server's, in every CALL word */
 	uint32_t client_id;      /* what the client offered in its hello */
+	uint64_t client_key;     /* rpal-user: the client's key, from the hello */
 };
 
 /* One receiver thread's side, on that thread's stack. */
@@ -48,6 +50,13 @@ struct lrpc__hrecv {
 	 * kernel must not read a word the client can write. */
 	struct lrpc__rx_ctx own;
 	void *priv; /* the hand-off's own: recv_start to recv_stop */
+	/* Serve the call on the lane as the receiver loop does after a
+	 * reply_wait that returned 1 (its reply is then written), for
+	 * hand-offs whose calls run the receiver's code elsewhere (rpal-user:
+	 * on the caller's thread, with this receiver's TLS, while this thread
+	 * sleeps in its wait). Set by the receiver loop, with owner. */
+	void (*serve)(struct lrpc__hrecv *r);
+	void *owner;
 };
 
 /*
@@ -65,10 +74,15 @@ struct lrpc__handoff {
 	/* Can this process use it at all? Called through
 	 * lrpc__handoff_available() only, which caches the answer. */
 	bool (*probe)(void);
+	/* NULL, or the hand-off works only in processes started in an RPAL
+	 * slot (lazyrpc-exec), and not in their fork children: then, would
+	 * this kernel offer it to such a process? (The test harness starts
+	 * its processes that way for it.) */
+	bool (*probe_in_slot)(void);
 
-	/* Client, handshake: the id to offer the server in the hello (0 for
-	 * none). May enable the process with the kernel. */
-	int (*offer)(uint32_t *id);
+	/* Client, handshake: the id and key to offer the server in the hello
+	 * (0 for none; both start 0). May enable the process with the kernel. */
+	int (*offer)(uint32_t *id, uint64_t *key);
 	/* Server, loop thread, handshake: take this hand-off for the client
 	 * whose hello is \p h? Fills c->client_id and its part of \p w.
 	 * \return 0, -EPROTONOSUPPORT (not for this client), -errno. */
@@ -131,6 +145,7 @@ struct lrpc__handoff {
 
 extern const struct lrpc__handoff lrpc__handoff_futex;
 extern const struct lrpc__handoff lrpc__handoff_rpal_kernel;
+extern const struct lrpc__handoff lrpc__handoff_rpal_user;
 
 /* May this process use \p h? Probed once per process; LAZYRPC_HANDOFF
  * naming another hand-off rules out all but the fallback (futex). */

@@ -62,10 +62,11 @@ static struct {
 	unsigned int stale;
 } peers[256];
 
-/* A thread's sender context: the kernel pins the page it lives on. */
-static __thread struct {
-	alignas(64) _Atomic uint32_t word;
-} sender_ctx;
+/* A thread's sender context: the kernel pins the page it lives on. One
+ * per thread for both kernel hand-offs (a thread registers once), laid out
+ * as rpal-user's stub needs it; K1 reads its first word only. Aligned to
+ * its size, so it never crosses a page. */
+static __thread alignas(128) struct rpal_uctx sender_ctx;
 static __thread int sender_state; /* 0 not yet, 1 registered, -errno */
 
 /*
@@ -190,6 +191,12 @@ void lrpc__rpal_release(uint32_t peer_id, uint64_t key)
 	pthread_mutex_unlock(&peers_lock);
 }
 
+int lrpc__rpal_fd(void)
+{
+	pthread_once(&probe_once, probe);
+	return rpal_fd;
+}
+
 static int sender_register(void)
 {
 	struct rpal_register reg = { .ctx = (uintptr_t)&sender_ctx };
@@ -198,6 +205,14 @@ static int sender_register(void)
 		sender_state = ioctl(rpal_fd, RPAL_IOC_REGISTER_SENDER, &reg) < 0 ?
 				       -errno : 1;
 	return sender_state < 0 ? sender_state : 0;
+}
+
+struct rpal_uctx *lrpc__rpal_sender(int *err)
+{
+	*err = rpal_probe() ? sender_register() : -ENODEV;
+	if (*err == -EBUSY)
+		*err = -EDEADLK;
+	return *err ? NULL : &sender_ctx;
 }
 
 int lrpc__rpal_call(uint32_t peer_id, uint32_t receiver_id,
@@ -248,8 +263,9 @@ static int64_t receive(bool reply, int64_t timeout_ns)
 
 /* The ops. */
 
-static int rpal_offer(uint32_t *id)
+static int rpal_offer(uint32_t *id, uint64_t *key)
 {
+	(void)key; /* the server needs none to take our calls */
 	return lrpc__rpal_self(id, NULL);
 }
 

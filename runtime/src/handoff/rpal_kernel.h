@@ -1,14 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The /dev/rpal wrappers beneath the rpal-kernel hand-off
- * (rpal_kernel.c). The runtime reaches that hand-off through its
- * ops table (handoff.h) alone; these are declared for the tests that poke
- * the kernel directly (tests/integration/hostile.c).
+ * (rpal_kernel.c), which rpal-user (rpal_user.c) builds on. The runtime
+ * reaches both hand-offs through their ops tables (handoff.h) alone; these
+ * are declared for rpal_user.c and for the tests that poke the kernel
+ * directly (tests/integration/hostile.c).
  */
 #ifndef LRPC_HANDOFF_RPAL_KERNEL_H
 #define LRPC_HANDOFF_RPAL_KERNEL_H
 
 #include "core/internal.h"
+
+/* /dev/rpal, opened once per process if its API version is ours; -1 if
+ * not. */
+int lrpc__rpal_fd(void);
+
+/* The calling thread's sender context, registered on first use (shared by
+ * both kernel hand-offs). \return NULL with *err -ENODEV, -EDEADLK (the
+ * thread is a receiver), -errno. */
+struct rpal_uctx;
+struct rpal_uctx *lrpc__rpal_sender(int *err);
 
 /* This process as an RPAL service (enabled on first use): its id and, if
  * \p key is not NULL, its key. \return 0, -ENODEV, -errno. */

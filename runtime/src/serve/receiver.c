@@ -116,6 +116,12 @@ static void serve(struct receiver *rx, struct lrpc__hrecv *hr)
 	lrpc__count_call(h, rep.code);
 }
 
+/* For a hand-off that serves from its own context (hrecv.serve). */
+static void serve_here(struct lrpc__hrecv *hr)
+{
+	serve(hr->owner, hr);
+}
+
 static void report_start(struct lrpc__receivers *rs, int err)
 {
 	pthread_mutex_lock(&rs->start_lock);
@@ -138,6 +144,8 @@ static void *receiver_main(void *arg)
 		.conn = &rs->hand,
 		.lane = lrpc__region_lane(rs->base, &rs->geom, rx->index),
 		.call_word = lrpc__call_word(rs->hand.service_id, rx->index + 1),
+		.serve = serve_here,
+		.owner = rx,
 	};
 	int ret;
 
