@@ -44,7 +44,7 @@ struct lrpc__hello {
 	 * said. A hint only: a client may say anything, and the server
 	 * then places the client's own region and receivers badly. */
 	uint32_t cpu_plus1;
-	/* rpal-user (since 0.7.0): the client's RPAL key, low word first, 0
+	/* rpal-user (since 0.6.0): the client's RPAL key, low word first, 0
 	 * for none; the server requests the client's service with it, since
 	 * sharing slots takes a request each way. The hello has no reserved
 	 * space left: what comes next needs a new version. */
