@@ -63,7 +63,17 @@ typedef struct lrpc_channel_opts {
 	 * lrpc_peer_acl); NULL: nobody else. Copied by lrpc_channel_open()
 	 * and kept for reconnects. (Since 0.4.0, in what was reserved.) */
 	const lrpc_peer_acl *trust;
+	/* unix:// and tcp:// only: most connections the channel's
+	 * synchronous calls and streams hold at once (each holds one while it
+	 * runs); one more call waits for a connection to come free, until its
+	 * deadline (then DEADLINE_EXCEEDED). Asynchronous calls keep 8 of
+	 * their own besides. 0: LRPC_DEFAULT_CHANNEL_CONNS, 32, so that one
+	 * channel stays below a server's default max_conns (64). (Since
+	 * 0.6.0; the struct grew.) */
+	unsigned int max_conns;
 } lrpc_channel_opts;
+
+#define LRPC_DEFAULT_CHANNEL_CONNS 32u
 
 /** Fill \p opts with the defaults. */
 LRPC_API void lrpc_channel_opts_init(lrpc_channel_opts *opts);
