@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+/*
+ * When the grpc:// client sends a call again: only when the server
+ * provably did not process it. A hand-written HTTP/2 server (nghttp2's
+ * server session, one thread, a connection at a time) answers each
+ * connection's request as the test scripts it:
+ *
+ *   REFUSE   GOAWAY with last-stream-id 0 (the request unprocessed), and
+ *            close; what a server's idle close looks like when it crosses
+ *            the call;
+ *   TAKE     GOAWAY naming the request's stream (processed, maybe), and
+ *            close without an answer;
+ *   FULL     GOAWAY 0 REFUSED_STREAM "server full: ..." (lazyrpc's
+ *            refusal of a connection beyond max_conns), and close;
+ *   ANSWER   an OK reply.
+ *
+ * The test counts the requests and connections the server saw.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <nghttp2/nghttp2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <lazyrpc/lazyrpc.h>
+
+#include "check_main.h"
+
+enum act { ANSWER, REFUSE, TAKE, FULL };
+
+#define FULL_WHY "server full: max_conns grpc:// connections"
+
+static int lfd, port;
+static pthread_t server;
+static enum act script[4]; /* per connection; later ones answer */
+static atomic_int conns, requests;
+
+struct conn {
+	nghttp2_session *ng;
+	int32_t done; /* a request's stream, complete; 0: none yet */
+	bool sent;    /* the reply's one message is out */
+};
+
+static int on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *user)
+{
+	struct conn *c = user;
+
+	(void)ng;
+	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		c->done = f->hd.stream_id;
+		atomic_fetch_add(&requests, 1);
+	}
+	return 0;
+}
+
+/* The reply: one empty message, then trailers grpc-status 0. */
+static ssize_t read_reply(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len,
+			  uint32_t *flags, nghttp2_data_source *src, void *user)
+{
+	static const nghttp2_nv trl[] = {
+		{ (uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE },
+	};
+	struct conn *c = user;
+
+	(void)src;
+	ck_assert_uint_ge(len, 5);
+	memset(buf, 0, 5);
+	c->sent = true;
+	*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	nghttp2_submit_trailer(ng, id, trl, 1);
+	return 5;
+}
+
+static void act(struct conn *c, enum act a)
+{
+	static const nghttp2_nv hdr[] = {
+		{ (uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE },
+		{ (uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16,
+		  NGHTTP2_NV_FLAG_NONE },
+	};
+	nghttp2_data_provider prd = { .read_callback = read_reply };
+
+	switch (a) {
+	case ANSWER:
+		nghttp2_submit_response(c->ng, c->done, hdr, 2, &prd);
+		break;
+	case REFUSE:
+		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+		break;
+	case TAKE:
+		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, c->done, NGHTTP2_NO_ERROR,
+				      NULL, 0);
+		break;
+	case FULL:
+		nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, 0, NGHTTP2_REFUSED_STREAM,
+				      (const uint8_t *)FULL_WHY, strlen(FULL_WHY));
+		break;
+	}
+}
+
+/* One connection, doing \p a with its first request, until it is to be
+ * closed. */
+static void serve_conn(int fd, enum act a)
+{
+	nghttp2_session_callbacks *cb;
+	struct conn c = { 0 };
+	uint8_t buf[16384];
+	bool acted = false;
+
+	nghttp2_session_callbacks_new(&cb);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+	nghttp2_session_server_new(&c.ng, cb, &c);
+	nghttp2_session_callbacks_del(cb);
+	nghttp2_submit_settings(c.ng, NGHTTP2_FLAG_NONE, NULL, 0);
+	for (;;) {
+		const uint8_t *out;
+		ssize_t n;
+
+		while ((n = nghttp2_session_mem_send(c.ng, &out)) > 0)
+			if (send(fd, out, (size_t)n, MSG_NOSIGNAL) != n)
+				goto out;
+		/* Done: the GOAWAY sent, or the reply and the client's next
+		 * move (its next request on this connection, or its close). */
+		if (acted && a != ANSWER)
+			break;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0 || nghttp2_session_mem_recv(c.ng, buf, (size_t)n) < 0)
+			break;
+		if (c.done && !acted) {
+			act(&c, a);
+			acted = a != ANSWER;
+			if (a == ANSWER)
+				c.done = 0;
+		}
+	}
+out:
+	nghttp2_session_del(c.ng);
+	close(fd);
+}
+
+static void *serve(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		int i;
+
+		if (fd < 0)
+			return NULL; /* shut down */
+		i = atomic_fetch_add(&conns, 1);
+		serve_conn(fd, i < 4 ? script[i] : ANSWER);
+	}
+}
+
+static void start(enum act a0, enum act a1)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	script[0] = a0;
+	script[1] = a1;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&server, NULL, serve, NULL), 0);
+}
+
+static lrpc_code call(lrpc_status *st)
+{
+	lrpc_channel *ch;
+	lrpc_channel_opts o;
+	char uri[64];
+	void *rep = NULL;
+	size_t rep_len = 0;
+	lrpc_code code;
+
+	snprintf(uri, sizeof(uri), "grpc://127.0.0.1:%d", port);
+	lrpc_channel_opts_init(&o);
+	o.open_status = st;
+	ck_assert_msg(lrpc_channel_open(uri, &o, &ch) == 0, "%s", st->message);
+	code = lrpc_channel_call_bytes(ch, "/t.T/M", NULL, 0, &rep, &rep_len,
+				       lrpc_deadline_after_ms(20000), NULL, st);
+	free(rep);
+	lrpc_channel_close(ch);
+	shutdown(lfd, SHUT_RDWR); /* ends accept() */
+	pthread_join(server, NULL);
+	close(lfd);
+	return code;
+}
+
+START_TEST(a_call_refused_unprocessed_goes_again_on_a_new_connection)
+{
+	lrpc_status st;
+	lrpc_code code;
+
+	start(REFUSE, ANSWER);
+	code = call(&st);
+	ck_assert_msg(code == LRPC_OK, "%s %s", lrpc_code_name(code), st.message);
+	ck_assert_int_eq(atomic_load(&requests), 2);
+	ck_assert_int_eq(atomic_load(&conns), 2);
+}
+END_TEST
+
+START_TEST(a_call_the_server_may_have_processed_is_not_sent_again)
+{
+	lrpc_status st;
+	lrpc_code code;
+
+	start(TAKE, ANSWER);
+	code = call(&st);
+	ck_assert_msg(code != LRPC_OK, "the call went again: %s", st.message);
+	ck_assert_int_eq(atomic_load(&requests), 1);
+	ck_assert_int_eq(atomic_load(&conns), 1);
+}
+END_TEST
+
+START_TEST(a_call_goes_again_once_and_fails_with_the_servers_reason)
+{
+	lrpc_status st;
+	lrpc_code code;
+
+	start(FULL, FULL);
+	code = call(&st);
+	ck_assert_int_eq(code, LRPC_UNAVAILABLE);
+	ck_assert_msg(strstr(st.message, FULL_WHY), "'%s'", st.message);
+	ck_assert_int_eq(atomic_load(&requests), 2);
+	ck_assert_int_eq(atomic_load(&conns), 2);
+}
+END_TEST
+
+CHECK_MAIN("grpc_client_goaway", 60, a_call_refused_unprocessed_goes_again_on_a_new_connection,
+	   a_call_the_server_may_have_processed_is_not_sent_again,
+	   a_call_goes_again_once_and_fails_with_the_servers_reason)
