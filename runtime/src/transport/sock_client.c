@@ -302,15 +302,30 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn)
 {
-	if (conn->broken) {
-		conn_drop(ch, conn);
-		return;
-	}
+	bool over;
+
 	pthread_mutex_lock(&ch->lock);
-	conn->next = ch->idle;
-	ch->idle = conn;
-	pthread_cond_signal(&ch->freed);
+	over = ch->open > ch->max_conns; /* the cap was lowered meanwhile */
+	if (!conn->broken && !over) {
+		conn->next = ch->idle;
+		ch->idle = conn;
+		pthread_cond_signal(&ch->freed);
+	}
 	pthread_mutex_unlock(&ch->lock);
+	if (conn->broken || over)
+		conn_drop(ch, conn);
+}
+
+static int sock_set_max_conns(lrpc_channel *c, unsigned int max_conns)
+{
+	struct sock_chan *ch = c->impl;
+
+	pthread_mutex_lock(&ch->lock);
+	ch->max_conns = max_conns;
+	/* A higher cap: every waiting call may go now. */
+	pthread_cond_broadcast(&ch->freed);
+	pthread_mutex_unlock(&ch->lock);
+	return 0;
 }
 
 static void sock_release(lrpc_channel *c, struct lrpc__req_buf *rb)
@@ -347,6 +362,7 @@ static const struct lrpc__chan_ops sock_ops = {
 	.stream_metadata = true,
 	.start = lrpc__sock_async_start,
 	.abandon = lrpc__sock_async_abandon,
+	.set_max_conns = sock_set_max_conns,
 	.close = sock_close,
 };
 
@@ -362,7 +378,7 @@ int lrpc__sock_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	ch->addr = *addr;
 	ch->max_msg = c->opts.max_msg_size;
 	ch->connect_timeout_ms = c->opts.connect_timeout_ms;
-	ch->max_conns = c->opts.max_conns ? c->opts.max_conns : LRPC_DEFAULT_CHANNEL_CONNS;
+	ch->max_conns = LRPC_DEFAULT_CHANNEL_CONNS; /* lrpc_channel_set_max_conns() */
 	pthread_mutex_init(&ch->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -6,8 +6,8 @@
  *
  * The framing carries one call at a time on a synchronous connection, so
  * the pool holds one connection per call or stream in progress, and at
- * most max_conns of them (lrpc_channel_opts.max_conns, below the
- * server's own default limit): beyond, a call waits for one to be given
+ * most max_conns of them (lrpc_channel_set_max_conns(), by default below
+ * the server's own default limit): beyond, a call waits for one to be given
  * back, until its deadline.
  */
 #ifndef LRPC_SOCK_POOL_H
