@@ -2,8 +2,8 @@
 /*
  * When the grpc:// client sends a call again: only when the server
  * provably did not process it. A hand-written HTTP/2 server (nghttp2's
- * server session, one thread, a connection at a time) answers each
- * connection's request as the test scripts it:
+ * server session, a thread per connection) answers each connection's
+ * first request as the test scripts it, in the order they come:
  *
  *   REFUSE   GOAWAY with last-stream-id 0 (the request unprocessed), and
  *            close; what a server's idle close looks like when it crosses
@@ -14,11 +14,14 @@
  *            refusal of a connection beyond max_conns), and close;
  *   ANSWER   an OK reply.
  *
- * The test counts the requests and connections the server saw.
+ * The test counts the requests and the connections that carried one, for
+ * synchronous calls (grpc_client.c's pool) and asynchronous ones (the
+ * channel's watcher, grpc_async.c) alike.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
@@ -32,6 +35,7 @@
 #include <lazyrpc/lazyrpc.h>
 
 #include "check_main.h"
+#include "grpc/testing/test.lrpc.h"
 
 enum act { ANSWER, REFUSE, TAKE, FULL };
 
@@ -40,7 +44,7 @@ enum act { ANSWER, REFUSE, TAKE, FULL };
 static int lfd, port;
 static pthread_t server;
 static enum act script[4]; /* per connection; later ones answer */
-static atomic_int conns, requests;
+static atomic_int conns, requests; /* conns: those that carried a request */
 
 struct conn {
 	nghttp2_session *ng;
@@ -106,13 +110,17 @@ static void act(struct conn *c, enum act a)
 	}
 }
 
-/* One connection, doing \p a with its first request, until it is to be
- * closed. */
-static void serve_conn(int fd, enum act a)
+/* One connection, until it is to be closed: its first request gets the
+ * script's next act (connections that carry none, as the channel's first,
+ * idle in the synchronous pool while an asynchronous call goes on its
+ * own, take no turn). */
+static void *serve_conn(void *arg)
 {
 	nghttp2_session_callbacks *cb;
 	struct conn c = { 0 };
 	uint8_t buf[16384];
+	int fd = (int)(intptr_t)arg;
+	enum act a = ANSWER;
 	bool acted = false;
 
 	nghttp2_session_callbacks_new(&cb);
@@ -129,12 +137,22 @@ static void serve_conn(int fd, enum act a)
 				goto out;
 		/* Done: the GOAWAY sent, or the reply and the client's next
 		 * move (its next request on this connection, or its close). */
-		if (acted && a != ANSWER)
+		if (acted && a != ANSWER) {
+			/* FIN after the GOAWAY, then wait for the client's:
+			 * closing with its bytes unread would reset the
+			 * connection, and the GOAWAY might never be read. */
+			shutdown(fd, SHUT_WR);
+			while (recv(fd, buf, sizeof(buf), 0) > 0)
+				;
 			break;
+		}
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0 || nghttp2_session_mem_recv(c.ng, buf, (size_t)n) < 0)
 			break;
 		if (c.done && !acted) {
+			int i = atomic_fetch_add(&conns, 1);
+
+			a = i < 4 ? script[i] : ANSWER;
 			act(&c, a);
 			acted = a != ANSWER;
 			if (a == ANSWER)
@@ -144,20 +162,28 @@ static void serve_conn(int fd, enum act a)
 out:
 	nghttp2_session_del(c.ng);
 	close(fd);
+	return NULL;
 }
 
+/* A thread per connection, joined once the client has closed them all. */
 static void *serve(void *arg)
 {
+	pthread_t t[16];
+	int n = 0;
+
 	(void)arg;
 	for (;;) {
 		int fd = accept(lfd, NULL, NULL);
-		int i;
 
 		if (fd < 0)
-			return NULL; /* shut down */
-		i = atomic_fetch_add(&conns, 1);
-		serve_conn(fd, i < 4 ? script[i] : ANSWER);
+			break; /* shut down */
+		ck_assert_int_lt(n, 16);
+		ck_assert_int_eq(pthread_create(&t[n++], NULL, serve_conn,
+						(void *)(intptr_t)fd), 0);
 	}
+	while (n)
+		pthread_join(t[--n], NULL);
+	return NULL;
 }
 
 static void start(enum act a0, enum act a1)
@@ -177,7 +203,45 @@ static void start(enum act a0, enum act a1)
 	ck_assert_int_eq(pthread_create(&server, NULL, serve, NULL), 0);
 }
 
-static lrpc_code call(lrpc_status *st)
+struct result {
+	bool ran;
+	lrpc_code code;
+	lrpc_status st;
+};
+
+static void on_done(void *arg, lrpc_code code, ProtobufCMessage *rep,
+		    const lrpc_status *st, lrpc_async *handle)
+{
+	struct result *r = arg;
+
+	(void)handle;
+	if (rep)
+		protobuf_c_message_free_unpacked(rep, NULL);
+	r->ran = true;
+	r->code = code;
+	r->st = *st;
+}
+
+/* One call through the channel's watcher (grpc_async.c). */
+static lrpc_code call_async(lrpc_channel *ch, lrpc_status *st)
+{
+	Grpc__Testing__Empty req = GRPC__TESTING__EMPTY__INIT;
+	struct result r = { 0 };
+	lrpc_cq *cq;
+
+	ck_assert_int_eq(lrpc_cq_new(&cq), 0);
+	ck_assert_int_eq(grpc__testing__test_service__empty_call__call_async(
+				 ch, &req, lrpc_deadline_after_ms(20000), cq, on_done, &r, NULL),
+			 0);
+	while (!r.ran)
+		ck_assert_int_ge(lrpc_cq_run(cq, lrpc_deadline_after_ms(30000), 0), 0);
+	ck_assert_int_eq(lrpc_cq_free(cq), 0);
+	*st = r.st;
+	return r.code;
+}
+
+/* One call, synchronous (grpc_client.c's pool) or \p async. */
+static lrpc_code call(lrpc_status *st, bool async)
 {
 	lrpc_channel *ch;
 	lrpc_channel_opts o;
@@ -190,9 +254,15 @@ static lrpc_code call(lrpc_status *st)
 	lrpc_channel_opts_init(&o);
 	o.open_status = st;
 	ck_assert_msg(lrpc_channel_open(uri, &o, &ch) == 0, "%s", st->message);
-	code = lrpc_channel_call_bytes(ch, "/t.T/M", NULL, 0, &rep, &rep_len,
-				       lrpc_deadline_after_ms(20000), NULL, st);
-	free(rep);
+	/* grpc:// multiplexes: no connection cap to set. */
+	ck_assert_int_eq(lrpc_channel_set_max_conns(ch, 4), -EOPNOTSUPP);
+	if (async) {
+		code = call_async(ch, st);
+	} else {
+		code = lrpc_channel_call_bytes(ch, "/t.T/M", NULL, 0, &rep, &rep_len,
+					       lrpc_deadline_after_ms(20000), NULL, st);
+		free(rep);
+	}
 	lrpc_channel_close(ch);
 	shutdown(lfd, SHUT_RDWR); /* ends accept() */
 	pthread_join(server, NULL);
@@ -200,46 +270,65 @@ static lrpc_code call(lrpc_status *st)
 	return code;
 }
 
-START_TEST(a_call_refused_unprocessed_goes_again_on_a_new_connection)
+/* The server does \p a0 with the first connection's request, \p a1 with
+ * the second's (later ones answer); the call ends with \p want after
+ * \p sent requests, each on a connection of its own. */
+static void expect(enum act a0, enum act a1, bool async, lrpc_code want, int sent)
 {
 	lrpc_status st;
 	lrpc_code code;
 
-	start(REFUSE, ANSWER);
-	code = call(&st);
-	ck_assert_msg(code == LRPC_OK, "%s %s", lrpc_code_name(code), st.message);
-	ck_assert_int_eq(atomic_load(&requests), 2);
-	ck_assert_int_eq(atomic_load(&conns), 2);
+	start(a0, a1);
+	code = call(&st, async);
+	ck_assert_msg(code == want, "%s %s", lrpc_code_name(code), st.message);
+	/* A refusal's reason, in the server's words. */
+	if (a1 == FULL)
+		ck_assert_msg(strstr(st.message, FULL_WHY), "'%s'", st.message);
+	ck_assert_int_eq(atomic_load(&requests), sent);
+	ck_assert_int_eq(atomic_load(&conns), sent);
+}
+
+START_TEST(a_call_refused_unprocessed_goes_again_on_a_new_connection)
+{
+	expect(REFUSE, ANSWER, false, LRPC_OK, 2);
 }
 END_TEST
 
 START_TEST(a_call_the_server_may_have_processed_is_not_sent_again)
 {
-	lrpc_status st;
-	lrpc_code code;
-
-	start(TAKE, ANSWER);
-	code = call(&st);
-	ck_assert_msg(code != LRPC_OK, "the call went again: %s", st.message);
-	ck_assert_int_eq(atomic_load(&requests), 1);
-	ck_assert_int_eq(atomic_load(&conns), 1);
+	expect(TAKE, ANSWER, false, LRPC_UNAVAILABLE, 1);
 }
 END_TEST
 
+/* Refused twice: one retry, then the end, though the third connection
+ * would answer. */
 START_TEST(a_call_goes_again_once_and_fails_with_the_servers_reason)
 {
-	lrpc_status st;
-	lrpc_code code;
+	expect(FULL, FULL, false, LRPC_UNAVAILABLE, 2);
+}
+END_TEST
 
-	start(FULL, FULL);
-	code = call(&st);
-	ck_assert_int_eq(code, LRPC_UNAVAILABLE);
-	ck_assert_msg(strstr(st.message, FULL_WHY), "'%s'", st.message);
-	ck_assert_int_eq(atomic_load(&requests), 2);
-	ck_assert_int_eq(atomic_load(&conns), 2);
+START_TEST(an_async_call_refused_unprocessed_goes_again)
+{
+	expect(REFUSE, ANSWER, true, LRPC_OK, 2);
+}
+END_TEST
+
+START_TEST(an_async_call_the_server_may_have_processed_is_not_sent_again)
+{
+	expect(TAKE, ANSWER, true, LRPC_UNAVAILABLE, 1);
+}
+END_TEST
+
+START_TEST(an_async_call_goes_again_once_and_fails_with_the_servers_reason)
+{
+	expect(FULL, FULL, true, LRPC_UNAVAILABLE, 2);
 }
 END_TEST
 
 CHECK_MAIN("grpc_client_goaway", 60, a_call_refused_unprocessed_goes_again_on_a_new_connection,
 	   a_call_the_server_may_have_processed_is_not_sent_again,
-	   a_call_goes_again_once_and_fails_with_the_servers_reason)
+	   a_call_goes_again_once_and_fails_with_the_servers_reason,
+	   an_async_call_refused_unprocessed_goes_again,
+	   an_async_call_the_server_may_have_processed_is_not_sent_again,
+	   an_async_call_goes_again_once_and_fails_with_the_servers_reason)
