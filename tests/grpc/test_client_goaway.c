@@ -12,7 +12,9 @@
  *            close without an answer;
  *   FULL     GOAWAY 0 REFUSED_STREAM "server full: ..." (lazyrpc's
  *            refusal of a connection beyond max_conns), and close;
- *   ANSWER   an OK reply.
+ *   ANSWER   an OK reply;
+ *   IDLE     an OK reply, then GOAWAY naming its stream and close, as a
+ *            server closes a connection that stayed idle.
  *
  * The test counts the requests and the connections that carried one, for
  * synchronous calls (grpc_client.c's pool) and asynchronous ones (the
@@ -23,8 +25,10 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +41,18 @@
 #include "check_main.h"
 #include "grpc/testing/test.lrpc.h"
 
-enum act { ANSWER, REFUSE, TAKE, FULL };
+enum act { ANSWER, REFUSE, TAKE, FULL, IDLE };
 
 #define FULL_WHY "server full: max_conns grpc:// connections"
 
 static int lfd, port;
 static pthread_t server;
 static enum act script[4]; /* per connection; later ones answer */
-static atomic_int conns, requests; /* conns: those that carried a request */
+/* requests: every request's HEADERS, even after a GOAWAY;
+ * conns: the connections that carried one. */
+static atomic_int conns, requests;
+static int go_idle[2];          /* a pipe: the test says when IDLE closes */
+static atomic_bool idle_closed; /* IDLE's GOAWAY and FIN are out */
 
 struct conn {
 	nghttp2_session *ng;
@@ -52,16 +60,32 @@ struct conn {
 	bool sent;    /* the reply's one message is out */
 };
 
+/* What the client sent after the GOAWAY, which nghttp2 ignores: frame
+ * by frame, its requests' HEADERS. */
+static void count_late(const uint8_t *p, size_t n)
+{
+	while (n >= 9) {
+		size_t len = 9 + ((size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2]);
+
+		if (p[3] == NGHTTP2_HEADERS)
+			atomic_fetch_add(&requests, 1);
+		if (len > n)
+			break;
+		p += len;
+		n -= len;
+	}
+}
+
 static int on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
 	struct conn *c = user;
 
 	(void)ng;
-	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
-	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-		c->done = f->hd.stream_id;
+	if (f->hd.type == NGHTTP2_HEADERS)
 		atomic_fetch_add(&requests, 1);
-	}
+	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		c->done = f->hd.stream_id;
 	return 0;
 }
 
@@ -94,6 +118,7 @@ static void act(struct conn *c, enum act a)
 
 	switch (a) {
 	case ANSWER:
+	case IDLE: /* its GOAWAY once the reply is out (serve_conn) */
 		nghttp2_submit_response(c->ng, c->done, hdr, 2, &prd);
 		break;
 	case REFUSE:
@@ -110,6 +135,21 @@ static void act(struct conn *c, enum act a)
 	}
 }
 
+/* Wait until the client has acknowledged our FIN: then the GOAWAY and
+ * the FIN are in its socket's queue, for its pool to find. */
+static void fin_acked(int fd)
+{
+	for (;;) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+		if (ti.tcpi_state != TCP_FIN_WAIT1 && ti.tcpi_state != TCP_CLOSING)
+			return;
+		sched_yield();
+	}
+}
+
 /* One connection, until it is to be closed: its first request gets the
  * script's next act (connections that carry none, as the channel's first,
  * idle in the synchronous pool while an asynchronous call goes on its
@@ -119,6 +159,7 @@ static void *serve_conn(void *arg)
 	nghttp2_session_callbacks *cb;
 	struct conn c = { 0 };
 	uint8_t buf[16384];
+	size_t late = 0; /* bytes in buf after the GOAWAY */
 	int fd = (int)(intptr_t)arg;
 	enum act a = ANSWER;
 	bool acted = false;
@@ -135,15 +176,33 @@ static void *serve_conn(void *arg)
 		while ((n = nghttp2_session_mem_send(c.ng, &out)) > 0)
 			if (send(fd, out, (size_t)n, MSG_NOSIGNAL) != n)
 				goto out;
+		if (a == IDLE && !acted && c.sent && !nghttp2_session_want_write(c.ng)) {
+			char go;
+
+			/* The reply is out; once the call has ended and the
+			 * connection is back in the pool, the idle close. */
+			ck_assert_int_eq(read(go_idle[0], &go, 1), 1);
+			nghttp2_submit_goaway(c.ng, NGHTTP2_FLAG_NONE,
+					      nghttp2_session_get_last_proc_stream_id(c.ng),
+					      NGHTTP2_NO_ERROR, NULL, 0);
+			acted = true;
+			continue;
+		}
 		/* Done: the GOAWAY sent, or the reply and the client's next
 		 * move (its next request on this connection, or its close). */
 		if (acted && a != ANSWER) {
-			/* FIN after the GOAWAY, then wait for the client's:
-			 * closing with its bytes unread would reset the
-			 * connection, and the GOAWAY might never be read. */
+			/* FIN after the GOAWAY, then read (and count) what the
+			 * client still sends until its own: closing with its
+			 * bytes unread would reset the connection, and the
+			 * GOAWAY might never be read. */
 			shutdown(fd, SHUT_WR);
-			while (recv(fd, buf, sizeof(buf), 0) > 0)
-				;
+			if (a == IDLE)
+				fin_acked(fd);
+			atomic_store(&idle_closed, a == IDLE);
+			while (late < sizeof(buf) &&
+			       (n = recv(fd, buf + late, sizeof(buf) - late, 0)) > 0)
+				late += (size_t)n;
+			count_late(buf, late);
 			break;
 		}
 		n = recv(fd, buf, sizeof(buf), 0);
@@ -154,7 +213,7 @@ static void *serve_conn(void *arg)
 
 			a = i < 4 ? script[i] : ANSWER;
 			act(&c, a);
-			acted = a != ANSWER;
+			acted = a != ANSWER && a != IDLE;
 			if (a == ANSWER)
 				c.done = 0;
 		}
@@ -200,6 +259,7 @@ static void start(enum act a0, enum act a1)
 	ck_assert_int_eq(listen(lfd, 8), 0);
 	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
 	port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pipe(go_idle), 0);
 	ck_assert_int_eq(pthread_create(&server, NULL, serve, NULL), 0);
 }
 
@@ -240,14 +300,24 @@ static lrpc_code call_async(lrpc_channel *ch, lrpc_status *st)
 	return r.code;
 }
 
-/* One call, synchronous (grpc_client.c's pool) or \p async. */
+static lrpc_code call_sync(lrpc_channel *ch, lrpc_status *st)
+{
+	void *rep = NULL;
+	size_t rep_len = 0;
+	lrpc_code code = lrpc_channel_call_bytes(ch, "/t.T/M", NULL, 0, &rep, &rep_len,
+						 lrpc_deadline_after_ms(20000), NULL, st);
+
+	free(rep);
+	return code;
+}
+
+/* One call, synchronous (grpc_client.c's pool) or \p async; after IDLE,
+ * a second on the same channel once the first's connection was closed. */
 static lrpc_code call(lrpc_status *st, bool async)
 {
 	lrpc_channel *ch;
 	lrpc_channel_opts o;
 	char uri[64];
-	void *rep = NULL;
-	size_t rep_len = 0;
 	lrpc_code code;
 
 	snprintf(uri, sizeof(uri), "grpc://127.0.0.1:%d", port);
@@ -256,17 +326,21 @@ static lrpc_code call(lrpc_status *st, bool async)
 	ck_assert_msg(lrpc_channel_open(uri, &o, &ch) == 0, "%s", st->message);
 	/* grpc:// multiplexes: no connection cap to set. */
 	ck_assert_int_eq(lrpc_channel_set_max_conns(ch, 4), -EOPNOTSUPP);
-	if (async) {
-		code = call_async(ch, st);
-	} else {
-		code = lrpc_channel_call_bytes(ch, "/t.T/M", NULL, 0, &rep, &rep_len,
-					       lrpc_deadline_after_ms(20000), NULL, st);
-		free(rep);
+	code = async ? call_async(ch, st) : call_sync(ch, st);
+	if (script[0] == IDLE) {
+		ck_assert_msg(code == LRPC_OK, "%s %s", lrpc_code_name(code), st->message);
+		ck_assert_int_eq(write(go_idle[1], "", 1), 1);
+		/* Once the GOAWAY and FIN wait in the pooled connection. */
+		while (!atomic_load(&idle_closed))
+			sched_yield();
+		code = async ? call_async(ch, st) : call_sync(ch, st);
 	}
 	lrpc_channel_close(ch);
 	shutdown(lfd, SHUT_RDWR); /* ends accept() */
 	pthread_join(server, NULL);
 	close(lfd);
+	close(go_idle[0]);
+	close(go_idle[1]);
 	return code;
 }
 
@@ -277,6 +351,7 @@ static void expect(enum act a0, enum act a1, bool async, lrpc_code want, int sen
 {
 	lrpc_status st;
 	lrpc_code code;
+	int nreq, nconn;
 
 	start(a0, a1);
 	code = call(&st, async);
@@ -284,13 +359,23 @@ static void expect(enum act a0, enum act a1, bool async, lrpc_code want, int sen
 	/* A refusal's reason, in the server's words. */
 	if (a1 == FULL)
 		ck_assert_msg(strstr(st.message, FULL_WHY), "'%s'", st.message);
-	ck_assert_int_eq(atomic_load(&requests), sent);
-	ck_assert_int_eq(atomic_load(&conns), sent);
+	nreq = atomic_load(&requests);
+	nconn = atomic_load(&conns);
+	ck_assert_int_eq(nreq, sent);
+	ck_assert_int_eq(nconn, sent);
 }
 
 START_TEST(a_call_refused_unprocessed_goes_again_on_a_new_connection)
 {
 	expect(REFUSE, ANSWER, false, LRPC_OK, 2);
+}
+END_TEST
+
+/* No byte of the second call goes on the connection the server closed:
+ * two requests, not a refused one besides. */
+START_TEST(a_pooled_connection_the_server_closed_is_not_used)
+{
+	expect(IDLE, ANSWER, false, LRPC_OK, 2);
 }
 END_TEST
 
@@ -327,6 +412,7 @@ START_TEST(an_async_call_goes_again_once_and_fails_with_the_servers_reason)
 END_TEST
 
 CHECK_MAIN("grpc_client_goaway", 60, a_call_refused_unprocessed_goes_again_on_a_new_connection,
+	   a_pooled_connection_the_server_closed_is_not_used,
 	   a_call_the_server_may_have_processed_is_not_sent_again,
 	   a_call_goes_again_once_and_fails_with_the_servers_reason,
 	   an_async_call_refused_unprocessed_goes_again,
