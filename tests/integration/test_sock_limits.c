@@ -4,8 +4,9 @@
  * connections and half-sent headers time out, connections beyond
  * max_conns are refused with a reason, and a client that never reads its
  * replies cannot make the server buffer more than max_conn_buffer. And a
- * busy client stays within its own channel's max_conns: calls beyond it
- * wait for a connection instead of being refused by the server.
+ * busy client stays within its own channel's cap
+ * (lrpc_channel_set_max_conns()): calls beyond it wait for a connection
+ * instead of being refused by the server, also once the cap is lowered.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -213,6 +214,20 @@ START_TEST(calls_beyond_the_channel_cap_wait_for_a_connection)
 		pthread_join(echo[i], &ok);
 		ck_assert_msg(ok, "call %d beyond the cap failed", i);
 	}
+	/* A lower cap: the connections beyond it close as they come back,
+	 * here one per call (the pool lends the last given back)... */
+	ck_assert_int_eq(lrpc_channel_set_max_conns(ch, 1), 0);
+	for (int i = 0; i < CAP; i++)
+		ck_assert_msg(echo_call(ch), "call %d after lowering the cap failed", i);
+	/* ...and then one call holds the only one. */
+	ck_assert_int_eq(pthread_create(&slow[0], NULL, slow_call, ch), 0);
+	ck_assert(h_expect(&srv, "slow-enter", 10000));
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep,
+						     lrpc_deadline_after_ms(50), &st),
+			 LRPC_DEADLINE_EXCEEDED);
+	ck_assert_msg(strstr(st.message, "channel's 1 connections"), "'%s'", st.message);
+	pthread_join(slow[0], &ok);
+	ck_assert_msg(ok, "the slow call under the lower cap failed");
 	lrpc_channel_close(ch);
 	h_kill(&srv, SIGTERM);
 }

@@ -125,7 +125,8 @@ lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
  * (those the server closed or sent GOAWAY meanwhile are freed on the
  * way), or NULL if none is idle; the caller owns it. Thread-safe. */
 struct gcconn *lrpc__gchan_borrow(struct gchan *g);
-/* Back to \p g's idle list, or freed if \p k is broken or got GOAWAY. */
+/* Back to \p g's idle list, or freed if \p k is broken or got GOAWAY.
+ * Thread-safe. */
 void lrpc__gchan_give_back(struct gchan *g, struct gcconn *k);
 /* Did the server provably not process \p c, whose stream closed? True
  * for REFUSED_STREAM (its own, or nghttp2's for a stream above a GOAWAY's

@@ -45,8 +45,9 @@ struct sock_chan {
  * none came). Thread-safe. */
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
 			  struct sock_conn **out, lrpc_status *st);
-/* Give \p conn back to the pool, or close it if it is broken; either
- * wakes one call waiting for a connection. */
+/* Give \p conn back to the pool, or close it if it is broken or the cap
+ * was lowered below the connections open; either wakes one call waiting
+ * for a connection. Thread-safe. */
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn);
 
 /* sock_async.c: the channels' start and abandon, and what close stops. */
