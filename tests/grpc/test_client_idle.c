@@ -17,6 +17,7 @@
 
 #include "check_main.h"
 #include "grpc/testing/test.lrpc.h"
+#include "self_server.h"
 
 #define N 4 /* at most the server's worker threads (libuv's 4): all block at once */
 
@@ -67,25 +68,17 @@ START_TEST(pooled_connections_the_server_closed_are_not_used)
 	Grpc__Testing__TestService_Handlers h = { .empty_call = empty_call };
 	lrpc_status st = { 0 };
 	lrpc_server_opts so;
-	lrpc_channel_opts o;
 	lrpc_channel *ch;
 	lrpc_server *s;
 	pthread_t t[N];
-	char uri[300];
 
 	lrpc_server_opts_init(&so);
 	/* Short, so that the test waits little for the closes; long enough
 	 * that a new connection carries its call before it (were it not,
-	 * the refused call would go again, and the test still pass). */
+	 * the refused call would go again, and the test still pass:
+	 * test_client_goaway's IDLE case tells the two apart). */
 	so.idle_timeout_ms = 300;
-	ck_assert_int_eq(lrpc_server_new(&so, &s), 0);
-	ck_assert_int_eq(grpc__testing__test_service__register(s, &h, NULL), 0);
-	ck_assert_int_eq(lrpc_server_listen(s, "grpc://127.0.0.1:0"), 0);
-	ck_assert_int_eq(lrpc_server_start(s), 0);
-	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, sizeof(uri)), 0);
-	lrpc_channel_opts_init(&o);
-	o.open_status = &st;
-	ck_assert_msg(lrpc_channel_open(uri, &o, &ch) == 0, "%s", st.message);
+	ch = self_serve(&so, &h, &s);
 
 	/* N calls in the handler at once: N pooled connections after. */
 	pthread_barrier_init(&all_in, NULL, N);
