@@ -54,7 +54,8 @@ void lrpc__sconn_close(struct sconn *c, bool lingers)
 		return;
 	c->closing = true;
 	lrpc__peer_remove(&c->peer);
-	atomic_store(&c->gone, 1);
+	/* Its calls and streams in flight are cancelled. */
+	lrpc__scalls_cancel(c);
 	lrpc__sstreams_cancel(c, true);
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	if (lingers)

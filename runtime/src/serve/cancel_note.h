@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A call's cancel notification (lrpc_call_on_cancel): the handler's
+ * callback, run once by whichever thread learns first that the call was
+ * given up on, and never after the handler returned. A transport that can
+ * tell owns one per call, fires it right after setting the call's cancel
+ * flag, and hands it to the handler through struct lrpc__origin; where no
+ * transport thread can tell (lrpc://, grpc://), there is none.
+ */
+#ifndef LRPC_CANCEL_NOTE_H
+#define LRPC_CANCEL_NOTE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct lrpc__cancel_note {
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* the callback finished */
+	void (*fn)(void *arg);
+	void *arg;
+	bool registered; /* one callback per call */
+	bool fired;   /* the call was cancelled */
+	bool running; /* fn runs now, on the firing thread */
+	bool closed;  /* the handler returned: fn runs no more */
+};
+
+void lrpc__cancel_note_init(struct lrpc__cancel_note *n);
+void lrpc__cancel_note_destroy(struct lrpc__cancel_note *n);
+
+/* The call was cancelled (its flag already set): run the callback, if one
+ * is registered, unless it ran or the handler returned. Any thread; once
+ * per note has an effect, later calls return at once. */
+void lrpc__cancel_note_fire(struct lrpc__cancel_note *n);
+
+/* The handler returned: no callback runs from here on; waits for one that
+ * runs now. On the handler's thread. */
+void lrpc__cancel_note_close(struct lrpc__cancel_note *n);
+
+/* lrpc_call_on_cancel() on note \p n. */
+int lrpc__cancel_note_set(struct lrpc__cancel_note *n, void (*fn)(void *arg),
+			  void *arg);
+
+#endif
