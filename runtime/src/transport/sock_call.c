@@ -32,6 +32,7 @@ struct swork {
 	size_t held; /* what this call counts in its connection's held */
 	_Atomic int cancel; /* for lrpc_call_cancelled() */
 	bool cancel_frame;  /* the client sent CANCEL (loop thread) */
+	bool answered;      /* after_work ran (loop thread) */
 	struct lrpc__cancel_note note;
 	struct swork *prev, *next; /* on conn->calls, until work_free */
 };
@@ -79,6 +80,13 @@ static void work_free(struct swork *w)
 /* Loop thread: @w was given up on (@frame: by its client's CANCEL). */
 static void cancel(struct swork *w, bool frame)
 {
+	/* Its answer will be a bare header: the room reserved for its reply
+	 * goes back now, so that calls given up on, with handlers that do
+	 * not look, never hold a connection's later calls back. (A reply
+	 * packed meanwhile lives until after_work, unaccounted: at most one
+	 * per worker thread.) */
+	if (frame && !w->cancel_frame && !w->answered)
+		hold(w->conn, w, w->f.body_len + LRPC__FRAME_HDR);
 	w->cancel_frame = w->cancel_frame || frame;
 	atomic_store(&w->cancel, 1);
 	lrpc__cancel_note_fire(&w->note);
@@ -210,8 +218,9 @@ static void after_work(uv_work_t *req, int status)
 {
 	struct swork *w = req->data;
 	struct sconn *c = w->conn;
-	uv_buf_t b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
+	uv_buf_t b;
 
+	w->answered = true;
 	/* Its client gave up on it: a bare CANCELLED header instead. */
 	if (w->cancel_frame && w->body) {
 		struct lrpc__frame f = {
@@ -224,6 +233,7 @@ static void after_work(uv_work_t *req, int status)
 	}
 	/* The reply is known: it replaces the request and the reservation. */
 	hold(c, w, w->body ? w->out_len : 0);
+	b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
 	if (status < 0 || !w->body || c->closing ||
 	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0)
 		work_free(w);

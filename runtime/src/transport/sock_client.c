@@ -3,9 +3,12 @@
  * The client side of unix:// and tcp:// channels. Synchronous and
  * thread-safe the simple way: each call borrows a connection of its own
  * from a pool (opening one when none is idle), so replies never need to be
- * matched to waiting threads. A connection whose call failed midway (a
- * deadline, a broken frame) is closed rather than reused, so a late reply
- * can never reach a later call.
+ * matched to waiting threads. A call whose deadline passes while no byte
+ * of its reply has come sends CANCEL (wire/frame.h) and leaves its
+ * connection in the pool owing that call's one frame, which the next call
+ * on it reads and drops (by id: ids only grow). A connection whose call
+ * failed midway (a deadline within a frame, a broken frame) is closed
+ * rather than reused, so a late reply can never reach a later call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "transport/sock.h"
@@ -62,13 +66,17 @@ static int conn_new(struct sock_chan *ch, lrpc_deadline deadline,
  * that stay idle too long (idle_timeout_ms): one it has closed is readable
  * (at its end) and is dropped here rather than failing the call. A
  * connection that has not carried a call yet is kept: what waits on it is
- * the server's refusal (max_conns, uid), for the call to report.
+ * the server's refusal (max_conns, uid), for the call to report. One
+ * that owes frames of cancelled calls is readable when they came: it is
+ * dropped only once the server hung up.
  */
 static bool conn_usable(const struct sock_conn *c)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
 
-	return c->next_id == 0 || poll(&p, 1, 0) == 0;
+	if (c->next_id == 0 || poll(&p, 1, 0) == 0)
+		return true;
+	return c->owed && !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static size_t sock_max_msg(const lrpc_channel *c)
@@ -79,7 +87,7 @@ static size_t sock_max_msg(const lrpc_channel *c)
 }
 
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
-			  struct sock_conn **out, lrpc_status *st)
+			  bool clean, struct sock_conn **out, lrpc_status *st)
 {
 	struct sock_conn *conn;
 	int ret;
@@ -90,7 +98,7 @@ lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
 		if (conn)
 			ch->idle = conn->next;
 		pthread_mutex_unlock(&ch->lock);
-		if (!conn || conn_usable(conn))
+		if (!conn || ((!clean || !conn->owed) && conn_usable(conn)))
 			break;
 		conn_free(conn);
 	}
@@ -108,7 +116,7 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 			      struct lrpc__req_buf **out, lrpc_status *st)
 {
 	struct sock_conn *conn;
-	lrpc_code code = lrpc__sock_take(c->impl, deadline, &conn, st);
+	lrpc_code code = lrpc__sock_take(c->impl, deadline, false, &conn, st);
 
 	if (code != LRPC_OK)
 		return code;
@@ -126,6 +134,78 @@ static lrpc_code io_fail(struct sock_conn *conn, int err,
 {
 	conn->broken = true;
 	return lrpc__status_from_errno(st, err, deadline, "waiting for the reply");
+}
+
+/* The deadline of call \p id passed with its reply not begun: say so to
+ * the server and keep the connection, owing that call's frame. A CANCEL
+ * the socket does not take at once costs the connection instead. */
+static lrpc_code give_up(struct sock_conn *conn, uint64_t id, lrpc_status *st)
+{
+	struct lrpc__frame f = { .kind = LRPC__FRAME_CANCEL, .call_id = id };
+	unsigned char hdr[LRPC__FRAME_HDR];
+
+	lrpc__frame_put(hdr, &f);
+	if (send(conn->fd, hdr, sizeof(hdr), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	    (ssize_t)sizeof(hdr))
+		conn->owed++;
+	else
+		conn->broken = true;
+	return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+				 "deadline exceeded waiting for the reply");
+}
+
+/* Read and drop \p len bytes (a cancelled call's frame body). */
+static int drop(struct sock_conn *conn, size_t len, lrpc_deadline deadline)
+{
+	while (len) {
+		size_t n = len < conn->mem_cap ? len : conn->mem_cap;
+		ssize_t got = lrpc__sock_read(conn->fd, conn->mem, n, n, deadline);
+
+		if (got < 0)
+			return (int)got;
+		len -= (size_t)got;
+	}
+	return 0;
+}
+
+/*
+ * Read the start of call \p id's reply into conn->mem: at least its
+ * header, and at most what fits. First the frames owed to cancelled calls
+ * (each read exactly, so none of ours is taken with them) are dropped.
+ * \return the bytes read; -ETIMEDOUT between frames (the connection is
+ * clean: nothing of the reply came); -EPROTO, -errno otherwise.
+ */
+static ssize_t read_head(struct sock_conn *conn, uint64_t id, size_t max,
+			 lrpc_deadline deadline)
+{
+	struct lrpc__frame f;
+	ssize_t got;
+	int ret;
+
+	for (;;) {
+		ret = lrpc__sock_wait(conn->fd, POLLIN, deadline);
+		if (ret < 0)
+			return ret;
+		if (!conn->owed)
+			return lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					       conn->mem_cap, deadline);
+		got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+				      LRPC__FRAME_HDR, deadline);
+		if (got < 0)
+			return got == -ETIMEDOUT ? -EPROTO : got;
+		/* Its body is dropped piecewise: any call's size will do. */
+		ret = lrpc__frame_get(conn->mem, max + 2 * LRPC__MD_BLOCK_MAX, &f);
+		if (ret < 0 || f.kind != LRPC__FRAME_CALL)
+			return -EPROTO;
+		if (f.call_id == id || f.call_id == 0)
+			return got; /* ours, or a refusal: the caller reads on */
+		if (f.call_id > id)
+			return -EPROTO;
+		ret = drop(conn, f.body_len, deadline);
+		if (ret < 0)
+			return ret == -ETIMEDOUT ? -EPROTO : ret;
+		conn->owed--;
+	}
 }
 
 /* The request's metadata after its payload (wire/frame.h). */
@@ -194,10 +274,15 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	 * error frame and hangs up, maybe while we are still writing: look
 	 * for its answer before calling the connection lost. */
 	if (ret == 0 || ret == -ECONNRESET) {
-		got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
-				      conn->mem_cap, deadline);
+		got = read_head(conn, id, max, deadline);
+		if (ret == 0 && got == -ETIMEDOUT)
+			return give_up(conn, id, st);
 		if (ret == 0 || got >= 0)
 			ret = got < 0 ? (int)got : 0;
+	}
+	if (ret == -EPROTO) {
+		conn->broken = true;
+		return lrpc__status_fail(st, LRPC_INTERNAL, "malformed frame before the reply");
 	}
 	if (ret < 0)
 		return io_fail(conn, ret, deadline, st);

@@ -19,6 +19,9 @@ struct sock_conn {
 	int fd;
 	bool broken;
 	uint64_t next_id; /* the last call or stream id used */
+	/* Calls given up on (a CANCEL sent) whose one frame has not been
+	 * read yet: the next call skips them (sock_client.c). */
+	unsigned int owed;
 	struct sock_conn *next;
 };
 
@@ -32,9 +35,11 @@ struct sock_chan {
 	_Atomic(struct lrpc__sock_async *) async;
 };
 
-/* Take an idle connection or open one by \p deadline. Thread-safe. */
+/* Take an idle connection or open one by \p deadline; a stream (\p
+ * clean) never gets one that still owes frames of cancelled calls.
+ * Thread-safe. */
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
-			  struct sock_conn **out, lrpc_status *st);
+			  bool clean, struct sock_conn **out, lrpc_status *st);
 /* Give \p conn back to the pool, or close it if it is broken. */
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn);
 
