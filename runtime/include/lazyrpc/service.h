@@ -135,10 +135,13 @@ LRPC_API bool lrpc_call_cancelled(const lrpc_call *call);
 /**
  * Have \p fn(\p arg) run once when \p call is given up on while its
  * handler (unary or streaming) runs: the client cancelled it, its deadline
- * passed and the client said so, or the client went away. One callback per
- * call. It runs on the transport's thread (the server's loop) as soon as
- * the transport learns of it, or at once on the caller's thread if the call
- * is cancelled already; it must not block, and may call
+ * passed and the client said so, or the client went away (for a stream,
+ * the server stopping too). One callback per call. It runs on the
+ * transport's thread (the server's loop) as soon as the transport learns
+ * of it; at once on the caller's thread if the call
+ * is cancelled already; or on the handler's thread as it returns, if it
+ * returns (having seen lrpc_call_cancelled()) before the transport's
+ * thread got to it. It must not block, and may call
  * lrpc_call_cancelled() or lrpc_server_stream_wake() to rouse the handler.
  * It never runs after the handler returned: the handler's return waits for
  * a callback that is running. Not run when the call ends any other way

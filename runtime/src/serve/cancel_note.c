@@ -4,9 +4,9 @@
 
 #include "serve/cancel_note.h"
 
-void lrpc__cancel_note_init(struct lrpc__cancel_note *n)
+void lrpc__cancel_note_init(struct lrpc__cancel_note *n, const _Atomic int *flag)
 {
-	*n = (struct lrpc__cancel_note){ .fn = NULL };
+	*n = (struct lrpc__cancel_note){ .flag = flag };
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->idle, NULL);
 }
@@ -43,9 +43,22 @@ void lrpc__cancel_note_fire(struct lrpc__cancel_note *n)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* Lock held: the flag is set, but the transport has not fired yet. */
+static bool flagged(const struct lrpc__cancel_note *n)
+{
+	return !n->fired && atomic_load(n->flag);
+}
+
 void lrpc__cancel_note_close(struct lrpc__cancel_note *n)
 {
 	pthread_mutex_lock(&n->lock);
+	/* The handler saw the flag and returns before the transport's thread
+	 * got to fire: the callback is still owed, and runs here. */
+	if (flagged(n)) {
+		n->fired = true;
+		if (n->fn)
+			run(n);
+	}
 	n->closed = true;
 	n->fn = NULL;
 	while (n->running)
@@ -68,8 +81,10 @@ int lrpc__cancel_note_set(struct lrpc__cancel_note *n, void (*fn)(void *arg),
 		n->fn = fn;
 		n->arg = arg;
 		/* Cancelled already: the handler's own thread runs it, now. */
-		if (n->fired)
+		if (n->fired || flagged(n)) {
+			n->fired = true;
 			run(n);
+		}
 	}
 	pthread_mutex_unlock(&n->lock);
 	return ret;

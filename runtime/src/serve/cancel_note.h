@@ -11,9 +11,11 @@
 #define LRPC_CANCEL_NOTE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct lrpc__cancel_note {
+	const _Atomic int *flag; /* the call's cancel flag, set before firing */
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* the callback finished */
 	void (*fn)(void *arg);
@@ -24,7 +26,10 @@ struct lrpc__cancel_note {
 	bool closed;  /* the handler returned: fn runs no more */
 };
 
-void lrpc__cancel_note_init(struct lrpc__cancel_note *n);
+/* For a call whose cancel flag is \p flag (set by the transport before it
+ * fires: a handler that sees it and returns first gets its callback run
+ * as it returns). */
+void lrpc__cancel_note_init(struct lrpc__cancel_note *n, const _Atomic int *flag);
 void lrpc__cancel_note_destroy(struct lrpc__cancel_note *n);
 
 /* The call was cancelled (its flag already set): run the callback, if one
@@ -32,8 +37,9 @@ void lrpc__cancel_note_destroy(struct lrpc__cancel_note *n);
  * per note has an effect, later calls return at once. */
 void lrpc__cancel_note_fire(struct lrpc__cancel_note *n);
 
-/* The handler returned: no callback runs from here on; waits for one that
- * runs now. On the handler's thread. */
+/* The handler returned: no callback runs from here on, but one owed (the
+ * flag is set, the transport has not fired yet) runs now; waits for one
+ * that runs on another thread. On the handler's thread. */
 void lrpc__cancel_note_close(struct lrpc__cancel_note *n);
 
 /* lrpc_call_on_cancel() on note \p n. */

@@ -267,7 +267,7 @@ bool lrpc__scall_take(struct sconn *c, const struct lrpc__frame *f,
 	memcpy(w->body, body, f->body_len);
 	w->f = *f;
 	w->conn = c;
-	lrpc__cancel_note_init(&w->note);
+	lrpc__cancel_note_init(&w->note, &w->cancel);
 	w->next = c->calls;
 	if (c->calls)
 		c->calls->prev = w;

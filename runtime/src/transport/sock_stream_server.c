@@ -197,7 +197,7 @@ static void stream_open(struct sconn *c, const struct lrpc__frame *f,
 		      f->timeout_ns > INT64_MAX - now ? INT64_MAX :
 		      now + f->timeout_ns;
 	pthread_mutex_init(&s->lock, NULL);
-	lrpc__cancel_note_init(&s->note);
+	lrpc__cancel_note_init(&s->note, &s->cancel);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
