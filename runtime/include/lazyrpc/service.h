@@ -146,8 +146,9 @@ LRPC_API bool lrpc_call_cancelled(const lrpc_call *call);
  * It never runs after the handler returned: the handler's return waits for
  * a callback that is running. Not run when the call ends any other way
  * (including an error the handler returns). \p arg stays the caller's.
- * Over unix:// and tcp:// only; lrpc:// and grpc:// handlers poll
- * lrpc_call_cancelled(). From the handler's thread. Since 0.6.0.
+ * Over unix://, tcp:// and grpc:// (there the server's own timer tells
+ * of a deadline too); lrpc:// handlers poll lrpc_call_cancelled(). From
+ * the handler's thread. Since 0.6.0.
  * \return 0; -EINVAL (NULL \p fn); -EBUSY (a callback was registered
  * already); -ENOTSUP (the call's transport cannot tell).
  */

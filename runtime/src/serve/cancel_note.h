@@ -5,7 +5,7 @@
  * given up on, and never after the handler returned. A transport that can
  * tell owns one per call, fires it right after setting the call's cancel
  * flag, and hands it to the handler through struct lrpc__origin; where no
- * transport thread can tell (lrpc://, grpc://), there is none.
+ * transport thread can tell (lrpc://), there is none.
  */
 #ifndef LRPC_CANCEL_NOTE_H
 #define LRPC_CANCEL_NOTE_H

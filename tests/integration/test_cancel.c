@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * Cancelling one call over unix:// and tcp:// with a CANCEL frame: the
- * connection stays (the server accepts no new one, and the next call, and
- * a call in flight beside the cancelled one, go through on it); the
+ * Cancelling one call over unix:// and tcp:// (a CANCEL frame) and grpc://
+ * (RST_STREAM, and the server's own timer at a deadline): the connection
+ * stays (the server accepts no new one, and the next call, and a call in
+ * flight beside the cancelled one, go through on it); the
  * handler's lrpc_call_on_cancel() callback runs exactly once, with the call
  * already cancelled, and the handler returns at once. The same for a
  * synchronous and an asynchronous deadline, a stream's cancel and the
  * client going away; many cancels leave the server's descriptors and
  * connections as they were; CANCEL frames for unknown or finished calls,
- * repeated ones and malformed ones get their bounded answers.
+ * repeated ones and malformed ones get their bounded answers (sockets).
+ * lrpc:// cannot tell a handler (lrpc_call_on_cancel is -ENOTSUP there).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -137,6 +140,13 @@ static lrpc_server *start(char *uri, size_t len)
 	return h_server_start_opts(uri, len, "cancel", &h, &o);
 }
 
+/* grpc://'s synchronous client hangs up on a deadline (its own choice,
+ * not this test's): only the sockets' keep the connection there. */
+static bool sync_keeps_connection(void)
+{
+	return strcmp(h_transport(), "grpc") != 0;
+}
+
 static uint64_t accepted(lrpc_server *s)
 {
 	lrpc_server_stats st;
@@ -144,6 +154,16 @@ static uint64_t accepted(lrpc_server *s)
 	lrpc_server_stats_get(s, &st);
 	ck_assert_uint_eq(st.clients_rejected, 0);
 	return st.clients_accepted;
+}
+
+/* Every callback ran as it should; then everything goes. */
+static void finish(lrpc_server *s, lrpc_channel *ch, lrpc_cq *cq)
+{
+	ck_assert_int_eq(get(&bad), 0);
+	if (cq)
+		ck_assert_int_eq(lrpc_cq_free(cq), 0);
+	lrpc_channel_close(ch);
+	lrpc_server_free(s);
 }
 
 struct res {
@@ -223,10 +243,7 @@ START_TEST(async_cancel_keeps_the_connection_and_its_other_calls)
 	ck_assert_int_eq(a.code, LRPC_OK);
 	ck_assert_uint_eq(accepted(s), conns);
 	ck_assert_int_eq(get(&notes), 1); /* not for the call that finished */
-	ck_assert_int_eq(get(&bad), 0);
-	ck_assert_int_eq(lrpc_cq_free(cq), 0);
-	lrpc_channel_close(ch);
-	lrpc_server_free(s);
+	finish(s, ch, cq);
 }
 END_TEST
 
@@ -253,10 +270,9 @@ START_TEST(sync_deadline_cancels_and_keeps_the_connection)
 		/* On the same connection, past the cancelled call's frame. */
 		ck_assert_msg(h_echo(ch, (uint64_t)i, 30000, &st) == LRPC_OK, "%s", st.message);
 	}
-	ck_assert_uint_eq(accepted(s), conns);
-	ck_assert_int_eq(get(&bad), 0);
-	lrpc_channel_close(ch);
-	lrpc_server_free(s);
+	if (sync_keeps_connection())
+		ck_assert_uint_eq(accepted(s), conns);
+	finish(s, ch, NULL);
 }
 END_TEST
 
@@ -280,10 +296,7 @@ START_TEST(async_deadline_cancels_and_keeps_the_connection)
 	ck_assert_int_eq(get(&notes), 1);
 	echo_async(ch, cq);
 	ck_assert_uint_eq(accepted(s), conns);
-	ck_assert_int_eq(get(&bad), 0);
-	ck_assert_int_eq(lrpc_cq_free(cq), 0);
-	lrpc_channel_close(ch);
-	lrpc_server_free(s);
+	finish(s, ch, cq);
 }
 END_TEST
 
@@ -303,13 +316,15 @@ START_TEST(many_cancels_stay_bounded)
 	lrpc_channel *ch;
 	lrpc_status st;
 	lrpc_cq *cq;
-	uint64_t conns;
+	uint64_t conns, active;
 	int fds;
 
 	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
 	ck_assert_int_eq(lrpc_cq_new(&cq), 0);
 	echo_async(ch, cq);
 	conns = accepted(s);
+	lrpc_server_stats_get(s, &stats);
+	active = stats.clients_active;
 	fds = raw_fd_count(getpid());
 	for (int k = 0; k < ROUNDS; k++) {
 		for (int i = 0; i < AT_ONCE; i++) {
@@ -333,15 +348,13 @@ START_TEST(many_cancels_stay_bounded)
 	ck_assert_msg(h_echo(ch, 1, 30000, &st) == LRPC_OK, "%s", st.message);
 	echo_async(ch, cq);
 	ck_assert_int_eq(get(&notes), ROUNDS * AT_ONCE + SYNC);
-	ck_assert_uint_eq(accepted(s), conns);
+	if (sync_keeps_connection())
+		ck_assert_uint_eq(accepted(s), conns);
 	ck_assert_int_eq(raw_fd_count(getpid()), fds);
 	lrpc_server_stats_get(s, &stats);
-	ck_assert_uint_eq(stats.clients_active, 2);
+	ck_assert_uint_eq(stats.clients_active, active);
 	ck_assert_uint_eq(stats.streams_active, 0);
-	ck_assert_int_eq(get(&bad), 0);
-	ck_assert_int_eq(lrpc_cq_free(cq), 0);
-	lrpc_channel_close(ch);
-	lrpc_server_free(s);
+	finish(s, ch, cq);
 }
 END_TEST
 
@@ -368,9 +381,7 @@ START_TEST(stream_cancel_runs_the_handlers_callback)
 	lrpc_stream_free(str);
 	ck_assert_msg(h_echo(ch, 2, 30000, &st) == LRPC_OK, "%s", st.message);
 	ck_assert_int_eq(get(&notes), 1);
-	ck_assert_int_eq(get(&bad), 0);
-	lrpc_channel_close(ch);
-	lrpc_server_free(s);
+	finish(s, ch, NULL);
 }
 END_TEST
 
@@ -413,8 +424,14 @@ START_TEST(bad_cancel_frames)
 	lrpc_server *s = start(uri, sizeof(uri));
 	uint32_t code, len;
 	uint64_t id;
-	int fd = raw_connect(uri);
+	int fd;
 
+	if (!strcmp(h_transport(), "grpc")) {
+		printf("SKIP bad CANCEL frames: socket frames only\n");
+		lrpc_server_free(s);
+		return;
+	}
+	fd = raw_connect(uri);
 	/* A Slow request, tag 0: an empty body. */
 	raw_header(f, 0, 5, LRPCTEST__PROBE__SLOW__ID);
 	ck_assert_int_eq(write(fd, f, RAW_HDR), RAW_HDR);
@@ -442,7 +459,7 @@ START_TEST(bad_cancel_frames)
 }
 END_TEST
 
-H_MAIN("sock_cancel", 120, async_cancel_keeps_the_connection_and_its_other_calls,
+H_MAIN("cancel", 120, async_cancel_keeps_the_connection_and_its_other_calls,
        sync_deadline_cancels_and_keeps_the_connection,
        async_deadline_cancels_and_keeps_the_connection, many_cancels_stay_bounded,
        stream_cancel_runs_the_handlers_callback, client_gone_runs_the_callback,
