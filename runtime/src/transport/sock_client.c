@@ -172,13 +172,17 @@ static int drop(struct sock_conn *conn, size_t len, lrpc_deadline deadline)
  * Read the start of call \p id's reply into conn->mem: at least its
  * header, and at most what fits. First the frames owed to cancelled calls
  * (each read exactly, so none of ours is taken with them) are dropped.
- * \return the bytes read; -ETIMEDOUT between frames (the connection is
- * clean: nothing of the reply came); -EPROTO, -errno otherwise.
+ * A frame that has begun is read on for up to a second past the
+ * deadline (the server writes frames whole), so that a deadline passing
+ * as one arrives does not cost the connection.
+ * \return the bytes read; -ETIMEDOUT with the connection clean (nothing
+ * of the reply came) or, within a frame, broken; -EPROTO, -errno.
  */
 static ssize_t read_head(struct sock_conn *conn, uint64_t id, size_t max,
 			 lrpc_deadline deadline)
 {
 	struct lrpc__frame f;
+	lrpc_deadline grace;
 	ssize_t got;
 	int ret;
 
@@ -186,13 +190,18 @@ static ssize_t read_head(struct sock_conn *conn, uint64_t id, size_t max,
 		ret = lrpc__sock_wait(conn->fd, POLLIN, deadline);
 		if (ret < 0)
 			return ret;
+		grace = lrpc_deadline_after_ms(1000);
+		grace = grace > deadline ? grace : deadline;
 		if (!conn->owed)
-			return lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
-					       conn->mem_cap, deadline);
-		got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
-				      LRPC__FRAME_HDR, deadline);
+			got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					      conn->mem_cap, grace);
+		else
+			got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					      LRPC__FRAME_HDR, grace);
 		if (got < 0)
-			return got == -ETIMEDOUT ? -EPROTO : got;
+			conn->broken = true;
+		if (got < 0 || !conn->owed)
+			return got;
 		/* Its body is dropped piecewise: any call's size will do. */
 		ret = lrpc__frame_get(conn->mem, max + 2 * LRPC__MD_BLOCK_MAX, &f);
 		if (ret < 0 || f.kind != LRPC__FRAME_CALL)
@@ -201,9 +210,11 @@ static ssize_t read_head(struct sock_conn *conn, uint64_t id, size_t max,
 			return got; /* ours, or a refusal: the caller reads on */
 		if (f.call_id > id)
 			return -EPROTO;
-		ret = drop(conn, f.body_len, deadline);
-		if (ret < 0)
-			return ret == -ETIMEDOUT ? -EPROTO : ret;
+		ret = drop(conn, f.body_len, grace);
+		if (ret < 0) {
+			conn->broken = true;
+			return ret;
+		}
 		conn->owed--;
 	}
 }
@@ -275,7 +286,7 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	 * for its answer before calling the connection lost. */
 	if (ret == 0 || ret == -ECONNRESET) {
 		got = read_head(conn, id, max, deadline);
-		if (ret == 0 && got == -ETIMEDOUT)
+		if (ret == 0 && got == -ETIMEDOUT && !conn->broken)
 			return give_up(conn, id, st);
 		if (ret == 0 || got >= 0)
 			ret = got < 0 ? (int)got : 0;
