@@ -125,7 +125,9 @@ static int get(const int *v)
 	return n;
 }
 
-static lrpc_server *start(char *uri, size_t len)
+/* A server that takes \p pipelined calls of a connection at once (0: the
+ * default). */
+static lrpc_server *start_with(char *uri, size_t len, unsigned int pipelined)
 {
 	static const Lrpctest__Probe_Handlers h = { .echo = echo, .slow = slow };
 	pthread_condattr_t ca;
@@ -136,12 +138,18 @@ static lrpc_server *start(char *uri, size_t len)
 	lrpc_server_opts_init(&o);
 	o.max_msg_size = (size_t)64 << 10;
 	o.max_conn_buffer_kib = 36 * (3 * 64 + 32);
+	o.max_pipelined = pipelined;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cv, &ca);
 	pthread_condattr_destroy(&ca);
 	lrpctest_streams_on_cancel = on_stream_cancel;
 	return h_server_start_opts(uri, len, "cancel", &h, &o);
+}
+
+static lrpc_server *start(char *uri, size_t len)
+{
+	return start_with(uri, len, 0);
 }
 
 /* grpc://'s synchronous client hangs up on a deadline (its own choice,
@@ -247,6 +255,43 @@ START_TEST(async_cancel_keeps_the_connection_and_its_other_calls)
 	ck_assert_int_eq(a.code, LRPC_OK);
 	ck_assert_uint_eq(accepted(s), conns);
 	ck_assert_int_eq(get(&notes), 1); /* not for the call that finished */
+	finish(s, ch, cq);
+}
+END_TEST
+
+/* A connection's calls past max_pipelined wait for room; the CANCEL of a
+ * call in its handler, behind such a waiting one, is what frees room, so
+ * the server must take it all the same. */
+START_TEST(a_cancel_behind_a_waiting_call_is_taken)
+{
+	char uri[300];
+	lrpc_server *s = start_with(uri, sizeof(uri), 2);
+	struct res r[3] = { 0 };
+	lrpc_async *hv[3];
+	lrpc_channel *ch;
+	lrpc_cq *cq;
+
+	if (!strcmp(h_transport(), "grpc")) {
+		printf("SKIP max_pipelined: socket connections only\n");
+		lrpc_server_free(s);
+		return;
+	}
+	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
+	ck_assert_int_eq(lrpc_cq_new(&cq), 0);
+	for (int i = 0; i < 3; i++)
+		slow_async(ch, cq, 60000, &r[i], &hv[i]);
+	wait_for(&entered, 2); /* the third waits for room */
+	lrpc_async_cancel(hv[0]);
+	run_until(cq, &r[0]);
+	wait_for(&returned, 1);
+	wait_for(&entered, 3); /* its room went to the third */
+	lrpc_async_cancel(hv[1]);
+	lrpc_async_cancel(hv[2]);
+	run_until(cq, &r[1]);
+	run_until(cq, &r[2]);
+	wait_for(&returned, 3);
+	ck_assert_int_eq(get(&notes), 3);
+	echo_async(ch, cq);
 	finish(s, ch, cq);
 }
 END_TEST
@@ -541,6 +586,7 @@ START_TEST(an_old_servers_late_reply_is_dropped)
 END_TEST
 
 H_MAIN("cancel", 120, async_cancel_keeps_the_connection_and_its_other_calls,
+       a_cancel_behind_a_waiting_call_is_taken,
        sync_deadline_cancels_and_keeps_the_connection,
        async_deadline_cancels_and_keeps_the_connection, many_cancels_stay_bounded,
        stream_cancel_runs_the_handlers_callback, client_gone_runs_the_callback,
