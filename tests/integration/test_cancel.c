@@ -92,10 +92,21 @@ static lrpc_code slow(void *user, lrpc_call *call, const Lrpctest__SlowReq *req,
 	return h.cancelled ? LRPC_CANCELLED : LRPC_OK;
 }
 
+static int echo_told = 1; /* what Echo's lrpc_call_on_cancel() returned */
+
+static void on_never(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&bad, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Registers a callback that must never run: Echo is never cancelled. */
 static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 		      Lrpctest__EchoMsg *rep)
 {
-	(void)user, (void)call;
+	(void)user;
+	__atomic_store_n(&echo_told, lrpc_call_on_cancel(call, on_never, NULL),
+			 __ATOMIC_SEQ_CST);
 	rep->seq = req->seq;
 	return LRPC_OK;
 }
@@ -585,9 +596,38 @@ START_TEST(an_old_servers_late_reply_is_dropped)
 }
 END_TEST
 
-H_MAIN("cancel", 120, async_cancel_keeps_the_connection_and_its_other_calls,
-       a_cancel_behind_a_waiting_call_is_taken,
-       sync_deadline_cancels_and_keeps_the_connection,
-       async_deadline_cancels_and_keeps_the_connection, many_cancels_stay_bounded,
-       stream_cancel_runs_the_handlers_callback, client_gone_runs_the_callback,
-       bad_cancel_frames, an_old_servers_late_reply_is_dropped)
+/* Where the transport can tell, the callback registers; over lrpc:// it
+ * says it cannot. */
+START_TEST(on_cancel_registers_where_the_transport_can_tell)
+{
+	char uri[300];
+	lrpc_server *s = start(uri, sizeof(uri));
+	lrpc_channel *ch;
+	lrpc_status st;
+
+	ck_assert_int_eq(lrpc_channel_open(uri, NULL, &ch), 0);
+	ck_assert_msg(h_echo(ch, 3, 30000, &st) == LRPC_OK, "%s", st.message);
+	ck_assert_int_eq(__atomic_load_n(&echo_told, __ATOMIC_SEQ_CST),
+			 strcmp(h_transport(), "lrpc") ? 0 : -ENOTSUP);
+	finish(s, ch, NULL);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *const all[] = {
+		on_cancel_registers_where_the_transport_can_tell,
+		async_cancel_keeps_the_connection_and_its_other_calls,
+		a_cancel_behind_a_waiting_call_is_taken,
+		sync_deadline_cancels_and_keeps_the_connection,
+		async_deadline_cancels_and_keeps_the_connection,
+		many_cancels_stay_bounded,
+		stream_cancel_runs_the_handlers_callback,
+		client_gone_runs_the_callback,
+		bad_cancel_frames,
+		an_old_servers_late_reply_is_dropped,
+	};
+
+	/* lrpc:// cannot tell a handler: only the first applies there. */
+	return h_run("cancel", all, strcmp(h_transport(), "lrpc") ? 10 : 1, 120);
+}
