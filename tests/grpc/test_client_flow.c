@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "grpc/testing/test.lrpc.h"
+#include "self_server.h"
 
 #define MSG (32 * 1024)
 #define MSGS 128
@@ -59,22 +60,13 @@ START_TEST(a_reader_that_stops_makes_the_server_wait)
 		GRPC__TESTING__STREAMING_OUTPUT_CALL_REQUEST__INIT;
 	Grpc__Testing__Payload p = GRPC__TESTING__PAYLOAD__INIT;
 	lrpc_status st = { 0 };
-	lrpc_channel_opts o;
 	lrpc_channel *ch;
 	lrpc_server *s;
 	lrpc_stream *str;
 	lrpc_code code = LRPC_OK;
-	char uri[300];
 	int sent = 0;
 
-	ck_assert_int_eq(lrpc_server_new(NULL, &s), 0);
-	ck_assert_int_eq(grpc__testing__test_service__register(s, &h, NULL), 0);
-	ck_assert_int_eq(lrpc_server_listen(s, "grpc://127.0.0.1:0"), 0);
-	ck_assert_int_eq(lrpc_server_start(s), 0);
-	ck_assert_int_eq(lrpc_server_listener_uri(s, 0, uri, sizeof(uri)), 0);
-	lrpc_channel_opts_init(&o);
-	o.open_status = &st;
-	ck_assert_msg(lrpc_channel_open(uri, &o, &ch) == 0, "%s", st.message);
+	ch = self_serve(NULL, &h, &s);
 
 	ck_assert_int_eq(grpc__testing__test_service__full_duplex_call__open(
 				 ch, lrpc_deadline_after_ms(1000), &str, &st),

@@ -3,12 +3,16 @@
  * What a socket peer can make the server hold is bounded: silent
  * connections and half-sent headers time out, connections beyond
  * max_conns are refused with a reason, and a client that never reads its
- * replies cannot make the server buffer more than max_conn_buffer.
+ * replies cannot make the server buffer more than max_conn_buffer. And a
+ * busy client stays within its own channel's cap
+ * (lrpc_channel_set_max_conns()): calls beyond it wait for a connection
+ * instead of being refused by the server, also once the cap is lowered.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,16 +148,105 @@ START_TEST(unread_replies_stay_under_the_buffer_cap)
 }
 END_TEST
 
+#define CAP 4
+#define HOLD_MS 1000
+
+static void *slow_call(void *arg)
+{
+	Lrpctest__SlowReq req = LRPCTEST__SLOW_REQ__INIT;
+	Lrpctest__SlowReply *rep = NULL;
+	lrpc_status st;
+	lrpc_code code;
+
+	req.hold_ms = HOLD_MS;
+	code = lrpctest__probe__slow__call(arg, &req, &rep, lrpc_deadline_after_ms(30000), &st);
+	if (rep)
+		lrpctest__slow_reply__free_unpacked(rep, NULL);
+	return (void *)(intptr_t)(code == LRPC_OK);
+}
+
+static void *echo_call(void *arg)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	lrpc_status st;
+	lrpc_code code;
+
+	code = lrpctest__probe__echo__call(arg, &req, &rep, lrpc_deadline_after_ms(30000), &st);
+	if (rep)
+		lrpctest__echo_msg__free_unpacked(rep, NULL);
+	if (code != LRPC_OK)
+		fprintf(stderr, "echo: %s %s\n", lrpc_code_name(code), st.message);
+	return (void *)(intptr_t)(code == LRPC_OK);
+}
+
+START_TEST(calls_beyond_the_channel_cap_wait_for_a_connection)
+{
+	Lrpctest__EchoMsg req = LRPCTEST__ECHO_MSG__INIT, *rep = NULL;
+	pthread_t slow[CAP], echo[4 * CAP];
+	lrpc_channel *ch;
+	lrpc_status st;
+	void *ok;
+
+	h_dir_setup();
+	setenv("LRPC_PROBE_MAX_CONNS", "4", 1);
+	h_probe_server(&srv, "limits", "1", NULL);
+	ch = h_open(&srv);
+	ck_assert_int_eq(lrpc_channel_set_max_conns(NULL, CAP), -EINVAL);
+	ck_assert_int_eq(lrpc_channel_set_max_conns(ch, CAP), 0);
+	/* CAP calls hold every connection the server allows... */
+	for (int i = 0; i < CAP; i++)
+		ck_assert_int_eq(pthread_create(&slow[i], NULL, slow_call, ch), 0);
+	for (int i = 0; i < CAP; i++)
+		ck_assert(h_expect(&srv, "slow-enter", 10000));
+	/* ...so one more waits, here until its short deadline, and says so. */
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep,
+						     lrpc_deadline_after_ms(50), &st),
+			 LRPC_DEADLINE_EXCEEDED);
+	ck_assert_msg(strstr(st.message, "max_conns"), "'%s'", st.message);
+	/* Many more, with time: each gets a connection as one comes free. */
+	for (int i = 0; i < 4 * CAP; i++)
+		ck_assert_int_eq(pthread_create(&echo[i], NULL, echo_call, ch), 0);
+	for (int i = 0; i < CAP; i++) {
+		pthread_join(slow[i], &ok);
+		ck_assert_msg(ok, "slow call %d failed", i);
+	}
+	for (int i = 0; i < 4 * CAP; i++) {
+		pthread_join(echo[i], &ok);
+		ck_assert_msg(ok, "call %d beyond the cap failed", i);
+	}
+	/* A lower cap: the connections beyond it close as they come back,
+	 * here one per call (the pool lends the last given back)... */
+	ck_assert_int_eq(lrpc_channel_set_max_conns(ch, 1), 0);
+	for (int i = 0; i < CAP; i++)
+		ck_assert_msg(echo_call(ch), "call %d after lowering the cap failed", i);
+	/* ...and then one call holds the only one. */
+	ck_assert_int_eq(pthread_create(&slow[0], NULL, slow_call, ch), 0);
+	ck_assert(h_expect(&srv, "slow-enter", 10000));
+	ck_assert_int_eq(lrpctest__probe__echo__call(ch, &req, &rep,
+						     lrpc_deadline_after_ms(50), &st),
+			 LRPC_DEADLINE_EXCEEDED);
+	ck_assert_msg(strstr(st.message, "channel's 1 connections"), "'%s'", st.message);
+	pthread_join(slow[0], &ok);
+	ck_assert_msg(ok, "the slow call under the lower cap failed");
+	lrpc_channel_close(ch);
+	h_kill(&srv, SIGTERM);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const t[] = { silent_connection_is_closed_when_idle,
 				   partial_header_is_closed,
 				   connection_over_max_conns_is_refused,
-				   unread_replies_stay_under_the_buffer_cap };
+				   unread_replies_stay_under_the_buffer_cap,
+				   calls_beyond_the_channel_cap_wait_for_a_connection };
 
 	if (!strcmp(h_transport(), "lrpc")) {
 		printf("SKIP: these limits are unix:// and tcp://'s own\n");
 		return 77;
 	}
-	return h_run("sock_limits", t, 4, 60);
+	/* The channel-cap case (last) blocks its handlers: inline, that would
+	 * be the server's loop, and the calls would queue there rather than
+	 * for connections. Not run in that variant. */
+	return h_run("sock_limits", t, getenv("LRPC_PROBE_INLINE") ? 4 : 5, 60);
 }

@@ -142,6 +142,7 @@ int main(int argc, char **argv)
 		.count = count, .get = get, .upload = upload, .tally = tally,
 	};
 	lrpc_health *health;
+	lrpc_server_opts so;
 	char uri[300];
 	int ret;
 
@@ -149,7 +150,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gw_backend URI...\n");
 		return 2;
 	}
-	ret = lrpc_server_new(NULL, &server);
+	lrpc_server_opts_init(&so);
+	/* test_gateway.py's refused backend: a server already full. */
+	if (getenv("GW_BACKEND_MAX_CONNS"))
+		so.max_conns = (unsigned int)atoi(getenv("GW_BACKEND_MAX_CONNS"));
+	ret = lrpc_server_new(&so, &server);
 	if (!ret)
 		ret = lrpc_server_add_reflection(server);
 	if (!ret)

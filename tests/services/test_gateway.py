@@ -245,6 +245,44 @@ def test_backend_killed(port, backend):
     check(st == 503 and rep["code"] == 14, "backend down: %s %s" % (st, rep))
 
 
+def test_backend_refused(env, tmp, cfg):
+    """A backend that refuses the gateway's connection (server full): the
+    gateway's error says why, in the backend's words. The gateway reads
+    the descriptors from a file (GW_DESCRIPTORS): a refused backend has
+    no reflection to ask."""
+    if TRANSPORT == "unix":
+        path = os.path.join(tmp, "full.sock")
+        want = (429, 8, "max_conns")
+        full, uri = start_backend(dict(env, GW_BACKEND_MAX_CONNS="1"), "unix://" + path)
+        hold = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        addr = path
+    else:
+        want = (503, 14, "max_conns")
+        full, uri = start_backend(dict(env, GW_BACKEND_MAX_CONNS="1"), "grpc://127.0.0.1:0")
+        hold = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        addr = ("127.0.0.1", int(uri.rsplit(":", 1)[1]))
+    gw = None
+    try:
+        # The one connection it takes; the gateway's comes after it
+        # (accepted in arrival order) and is refused.
+        hold.connect(addr)
+        be = dict(cfg["backends"][0], uri=uri, descriptor_set=os.environ["GW_DESCRIPTORS"])
+        cpath = os.path.join(tmp, "gateway-full.json")
+        with open(cpath, "w") as f:
+            json.dump(dict(cfg, backends=[be]), f)
+        gw = Proc([GATEWAY, cpath], env)
+        port = int(gw.expect("gateway: listening on http://127.0.0.1:"))
+        st, _, rep = call(port, "Echo", {})
+        check(st == want[0] and rep["code"] == want[1] and "server full" in rep["message"]
+              and want[2] in rep["message"], "refused by a full backend: %s %s" % (st, rep))
+    finally:
+        hold.close()
+        for p in (gw, full):
+            if p and p.p.poll() is None:
+                p.p.send_signal(signal.SIGTERM)
+                p.p.wait()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="gwtest-")
     os.chmod(tmp, 0o700)
@@ -275,6 +313,8 @@ def main():
             check(gw.p.poll() is None, "the gateway is alive after %s" % t.__name__)
         test_backend_killed(port, backend)
         check(gw.p.poll() is None, "the gateway is alive at the end")
+        if TRANSPORT in ("unix", "grpc"):
+            test_backend_refused(env, tmp, cfg)
     finally:
         if backend.p.poll() is None:
             backend.p.send_signal(signal.SIGTERM)

@@ -96,6 +96,26 @@ LRPC_API const char *lrpc_channel_handoff(const lrpc_channel *ch);
 /** \return the largest request this channel carries, in bytes. */
 LRPC_API size_t lrpc_channel_max_msg(const lrpc_channel *ch);
 
+/* lrpc_channel_set_max_conns()'s default: below a server's default
+ * max_conns (64), so that one busy channel is not refused "server full". */
+#define LRPC_DEFAULT_CHANNEL_CONNS 32u
+
+/**
+ * unix:// and tcp:// only (since 0.6.0): hold at most \p max_conns
+ * connections for the channel's synchronous calls and streams (0:
+ * LRPC_DEFAULT_CHANNEL_CONNS, the cap a channel starts with). The framing
+ * carries one call at a time on such a connection, so each call or stream
+ * in progress holds one; a call or stream open that finds them all held
+ * waits for one to come free, until its deadline, and then fails with
+ * DEADLINE_EXCEEDED saying so. Asynchronous calls keep 8 connections of
+ * their own besides. A lower cap than the connections now open takes
+ * effect as they come back (those beyond it are closed). Thread-safe, at
+ * any time, calls in progress included.
+ * \return 0, -EINVAL (NULL), -EOPNOTSUPP (another transport: lrpc://
+ * shares call contexts, grpc:// multiplexes).
+ */
+LRPC_API int lrpc_channel_set_max_conns(lrpc_channel *ch, unsigned int max_conns);
+
 /**
  * Call \p method with \p req and wait for the reply until \p deadline.
  * On LRPC_OK, *rep is a new message the caller frees with

@@ -106,6 +106,16 @@ size_t lrpc_channel_max_msg(const lrpc_channel *ch)
 	return ch ? ch->ops->max_msg(ch) : 0;
 }
 
+int lrpc_channel_set_max_conns(lrpc_channel *ch, unsigned int max_conns)
+{
+	if (!ch)
+		return -EINVAL;
+	if (!ch->ops->set_max_conns)
+		return -EOPNOTSUPP;
+	return ch->ops->set_max_conns(ch, max_conns ? max_conns :
+						     LRPC_DEFAULT_CHANNEL_CONNS);
+}
+
 /* wait_for_ready: back off before trying an absent server again, 5 ms
  * doubling to 200 ms (the transport's own dial backoff may refuse sooner
  * tries at once). \return false once \p deadline has come. */

@@ -41,6 +41,7 @@ struct lrpc_async {
 	/* The transport's, under its own lock. */
 	struct lrpc_async *next;
 	void *tctx; /* e.g. the lane carrying it, NULL when not in flight */
+	bool resent; /* sent once more after a refusal: never again */
 
 	/* async.c */
 	lrpc__take_fn take;

@@ -100,9 +100,11 @@ static void finish(struct lrpc__grpc_async *ga, struct gaconn *ak,
 
 	unlink_call(ak, gc);
 	/* Refused before the server looked at it (more streams than its
-	 * SETTINGS allow, sent before they came): safe to send again. */
-	if (gc->c.rst == NGHTTP2_REFUSED_STREAM && !gc->c.http &&
-	    !lrpc__pending_finished(p)) {
+	 * SETTINGS allow, sent before they came; a GOAWAY below its stream):
+	 * safe to send again, once, as a synchronous call is (g_invoke); a
+	 * second refusal is the call's end, with the server's reason. */
+	if (lrpc__gcall_refused(&gc->c) && !p->resent && !lrpc__pending_finished(p)) {
+		p->resent = true;
 		lrpc__aqueue_requeue(&ga->q, p);
 		gacall_free(gc);
 		return;

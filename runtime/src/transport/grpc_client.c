@@ -5,7 +5,9 @@
  * nghttp2 driven by the calling thread. Like sock_client.c, each call borrows a connection of
  * its own from the channel's pool (opening one when none is idle) and
  * runs one stream on it; a connection whose call failed midway (deadline,
- * reset, bad frames) or that got GOAWAY is closed rather than reused.
+ * reset, bad frames) or that got GOAWAY is closed rather than reused
+ * (grpc_client_pool.c, which also drops idle connections the server
+ * closed, and says when a refused call goes again).
  *
  * Threads: any thread may call at once (the pool is under the channel's
  * lock); a connection and its nghttp2 session belong to the one thread
@@ -100,11 +102,14 @@ static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
 static int on_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user)
 {
 	struct gcall *c = nghttp2_session_get_stream_user_data(ng, id);
+	struct gcconn *k = user;
 
-	(void)user;
 	if (c) {
 		c->closed = true;
 		c->rst = code;
+		/* Refused by a GOAWAY: its reason, unless the server said one. */
+		if (code == NGHTTP2_REFUSED_STREAM && k->goaway[0] && !c->message[0])
+			snprintf(c->message, sizeof(c->message), "%s", k->goaway);
 	}
 	return 0;
 }
@@ -163,6 +168,7 @@ int lrpc__gconn_open(struct gchan *g, lrpc_deadline deadline, struct gcconn **ou
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	nghttp2_session_callbacks_set_send_data_callback(cb, lrpc__gcall_send_data);
 	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, frame_len);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, lrpc__gconn_on_frame);
 	lrpc__gcconn_out_init(k);
 	ret = nghttp2_session_client_new(&k->ng, cb, k);
 	nghttp2_session_callbacks_del(cb);
@@ -227,8 +233,9 @@ lrpc_code lrpc__gcall_synthesize(const struct gcall *c, lrpc_status *st)
 	for (size_t i = 0; i < sizeof(rst) / sizeof(rst[0]); i++)
 		if (c->rst == rst[i].h2)
 			return lrpc__status_fail(st, rst[i].code,
-						 "stream reset by the server (%s)",
-						 nghttp2_http2_strerror(c->rst));
+						 "stream reset by the server (%s)%s%s",
+						 nghttp2_http2_strerror(c->rst),
+						 c->message[0] ? ": " : "", c->message);
 	return lrpc__status_fail(st, LRPC_INTERNAL, "%s",
 				 c->rst ? "stream reset by the server" :
 					  "the server sent no grpc-status");
@@ -238,9 +245,6 @@ static size_t g_max_msg(const lrpc_channel *ch)
 {
 	return ((const struct gchan *)ch->impl)->max_msg;
 }
-
-static struct gcconn *borrow(struct gchan *g);
-static void give_back(struct gchan *g, struct gcconn *k);
 
 static lrpc_code g_acquire(lrpc_channel *ch, size_t len, lrpc_deadline deadline,
 			   struct lrpc__req_buf **rb, lrpc_status *st)
@@ -255,7 +259,7 @@ static lrpc_code g_acquire(lrpc_channel *ch, size_t len, lrpc_deadline deadline,
 		free(c);
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED, "out of memory");
 	}
-	c->k = borrow(g);
+	c->k = lrpc__gchan_borrow(g);
 	if (!c->k && (ret = lrpc__gconn_open(g, deadline, &c->k)) < 0) {
 		free(c->mem);
 		free(c);
@@ -273,37 +277,11 @@ static void g_release(lrpc_channel *ch, struct lrpc__req_buf *rb)
 	struct gcall *c = (struct gcall *)rb;
 
 	if (c->k) /* never invoked: the connection is as it was */
-		give_back(ch->impl, c->k);
+		lrpc__gchan_give_back(ch->impl, c->k);
 	lrpc__grpc_msgq_free(&c->in);
 	lrpc__gcall_md_free(c);
 	free(c->mem);
 	free(c);
-}
-
-static struct gcconn *borrow(struct gchan *g)
-{
-	struct gcconn *k;
-
-	pthread_mutex_lock(&g->lock);
-	k = g->idle;
-	if (k)
-		g->idle = k->next;
-	pthread_mutex_unlock(&g->lock);
-	return k;
-}
-
-static void give_back(struct gchan *g, struct gcconn *k)
-{
-	/* A GOAWAY or a failed call: not again. */
-	if (k->broken || !nghttp2_session_want_read(k->ng) ||
-	    !nghttp2_session_check_request_allowed(k->ng)) {
-		lrpc__gconn_free(k);
-		return;
-	}
-	pthread_mutex_lock(&g->lock);
-	k->next = g->idle;
-	g->idle = k;
-	pthread_mutex_unlock(&g->lock);
 }
 
 int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
@@ -385,20 +363,28 @@ static lrpc_code g_invoke(lrpc_channel *ch, struct lrpc__req_buf *rb,
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline passed before the call was sent");
 	c->k = NULL; /* ours now: freed or given back below */
-	if (lrpc__gcall_submit(g, k, c, rb->full_name, req_len, deadline) < 0) {
-		lrpc__gconn_free(k);
-		return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s",
-					 nghttp2_strerror(c->sid));
+	for (bool again = true;; again = false) {
+		if (lrpc__gcall_submit(g, k, c, rb->full_name, req_len, deadline) < 0) {
+			lrpc__gconn_free(k);
+			return lrpc__status_fail(st, LRPC_UNAVAILABLE, "%s",
+						 nghttp2_strerror(c->sid));
+		}
+		ret = run(k, c, deadline);
+		if (ret < 0) {
+			lrpc__gconn_free(k); /* mid-call: a late reply must not reach another */
+			return ret == -EPROTO ?
+				lrpc__status_fail(st, LRPC_INTERNAL, "bad HTTP/2 from the server") :
+				lrpc__status_from_errno(st, ret, deadline, "waiting for the reply");
+		}
+		nghttp2_session_set_stream_user_data(k->ng, c->sid, NULL);
+		lrpc__gchan_give_back(g, k);
+		/* Refused unprocessed (a GOAWAY that crossed the call, say):
+		 * once more on a new connection, as gRPC's clients do. */
+		if (!again || !lrpc__gcall_refused(c) || lrpc_now() >= deadline ||
+		    lrpc__gconn_open(g, deadline, &k) < 0)
+			break;
+		lrpc__gcall_rewind(c, g->max_msg);
 	}
-	ret = run(k, c, deadline);
-	if (ret < 0) {
-		lrpc__gconn_free(k); /* mid-call: a late reply must not reach another */
-		return ret == -EPROTO ?
-			lrpc__status_fail(st, LRPC_INTERNAL, "bad HTTP/2 from the server") :
-			lrpc__status_from_errno(st, ret, deadline, "waiting for the reply");
-	}
-	nghttp2_session_set_stream_user_data(k->ng, c->sid, NULL);
-	give_back(g, k);
 	return lrpc__gcall_result(g, c, deadline, rep, rep_len, st);
 }
 

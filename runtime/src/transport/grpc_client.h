@@ -46,6 +46,7 @@ struct gcconn {
 	lrpc_deadline wdeadline;
 	int werr; /* put_data's error, for mem_send's CALLBACK_FAILURE */
 	unsigned char *rbuf; /* lrpc__gconn_read()'s, GCONN_RBUF bytes */
+	char goaway[128]; /* a GOAWAY's debug data: why the server refused */
 };
 
 struct gchan {
@@ -119,6 +120,25 @@ int32_t lrpc__gcall_submit(struct gchan *g, struct gcconn *k, struct gcall *c,
 lrpc_code lrpc__gcall_result(struct gchan *g, struct gcall *c,
 			     lrpc_deadline deadline, const unsigned char **rep,
 			     size_t *rep_len, lrpc_status *st);
+
+/* grpc_client_pool.c: an idle connection of \p g that can carry a call
+ * (those the server closed or sent GOAWAY meanwhile are freed on the
+ * way), or NULL if none is idle; the caller owns it. Thread-safe. */
+struct gcconn *lrpc__gchan_borrow(struct gchan *g);
+/* Back to \p g's idle list, or freed if \p k is broken or got GOAWAY.
+ * Thread-safe. */
+void lrpc__gchan_give_back(struct gchan *g, struct gcconn *k);
+/* Did the server provably not process \p c, whose stream closed? True
+ * for REFUSED_STREAM (its own, or nghttp2's for a stream above a GOAWAY's
+ * last-stream-id) with nothing of a response received: the one case a
+ * call may be sent again. */
+bool lrpc__gcall_refused(const struct gcall *c);
+/* The session callback that keeps a GOAWAY's debug data (a lazyrpc
+ * server's "server full: ...") in the connection, for the calls it
+ * refuses to report (lrpc__gcall_synthesize). */
+int lrpc__gconn_on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *user);
+/* Forget \p c's response, keeping its request, to be submitted again. */
+void lrpc__gcall_rewind(struct gcall *c, size_t max_msg);
 
 /* The session callback that fills a gcall's http, grpc_status and message
  * from the response's headers and trailers. */

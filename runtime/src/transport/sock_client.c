@@ -2,13 +2,14 @@
 /*
  * The client side of unix:// and tcp:// channels. Synchronous and
  * thread-safe the simple way: each call borrows a connection of its own
- * from a pool (opening one when none is idle), so replies never need to be
- * matched to waiting threads. A call whose deadline passes while no byte
- * of its reply has come sends CANCEL (wire/frame.h) and leaves its
- * connection in the pool owing that call's one frame, which the next call
- * on it reads and drops (by id: ids only grow). A connection whose call
- * failed midway (a deadline within a frame, a broken frame) is closed
- * rather than reused, so a late reply can never reach a later call.
+ * from a pool (opening one when none is idle, waiting for one when
+ * max_conns are open), so replies never need to be matched to waiting
+ * threads. A call whose deadline passes while no byte of its reply has
+ * come sends CANCEL (wire/frame.h) and leaves its connection in the pool
+ * owing that call's one frame, which the next call on it reads and drops
+ * (by id: ids only grow). A connection whose call failed midway (a
+ * deadline within a frame, a broken frame) is closed rather than reused,
+ * so a late reply can never reach a later call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport/sock.h"
@@ -86,27 +88,73 @@ static size_t sock_max_msg(const lrpc_channel *c)
 	return ch->max_msg;
 }
 
+/* \p c was one of the channel's connections: close it, make room. */
+static void conn_drop(struct sock_chan *ch, struct sock_conn *c)
+{
+	conn_free(c);
+	pthread_mutex_lock(&ch->lock);
+	ch->open--;
+	pthread_cond_signal(&ch->freed);
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/* Lock held: wait for a connection to be given back or closed.
+ * \return false once \p deadline passed. */
+static bool wait_freed(struct sock_chan *ch, lrpc_deadline deadline)
+{
+	struct timespec ts = { .tv_sec = deadline / 1000000000,
+			       .tv_nsec = deadline % 1000000000 };
+
+	if (lrpc_now() >= deadline)
+		return false;
+	if (deadline == INT64_MAX)
+		pthread_cond_wait(&ch->freed, &ch->lock);
+	else
+		pthread_cond_timedwait(&ch->freed, &ch->lock, &ts);
+	return true;
+}
+
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
 			  bool clean, struct sock_conn **out, lrpc_status *st)
 {
 	struct sock_conn *conn;
 	int ret;
 
+	pthread_mutex_lock(&ch->lock);
 	for (;;) {
-		pthread_mutex_lock(&ch->lock);
 		conn = ch->idle;
-		if (conn)
+		if (conn) {
 			ch->idle = conn->next;
-		pthread_mutex_unlock(&ch->lock);
-		if (!conn || ((!clean || !conn->owed) && conn_usable(conn)))
+			pthread_mutex_unlock(&ch->lock);
+			/* A stream never takes one owed frames. */
+			if ((!clean || !conn->owed) && conn_usable(conn)) {
+				*out = conn;
+				return LRPC_OK;
+			}
+			conn_free(conn);
+			pthread_mutex_lock(&ch->lock);
+			ch->open--;
+			continue;
+		}
+		if (ch->open < ch->max_conns)
 			break;
-		conn_free(conn);
+		if (!wait_freed(ch, deadline)) {
+			pthread_mutex_unlock(&ch->lock);
+			return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+						 "deadline exceeded waiting for one of the "
+						 "channel's %u connections (max_conns)",
+						 ch->max_conns);
+		}
 	}
-	if (!conn) {
-		ret = conn_new(ch, deadline, &conn);
-		if (ret < 0)
-			return lrpc__status_from_errno(st, ret, deadline,
-						       "connecting");
+	ch->open++;
+	pthread_mutex_unlock(&ch->lock);
+	ret = conn_new(ch, deadline, &conn);
+	if (ret < 0) {
+		pthread_mutex_lock(&ch->lock);
+		ch->open--;
+		pthread_cond_signal(&ch->freed);
+		pthread_mutex_unlock(&ch->lock);
+		return lrpc__status_from_errno(st, ret, deadline, "connecting");
 	}
 	*out = conn;
 	return LRPC_OK;
@@ -121,7 +169,7 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 	if (code != LRPC_OK)
 		return code;
 	if (conn_reserve(conn, len) < 0) {
-		conn_free(conn);
+		conn_drop(c->impl, conn);
 		return lrpc__status_fail(st, LRPC_RESOURCE_EXHAUSTED,
 					 "out of memory for a %zu-byte request", len);
 	}
@@ -351,14 +399,30 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn)
 {
-	if (conn->broken) {
-		conn_free(conn);
-		return;
-	}
+	bool over;
+
 	pthread_mutex_lock(&ch->lock);
-	conn->next = ch->idle;
-	ch->idle = conn;
+	over = ch->open > ch->max_conns; /* the cap was lowered meanwhile */
+	if (!conn->broken && !over) {
+		conn->next = ch->idle;
+		ch->idle = conn;
+		pthread_cond_signal(&ch->freed);
+	}
 	pthread_mutex_unlock(&ch->lock);
+	if (conn->broken || over)
+		conn_drop(ch, conn);
+}
+
+static int sock_set_max_conns(lrpc_channel *c, unsigned int max_conns)
+{
+	struct sock_chan *ch = c->impl;
+
+	pthread_mutex_lock(&ch->lock);
+	ch->max_conns = max_conns;
+	/* A higher cap: every waiting call may go now. */
+	pthread_cond_broadcast(&ch->freed);
+	pthread_mutex_unlock(&ch->lock);
+	return 0;
 }
 
 static void sock_release(lrpc_channel *c, struct lrpc__req_buf *rb)
@@ -379,6 +443,7 @@ static void sock_close(lrpc_channel *c)
 		conn_free(ch->idle);
 		ch->idle = next;
 	}
+	pthread_cond_destroy(&ch->freed);
 	pthread_mutex_destroy(&ch->lock);
 	free(ch);
 	c->impl = NULL;
@@ -394,6 +459,7 @@ static const struct lrpc__chan_ops sock_ops = {
 	.stream_metadata = true,
 	.start = lrpc__sock_async_start,
 	.abandon = lrpc__sock_async_abandon,
+	.set_max_conns = sock_set_max_conns,
 	.close = sock_close,
 };
 
@@ -401,6 +467,7 @@ int lrpc__sock_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 {
 	struct sock_chan *ch = calloc(1, sizeof(*ch));
 	struct sock_conn *first;
+	pthread_condattr_t ca;
 	int ret;
 
 	if (!ch)
@@ -408,7 +475,12 @@ int lrpc__sock_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	ch->addr = *addr;
 	ch->max_msg = c->opts.max_msg_size;
 	ch->connect_timeout_ms = c->opts.connect_timeout_ms;
+	ch->max_conns = LRPC_DEFAULT_CHANNEL_CONNS; /* lrpc_channel_set_max_conns() */
 	pthread_mutex_init(&ch->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ch->freed, &ca);
+	pthread_condattr_destroy(&ca);
 	c->impl = ch;
 	c->ops = &sock_ops;
 	c->handoff = "socket";
@@ -418,5 +490,6 @@ int lrpc__sock_dial(lrpc_channel *c, const struct lrpc__addr *addr)
 	if (ret < 0)
 		return ret;
 	ch->idle = first;
+	ch->open = 1;
 	return 0;
 }

@@ -3,6 +3,12 @@
  * A unix:// or tcp:// channel's pool of connections (sock_client.c), as
  * its streams (sock_stream_client.c) borrow them: a stream takes one for
  * its whole life and gives it back only if it ended cleanly.
+ *
+ * The framing carries one call at a time on a synchronous connection, so
+ * the pool holds one connection per call or stream in progress, and at
+ * most max_conns of them (lrpc_channel_set_max_conns(), by default below
+ * the server's own default limit): beyond, a call waits for one to be given
+ * back, until its deadline.
  */
 #ifndef LRPC_SOCK_POOL_H
 #define LRPC_SOCK_POOL_H
@@ -30,17 +36,22 @@ struct sock_chan {
 	size_t max_msg;
 	int64_t connect_timeout_ms;
 	pthread_mutex_t lock;
+	pthread_cond_t freed; /* a connection went idle or was closed */
 	struct sock_conn *idle;
+	unsigned int open, max_conns; /* connections now (idle or lent); cap */
 	/* sock_async.c's connections and watcher, made on first use */
 	_Atomic(struct lrpc__sock_async *) async;
 };
 
-/* Take an idle connection or open one by \p deadline; a stream (\p
- * clean) never gets one that still owes frames of cancelled calls.
- * Thread-safe. */
+/* Take an idle connection, or open one by \p deadline, or wait until
+ * then for one when max_conns are open (DEADLINE_EXCEEDED, saying so, if
+ * none came); a stream (\p clean) never gets one that still owes frames
+ * of cancelled calls. Thread-safe. */
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
 			  bool clean, struct sock_conn **out, lrpc_status *st);
-/* Give \p conn back to the pool, or close it if it is broken. */
+/* Give \p conn back to the pool, or close it if it is broken or the cap
+ * was lowered below the connections open; either wakes one call waiting
+ * for a connection. Thread-safe. */
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn);
 
 /* sock_async.c: the channels' start and abandon, and what close stops. */

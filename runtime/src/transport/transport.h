@@ -132,6 +132,9 @@ struct lrpc__chan_ops {
 	 * as that is safe. Never blocks; may find \p p no longer held.
 	 * NULL: nothing to tell. */
 	void (*abandon)(lrpc_channel *ch, struct lrpc_async *p);
+	/* lrpc_channel_set_max_conns(), \p max_conns never 0. NULL: this
+	 * transport has no such cap (-EOPNOTSUPP). */
+	int (*set_max_conns)(lrpc_channel *ch, unsigned int max_conns);
 	void (*close)(lrpc_channel *ch);
 };
 
