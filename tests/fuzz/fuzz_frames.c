@@ -11,7 +11,11 @@
  *    still running then may be dropped with the connection);
  *  - a connection that ends mid-frame is kept open, its calls answered;
  *  - the server answers an Echo call on a channel of its own afterwards.
- * From the first stream frame on (wire/frame.h), what comes back depends
+ * A well-formed CANCEL (wire/frame.h) is not a call: it gets no frame of
+ * its own, and a call it names still gets exactly one (its reply, or a
+ * bare CANCELLED header once the server took the cancel first); a CANCEL
+ * for an id that is not a call in flight changes nothing.
+ * From the first other stream frame on, what comes back depends
  * on threads (a stream's handler runs on its own), so the input is sent
  * whole, the write side shut, and only this is checked: every frame back
  * is well-formed and of a kind a server sends, and the server hangs up
@@ -76,7 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 struct expect {
 	size_t send_len;       /* what is written: the input, maybe cut */
-	size_t ncalls;
+	size_t ncalls, nframes; /* calls; calls and cancels */
 	uint64_t ids[MAX_CALLS];
 	bool answered[MAX_CALLS];
 	enum tail tail;
@@ -99,6 +103,12 @@ static void judge(const uint8_t *data, size_t size, struct expect *e)
 			break;
 		}
 		ret = fz_frame_get_request(data + off, MAX_MSG, &f);
+		if (ret == 0 && f.kind == 'C') { /* no body: checked */
+			off += fz_frame_hdr;
+			if (++e->nframes == MAX_CALLS)
+				break;
+			continue;
+		}
 		if (ret == 0 && f.kind) {
 			e->tail = TAIL_STREAM;
 			off = size;
@@ -116,7 +126,7 @@ static void judge(const uint8_t *data, size_t size, struct expect *e)
 		}
 		off += fz_frame_hdr + f.body_len;
 		e->ids[e->ncalls++] = f.call_id;
-		if (e->ncalls == MAX_CALLS)
+		if (++e->nframes == MAX_CALLS)
 			break;
 	}
 	e->send_len = e->tail == TAIL_NONE ? off : size;

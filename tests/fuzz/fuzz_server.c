@@ -52,10 +52,21 @@ static lrpc_code echo(void *user, lrpc_call *call, const Lrpctest__EchoMsg *req,
 	return LRPC_OK;
 }
 
+static void on_cancel(void *arg)
+{
+	(void)arg;
+}
+
+/* Registers for its cancel (where the transport can tell) and returns:
+ * the notification's paths without a handler that could hang. */
 static lrpc_code slow(void *user, lrpc_call *call, const Lrpctest__SlowReq *req,
 		      Lrpctest__SlowReply *rep)
 {
-	(void)user, (void)call;
+	int ret = lrpc_call_on_cancel(call, on_cancel, NULL);
+
+	(void)user;
+	if (ret != 0 && ret != -ENOTSUP)
+		return LRPC_INTERNAL;
 	rep->tag = req->tag;
 	return LRPC_OK;
 }

@@ -73,6 +73,8 @@ static lrpc_code count(const void *handlers, void *user, lrpc_call *call,
 	return LRPC_OK;
 }
 
+void (*lrpctest_streams_on_cancel)(void *call);
+
 static lrpc_code echo(const void *handlers, void *user, lrpc_call *call,
 		      lrpc_server_stream *s)
 {
@@ -86,6 +88,9 @@ static lrpc_code echo(const void *handlers, void *user, lrpc_call *call,
 	if (t && lrpc_call_add_header(call, "x-trace-echo", t->value, t->value_len))
 		return LRPC_INTERNAL;
 	if (b && lrpc_call_add_trailer(call, "x-blob-echo-bin", b->value, b->value_len))
+		return LRPC_INTERNAL;
+	if (lrpctest_streams_on_cancel &&
+	    lrpc_call_on_cancel(call, lrpctest_streams_on_cancel, call) < 0)
 		return LRPC_INTERNAL;
 	while ((code = lrpc_server_stream_read(s, &m)) == LRPC_OK && m) {
 		if (((Lrpctest__EchoMsg *)m)->seq == UINT64_MAX) {

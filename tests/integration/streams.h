@@ -14,6 +14,7 @@
  *          half-close; a message with seq UINT64_MAX ends it with ABORTED.
  *          Request metadata x-trace comes back as header x-trace-echo,
  *          x-blob-bin as trailer x-blob-echo-bin.
+ *          With lrpctest_streams_on_cancel set, its cancel callback.
  */
 #ifndef LRPC_TEST_STREAMS_H
 #define LRPC_TEST_STREAMS_H
@@ -26,6 +27,11 @@ extern const lrpc_service_desc lrpctest_streams_desc;
 extern const lrpc_method_desc *const lrpctest_streams_sum;
 extern const lrpc_method_desc *const lrpctest_streams_count;
 extern const lrpc_method_desc *const lrpctest_streams_echo;
+
+/* Set before serving (in-process servers): Echo's handlers register it
+ * with lrpc_call_on_cancel(), their lrpc_call as its argument, and fail
+ * INTERNAL where that fails. */
+extern void (*lrpctest_streams_on_cancel)(void *call);
 
 /* Serve it on \p srv. \return what lrpc_server_add_service() returns. */
 int lrpctest_streams_register(lrpc_server *srv);

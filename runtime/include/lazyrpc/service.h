@@ -132,6 +132,29 @@ LRPC_API const lrpc_method_desc *lrpc_call_method(const lrpc_call *call);
  */
 LRPC_API bool lrpc_call_cancelled(const lrpc_call *call);
 
+/**
+ * Have \p fn(\p arg) run once when \p call is given up on while its
+ * handler (unary or streaming) runs: the client cancelled it, its deadline
+ * passed and the client said so, or the client went away (for a stream,
+ * the server stopping too). One callback per call. It runs on the
+ * transport's thread (the server's loop) as soon as the transport learns
+ * of it; at once on the caller's thread if the call
+ * is cancelled already; or on the handler's thread as it returns, if it
+ * returns (having seen lrpc_call_cancelled()) before the transport's
+ * thread got to it. It must not block, and may call
+ * lrpc_call_cancelled() or lrpc_server_stream_wake() to rouse the handler.
+ * It never runs after the handler returned: the handler's return waits for
+ * a callback that is running. Not run when the call ends any other way
+ * (including an error the handler returns). \p arg stays the caller's.
+ * Over unix://, tcp:// and grpc:// (there the server's own timer tells
+ * of a deadline too); lrpc:// handlers poll lrpc_call_cancelled(). From
+ * the handler's thread. Since 0.6.0.
+ * \return 0; -EINVAL (NULL \p fn); -EBUSY (a callback was registered
+ * already); -ENOTSUP (the call's transport cannot tell).
+ */
+LRPC_API int lrpc_call_on_cancel(lrpc_call *call, void (*fn)(void *arg),
+				 void *arg);
+
 /* Who made a call, as the transport knows it (since 0.2.0). */
 typedef struct lrpc_peer {
 	const char *transport; /* "lrpc", "unix", "tcp", "grpc"; "" unknown */

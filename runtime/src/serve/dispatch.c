@@ -85,6 +85,7 @@ void lrpc__call_init(struct lrpc_call *call, struct lrpc__arena *arena,
 		.arena = arena,
 		.cancel = from ? from->cancel : NULL,
 		.stop = from ? from->stop : NULL,
+		.note = from ? from->note : NULL,
 		.peer = lrpc__origin_peer(from),
 		.md = from ? from->md : NULL,
 		.n_md = from ? from->n_md : 0,
@@ -131,6 +132,8 @@ void lrpc__serve_from(const struct lrpc__registry *reg,
 	if (out->code == LRPC_OK)
 		out->code = handle(e, &call, req, req_len, max_reply, room, ctx, &out->len);
 	lrpc__intercept_after(&reg->chain, &call, ran, out->code, start);
+	if (call.note)
+		lrpc__cancel_note_close(call.note);
 	if (out->code == LRPC_OK) {
 		out->message[0] = '\0';
 	} else {

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "serve/cancel_note.h"
 #include "serve/metadata.h"
 #include "serve/registry.h"
 
@@ -19,6 +20,8 @@ struct lrpc_call {
 	/* Set once the server stops taking calls, for a stream the transport
 	 * ends then; NULL where it does not (unary calls finish). */
 	const _Atomic int *stop;
+	/* lrpc_call_on_cancel()'s, the transport's; NULL where none. */
+	struct lrpc__cancel_note *note;
 	const lrpc_peer *peer; /* never NULL */
 	/* The request's metadata, in the transport's memory. */
 	const lrpc_metadata *md;
@@ -61,6 +64,10 @@ struct lrpc__origin {
 	const lrpc_peer *peer; /* NULL: unknown */
 	/* The server is stopping, for streams it ends then; NULL: none. */
 	const _Atomic int *stop;
+	/* Fired by the transport when it sets *cancel (client cancel,
+	 * deadline, client gone); NULL: it cannot tell. Closed by the
+	 * serving code when the handler returns. */
+	struct lrpc__cancel_note *note;
 	/* The request's metadata, valid until the call returns; n_md 0:
 	 * none (or a transport that carries none). */
 	const lrpc_metadata *md;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* What a handler can ask of the call it is serving. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,15 @@ bool lrpc_call_cancelled(const lrpc_call *call)
 	       (call->stop && atomic_load_explicit(call->stop,
 						   memory_order_relaxed)) ||
 	       call->deadline <= lrpc_now();
+}
+
+int lrpc_call_on_cancel(lrpc_call *call, void (*fn)(void *arg), void *arg)
+{
+	if (!call || !fn)
+		return -EINVAL;
+	if (!call->note)
+		return -ENOTSUP;
+	return lrpc__cancel_note_set(call->note, fn, arg);
 }
 
 const lrpc_peer *lrpc_call_peer(const lrpc_call *call)

@@ -59,6 +59,8 @@ lrpc_code lrpc__serve_stream(const struct lrpc__registry *reg,
 		}
 	}
 	lrpc__intercept_after(&reg->chain, &call, ran, code, start);
+	if (call.note)
+		lrpc__cancel_note_close(call.note);
 	lrpc__arena_destroy(&s->msg_arena);
 	s->md = call.out;
 	s->call = NULL;

@@ -31,6 +31,7 @@ struct gstream *lrpc__gstream_new(struct gconn *c, int32_t id)
 	s->conn = c;
 	s->id = id;
 	atomic_init(&s->refs, 1);
+	lrpc__cancel_note_init(&s->note, &s->cancel);
 	s->deadline = INT64_MAX;
 	lrpc__grpc_msgq_init(&s->in, c->host->opts.max_msg_size);
 	lrpc__grpc_msgq_recycle(&c->spare, &s->in);
@@ -54,6 +55,7 @@ void lrpc__gstream_put(struct gstream *s)
 	lrpc__grpc_nvs_free(&s->hdrs);
 	lrpc__grpc_nvs_free(&s->trls);
 	free(s->out);
+	lrpc__cancel_note_destroy(&s->note);
 	free(s);
 	lrpc__gconn_unref(c);
 }
@@ -134,7 +136,7 @@ void lrpc__gstream_fail(struct gstream *s, int http, lrpc_code code,
 	if (s->answered || s->closed || c->closing)
 		return;
 	s->answered = true;
-	atomic_store(&s->cancel, 1);
+	lrpc__gstream_cancel(s);
 	/* Formatted here, not into s->message: the arguments may be it, and
 	 * at an expiry a unary worker may still be writing it. */
 	va_start(ap, fmt);
@@ -330,7 +332,8 @@ static void work_cb(uv_work_t *req)
 	}
 	lrpc__serve_from(&h->registry, arena, s->entry->id, msg, n, s->deadline,
 			 h->opts.max_msg_size, reply_room, s,
-			 &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &s->conn->who,
+			 &(struct lrpc__origin){ .cancel = &s->cancel, .note = &s->note,
+						 .peer = &s->conn->who,
 						 .md = s->md_in.v, .n_md = s->md_in.n },
 			 &rep);
 	if (lrpc__grpc_md_pack(&rep.md.headers, &s->hdrs) < 0 ||
@@ -527,7 +530,7 @@ void lrpc__gstream_closed(struct gstream *s)
 	if (s->closed)
 		return;
 	s->closed = true;
-	atomic_store(&s->cancel, 1);
+	lrpc__gstream_cancel(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else

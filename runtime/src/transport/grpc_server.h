@@ -58,6 +58,8 @@ struct gstream {
 	bool expired;      /* its deadline came (lrpc__gstream_expire) */
 	bool running;      /* a handler has it */
 	_Atomic int cancel; /* set when the client cancels or goes */
+	/* Fired with cancel (lrpc__gstream_cancel), for lrpc_call_on_cancel. */
+	struct lrpc__cancel_note note;
 
 	/* The response: one message (unary) or the stream's queue. */
 	unsigned char *out;
@@ -182,5 +184,13 @@ int lrpc__gstream_trailers(struct gstream *s, const nghttp2_nv *status, size_t n
 void lrpc__gstream_status_nv(nghttp2_nv *nv, size_t *n, char *code,
 			     size_t code_cap, char *msg, size_t msg_cap,
 			     lrpc_code st, const char *text);
+
+/* Set @s's cancel flag and fire its notification. Any thread; no lock
+ * held (the callback may wake the stream). */
+static inline void lrpc__gstream_cancel(struct gstream *s)
+{
+	atomic_store(&s->cancel, 1);
+	lrpc__cancel_note_fire(&s->note);
+}
 
 #endif

@@ -256,7 +256,8 @@ static void *handler_main(void *arg)
 	lrpc__arena_init(&arena);
 	code = lrpc__serve_stream(&h->registry, &arena, s->entry->id,
 				  s->deadline,
-				  &(struct lrpc__origin){ .cancel = &s->cancel, .peer = &c->who,
+				  &(struct lrpc__origin){ .cancel = &s->cancel, .note = &s->note,
+							  .peer = &c->who,
 							  .md = s->md_in.v, .n_md = s->md_in.n },
 				  &y->ss, message);
 	pthread_mutex_lock(&c->lock);
@@ -333,7 +334,7 @@ static void loop_fail(struct gstream *s, lrpc_code code, const char *why)
 	y->out_off = y->out_len; /* a message not yet begun is dropped */
 	pthread_cond_broadcast(&y->cond);
 	pthread_mutex_unlock(&c->lock);
-	atomic_store(&s->cancel, 1);
+	lrpc__gstream_cancel(s);
 	nghttp2_session_resume_data(c->ng, s->id);
 }
 
@@ -354,7 +355,7 @@ static void loop_end(struct gstream *s, lrpc_code code, const char *why)
 	if (done)
 		return;
 	/* Its lrpc_call_cancelled() too, for a handler that only waits. */
-	atomic_store(&s->cancel, 1);
+	lrpc__gstream_cancel(s);
 	loop_fail(s, code, why);
 }
 

@@ -14,7 +14,7 @@
 
 #include "transport/sock.h"
 
-static int wait_fd(int fd, short events, lrpc_deadline deadline)
+int lrpc__sock_wait(int fd, short events, lrpc_deadline deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 
@@ -80,7 +80,7 @@ static int connect_one(int family, const struct sockaddr *sa, socklen_t len,
 		ret = -errno;
 		goto fail;
 	}
-	ret = wait_fd(fd, POLLOUT, deadline);
+	ret = lrpc__sock_wait(fd, POLLOUT, deadline);
 	if (ret < 0)
 		goto fail;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
@@ -135,7 +135,7 @@ int lrpc__sock_write_all(int fd, const void *buf, size_t len,
 			continue;
 		if (n < 0 && errno != EAGAIN)
 			return errno == EPIPE ? -ECONNRESET : -errno;
-		n = wait_fd(fd, POLLOUT, deadline);
+		n = lrpc__sock_wait(fd, POLLOUT, deadline);
 		if (n < 0)
 			return (int)n;
 	}
@@ -151,7 +151,7 @@ ssize_t lrpc__sock_read(int fd, void *buf, size_t min, size_t cap,
 	while (got < min) {
 		/* Wait first: a reply is rarely there the moment its request
 		 * has gone, nor the rest of one the moment its start came. */
-		int ret = wait_fd(fd, POLLIN, deadline);
+		int ret = lrpc__sock_wait(fd, POLLIN, deadline);
 		ssize_t n;
 
 		if (ret < 0)

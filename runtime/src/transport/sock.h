@@ -10,6 +10,10 @@
  * -ENAMETOOLONG, -errno. */
 int lrpc__sock_connect(const struct lrpc__addr *addr, lrpc_deadline deadline);
 
+/* Wait until \p fd has \p events (poll's) or \p deadline passed.
+ * \return 0, -ETIMEDOUT, -errno. */
+int lrpc__sock_wait(int fd, short events, lrpc_deadline deadline);
+
 /* Write exactly \p len bytes on a non-blocking fd by \p deadline.
  * \return 0, -ETIMEDOUT, -ECONNRESET (peer closed), -errno. */
 int lrpc__sock_write_all(int fd, const void *buf, size_t len,

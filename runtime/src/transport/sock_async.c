@@ -18,11 +18,11 @@
  * The synchronous calls keep their own pool (sock_client.c): a connection
  * per call, no matching; these connections never carry them.
  *
- * Cancel and deadline (cq.c, then abandon here): the server learns that a
- * unary call was given up on only from its connection going away. So a
- * connection with an abandoned call takes no new calls, and is closed,
- * which the handlers of its calls see as lrpc_call_cancelled(), as soon as
- * none of its calls is still wanted.
+ * Cancel and deadline (cq.c, then abandon here): a CANCEL frame with the
+ * call's id goes after whatever is queued (wire/frame.h), and the call
+ * keeps its slot until the one frame its request gets comes back (a bare
+ * CANCELLED header from a server since 0.6.0, the whole reply from an
+ * older one), which is dropped. The connection and its other calls go on.
  *
  * Lock order: the channel's async lock, then a cq's lock.
  */
@@ -51,8 +51,7 @@
 struct aconn {
 	int fd;
 	bool broken;   /* failed: the watcher closes it */
-	bool draining; /* has an abandoned call: takes no new ones */
-	unsigned int n, wanted; /* calls in flight; not abandoned of those */
+	unsigned int n; /* calls in flight, abandoned ones included */
 	uint64_t next_id;
 	struct lrpc_async *calls[PIPE];
 	uint64_t ids[PIPE];
@@ -148,8 +147,26 @@ static void send_on(struct lrpc__sock_async *sa, struct aconn *k,
 	k->ids[k->n] = f.call_id;
 	k->gone[k->n] = false;
 	k->n++;
-	k->wanted++;
 	p->tctx = k;
+	if (!flush(sa, k)) {
+		k->broken = true;
+		lrpc__aloop_kick(&sa->loop);
+	}
+}
+
+/* Tell the server that call \p id of \p k is given up on. Without memory
+ * for the frame, the connection goes instead, which tells it too. */
+static void send_cancel(struct lrpc__sock_async *sa, struct aconn *k, uint64_t id)
+{
+	struct lrpc__frame f = { .kind = LRPC__FRAME_CANCEL, .call_id = id };
+
+	if (lrpc__buf_reserve(&k->out, &k->out_cap, k->out_len + LRPC__FRAME_HDR) < 0) {
+		k->broken = true;
+		lrpc__aloop_kick(&sa->loop);
+		return;
+	}
+	lrpc__frame_put(k->out + k->out_len, &f);
+	k->out_len += LRPC__FRAME_HDR;
 	if (!flush(sa, k)) {
 		k->broken = true;
 		lrpc__aloop_kick(&sa->loop);
@@ -159,7 +176,7 @@ static void send_on(struct lrpc__sock_async *sa, struct aconn *k,
 static struct aconn *with_room(struct lrpc__sock_async *sa)
 {
 	for (struct aconn *k = sa->conns; k; k = k->next)
-		if (!k->broken && !k->draining && k->n < PIPE)
+		if (!k->broken && k->n < PIPE)
 			return k;
 	return NULL;
 }
@@ -169,8 +186,6 @@ static struct lrpc_async *unslot(struct aconn *k, unsigned int i)
 {
 	struct lrpc_async *p = k->calls[i];
 
-	if (!k->gone[i])
-		k->wanted--;
 	k->n--;
 	k->calls[i] = k->calls[k->n];
 	k->ids[i] = k->ids[k->n];
@@ -400,8 +415,6 @@ static void *watch(void *arg)
 			next = k->next;
 			if (k->broken)
 				conn_close(sa, k, LRPC_UNAVAILABLE, "connection lost");
-			else if (k->draining && !k->wanted)
-				conn_close(sa, k, LRPC_CANCELLED, "cancelled");
 		}
 		retry = dispatch(sa);
 		n = lrpc__aloop_wait(&sa->loop, ev, 64, retry ? RETRY_MS : -1);
@@ -479,11 +492,8 @@ void lrpc__sock_async_abandon(lrpc_channel *c, struct lrpc_async *p)
 		for (unsigned int i = 0; i < k->n; i++)
 			if (k->calls[i] == p && !k->gone[i]) {
 				k->gone[i] = true;
-				k->wanted--;
+				send_cancel(sa, k, k->ids[i]);
 			}
-		k->draining = true;
-		if (!k->wanted)
-			lrpc__aloop_kick(&sa->loop);
 	}
 	pthread_mutex_unlock(&sa->loop.lock);
 }

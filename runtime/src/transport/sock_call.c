@@ -5,6 +5,13 @@
  * worker pool (or, with inline_handlers, on the loop itself), its reply
  * written by the loop. Until the reply is known, a call holds room for
  * the largest one in its connection's held (max_conn_buffer).
+ *
+ * A CANCEL frame with a call's id (wire/frame.h), or its connection's
+ * end, sets the call's own cancel flag and fires its notification
+ * (lrpc_call_on_cancel); a call its client cancelled is answered with a
+ * bare CANCELLED header instead of its reply, so that every request still
+ * gets exactly one frame and the client knows when a connection it keeps
+ * is clean again.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -23,6 +30,11 @@ struct swork {
 	unsigned char *body; /* request payload, then the whole reply frame */
 	size_t out_len;
 	size_t held; /* what this call counts in its connection's held */
+	_Atomic int cancel; /* for lrpc_call_cancelled() */
+	bool cancel_frame;  /* the client sent CANCEL (loop thread) */
+	bool answered;      /* after_work ran (loop thread) */
+	struct lrpc__cancel_note note;
+	struct swork *prev, *next; /* on conn->calls, until work_free */
 };
 
 /* The room a call holds for its reply until the reply is known (with
@@ -39,15 +51,61 @@ static void hold(struct sconn *c, struct swork *w, size_t bytes)
 	w->held = bytes;
 }
 
+/* Off its connection's list, and freed. */
+static void unlink_free(struct swork *w)
+{
+	struct sconn *c = w->conn;
+
+	hold(c, w, 0);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		c->calls = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	lrpc__cancel_note_destroy(&w->note);
+	free(w->body);
+	free(w);
+}
+
 /* A call is over, its reply sent or not. */
 static void work_free(struct swork *w)
 {
 	struct sconn *c = w->conn;
 
-	hold(c, w, 0);
-	free(w->body);
-	free(w);
+	unlink_free(w);
 	lrpc__sconn_done(c);
+}
+
+/* Loop thread: @w was given up on (@frame: by its client's CANCEL). */
+static void cancel(struct swork *w, bool frame)
+{
+	/* Its answer will be a bare header: the room reserved for its reply
+	 * goes back now, so that calls given up on, with handlers that do
+	 * not look, never hold a connection's later calls back. (A reply
+	 * packed meanwhile lives until after_work, unaccounted: at most one
+	 * per worker thread.) */
+	if (frame && !w->cancel_frame && !w->answered)
+		hold(w->conn, w, w->f.body_len + LRPC__FRAME_HDR);
+	w->cancel_frame = w->cancel_frame || frame;
+	atomic_store(&w->cancel, 1);
+	lrpc__cancel_note_fire(&w->note);
+}
+
+bool lrpc__scall_cancel(struct sconn *c, uint64_t call_id)
+{
+	for (struct swork *w = c->calls; w; w = w->next)
+		if (w->f.call_id == call_id) {
+			cancel(w, true);
+			return true;
+		}
+	return false;
+}
+
+void lrpc__scalls_cancel(struct sconn *c)
+{
+	for (struct swork *w = c->calls; w; w = w->next)
+		cancel(w, false);
 }
 
 unsigned char *lrpc__sock_error_frame(uint64_t call_id, lrpc_code code,
@@ -97,7 +155,11 @@ static void work_cb(uv_work_t *req)
 		   w->f.timeout_ns > INT64_MAX - now ? INT64_MAX :
 		   now + w->f.timeout_ns;
 	lrpc__arena_init(&arena);
-	if (w->f.md_len && lrpc__md_set_from_block(&md, &arena, w->body + req_len,
+	if (atomic_load(&w->cancel)) {
+		/* Given up on while it waited for a worker: never run it. */
+		rep.code = LRPC_CANCELLED;
+		snprintf(rep.message, sizeof(rep.message), "cancelled by the client");
+	} else if (w->f.md_len && lrpc__md_set_from_block(&md, &arena, w->body + req_len,
 						   w->f.md_len) < 0) {
 		rep.code = LRPC_INVALID_ARGUMENT;
 		snprintf(rep.message, sizeof(rep.message),
@@ -108,7 +170,8 @@ static void work_cb(uv_work_t *req)
 		lrpc__serve_from(&h->registry, &arena, w->f.method_or_code, w->body,
 				 req_len, deadline, h->opts.max_msg_size,
 				 frame_room, &out,
-				 &(struct lrpc__origin){ .cancel = &w->conn->gone,
+				 &(struct lrpc__origin){ .cancel = &w->cancel,
+							 .note = &w->note,
 							 .peer = &w->conn->who,
 							 .md = md.v, .n_md = md.n },
 				 &rep);
@@ -155,10 +218,22 @@ static void after_work(uv_work_t *req, int status)
 {
 	struct swork *w = req->data;
 	struct sconn *c = w->conn;
-	uv_buf_t b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
+	uv_buf_t b;
 
+	w->answered = true;
+	/* Its client gave up on it: a bare CANCELLED header instead. */
+	if (w->cancel_frame && w->body) {
+		struct lrpc__frame f = {
+			.call_id = w->f.call_id,
+			.method_or_code = LRPC_CANCELLED,
+		};
+
+		lrpc__frame_put(w->body, &f);
+		w->out_len = LRPC__FRAME_HDR;
+	}
 	/* The reply is known: it replaces the request and the reservation. */
 	hold(c, w, w->body ? w->out_len : 0);
+	b = uv_buf_init((char *)w->body, (unsigned int)w->out_len);
 	if (status < 0 || !w->body || c->closing ||
 	    uv_write(&w->write, &c->h.stream, &b, 1, write_done) < 0)
 		work_free(w);
@@ -192,6 +267,11 @@ bool lrpc__scall_take(struct sconn *c, const struct lrpc__frame *f,
 	memcpy(w->body, body, f->body_len);
 	w->f = *f;
 	w->conn = c;
+	lrpc__cancel_note_init(&w->note, &w->cancel);
+	w->next = c->calls;
+	if (c->calls)
+		c->calls->prev = w;
+	c->calls = w;
 	hold(c, w, f->body_len + reply_reserve(h, f->call_md));
 	w->work.data = w;
 	w->write.data = w;
@@ -204,9 +284,7 @@ bool lrpc__scall_take(struct sconn *c, const struct lrpc__frame *f,
 	}
 	if (uv_queue_work(&h->loop, &w->work, work_cb, after_work) < 0) {
 		c->inflight--;
-		hold(c, w, 0);
-		free(w->body);
-		free(w);
+		unlink_free(w);
 		lrpc__sconn_reject(c, f->call_id, LRPC_UNAVAILABLE, "server is stopping");
 		return false;
 	}

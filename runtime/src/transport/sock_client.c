@@ -4,9 +4,12 @@
  * thread-safe the simple way: each call borrows a connection of its own
  * from a pool (opening one when none is idle, waiting for one when
  * max_conns are open), so replies never need to be matched to waiting
- * threads. A connection whose call failed midway (a
- * deadline, a broken frame) is closed rather than reused, so a late reply
- * can never reach a later call.
+ * threads. A call whose deadline passes while no byte of its reply has
+ * come sends CANCEL (wire/frame.h) and leaves its connection in the pool
+ * owing that call's one frame, which the next call on it reads and drops
+ * (by id: ids only grow). A connection whose call failed midway (a
+ * deadline within a frame, a broken frame) is closed rather than reused,
+ * so a late reply can never reach a later call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,13 +68,17 @@ static int conn_new(struct sock_chan *ch, lrpc_deadline deadline,
  * that stay idle too long (idle_timeout_ms): one it has closed is readable
  * (at its end) and is dropped here rather than failing the call. A
  * connection that has not carried a call yet is kept: what waits on it is
- * the server's refusal (max_conns, uid), for the call to report.
+ * the server's refusal (max_conns, uid), for the call to report. One
+ * that owes frames of cancelled calls is readable when they came: it is
+ * dropped only once the server hung up.
  */
 static bool conn_usable(const struct sock_conn *c)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
 
-	return c->next_id == 0 || poll(&p, 1, 0) == 0;
+	if (c->next_id == 0 || poll(&p, 1, 0) == 0)
+		return true;
+	return c->owed && !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static size_t sock_max_msg(const lrpc_channel *c)
@@ -107,7 +115,7 @@ static bool wait_freed(struct sock_chan *ch, lrpc_deadline deadline)
 }
 
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
-			  struct sock_conn **out, lrpc_status *st)
+			  bool clean, struct sock_conn **out, lrpc_status *st)
 {
 	struct sock_conn *conn;
 	int ret;
@@ -118,7 +126,8 @@ lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
 		if (conn) {
 			ch->idle = conn->next;
 			pthread_mutex_unlock(&ch->lock);
-			if (conn_usable(conn)) {
+			/* A stream never takes one owed frames. */
+			if ((!clean || !conn->owed) && conn_usable(conn)) {
 				*out = conn;
 				return LRPC_OK;
 			}
@@ -155,7 +164,7 @@ static lrpc_code sock_acquire(lrpc_channel *c, size_t len, lrpc_deadline deadlin
 			      struct lrpc__req_buf **out, lrpc_status *st)
 {
 	struct sock_conn *conn;
-	lrpc_code code = lrpc__sock_take(c->impl, deadline, &conn, st);
+	lrpc_code code = lrpc__sock_take(c->impl, deadline, false, &conn, st);
 
 	if (code != LRPC_OK)
 		return code;
@@ -173,6 +182,89 @@ static lrpc_code io_fail(struct sock_conn *conn, int err,
 {
 	conn->broken = true;
 	return lrpc__status_from_errno(st, err, deadline, "waiting for the reply");
+}
+
+/* The deadline of call \p id passed with its reply not begun: say so to
+ * the server and keep the connection, owing that call's frame. A CANCEL
+ * the socket does not take at once costs the connection instead. */
+static lrpc_code give_up(struct sock_conn *conn, uint64_t id, lrpc_status *st)
+{
+	struct lrpc__frame f = { .kind = LRPC__FRAME_CANCEL, .call_id = id };
+	unsigned char hdr[LRPC__FRAME_HDR];
+
+	lrpc__frame_put(hdr, &f);
+	if (send(conn->fd, hdr, sizeof(hdr), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	    (ssize_t)sizeof(hdr))
+		conn->owed++;
+	else
+		conn->broken = true;
+	return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
+				 "deadline exceeded waiting for the reply");
+}
+
+/* Read and drop \p len bytes (a cancelled call's frame body). */
+static int drop(struct sock_conn *conn, size_t len, lrpc_deadline deadline)
+{
+	while (len) {
+		size_t n = len < conn->mem_cap ? len : conn->mem_cap;
+		ssize_t got = lrpc__sock_read(conn->fd, conn->mem, n, n, deadline);
+
+		if (got < 0)
+			return (int)got;
+		len -= (size_t)got;
+	}
+	return 0;
+}
+
+/*
+ * Read the start of call \p id's reply into conn->mem: at least its
+ * header, and at most what fits. First the frames owed to cancelled calls
+ * (each read exactly, so none of ours is taken with them) are dropped.
+ * A frame that has begun is read on for up to a second past the
+ * deadline (the server writes frames whole), so that a deadline passing
+ * as one arrives does not cost the connection.
+ * \return the bytes read; -ETIMEDOUT with the connection clean (nothing
+ * of the reply came) or, within a frame, broken; -EPROTO, -errno.
+ */
+static ssize_t read_head(struct sock_conn *conn, uint64_t id, size_t max,
+			 lrpc_deadline deadline)
+{
+	struct lrpc__frame f;
+	lrpc_deadline grace;
+	ssize_t got;
+	int ret;
+
+	for (;;) {
+		ret = lrpc__sock_wait(conn->fd, POLLIN, deadline);
+		if (ret < 0)
+			return ret;
+		grace = lrpc_deadline_after_ms(1000);
+		grace = grace > deadline ? grace : deadline;
+		if (!conn->owed)
+			got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					      conn->mem_cap, grace);
+		else
+			got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
+					      LRPC__FRAME_HDR, grace);
+		if (got < 0)
+			conn->broken = true;
+		if (got < 0 || !conn->owed)
+			return got;
+		/* Its body is dropped piecewise: any call's size will do. */
+		ret = lrpc__frame_get(conn->mem, max + 2 * LRPC__MD_BLOCK_MAX, &f);
+		if (ret < 0 || f.kind != LRPC__FRAME_CALL)
+			return -EPROTO;
+		if (f.call_id == id || f.call_id == 0)
+			return got; /* ours, or a refusal: the caller reads on */
+		if (f.call_id > id)
+			return -EPROTO;
+		ret = drop(conn, f.body_len, grace);
+		if (ret < 0) {
+			conn->broken = true;
+			return ret;
+		}
+		conn->owed--;
+	}
 }
 
 /* The request's metadata after its payload (wire/frame.h). */
@@ -241,10 +333,15 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 	 * error frame and hangs up, maybe while we are still writing: look
 	 * for its answer before calling the connection lost. */
 	if (ret == 0 || ret == -ECONNRESET) {
-		got = lrpc__sock_read(conn->fd, conn->mem, LRPC__FRAME_HDR,
-				      conn->mem_cap, deadline);
+		got = read_head(conn, id, max, deadline);
+		if (ret == 0 && got == -ETIMEDOUT && !conn->broken)
+			return give_up(conn, id, st);
 		if (ret == 0 || got >= 0)
 			ret = got < 0 ? (int)got : 0;
+	}
+	if (ret == -EPROTO) {
+		conn->broken = true;
+		return lrpc__status_fail(st, LRPC_INTERNAL, "malformed frame before the reply");
 	}
 	if (ret < 0)
 		return io_fail(conn, ret, deadline, st);

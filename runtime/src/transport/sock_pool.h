@@ -25,6 +25,9 @@ struct sock_conn {
 	int fd;
 	bool broken;
 	uint64_t next_id; /* the last call or stream id used */
+	/* Calls given up on (a CANCEL sent) whose one frame has not been
+	 * read yet: the next call skips them (sock_client.c). */
+	unsigned int owed;
 	struct sock_conn *next;
 };
 
@@ -42,9 +45,10 @@ struct sock_chan {
 
 /* Take an idle connection, or open one by \p deadline, or wait until
  * then for one when max_conns are open (DEADLINE_EXCEEDED, saying so, if
- * none came). Thread-safe. */
+ * none came); a stream (\p clean) never gets one that still owes frames
+ * of cancelled calls. Thread-safe. */
 lrpc_code lrpc__sock_take(struct sock_chan *ch, lrpc_deadline deadline,
-			  struct sock_conn **out, lrpc_status *st);
+			  bool clean, struct sock_conn **out, lrpc_status *st);
 /* Give \p conn back to the pool, or close it if it is broken or the cap
  * was lowered below the connections open; either wakes one call waiting
  * for a connection. Thread-safe. */

@@ -11,7 +11,8 @@
  * What one connection costs is bounded (lrpc_server_opts): at most
  * max_pipelined calls, max_conn_buffer bytes of requests and unsent
  * replies (each call taken reserves room for the largest reply until its
- * own is known), and a read buffer of one frame plus one read; a
+ * own is known), and a read buffer of one frame, CANCEL_SLACK (for the
+ * CANCELs behind a call that waits for room) and one read; a
  * connection with nothing to do is closed after idle_timeout_ms, one that
  * starts a frame header and does not finish it after header_timeout_ms.
  * Stream frames never wait for room here: the stream's windows bound
@@ -54,7 +55,8 @@ void lrpc__sconn_close(struct sconn *c, bool lingers)
 		return;
 	c->closing = true;
 	lrpc__peer_remove(&c->peer);
-	atomic_store(&c->gone, 1);
+	/* Its calls and streams in flight are cancelled. */
+	lrpc__scalls_cancel(c);
 	lrpc__sstreams_cancel(c, true);
 	uv_close((uv_handle_t *)&c->timer, on_closed);
 	if (lingers)
@@ -179,6 +181,36 @@ void lrpc__sconn_reject(struct sconn *c, uint64_t call_id, lrpc_code code,
 	reject(c, call_id, code, message);
 }
 
+/* Bytes a connection reads on past a call that waits for room, for the
+ * CANCELs that may free it (beside one read's worth). */
+#define CANCEL_SLACK 4096u
+
+/*
+ * The call at the buffer's start waits for room, and the CANCELs right
+ * behind it may be what frees some (calls given up on whose handlers do
+ * not look would otherwise hold it forever): take them now, out of their
+ * place, and drop them from the buffer. Stops at any other frame, and at
+ * a CANCEL of the waiting call @waiting itself, which must come after it.
+ * \return false when the connection was rejected.
+ */
+static bool take_cancels_ahead(struct sconn *c, size_t at, uint64_t waiting)
+{
+	while (c->rlen - at >= LRPC__FRAME_HDR) {
+		struct lrpc__frame f;
+
+		if (lrpc__frame_get_request(c->rbuf + at, c->host->opts.max_msg_size,
+					    &f) < 0 ||
+		    f.kind != LRPC__FRAME_CANCEL || f.call_id == waiting)
+			break;
+		if (!lrpc__sstream_frame(c, &f, NULL))
+			return false;
+		memmove(c->rbuf + at, c->rbuf + at + LRPC__FRAME_HDR,
+			c->rlen - at - LRPC__FRAME_HDR);
+		c->rlen -= LRPC__FRAME_HDR;
+	}
+	return true;
+}
+
 /* Take the complete frames in the read buffer while there is room for
  * another call. \return false when the connection was rejected. */
 static bool take_frames(struct sconn *c)
@@ -213,8 +245,13 @@ static bool take_frames(struct sconn *c)
 			off += LRPC__FRAME_HDR + f.body_len;
 			continue;
 		}
-		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len ||
-		    !lrpc__scall_room(c, &f))
+		if (c->rlen - off - LRPC__FRAME_HDR < f.body_len)
+			break;
+		if (!lrpc__scall_room(c, &f) &&
+		    (!take_cancels_ahead(c, off + LRPC__FRAME_HDR + f.body_len, f.call_id) ||
+		     c->rejected || c->closing))
+			return false;
+		if (!lrpc__scall_room(c, &f))
 			break;
 		if (!lrpc__scall_take(c, &f, c->rbuf + off + LRPC__FRAME_HDR))
 			return false;
@@ -267,11 +304,13 @@ static void sconn_pump(struct sconn *c)
 			lrpc__sconn_close(c, true);
 		goto out;
 	}
-	/* A whole frame still here waits for room: read no further. A
-	 * partial one is read on, so the buffer holds one frame at most. */
+	/* A whole frame still here waits for room: read no further than
+	 * CANCEL_SLACK past it (take_cancels_ahead). A partial one is read
+	 * on, so the buffer holds one frame and the slack at most. */
 	room = !(c->rlen >= LRPC__FRAME_HDR &&
 		 lrpc__frame_get_request(c->rbuf, c->host->opts.max_msg_size, &f) == 0 &&
-		 c->rlen - LRPC__FRAME_HDR >= f.body_len);
+		 c->rlen - LRPC__FRAME_HDR >= f.body_len &&
+		 c->rlen - LRPC__FRAME_HDR - f.body_len >= CANCEL_SLACK);
 	if (room && !c->reading) {
 		if (uv_read_start(&c->h.stream, alloc_cb, read_cb) < 0)
 			lrpc__sconn_close(c, false);

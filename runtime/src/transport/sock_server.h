@@ -18,6 +18,7 @@
 #define LRPC__SOCK_STREAMS_PER_CONN 8u
 
 struct sstream;
+struct swork;
 
 struct sconn {
 	struct lrpc__peer peer; /* first: the host's list sees only this */
@@ -28,10 +29,6 @@ struct sconn {
 	struct lrpc__host *host;
 	enum lrpc__scheme scheme; /* unix or tcp: whose count it is in */
 	lrpc_peer who;            /* the client, for lrpc_call_peer() */
-	/* Set once the connection is closing (the client hung up, gave up
-	 * on a call, or broke the protocol): its calls in flight are then
-	 * cancelled (lrpc_call_cancelled()). */
-	_Atomic int gone;
 	unsigned char *rbuf;
 	size_t rlen, rcap;
 	unsigned int inflight; /* calls, streams and stream writes */
@@ -42,6 +39,7 @@ struct sconn {
 	bool closing;
 	bool rejected; /* an error frame is on its way; nothing more is read */
 	bool pumping; /* in sconn_pump: a nested call leaves it to the outer */
+	struct swork *calls; /* unary calls taken, until answered */
 	struct sstream *streams; /* open on this connection */
 	unsigned int nstreams;
 };
@@ -68,6 +66,12 @@ bool lrpc__scall_room(const struct sconn *c, const struct lrpc__frame *f);
  * the connection was rejected or is closing: read no further. */
 bool lrpc__scall_take(struct sconn *c, const struct lrpc__frame *f,
 		      const unsigned char *body);
+/* CANCEL for @call_id: if it is a call of @c's in flight, mark it
+ * cancelled (its handler is told; its reply becomes a bare CANCELLED).
+ * \return whether it was. */
+bool lrpc__scall_cancel(struct sconn *c, uint64_t call_id);
+/* @c is going: every call on it is cancelled. */
+void lrpc__scalls_cancel(struct sconn *c);
 /* An error reply frame (header and status message), malloc'd, *@len
  * bytes; NULL without memory. */
 unsigned char *lrpc__sock_error_frame(uint64_t call_id, lrpc_code code,

@@ -494,7 +494,7 @@ lrpc_code lrpc__sock_stream_open(lrpc_channel *c, uint32_t method_id,
 	if (now >= deadline)
 		return lrpc__status_fail(st, LRPC_DEADLINE_EXCEEDED,
 					 "deadline passed before the stream opened");
-	code = lrpc__sock_take(ch, deadline, &conn, st);
+	code = lrpc__sock_take(ch, deadline, true, &conn, st);
 	if (code != LRPC_OK)
 		return code;
 	s = calloc(1, sizeof(*s));

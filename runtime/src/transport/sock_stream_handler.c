@@ -235,6 +235,7 @@ void *lrpc__sstream_thread(void *arg)
 		code = lrpc__serve_stream(&s->host->registry, &arena, s->method_id,
 					  s->deadline,
 					  &(struct lrpc__origin){ .cancel = &s->cancel,
+								  .note = &s->note,
 								  .peer = &s->who,
 								  .md = md.v, .n_md = md.n },
 					  &s->ss, message);

@@ -38,6 +38,7 @@ static void on_async_closed(uv_handle_t *h)
 	}
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
+	lrpc__cancel_note_destroy(&s->note);
 	free(s->md_in);
 	free(s);
 	lrpc__sconn_done(c);
@@ -196,6 +197,7 @@ static void stream_open(struct sconn *c, const struct lrpc__frame *f,
 		      f->timeout_ns > INT64_MAX - now ? INT64_MAX :
 		      now + f->timeout_ns;
 	pthread_mutex_init(&s->lock, NULL);
+	lrpc__cancel_note_init(&s->note, &s->cancel);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
@@ -287,8 +289,13 @@ bool lrpc__sstream_frame(struct sconn *c, const struct lrpc__frame *f,
 				   "END frame from a client");
 		return false;
 	}
+	/* CANCEL names unary calls too (wire/frame.h). Any other id is a
+	 * call or stream that has ended, or never was: dropped, so a late
+	 * or repeated CANCEL costs a lookup and nothing more. */
+	if (!s && f->kind == LRPC__FRAME_CANCEL)
+		lrpc__scall_cancel(c, f->call_id);
 	if (!s)
-		return true; /* a stream that has ended, or never was */
+		return true;
 	if (f->kind == LRPC__FRAME_MSG)
 		return stream_msg(c, s, f, body);
 	pthread_mutex_lock(&s->lock);
@@ -313,6 +320,9 @@ bool lrpc__sstream_frame(struct sconn *c, const struct lrpc__frame *f,
 	}
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	/* Outside the lock: the callback may wake the stream. */
+	if (f->kind == LRPC__FRAME_CANCEL)
+		lrpc__cancel_note_fire(&s->note);
 	if (!ok)
 		lrpc__sconn_reject(c, f->call_id, LRPC_INVALID_ARGUMENT,
 				   "stream credit for more than was sent");
@@ -328,5 +338,6 @@ void lrpc__sstreams_cancel(struct sconn *c, bool gone)
 			s->gone = true;
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->lock);
+		lrpc__cancel_note_fire(&s->note);
 	}
 }

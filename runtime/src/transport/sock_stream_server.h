@@ -78,6 +78,8 @@ struct sstream {
 	bool half_closed, done, gone;
 	bool no_end; /* done, but there was no memory for its END */
 	_Atomic int cancel;             /* the call's lrpc_call_cancelled() */
+	/* Fired, outside lock, wherever cancel is set (lrpc_call_on_cancel). */
+	struct lrpc__cancel_note note;
 };
 
 /* sock_stream_handler.c. */

@@ -43,7 +43,13 @@
  *                 to an OPEN with the flag (only), then the headers' and
  *                 the trailers' blocks, lengths in timeout_ns as a reply's;
  *                 body_len = all three. Nothing follows for this stream
- *   C CANCEL      client: it gave up (its deadline, lrpc_stream_cancel)
+ *   C CANCEL      client: it gave up (its deadline, lrpc_stream_cancel);
+ *                 since 0.6.0 also for a unary call's id, the connection
+ *                 kept: the server answers that call with one frame still,
+ *                 a bare CANCELLED header (code, no body) unless its reply
+ *                 went first. Servers since 0.2.0 drop a CANCEL for an id
+ *                 that is not an open stream (then send the whole reply),
+ *                 so no negotiation is needed (docs/internals.md)
  *   W WINDOW      either: credit back: method_id = messages (<= 2^16),
  *                 timeout_ns = bytes (0 .. 2^32) the peer may send again
  *
