@@ -399,17 +399,20 @@ static lrpc_code sock_invoke(lrpc_channel *c, struct lrpc__req_buf *rb,
 
 void lrpc__sock_give(struct sock_chan *ch, struct sock_conn *conn)
 {
-	bool over;
+	bool drop;
 
 	pthread_mutex_lock(&ch->lock);
-	over = ch->open > ch->max_conns; /* the cap was lowered meanwhile */
-	if (!conn->broken && !over) {
+	/* Decided under the lock: once on the idle list the connection is
+	 * another caller's, who may mark it broken. Over: the cap was
+	 * lowered meanwhile. */
+	drop = conn->broken || ch->open > ch->max_conns;
+	if (!drop) {
 		conn->next = ch->idle;
 		ch->idle = conn;
 		pthread_cond_signal(&ch->freed);
 	}
 	pthread_mutex_unlock(&ch->lock);
-	if (conn->broken || over)
+	if (drop)
 		conn_drop(ch, conn);
 }
 
