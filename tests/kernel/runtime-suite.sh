@@ -67,19 +67,6 @@ while IFS=$'\t' read -r -a f; do
 		done
 		echo "export LRPC_TEST_HANDOFF_REQUIRE='rpal-kernel rpal-user'"
 		[ -z "$only" ] || echo "export LRPC_TEST_HANDOFF_ONLY='$only'"
-		# Known defects (issue 8), SKIP over rpal-user, never PASS:
-		# with clients SIGKILLed mid-call (kill_storm) or writing
-		# garbage into their region (hostile), a fresh client's first
-		# kernel call to a live server now and then fails with
-		# ECONNRESET, as if its receiver had been unregistered, and a
-		# stop can miss a receiver (std's watch_ends_at_stop). Seen in
-		# about one guest run in three under load; rpal-kernel and futex
-		# pass the same tests.
-		case $name in
-		kill_storm-lrpc|hostile|std-lrpc)
-			echo "export LRPC_TEST_HANDOFF_DEFECT='rpal-user'"
-			echo "export LRPC_TEST_HANDOFF_DEFECT_WHY='a killed or hostile client can cost a live server a receiver (issue 8)'" ;;
-		esac
 		# Software emulation is slow: fewer calls, same checks.
 		echo "export LRPC_LOAD_CALLS=1000 LRPC_RACE_ROUNDS=20 CK_DEFAULT_TIMEOUT=300"
 		echo "exec $(guest_path "$cmd")"
